@@ -1,0 +1,17 @@
+/* drover's own verbs. Each lives in cmd_<verb>.c and gets argv with argv[0] = the verb.
+ * They return the process exit code. kubectl is the cluster CLI: nothing here re-implements it. */
+#ifndef DRV_CLI_COMMANDS_H
+#define DRV_CLI_COMMANDS_H
+
+typedef struct drv_command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} drv_command;
+
+int drv_cmd_version(int argc, char **argv);
+
+/* The table in main.c, NULL-terminated; `drover help` prints it. */
+extern const drv_command drv_commands[];
+
+#endif

@@ -1,0 +1,53 @@
+/* drover: one binary, subcommands per layer. Invoked as `drover-runtime` (argv[0]) it is the
+ * runc-compatible OCI runtime directly, so containerd/Docker can use it. */
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+const drv_command drv_commands[] = {
+    {"version", drv_cmd_version, "print drover's version"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+  fprintf(out, "usage: drover COMMAND [ARGS...]\n\ncommands:\n");
+  for (const drv_command *c = drv_commands; c->name; c++)
+    fprintf(out, "  %-12s %s\n", c->name, c->summary);
+  fprintf(out, "\nThe cluster CLI is kubectl: export KUBECONFIG=<data-dir>/kubeconfig\n");
+}
+
+static const drv_command *find(const char *name)
+{
+  for (const drv_command *c = drv_commands; c->name; c++)
+    if (strcmp(c->name, name) == 0) return c;
+  return NULL;
+}
+
+int main(int argc, char **argv)
+{
+  char self[4096];
+  snprintf(self, sizeof self, "%s", argv[0]);
+  const char *base = basename(self);
+  if (strcmp(base, "drover-runtime") == 0 || strcmp(base, "runc") == 0) {
+    const drv_command *rt = find("runtime");
+    if (!rt) {
+      fprintf(stderr, "drover: this build has no runtime command\n");
+      return 1;
+    }
+    argv[0] = (char *)"runtime";
+    return rt->run(argc, argv);
+  }
+  if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const drv_command *c = find(argv[1]);
+  if (!c) {
+    fprintf(stderr, "drover: unknown command `%s` (see `drover help`)\n", argv[1]);
+    return 2;
+  }
+  return c->run(argc - 1, argv + 1);
+}
