@@ -40,7 +40,7 @@ if [ ! -f "$RESULTS/build.failed" ]; then
     echo "asan build: FAILED" > "$RESULTS/asan-build.failed"
   fi
 
-  if [ -d tests/fuzz ] && ls tests/fuzz/*.c >/dev/null 2>&1; then
+  if [ -d tests/fuzz ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
     suite "fuzz (short runs over the seed corpus)"
     bash tests/fuzz/run.sh "$RESULTS" || true
   fi
