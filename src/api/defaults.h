@@ -1,0 +1,20 @@
+/* Defaults as Kubernetes applies them on create and update (after decoding, before
+ * validation): pods' restartPolicy, dnsPolicy, containers' imagePullPolicy...; deployments'
+ * strategy and replicas; services' type and target ports; namespaces' finalizers... */
+#ifndef DRV_API_DEFAULTS_H
+#define DRV_API_DEFAULTS_H
+
+#include <jansson.h>
+
+#include "api/resource.h"
+
+/* Fills missing fields of obj (of resource res) in place. Never fails: malformed fields
+ * are left for validation to name. */
+void drv_api_default(const drv_api_resource *res, json_t *obj);
+
+/* Pieces other layers reuse (the pod template of a deployment is defaulted as a pod spec). */
+void drv_api_default_pod_spec(json_t *spec);
+/* "Always" for ":latest" or no tag (digests aside), else "IfNotPresent". */
+const char *drv_api_default_pull_policy(const char *image);
+
+#endif
