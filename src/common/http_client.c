@@ -1,0 +1,241 @@
+#include "common/http_client.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+struct drv_http_client {
+  CURL *easy;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void)
+{
+  curl_global_init(CURL_GLOBAL_ALL);
+}
+
+drv_http_client *drv_http_client_new(void)
+{
+  pthread_once(&global_once, global_init);
+  drv_http_client *c = drv_calloc(1, sizeof *c);
+  c->easy = curl_easy_init();
+  if (!c->easy) {
+    fprintf(stderr, "drover: curl_easy_init failed\n");
+    abort();
+  }
+  return c;
+}
+
+void drv_http_client_free(drv_http_client *c)
+{
+  if (!c) return;
+  curl_easy_cleanup(c->easy);
+  free(c);
+}
+
+void drv_http_response_free(drv_http_response *resp)
+{
+  if (!resp) return;
+  drv_buf_free(&resp->headers);
+  drv_buf_free(&resp->body);
+  free(resp->effective_url);
+  resp->effective_url = NULL;
+  resp->status = 0;
+  resp->bytes = 0;
+}
+
+struct xfer {
+  const drv_http_request *req;
+  drv_http_response *resp;
+  size_t max_body;
+  drv_err *err;
+  bool sink_failed;
+  bool too_big;
+};
+
+/* Header lines of every response in a redirect chain arrive here: a new status line starts over,
+ * so only the final response's headers are kept. */
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+  struct xfer *x = ud;
+  size_t len = size * n;
+  if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+    drv_buf_reset(&x->resp->headers);
+    const char *sp = memchr(data, ' ', len);
+    x->resp->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    return len;
+  }
+  drv_buf_append(&x->resp->headers, data, len);
+  return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+  struct xfer *x = ud;
+  size_t len = size * n;
+  x->resp->bytes += (int64_t)len;
+  long st = x->resp->status;
+  if (x->req->on_data && st >= 200 && st < 300) {
+    if (x->req->on_data(data, len, x->req->on_data_ctx, x->err) < 0) {
+      x->sink_failed = true;
+      return 0;
+    }
+    return len;
+  }
+  if (x->resp->body.len + len > x->max_body) {
+    x->too_big = true;
+    return 0;
+  }
+  drv_buf_append(&x->resp->body, data, len);
+  return len;
+}
+
+static int curl_errno(CURLcode rc)
+{
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT: return ETIMEDOUT;
+  case CURLE_COULDNT_CONNECT: return ECONNREFUSED;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY: return EHOSTUNREACH;
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE: return ECONNRESET;
+  default: return EIO;
+  }
+}
+
+int drv_http_do(drv_http_client *c, const drv_http_request *req, drv_http_response *resp,
+                drv_err *err)
+{
+  drv_http_response_free(resp);
+  CURL *e = c->easy;
+  curl_easy_reset(e);
+  struct xfer x = {.req = req, .resp = resp, .max_body = req->max_body ? req->max_body : 64u << 20,
+                   .err = err};
+  char errbuf[CURL_ERROR_SIZE] = "";
+  const char *method = req->method ? req->method : "GET";
+
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
+  if (req->timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  if (req->stall_timeout_s >= 0) {
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, req->stall_timeout_s ? req->stall_timeout_s : 30L);
+  }
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  if (req->follow_redirects) {
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+  }
+  if (req->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+  if (req->client_cert) curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
+  if (req->client_key) curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
+  if (req->insecure_tls) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req->bearer_token) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, req->bearer_token);
+  } else if (req->basic_user) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
+  }
+  if (strcmp(method, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (strcmp(method, "GET") != 0) {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+  }
+  if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+      strcmp(method, "PATCH") == 0) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+  }
+  char range[64];
+  if (req->range_start > 0) {
+    snprintf(range, sizeof range, "%lld-", (long long)req->range_start);
+    curl_easy_setopt(e, CURLOPT_RANGE, range);
+  }
+  struct curl_slist *hdrs = NULL;
+  for (const char *const *h = req->headers; h && *h; h++) hdrs = curl_slist_append(hdrs, *h);
+  /* A body of our own needs no "Expect: 100-continue" round trip. */
+  if (req->body) hdrs = curl_slist_append(hdrs, "Expect:");
+  if (hdrs) curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+
+  CURLcode rc = curl_easy_perform(e);
+  curl_slist_free_all(hdrs);
+
+  char *eff = NULL;
+  if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+    resp->effective_url = drv_strdup(eff);
+  if (rc != CURLE_OK) {
+    if (x.sink_failed) {
+      if (!err || !err->msg[0]) drv_error(err, EIO, "%s %s: aborted by the receiver", method, req->url);
+      return -1;
+    }
+    if (x.too_big)
+      return drv_error(err, EFBIG, "%s %s: response body larger than %zu bytes", method, req->url,
+                       x.max_body);
+    return drv_error(err, curl_errno(rc), "%s %s: %s", method, req->url,
+                     errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  }
+  long code = 0;
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+  if (code) resp->status = code;
+  return 0;
+}
+
+char *drv_http_response_header(const drv_http_response *resp, const char *name)
+{
+  size_t nlen = strlen(name);
+  const char *p = resp->headers.data, *end = p ? p + resp->headers.len : NULL;
+  char *found = NULL;
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *lend = eol ? eol : end;
+    if ((size_t)(lend - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+      const char *v = p + nlen + 1;
+      const char *ve = lend;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      free(found);
+      found = drv_strndup(v, (size_t)(ve - v));
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return found;
+}
+
+char *drv_http_escape(const char *s)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = strlen(s);
+  char *out = drv_malloc(n * 3 + 1), *o = out;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+      *o++ = (char)*p;
+    } else {
+      *o++ = '%';
+      *o++ = hex[*p >> 4];
+      *o++ = hex[*p & 15];
+    }
+  }
+  *o = '\0';
+  return out;
+}
