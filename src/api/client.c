@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/json.h"
 #include "common/util.h"
 
 int drv_api_call(drv_api_client *c, const drv_api_request *req, json_t **out, drv_err *err)
@@ -39,7 +40,7 @@ int drv_api_update(drv_api_client *c, const drv_api_ref *ref, json_t *obj, json_
                    drv_err *err)
 {
   drv_api_request r = {.verb = DRV_API_UPDATE, .ref = *ref, .body = obj};
-  if (!r.ref.name) r.ref.name = drv_api_path_str(obj, "metadata.name");
+  if (!r.ref.name) r.ref.name = drv_json_get_str(obj, "metadata.name");
   return drv_api_call(c, &r, out, err);
 }
 
@@ -47,7 +48,7 @@ int drv_api_update_status(drv_api_client *c, const drv_api_ref *ref, json_t *obj
                           drv_err *err)
 {
   drv_api_request r = {.verb = DRV_API_UPDATE, .ref = *ref, .body = obj};
-  if (!r.ref.name) r.ref.name = drv_api_path_str(obj, "metadata.name");
+  if (!r.ref.name) r.ref.name = drv_json_get_str(obj, "metadata.name");
   r.ref.subresource = "status";
   return drv_api_call(c, &r, out, err);
 }
@@ -133,32 +134,4 @@ void drv_api_key_split(const char *key, char **ns, char **name)
   }
   *ns = drv_strndup(key, (size_t)(slash - key));
   *name = drv_strdup(slash + 1);
-}
-
-json_t *drv_api_path(json_t *obj, const char *dotted)
-{
-  const char *p = dotted;
-  json_t *cur = obj;
-  while (cur && *p) {
-    const char *dot = strchr(p, '.');
-    size_t n = dot ? (size_t)(dot - p) : strlen(p);
-    if (!json_is_object(cur)) return NULL;
-    cur = json_object_getn(cur, p, n);
-    p += n;
-    if (*p == '.') p++;
-  }
-  return cur;
-}
-
-const char *drv_api_path_str(json_t *obj, const char *dotted)
-{
-  return json_string_value(drv_api_path(obj, dotted));
-}
-
-long long drv_api_path_int(json_t *obj, const char *dotted, long long dflt)
-{
-  json_t *v = drv_api_path(obj, dotted);
-  if (json_is_integer(v)) return json_integer_value(v);
-  if (json_is_real(v)) return (long long)json_real_value(v);
-  return dflt;
 }

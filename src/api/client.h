@@ -166,9 +166,6 @@ char *drv_api_key(const char *ns, const char *name);
 /* Splits a key made by drv_api_key; *ns is "" for cluster-scoped. Both are new strings. */
 void drv_api_key_split(const char *key, char **ns, char **name);
 
-/* Metadata accessors are in api/object.h (drv_obj_name, …). Dotted path lookup: drv_api_path(pod, "spec.nodeName"). No array indexing. */
-json_t *drv_api_path(json_t *obj, const char *dotted);
-const char *drv_api_path_str(json_t *obj, const char *dotted);
-long long drv_api_path_int(json_t *obj, const char *dotted, long long dflt);
+/* Metadata accessors: api/object.h (drv_obj_name…); dotted paths: common/json.h. */
 
 #endif
