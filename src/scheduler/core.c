@@ -72,6 +72,12 @@ typedef struct tnode {
   int64_t fcpu, fmem, feph; /* largest free in the subtree (-1 = empty) */
   int32_t fpods;
   int64_t lo_c, hi_c, lo_m, hi_m; /* range of scoring requests */
+  /* Joint statistics of the requested fractions (c = cpu, m = memory) that keep the bound
+   * tight when the cpu minimum and the memory minimum sit on different nodes. */
+  double kmin; /* min over nodes of max(c, m) */
+  double umin; /* min of c + m */
+  double kmax; /* max of min(c, m) */
+  double umax; /* max of c + m */
 } tnode;
 
 typedef struct cls {
@@ -403,7 +409,8 @@ static uint32_t class_get(drv_sched *s, const drv_sched_node_spec *sp)
   return id;
 }
 
-static const tnode EMPTY_T = {-1, -1, -1, -1, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN};
+static const tnode EMPTY_T = {-1, -1, -1, -1, INT64_MAX, INT64_MIN, INT64_MAX, INT64_MIN,
+                              1e300, 1e300, -1e300, -1e300};
 
 static inline void t_combine(tnode *d, const tnode *a, const tnode *b)
 {
@@ -415,6 +422,10 @@ static inline void t_combine(tnode *d, const tnode *a, const tnode *b)
   d->hi_c = a->hi_c > b->hi_c ? a->hi_c : b->hi_c;
   d->lo_m = a->lo_m < b->lo_m ? a->lo_m : b->lo_m;
   d->hi_m = a->hi_m > b->hi_m ? a->hi_m : b->hi_m;
+  d->kmin = a->kmin < b->kmin ? a->kmin : b->kmin;
+  d->umin = a->umin < b->umin ? a->umin : b->umin;
+  d->kmax = a->kmax > b->kmax ? a->kmax : b->kmax;
+  d->umax = a->umax > b->umax ? a->umax : b->umax;
 }
 
 static void leaf_fill(drv_sched *s, cls *c, uint32_t slot)
@@ -432,6 +443,11 @@ static void leaf_fill(drv_sched *s, cls *c, uint32_t slot)
   t->fpods = (int32_t)(c->pods - n->np);
   t->lo_c = t->hi_c = n->sc;
   t->lo_m = t->hi_m = n->sm;
+  double fc = c->cpu > 0 ? (double)n->sc / (double)c->cpu : 1.0;
+  double fm = c->mem > 0 ? (double)n->sm / (double)c->mem : 1.0;
+  t->kmin = fc > fm ? fc : fm;
+  t->kmax = fc < fm ? fc : fm;
+  t->umin = t->umax = fc + fm;
 }
 
 static void tree_update(drv_sched *s, cls *c, uint32_t slot)
@@ -979,17 +995,52 @@ static inline double res_score(const drv_sched_opts *o, double fc, double fm)
   return o->w_fit * fit + o->w_balanced * bal;
 }
 
-/* Upper bound of res_score over a subtree. */
+static inline double clamp01(double f)
+{
+  return f > 1.0 ? 1.0 : (f < 0 ? 0 : f);
+}
+
+/* Upper bound of res_score over a subtree. res_score is concave in (c, m) (a linear fit term
+ * plus -|c - m|), so its maximum over the box of the subtree's fraction ranges lies on a corner
+ * or where the diagonal c = m crosses the box: evaluate those. With equal fit and balance
+ * weights the score is a function of max(c, m) (spread: 200 - 100 max) or min(c, m) (pack:
+ * 100 + 100 min), which the joint statistics bound more tightly; the smaller bound wins. */
 static inline double res_bound(const drv_sched_opts *o, const cls *c, const tnode *t, int64_t pc,
                                int64_t pm)
 {
   double clo = frac(t->lo_c + pc, c->cpu), chi = frac(t->hi_c + pc, c->cpu);
   double mlo = frac(t->lo_m + pm, c->mem), mhi = frac(t->hi_m + pm, c->mem);
-  double fit = o->strategy == DRV_SCHED_PACK ? (chi + mhi) * 50.0 : (2.0 - clo - mlo) * 50.0;
-  double gap = clo - mhi;
-  if (mlo - chi > gap) gap = mlo - chi;
-  if (gap < 0) gap = 0;
-  return o->w_fit * fit + o->w_balanced * (100.0 - 50.0 * gap);
+  double cand[8][2] = {{clo, mlo}, {clo, mhi}, {chi, mlo}, {chi, mhi}};
+  int n = 4;
+  if (mlo <= clo && clo <= mhi) cand[n][0] = cand[n][1] = clo, n++;
+  if (mlo <= chi && chi <= mhi) cand[n][0] = cand[n][1] = chi, n++;
+  if (clo <= mlo && mlo <= chi) cand[n][0] = cand[n][1] = mlo, n++;
+  if (clo <= mhi && mhi <= chi) cand[n][0] = cand[n][1] = mhi, n++;
+  double ub = -1e300;
+  for (int i = 0; i < n; i++) {
+    double v = res_score(o, cand[i][0], cand[i][1]);
+    if (v > ub) ub = v;
+  }
+  if (o->w_fit == o->w_balanced && c->cpu > 0 && c->mem > 0) {
+    double dc = (double)pc / (double)c->cpu, dm = (double)pm / (double)c->mem;
+    double w = o->w_fit;
+    if (o->strategy == DRV_SCHED_PACK) {
+      double hi = t->kmax + (dc > dm ? dc : dm), h2 = (t->umax + dc + dm) / 2;
+      if (h2 < hi) hi = h2;
+      if (chi < hi) hi = chi;
+      if (mhi < hi) hi = mhi;
+      double b = w * (100.0 + 100.0 * clamp01(hi));
+      if (b < ub) ub = b;
+    } else {
+      double lo = t->kmin + (dc < dm ? dc : dm), l2 = (t->umin + dc + dm) / 2;
+      if (l2 > lo) lo = l2;
+      if (clo > lo) lo = clo;
+      if (mlo > lo) lo = mlo;
+      double b = w * (200.0 - 100.0 * clamp01(lo));
+      if (b < ub) ub = b;
+    }
+  }
+  return ub;
 }
 
 static inline bool t_feasible(const tnode *t, const drv_sched_pod *p)
