@@ -1,0 +1,415 @@
+/* create / start / run: the runtime side of the container setup. The init is cloned straight
+ * from this process with the new namespaces (one clone; no re-exec, no helper binary); an
+ * intermediate process is used only when namespaces must be joined by path first or when the
+ * caller asked the init to be detached from it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "runtime/cgroup.h"
+#include "runtime/internal.h"
+#include "runtime/seccomp.h"
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+void drv_rt_create_opts_init(drv_rt_create_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  o->root = DRV_RT_DEFAULT_ROOT;
+  o->stdio[0] = o->stdio[1] = o->stdio[2] = -1;
+}
+
+/* Moves fd to a number >= min (so it cannot collide with preserved fds), close-on-exec. */
+static int move_high(int fd, int min)
+{
+  if (fd < 0 || fd >= min) return fd;
+  int n = fcntl(fd, F_DUPFD_CLOEXEC, min);
+  close(fd);
+  return n;
+}
+
+static int write_map(pid_t pid, const char *file, const drv_rt_idmap *m, size_t n, drv_err *err)
+{
+  char buf[4096];
+  size_t len = 0;
+  for (size_t i = 0; i < n && len < sizeof buf - 64; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%u %u %u\n", m[i].container_id,
+                            m[i].host_id, m[i].size);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return drv_error(err, errno, "open `%s`", path);
+  ssize_t w = write(fd, buf, len);
+  int e = errno;
+  close(fd);
+  if (w != (ssize_t)len)
+    return drv_error(err, e, "linux.%s: write the mapping", !strcmp(file, "uid_map") ? "uidMappings"
+                                                                                     : "gidMappings");
+  return 0;
+}
+
+static int open_join_fds(const drv_rt_spec *s, int *fds, drv_err *err)
+{
+  for (size_t i = 0; i < s->nns; i++) {
+    fds[i] = -1;
+    if (!s->ns[i].path) continue;
+    fds[i] = open(s->ns[i].path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0)
+      return drv_error(err, errno, "linux.namespaces[%zu].path: open `%s`", i, s->ns[i].path);
+  }
+  return 0;
+}
+
+/* In the intermediate: user namespace first (it owns the others), then the rest. */
+static int join_namespaces(const drv_rt_spec *s, const int *fds, drv_err *err)
+{
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < s->nns; i++) {
+      if (fds[i] < 0 || (pass == 0) != (s->ns[i].type == CLONE_NEWUSER)) continue;
+      if (setns(fds[i], s->ns[i].type) < 0)
+        return drv_error(err, errno, "linux.namespaces[%zu]: join `%s`", i, s->ns[i].path);
+    }
+  return 0;
+}
+
+static void write_exit_file(int dirfd, int status)
+{
+  char buf[16];
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int n = snprintf(buf, sizeof buf, "%d\n", code);
+  int fd = openat(dirfd, "exit", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ssize_t w = write(fd, buf, (size_t)n);
+    (void)w;
+    close(fd);
+  }
+}
+
+int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
+{
+  const char *root = o->root ? o->root : DRV_RT_DEFAULT_ROOT;
+  if (drv_rt_check_id(o->id, err) < 0) return -1;
+  if (!o->bundle) return drv_error(err, 0, "bundle: required");
+  char bundle[PATH_MAX];
+  if (!realpath(o->bundle, bundle)) return drv_error(err, errno, "bundle `%s`", o->bundle);
+  drv_rt_spec *spec = NULL;
+  if (o->spec ? drv_rt_spec_parse(o->spec, &spec, err) : drv_rt_spec_load(bundle, &spec, err))
+    return -1;
+  int r = -1;
+  char rootfs[PATH_MAX];
+  _cleanup_free_ char *dir = drv_rt_state_dir(root, o->id);
+  bool dir_made = false;
+  int fifo_fd = -1, console_fd = -1, sync_fd[2] = {-1, -1}, dir_fd = -1;
+  int *join_fds = NULL;
+  drv_cgroup *cg = NULL;
+  drv_seccomp_filter *filter = NULL;
+  drv_cgroup_resources res;
+  drv_cgroup_resources_init(&res);
+  pid_t pid = -1, mid = -1;
+  bool own_child = true;
+  _cleanup_free_ char *created = drv_rt_now_rfc3339();
+
+  if (!spec->has_process) {
+    drv_error(err, 0, "process: required");
+    goto out;
+  }
+  bool has_mnt = spec->new_ns_flags & CLONE_NEWNS;
+  for (size_t i = 0; i < spec->nns; i++) has_mnt |= spec->ns[i].type == CLONE_NEWNS;
+  if (!has_mnt) {
+    drv_error(err, 0, "linux.namespaces: a mount namespace is required");
+    goto out;
+  }
+  {
+    _cleanup_free_ char *rp = spec->root_path[0] == '/'
+                                  ? drv_strdup(spec->root_path)
+                                  : drv_asprintf("%s/%s", bundle, spec->root_path);
+    struct stat st;
+    if (!realpath(rp, rootfs) || stat(rootfs, &st) < 0) {
+      drv_error(err, errno, "root.path: rootfs `%s`", rp);
+      goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      drv_error(err, ENOTDIR, "root.path: rootfs `%s`", rp);
+      goto out;
+    }
+  }
+  if (drv_mkdir_p(root, 0711, err) < 0) goto out;
+  if (mkdir(dir, 0711) < 0) {
+    if (errno == EEXIST) drv_error(err, EEXIST, "container `%s` already exists", o->id);
+    else drv_error(err, errno, "create the state dir `%s`", dir);
+    goto out;
+  }
+  dir_made = true;
+  dir_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (dir_fd < 0 || mkfifoat(dir_fd, "exec.fifo", 0622) < 0) {
+    drv_error(err, errno, "create `%s/exec.fifo`", dir);
+    goto out;
+  }
+  {
+    _cleanup_free_ char *fifo = drv_asprintf("%s/exec.fifo", dir);
+    fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
+    if (fifo_fd < 0) {
+      drv_error(err, errno, "open `%s`", fifo);
+      goto out;
+    }
+  }
+  /* cgroup */
+  drv_cgroup_system *sys;
+  if (drv_cgroup_system_get(&sys, err) < 0) goto out;
+  if (drv_cgroup_resources_from_json(spec->resources, &res, err) < 0) goto out;
+  drv_cgroup_resources_add_default_devices(&res);
+  for (size_t i = 0; i < spec->ndevices; i++) {
+    const drv_rt_device *d = &spec->devices[i];
+    if (d->type == S_IFIFO) continue;
+    drv_cgroup_device_rule rule = {.allow = true, .type = d->type == S_IFBLK ? 'b' : 'c',
+                                   .major = d->major, .minor = d->minor, .access = "rwm"};
+    drv_cgroup_resources_add_device(&res, &rule);
+  }
+  if (drv_cgroup_create(sys, spec->cgroups_path, o->id, &res, 0, &cg, err) < 0) {
+    drv_err_prefix(err, "linux.cgroupsPath: ");
+    goto out;
+  }
+  if (spec->seccomp && drv_seccomp_compile(spec->seccomp, &filter, err) < 0) goto out;
+  if (spec->process.terminal && o->console_socket) {
+    console_fd = drv_rt_connect_unix(o->console_socket, err);
+    if (console_fd < 0) goto out;
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fd) < 0) {
+    drv_error(err, errno, "socketpair");
+    goto out;
+  }
+  int low = 3 + (o->preserve_fds > 0 ? o->preserve_fds : 0);
+  sync_fd[0] = move_high(sync_fd[0], low);
+  sync_fd[1] = move_high(sync_fd[1], low);
+  fifo_fd = move_high(fifo_fd, low);
+  console_fd = move_high(console_fd, low);
+  dir_fd = move_high(dir_fd, low);
+
+  drv_rt_init_ctx ctx = {
+      .spec = spec, .id = o->id, .bundle = bundle, .rootfs = rootfs, .state_dir = dir,
+      .sync_fd = sync_fd[1], .fifo_fd = fifo_fd, .console_fd = console_fd,
+      .stdio = {o->stdio[0], o->stdio[1], o->stdio[2]}, .preserve_fds = o->preserve_fds,
+      .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
+      .unshare_late = spec->new_ns_flags & CLONE_NEWCGROUP, .seccomp = filter,
+      .cgroup_path = drv_cgroup_path(cg)};
+  unsigned long flags = (unsigned long)(spec->new_ns_flags & ~CLONE_NEWCGROUP);
+  bool detach = o->detach || o->monitor;
+  fflush(NULL);
+  if (!spec->joins && !detach) {
+    pid = drv_rt_clone(flags);
+    if (pid < 0) {
+      drv_error(err, errno, "clone the container init");
+      goto out;
+    }
+    if (pid == 0) {
+      close(sync_fd[0]);
+      drv_rt_init_main(&ctx);
+    }
+  } else {
+    join_fds = drv_calloc(spec->nns + 1, sizeof(int));
+    for (size_t i = 0; i <= spec->nns; i++) join_fds[i] = -1;
+    if (open_join_fds(spec, join_fds, err) < 0) goto out;
+    mid = fork();
+    if (mid < 0) {
+      drv_error(err, errno, "fork");
+      goto out;
+    }
+    if (mid == 0) {
+      drv_err e;
+      drv_err_clear(&e);
+      close(sync_fd[0]);
+      if (detach) {
+        /* Leave the caller's process tree and session: the caller never reaps us. */
+        pid_t m2 = fork();
+        if (m2 != 0) _exit(m2 < 0);
+        setsid();
+      }
+      if (join_namespaces(spec, join_fds, &e) < 0) drv_sync_fail(sync_fd[1], &e);
+      pid_t init = drv_rt_clone(flags | (detach ? 0 : CLONE_PARENT));
+      if (init < 0) {
+        drv_error(&e, errno, "clone the container init");
+        drv_sync_fail(sync_fd[1], &e);
+      }
+      if (init == 0) drv_rt_init_main(&ctx);
+      drv_sync_send(sync_fd[1], DRV_SYNC_PID, init, NULL);
+      close(sync_fd[1]);
+      if (!o->monitor) _exit(0);
+      /* The monitor: wait for the init, record its exit status. */
+      for (int fd = 0; fd < 3; fd++) {
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0 && nul != fd) dup2(nul, fd), close(nul);
+      }
+      int status;
+      while (waitpid(init, &status, 0) < 0)
+        if (errno != EINTR) _exit(1);
+      write_exit_file(dir_fd, status);
+      _exit(0);
+    }
+    int st;
+    while (waitpid(mid, &st, 0) < 0 && errno == EINTR) {}
+    drv_sync_msg m;
+    if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
+    if (m.type != DRV_SYNC_PID) {
+      drv_error(err, 0, "unexpected message %d from the intermediate process", m.type);
+      goto out;
+    }
+    pid = m.value;
+    own_child = !detach;
+  }
+  close(sync_fd[1]);
+  sync_fd[1] = -1;
+  if (spec->new_ns_flags & CLONE_NEWUSER) {
+    if (write_map(pid, "gid_map", spec->gid_maps, spec->ngid_maps, err) < 0) goto out;
+    if (write_map(pid, "uid_map", spec->uid_maps, spec->nuid_maps, err) < 0) goto out;
+  }
+  if (drv_cgroup_enter(cg, pid, 0, err) < 0) goto out;
+  if (drv_sync_send(sync_fd[0], DRV_SYNC_GO, pid, NULL) < 0) {
+    drv_error(err, errno, "signal the container init");
+    goto out;
+  }
+  for (;;) {
+    drv_sync_msg m;
+    if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
+    if (m.type == DRV_SYNC_READY) break;
+    if (m.type == DRV_SYNC_HOOKS) {
+      _cleanup_free_ char *st = drv_rt_state_text(o->id, pid, "creating", bundle, spec->annotations);
+      if (drv_rt_hooks_run(spec->hooks[DRV_HOOK_PRESTART], spec->nhooks[DRV_HOOK_PRESTART],
+                           "prestart", st, err) < 0 ||
+          drv_rt_hooks_run(spec->hooks[DRV_HOOK_CREATE_RUNTIME],
+                           spec->nhooks[DRV_HOOK_CREATE_RUNTIME], "createRuntime", st, err) < 0)
+        goto out;
+      drv_sync_send(sync_fd[0], DRV_SYNC_HOOKS_DONE, 0, NULL);
+    }
+  }
+  {
+    drv_rt_saved sv = {.id = (char *)o->id, .bundle = bundle, .rootfs = rootfs,
+                       .created = created, .cgroup_path = (char *)drv_cgroup_path(cg),
+                       .pid = pid, .start_time = drv_rt_proc_start_time(pid, NULL),
+                       .config = spec->doc};
+    if (drv_rt_saved_write(dir, &sv, err) < 0) goto out;
+  }
+  if (o->pid_file) {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d", pid);
+    if (drv_write_file_atomic(o->pid_file, buf, (size_t)n, 0644, err) < 0) goto out;
+  }
+  if (pid_out) *pid_out = pid;
+  r = 0;
+out:
+  if (r < 0 && pid > 0) {
+    kill(pid, SIGKILL);
+    if (own_child) while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  }
+  if (r < 0 && cg) {
+    drv_err e;
+    drv_cgroup_destroy(cg, &e);
+  }
+  if (r < 0 && dir_made) {
+    drv_err e;
+    drv_rm_rf(dir, &e);
+  }
+  for (size_t i = 0; join_fds && i < spec->nns; i++)
+    if (join_fds[i] >= 0) close(join_fds[i]);
+  free(join_fds);
+  if (fifo_fd >= 0) close(fifo_fd);
+  if (console_fd >= 0) close(console_fd);
+  if (sync_fd[0] >= 0) close(sync_fd[0]);
+  if (sync_fd[1] >= 0) close(sync_fd[1]);
+  if (dir_fd >= 0) close(dir_fd);
+  drv_cgroup_free(cg);
+  drv_seccomp_free(filter);
+  drv_cgroup_resources_free(&res);
+  drv_rt_spec_free(spec);
+  if (r < 0) drv_err_prefix(err, "create container `%s`: ", o->id);
+  return r;
+}
+
+int drv_rt_start(const char *root, const char *id, drv_err *err)
+{
+  if (!root) root = DRV_RT_DEFAULT_ROOT;
+  drv_rt_saved s;
+  if (drv_rt_saved_read(root, id, &s, err) < 0) return -1;
+  int r = -1;
+  drv_rt_status st;
+  drv_rt_saved_status(root, &s, &st);
+  if (st != DRV_RT_CREATED) {
+    drv_error(err, 0, "start container `%s`: it is %s, not created", id, drv_rt_status_name(st));
+    goto out;
+  }
+  _cleanup_free_ char *fifo = drv_asprintf("%s/%s/exec.fifo", root, id);
+  int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    drv_error(err, errno == ENXIO ? 0 : errno, "start container `%s`: %s", id,
+              errno == ENXIO ? "its init is gone" : "open exec.fifo");
+    goto out;
+  }
+  ssize_t w = write(fd, "0", 1);
+  int e = errno;
+  close(fd);
+  if (w != 1) {
+    drv_error(err, e, "start container `%s`: write exec.fifo", id);
+    goto out;
+  }
+  unlink(fifo);
+  r = 0;
+  json_t *hooks = json_object_get(json_object_get(s.config, "hooks"), "poststart");
+  if (json_array_size(hooks)) {
+    drv_rt_spec *spec;
+    drv_err he;
+    if (drv_rt_spec_parse(s.config, &spec, &he) == 0) {
+      _cleanup_free_ char *stt = drv_rt_state_text(id, s.pid, "running", s.bundle, s.annotations);
+      /* The spec: a failing poststart hook is a warning, the container keeps running. */
+      if (drv_rt_hooks_run(spec->hooks[DRV_HOOK_POSTSTART], spec->nhooks[DRV_HOOK_POSTSTART],
+                           "poststart", stt, &he) < 0)
+        drv_log_warn("container `%s`: %s", id, he.msg);
+      drv_rt_spec_free(spec);
+    }
+  }
+out:
+  drv_rt_saved_clear(&s);
+  return r;
+}
+
+int drv_rt_wait(pid_t pid, int *exit_code, drv_err *err)
+{
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return drv_error(err, errno, "wait for pid %d", pid);
+  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return 0;
+}
+
+int drv_rt_run(const drv_rt_create_opts *o, bool wait, int *exit_code, pid_t *pid_out,
+               drv_err *err)
+{
+  pid_t pid;
+  if (drv_rt_create(o, &pid, err) < 0) return -1;
+  if (pid_out) *pid_out = pid;
+  if (drv_rt_start(o->root, o->id, err) < 0) {
+    drv_err e;
+    drv_rt_delete(o->root, o->id, true, &e);
+    return -1;
+  }
+  if (!wait) return 0;
+  int r = drv_rt_wait(pid, exit_code, err);
+  drv_err e;
+  if (drv_rt_delete(o->root, o->id, true, &e) < 0 && r == 0) {
+    *err = e;
+    return -1;
+  }
+  return r;
+}

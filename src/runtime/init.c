@@ -1,0 +1,176 @@
+/* The container's init between clone and execve. It runs the runtime's code (no re-exec:
+ * that is where the speed comes from), so it does only what needs to happen inside the new
+ * namespaces, reports failures over the sync socket and never returns. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/internal.h"
+#include "runtime/seccomp.h"
+
+#ifndef CLONE_NEWUSER
+#define CLONE_NEWUSER 0x10000000
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+static void fail(drv_rt_init_ctx *c, drv_err *err) { drv_sync_fail(c->sync_fd, err); }
+
+/* Makes fds 3 .. 3+preserve-1 survive execve and every other fd close on it. */
+static void prepare_fds(int preserve)
+{
+  syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (int fd = 3; fd < 3 + preserve; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+}
+
+static void set_stdio(const int stdio[3])
+{
+  int tmp[3];
+  for (int i = 0; i < 3; i++)
+    tmp[i] = stdio[i] >= 0 ? fcntl(stdio[i], F_DUPFD_CLOEXEC, 3) : -1;
+  for (int i = 0; i < 3; i++)
+    if (tmp[i] >= 0) {
+      dup2(tmp[i], i);
+      close(tmp[i]);
+    }
+}
+
+void drv_rt_init_main(drv_rt_init_ctx *c)
+{
+  drv_err err;
+  drv_err_clear(&err);
+  const drv_rt_spec *s = c->spec;
+  const drv_rt_process *p = &s->process;
+  /* The runtime may be a signal-handling program (the agent): start clean. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  set_stdio(c->stdio);
+
+  drv_sync_msg m;
+  if (drv_sync_recv(c->sync_fd, &m, &err) < 0) _exit(1);
+  pid_t host_pid = m.value;
+  if (s->new_ns_flags & CLONE_NEWUSER) {
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+      drv_error(&err, errno, "linux.uidMappings: become root in the user namespace");
+      fail(c, &err);
+    }
+  }
+  if (c->unshare_late && unshare(c->unshare_late) < 0) {
+    drv_error(&err, errno, "linux.namespaces: unshare the cgroup namespace");
+    fail(c, &err);
+  }
+  setsid();
+  umask(0);
+  if (!c->no_new_keyring) syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c->id);
+  if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+    drv_error(&err, errno, "hostname: sethostname `%s`", s->hostname);
+    fail(c, &err);
+  }
+  if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0) {
+    drv_error(&err, errno, "domainname: setdomainname `%s`", s->domainname);
+    fail(c, &err);
+  }
+  if (drv_rt_set_oom(p, &err) < 0) fail(c, &err);
+  if (drv_rt_setup_rootfs(c, &err) < 0) fail(c, &err);
+
+  if (s->nhooks[DRV_HOOK_PRESTART] || s->nhooks[DRV_HOOK_CREATE_RUNTIME]) {
+    if (drv_sync_send(c->sync_fd, DRV_SYNC_HOOKS, 0, NULL) < 0) _exit(1);
+    if (drv_sync_recv(c->sync_fd, &m, &err) < 0) _exit(1);
+  }
+  if (s->nhooks[DRV_HOOK_CREATE_CONTAINER]) {
+    _cleanup_free_ char *st = drv_rt_state_text(c->id, host_pid, "created", c->bundle, s->annotations);
+    if (drv_rt_hooks_run(s->hooks[DRV_HOOK_CREATE_CONTAINER], s->nhooks[DRV_HOOK_CREATE_CONTAINER],
+                         "createContainer", st, &err) < 0)
+      fail(c, &err);
+  }
+  if (drv_rt_finish_rootfs(c, &err) < 0) fail(c, &err);
+  struct stat self_st = {0};
+  stat("/proc/self/exe", &self_st);
+  if (drv_rt_pivot(c, &err) < 0) fail(c, &err);
+
+  if (drv_rt_set_rlimits(p, &err) < 0) fail(c, &err);
+  if (s->has_personality && personality(s->personality) < 0) {
+    drv_error(&err, errno, "linux.personality: set");
+    fail(c, &err);
+  }
+  if (p->terminal) {
+    if (c->console_fd < 0) {
+      drv_error(&err, 0, "process.terminal: true needs a console socket (--console-socket)");
+      fail(c, &err);
+    }
+    if (drv_rt_setup_terminal(p, c->console_fd, &err) < 0) fail(c, &err);
+    close(c->console_fd);
+  }
+  /* cwd: created when missing (like runc), always resolved inside the new root. */
+  {
+    _cleanup_close_ int r = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int cwd = r < 0 ? -1 : drv_rt_open_in_root(r, p->cwd, DRV_RT_CREATE_DIR, &err);
+    if (cwd < 0 || fchdir(cwd) < 0) {
+      if (cwd >= 0) drv_error(&err, errno, "process.cwd `%s`", p->cwd);
+      drv_err_prefix(&err, "process.cwd: ");
+      fail(c, &err);
+    }
+    char buf[8];
+    if (!getcwd(buf, sizeof buf) && errno != ERANGE) {
+      drv_error(&err, errno, "process.cwd `%s` is not inside the container", p->cwd);
+      fail(c, &err);
+    }
+  }
+  _cleanup_free_ char *path = drv_rt_lookup(p->args[0], p->env, &err);
+  if (!path) fail(c, &err);
+  if (drv_rt_check_not_self(path, self_st.st_dev, self_st.st_ino, &err) < 0) fail(c, &err);
+  umask(p->has_umask ? p->umask : 022);
+  bool setgroups_ok = true;
+  if (s->new_ns_flags & CLONE_NEWUSER) {
+    char buf[16] = {0};
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      if (read(fd, buf, sizeof buf - 1) > 0 && !strncmp(buf, "deny", 4)) setgroups_ok = false;
+      close(fd);
+    }
+  }
+  if (drv_rt_apply_identity(p, c->seccomp, setgroups_ok, &err) < 0) fail(c, &err);
+  prepare_fds(c->preserve_fds);
+
+  if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
+  close(c->sync_fd);
+  /* Blocked here ("created") until `start` writes to the fifo. */
+  char b;
+  ssize_t n;
+  do n = read(c->fifo_fd, &b, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(1);
+  close(c->fifo_fd);
+
+  if (s->nhooks[DRV_HOOK_START_CONTAINER]) {
+    _cleanup_free_ char *st = drv_rt_state_text(c->id, host_pid, "running", c->bundle, s->annotations);
+    if (drv_rt_hooks_run(s->hooks[DRV_HOOK_START_CONTAINER], s->nhooks[DRV_HOOK_START_CONTAINER],
+                         "startContainer", st, &err) < 0) {
+      fprintf(stderr, "drover runtime: %s\n", err.msg);
+      _exit(127);
+    }
+  }
+  int r;
+  if (c->seccomp && p->no_new_privileges && (r = drv_seccomp_load(c->seccomp, NULL)) < 0) {
+    fprintf(stderr, "drover runtime: linux.seccomp: load the filter: %s\n", strerror(-r));
+    _exit(127);
+  }
+  execve(path, p->args, p->env);
+  fprintf(stderr, "drover runtime: exec `%s`: %s\n", path, strerror(errno));
+  _exit(127);
+}

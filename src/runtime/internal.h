@@ -1,0 +1,131 @@
+/* Pieces shared by the runtime's own files (not part of the library API). */
+#ifndef DRV_RUNTIME_INTERNAL_H
+#define DRV_RUNTIME_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "runtime/runtime.h"
+#include "runtime/spec.h"
+
+struct drv_seccomp_filter;
+struct drv_cgroup;
+
+/* ---- paths inside a root (paths.c) -------------------------------------------------------- */
+
+enum { DRV_RT_NOCREATE = 0, DRV_RT_CREATE_DIR, DRV_RT_CREATE_FILE };
+
+/* Opens `path` inside the tree at rootfd as an O_PATH fd, resolving every component (and
+ * symlink) with the root as "/" (openat2 RESOLVE_IN_ROOT), so nothing can point outside it.
+ * create: make missing directories (and the last one as a directory or an empty file). */
+int drv_rt_open_in_root(int rootfd, const char *path, int create, drv_err *err);
+
+/* ---- state (state.c) ------------------------------------------------------------------------ */
+
+/* What state.json holds. */
+typedef struct drv_rt_saved {
+  char *id, *bundle, *rootfs, *created, *cgroup_path;
+  pid_t pid;
+  unsigned long long start_time; /* /proc/<pid>/stat field 22, guards against pid reuse */
+  json_t *config;                /* the spec document */
+  json_t *annotations;
+  bool systemd;
+} drv_rt_saved;
+
+char *drv_rt_state_dir(const char *root, const char *id);
+int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err);
+int drv_rt_saved_read(const char *root, const char *id, drv_rt_saved *s, drv_err *err);
+void drv_rt_saved_clear(drv_rt_saved *s);
+/* 0 when not running or a zombie; else the start time. */
+unsigned long long drv_rt_proc_start_time(pid_t pid, bool *zombie);
+/* Alive with the recorded start time (and not a zombie). */
+bool drv_rt_saved_alive(const drv_rt_saved *s);
+int drv_rt_saved_status(const char *root, const drv_rt_saved *s, drv_rt_status *out);
+/* The OCI state JSON text for hooks: status given explicitly. malloc'ed. */
+char *drv_rt_state_text(const char *id, pid_t pid, const char *status, const char *bundle,
+                        json_t *annotations);
+char *drv_rt_now_rfc3339(void);
+int drv_rt_open_cgroup(const drv_rt_saved *s, struct drv_cgroup **out, drv_err *err);
+
+/* ---- hooks (hooks.c) ------------------------------------------------------------------------ */
+
+/* Runs hooks[0..n) in order with state on stdin; stops at the first failure. */
+int drv_rt_hooks_run(const drv_rt_hook *hooks, size_t n, const char *kind, const char *state,
+                     drv_err *err);
+
+/* ---- the process setup shared by init and exec (process.c) -------------------------------- */
+
+/* Finds args[0] along PATH from env (or "/bin:/usr/bin..." default) in the current root,
+ * like execvp would; malloc'ed path or NULL with err. */
+char *drv_rt_lookup(const char *file, char *const *env, drv_err *err);
+/* rlimits, oom_score_adj (before pivot or via /proc), user, groups, capabilities,
+ * no_new_privileges and the seccomp filter in the order that works for all combinations.
+ * setgroups_ok: false inside a user namespace whose setgroups is denied. */
+int drv_rt_apply_identity(const drv_rt_process *p, const struct drv_seccomp_filter *seccomp,
+                          bool setgroups_ok, drv_err *err);
+int drv_rt_set_rlimits(const drv_rt_process *p, drv_err *err);
+int drv_rt_set_oom(const drv_rt_process *p, drv_err *err);
+/* Creates the pty, sends the master over console_fd (SCM_RIGHTS), makes the slave the
+ * controlling terminal and fds 0-2. */
+int drv_rt_setup_terminal(const drv_rt_process *p, int console_fd, drv_err *err);
+/* Refuses to exec the runtime's own binary inside the container (CVE-2019-5736 class). */
+int drv_rt_check_not_self(const char *path, dev_t self_dev, ino_t self_ino, drv_err *err);
+/* Connects to a unix socket path (console socket). */
+int drv_rt_connect_unix(const char *path, drv_err *err);
+
+/* ---- sync protocol between the runtime and the child (create.c, exec.c) ---------------- */
+
+enum {
+  DRV_SYNC_PID = 1,   /* child → parent: int pid (intermediate reports the init) */
+  DRV_SYNC_GO,        /* parent → child: int host pid of the child; maps and cgroup done */
+  DRV_SYNC_HOOKS,     /* child → parent: run prestart/createRuntime now */
+  DRV_SYNC_HOOKS_DONE,
+  DRV_SYNC_READY,     /* child → parent: set up, waiting for start */
+  DRV_SYNC_ERROR,     /* child → parent: text follows */
+};
+
+typedef struct drv_sync_msg {
+  int type;
+  int value;
+  char text[DRV_ERR_MSG_MAX];
+} drv_sync_msg;
+
+int drv_sync_send(int fd, int type, int value, const char *text);
+/* Reads one message; returns 0, or -1 with err (EOF → "child exited"). */
+int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err);
+/* Child side: report err and exit. */
+__attribute__((noreturn)) void drv_sync_fail(int fd, const drv_err *err);
+
+/* ---- the init (init.c) ---------------------------------------------------------------------- */
+
+typedef struct drv_rt_init_ctx {
+  const drv_rt_spec *spec;
+  const char *id, *bundle, *rootfs, *state_dir;
+  int sync_fd;
+  int fifo_fd;
+  int console_fd;
+  int stdio[3];
+  int preserve_fds;
+  bool no_pivot;
+  bool no_new_keyring;
+  int unshare_late;  /* namespaces created after the cgroup is joined (cgroup ns) */
+  const struct drv_seccomp_filter *seccomp;
+  const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
+  dev_t self_dev;
+  ino_t self_ino;
+} drv_rt_init_ctx;
+
+/* Runs in the cloned child: never returns. */
+__attribute__((noreturn)) void drv_rt_init_main(drv_rt_init_ctx *c);
+
+/* Mount setup of the rootfs (mounts.c), in the child's mount namespace. */
+int drv_rt_setup_rootfs(drv_rt_init_ctx *c, drv_err *err);
+int drv_rt_finish_rootfs(drv_rt_init_ctx *c, drv_err *err);
+int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err);
+
+/* clone(2) with fork semantics (no new stack): returns 0 in the child. */
+pid_t drv_rt_clone(unsigned long flags);
+
+#endif

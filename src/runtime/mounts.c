@@ -1,0 +1,407 @@
+/* The container's file-system view, built in its own mount namespace before pivot_root while
+ * the host /proc is still there: every target is resolved inside the rootfs (RESOLVE_IN_ROOT)
+ * and mounted through /proc/self/fd/N, so a symlink swapped in by a hostile image cannot
+ * redirect a mount to the host; proc and sysfs targets must be real directories and are
+ * checked to carry the right file system after mounting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runtime/internal.h"
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+static int rootfd = -1;
+
+static void fdpath(char *buf, size_t n, int fd) { snprintf(buf, n, "/proc/self/fd/%d", fd); }
+
+static unsigned long locked_flags(const char *path)
+{
+  struct statvfs sv;
+  unsigned long f = 0;
+  if (statvfs(path, &sv) < 0) return 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+/* Remount a freshly made bind mount with its flags; inside a user namespace the source's
+ * locked flags must be kept, so retry with them. */
+static int bind_remount(const char *target, unsigned long flags, const char *what, drv_err *err)
+{
+  unsigned long f = MS_BIND | MS_REMOUNT | flags;
+  if (mount(NULL, target, NULL, f, NULL) == 0) return 0;
+  if (errno == EPERM && mount(NULL, target, NULL, f | locked_flags(target), NULL) == 0) return 0;
+  return drv_error(err, errno, "%s: remount with its options", what);
+}
+
+static int set_rec_attrs(int fd, const drv_rt_mount *m, const char *what, drv_err *err)
+{
+  if (!m->rec_set && !m->rec_clear) return 0;
+  struct mount_attr attr = {.attr_set = m->rec_set, .attr_clr = m->rec_clear};
+  if (m->rec_set & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RELATIME))
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    return drv_error(err, errno, "%s: set recursive mount attributes", what);
+  return 0;
+}
+
+typedef struct cg_mnt {
+  char point[512], type[32], opts[512];
+} cg_mnt;
+
+/* cgroup v1 hierarchies / the v2 one as mounted on the host (mountinfo, /sys/fs/cgroup/...). */
+static size_t host_cgroup_mounts(cg_mnt *out, size_t max)
+{
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return 0;
+  char line[4096];
+  size_t n = 0;
+  while (n < max && fgets(line, sizeof line, f)) {
+    char *sep = strstr(line, " - ");
+    if (!sep) continue;
+    char type[32], src[256], sopts[512], point[512];
+    if (sscanf(sep + 3, "%31s %255s %511s", type, src, sopts) != 3) continue;
+    if (strcmp(type, "cgroup") && strcmp(type, "cgroup2")) continue;
+    if (sscanf(line, "%*s %*s %*s %*s %511s", point) != 1) continue;
+    if (strncmp(point, "/sys/fs/cgroup/", 15) && strcmp(point, "/sys/fs/cgroup")) continue;
+    snprintf(out[n].point, sizeof out[n].point, "%s", point);
+    snprintf(out[n].type, sizeof out[n].type, "%s", type);
+    /* super options minus rw/ro: the controller list (cpu,cpuacct / name=systemd) */
+    out[n].opts[0] = '\0';
+    char *save, *tok = strtok_r(sopts, ",", &save);
+    for (; tok; tok = strtok_r(NULL, ",", &save)) {
+      if (!strcmp(tok, "rw") || !strcmp(tok, "ro")) continue;
+      size_t l = strlen(out[n].opts);
+      snprintf(out[n].opts + l, sizeof out[n].opts - l, "%s%s", l ? "," : "", tok);
+    }
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
+{
+  _cleanup_close_ int fd = drv_rt_open_in_root(rootfd, m->destination, DRV_RT_CREATE_DIR, err);
+  if (fd < 0) return -1;
+  char t[64];
+  fdpath(t, sizeof t, fd);
+  bool ro = m->flags & MS_RDONLY;
+  unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  cg_mnt mnts[32];
+  size_t n = host_cgroup_mounts(mnts, DRV_ARRAY_LEN(mnts));
+  bool v2_only = n == 1 && !strcmp(mnts[0].type, "cgroup2") && !strcmp(mnts[0].point, "/sys/fs/cgroup");
+  bool own_ns = (c->spec->new_ns_flags & CLONE_NEWCGROUP) != 0;
+  if (v2_only) {
+    if (own_ns) {
+      if (mount("cgroup2", t, "cgroup2", base | (ro ? MS_RDONLY : 0), NULL) < 0)
+        return drv_error(err, errno, "mount cgroup2 on `%s`", m->destination);
+      return 0;
+    }
+    _cleanup_free_ char *src = drv_asprintf("/sys/fs/cgroup%s", c->cgroup_path ? c->cgroup_path : "");
+    if (mount(src, t, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return drv_error(err, errno, "bind `%s` on `%s`", src, m->destination);
+    _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
+    if (fd2 < 0) return -1;
+    fdpath(t, sizeof t, fd2);
+    return bind_remount(t, base | (ro ? MS_RDONLY : 0), m->destination, err);
+  }
+  if (mount("tmpfs", t, "tmpfs", base, "mode=755") < 0)
+    return drv_error(err, errno, "mount tmpfs on `%s`", m->destination);
+  for (size_t i = 0; i < n; i++) {
+    const char *base_name = strrchr(mnts[i].point, '/') + 1;
+    _cleanup_free_ char *dest = drv_asprintf("%s/%s", m->destination, base_name);
+    _cleanup_close_ int sfd = drv_rt_open_in_root(rootfd, dest, DRV_RT_CREATE_DIR, err);
+    if (sfd < 0) return -1;
+    char st[64];
+    fdpath(st, sizeof st, sfd);
+    if (own_ns) {
+      const char *data = strcmp(mnts[i].type, "cgroup2") ? mnts[i].opts : NULL;
+      if (mount("cgroup", st, mnts[i].type, base | (ro ? MS_RDONLY : 0), data) < 0)
+        return drv_error(err, errno, "mount %s (%s) on `%s`", mnts[i].type, mnts[i].opts, dest);
+    } else {
+      _cleanup_free_ char *src = drv_asprintf("%s%s", mnts[i].point, c->cgroup_path ? c->cgroup_path : "");
+      struct stat sb;
+      if (stat(src, &sb) < 0) {
+        free(src);
+        src = drv_strdup(mnts[i].point);
+      }
+      if (mount(src, st, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return drv_error(err, errno, "bind `%s` on `%s`", src, dest);
+      _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, dest, 0, err);
+      if (fd2 < 0) return -1;
+      fdpath(st, sizeof st, fd2);
+      if (bind_remount(st, base | (ro ? MS_RDONLY : 0), dest, err) < 0) return -1;
+    }
+  }
+  if (ro) {
+    _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
+    if (fd2 < 0) return -1;
+    fdpath(t, sizeof t, fd2);
+    if (mount(NULL, t, NULL, MS_REMOUNT | MS_RDONLY | base, "mode=755") < 0)
+      return drv_error(err, errno, "remount `%s` read-only", m->destination);
+  }
+  return 0;
+}
+
+static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_err *err)
+{
+  char what[128];
+  snprintf(what, sizeof what, "mounts[%zu] `%s`", idx, m->destination);
+  if (!m->bind && !strcmp(m->type, "cgroup")) {
+    if (mount_cgroup(c, m, err) < 0) return drv_err_prefix(err, "mounts[%zu]: ", idx);
+    return 0;
+  }
+  _cleanup_free_ char *src = NULL;
+  int create = DRV_RT_CREATE_DIR;
+  if (m->bind) {
+    src = m->source[0] == '/' ? drv_strdup(m->source) : drv_asprintf("%s/%s", c->bundle, m->source);
+    struct stat st;
+    if (stat(src, &st) < 0) return drv_error(err, errno, "%s: source `%s`", what, src);
+    if (!S_ISDIR(st.st_mode)) create = DRV_RT_CREATE_FILE;
+  }
+  _cleanup_close_ int fd = drv_rt_open_in_root(rootfd, m->destination, create, err);
+  if (fd < 0) return drv_err_prefix(err, "%s: ", what);
+  bool special = !m->bind && (!strcmp(m->type, "proc") || !strcmp(m->type, "sysfs"));
+  if (special) {
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+      return drv_error(err, ENOTDIR, "%s: the target must be a directory", what);
+  }
+  char t[64];
+  fdpath(t, sizeof t, fd);
+  unsigned long flags = m->flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
+  if (m->bind) {
+    if (mount(src, t, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+      return drv_error(err, errno, "%s: bind `%s`", what, src);
+  } else {
+    const char *source = m->source ? m->source : m->type;
+    if (mount(source, t, m->type, flags, m->data) < 0)
+      return drv_error(err, errno, "%s: mount %s", what, m->type);
+  }
+  /* Reopen: the new mount sits on top of what fd points at. */
+  _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
+  if (fd2 < 0) return drv_err_prefix(err, "%s: ", what);
+  fdpath(t, sizeof t, fd2);
+  if (special) {
+    struct statfs sf;
+    long want = !strcmp(m->type, "proc") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
+    if (fstatfs(fd2, &sf) < 0 || sf.f_type != want)
+      return drv_error(err, EXDEV, "%s: %s is not mounted there after mounting (raced?)", what,
+                       m->type);
+  }
+  if (m->bind && (flags & ~(MS_SILENT)))
+    if (bind_remount(t, flags, what, err) < 0) return -1;
+  if (m->propagation && mount(NULL, t, NULL, m->propagation, NULL) < 0)
+    return drv_error(err, errno, "%s: set propagation", what);
+  return set_rec_attrs(fd2, m, what, err);
+}
+
+static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsigned maj,
+                       unsigned min, mode_t mode, uid_t uid, gid_t gid, bool bind_only,
+                       drv_err *err)
+{
+  _cleanup_free_ char *dir = drv_strdup(path);
+  char *slash = strrchr(dir, '/');
+  const char *name = slash + 1;
+  *slash = '\0';
+  _cleanup_close_ int dfd = drv_rt_open_in_root(rootfd, dir[0] ? dir : "/", DRV_RT_CREATE_DIR, err);
+  if (dfd < 0) return drv_err_prefix(err, "device `%s`: ", path);
+  char dp[64];
+  fdpath(dp, sizeof dp, dfd);
+  /* O_PATH dirfd for *at calls: use the /proc magic path to get a real one. */
+  _cleanup_close_ int d = open(dp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (d < 0) return drv_error(err, errno, "device `%s`: open its directory", path);
+  struct stat st;
+  if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if ((st.st_mode & S_IFMT) == type && st.st_rdev == makedev(maj, min)) return 0;
+    if (unlinkat(d, name, 0) < 0 && errno != EISDIR)
+      return drv_error(err, errno, "device `%s`: replace the existing file", path);
+  }
+  if (!bind_only && mknodat(d, name, type | (mode & 07777), makedev(maj, min)) == 0) {
+    if (fchownat(d, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+      return drv_error(err, errno, "device `%s`: chown", path);
+    fchmodat(d, name, mode & 07777, 0);
+    return 0;
+  }
+  if (!bind_only && errno != EPERM)
+    return drv_error(err, errno, "device `%s`: mknod", path);
+  /* In a user namespace mknod is refused: bind the host's node instead. */
+  int f = openat(d, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
+  if (f < 0) return drv_error(err, errno, "device `%s`: create the bind target", path);
+  close(f);
+  char target[128];
+  snprintf(target, sizeof target, "%s/%s", dp, name);
+  char host[64];
+  snprintf(host, sizeof host, "/dev/%s", name);
+  const char *src = path;
+  struct stat hs;
+  if (stat(src, &hs) < 0 || (hs.st_mode & S_IFMT) != type || hs.st_rdev != makedev(maj, min))
+    src = host;
+  if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+    return drv_error(err, errno, "device `%s`: bind the host's `%s`", path, src);
+  return 0;
+}
+
+static int setup_devices(drv_rt_init_ctx *c, drv_err *err)
+{
+  static const struct {
+    const char *path;
+    unsigned maj, min;
+  } defs[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+              {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+  bool userns = c->spec->new_ns_flags & CLONE_NEWUSER;
+  for (size_t i = 0; i < c->spec->ndevices; i++) {
+    const drv_rt_device *d = &c->spec->devices[i];
+    if (make_device(c, d->path, d->type, d->major, d->minor, d->mode, d->uid, d->gid, userns,
+                    err) < 0)
+      return drv_err_prefix(err, "linux.devices[%zu]: ", i);
+  }
+  for (size_t i = 0; i < DRV_ARRAY_LEN(defs); i++) {
+    bool listed = false;
+    for (size_t k = 0; k < c->spec->ndevices; k++)
+      listed |= !strcmp(c->spec->devices[k].path, defs[i].path);
+    if (!listed && make_device(c, defs[i].path, S_IFCHR, defs[i].maj, defs[i].min, 0666, 0, 0,
+                               userns, err) < 0)
+      return -1;
+  }
+  static const char *const links[][2] = {{"/proc/self/fd", "fd"},      {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                                         {"pts/ptmx", "ptmx"}};
+  _cleanup_close_ int dfd = drv_rt_open_in_root(rootfd, "/dev", DRV_RT_CREATE_DIR, err);
+  if (dfd < 0) return -1;
+  char dp[64];
+  fdpath(dp, sizeof dp, dfd);
+  _cleanup_close_ int d = open(dp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (d < 0) return drv_error(err, errno, "open /dev in the container");
+  for (size_t i = 0; i < DRV_ARRAY_LEN(links); i++)
+    if (symlinkat(links[i][0], d, links[i][1]) < 0 && errno != EEXIST)
+      return drv_error(err, errno, "symlink /dev/%s", links[i][1]);
+  return 0;
+}
+
+static int mask_paths(drv_rt_init_ctx *c, drv_err *err)
+{
+  const drv_rt_spec *s = c->spec;
+  for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++) {
+    drv_err e;
+    _cleanup_close_ int fd = drv_rt_open_in_root(rootfd, s->masked_paths[i], 0, &e);
+    if (fd < 0) continue; /* absent: nothing to hide */
+    struct stat st;
+    if (fstat(fd, &st) < 0) continue;
+    char t[64];
+    fdpath(t, sizeof t, fd);
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", t, "tmpfs", MS_RDONLY, "size=0k")
+                                : mount("/dev/null", t, NULL, MS_BIND, NULL);
+    if (r < 0) return drv_error(err, errno, "linux.maskedPaths[%zu] `%s`", i, s->masked_paths[i]);
+  }
+  for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++) {
+    drv_err e;
+    _cleanup_close_ int fd = drv_rt_open_in_root(rootfd, s->readonly_paths[i], 0, &e);
+    if (fd < 0) continue;
+    char t[64];
+    fdpath(t, sizeof t, fd);
+    if (mount(t, t, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return drv_error(err, errno, "linux.readonlyPaths[%zu] `%s`: bind", i, s->readonly_paths[i]);
+    _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, s->readonly_paths[i], 0, err);
+    if (fd2 < 0) return -1;
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (syscall(SYS_mount_setattr, fd2, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+      return drv_error(err, errno, "linux.readonlyPaths[%zu] `%s`: make read-only", i,
+                       s->readonly_paths[i]);
+  }
+  return 0;
+}
+
+static int write_sysctls(drv_rt_init_ctx *c, drv_err *err)
+{
+  const drv_rt_spec *s = c->spec;
+  for (size_t i = 0; i < s->nsysctl; i++) {
+    _cleanup_free_ char *path = drv_asprintf("/proc/sys/%s", s->sysctl_keys[i]);
+    for (char *p = path + 10; *p; p++)
+      if (*p == '.') *p = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return drv_error(err, errno, "linux.sysctl.%s", s->sysctl_keys[i]);
+    ssize_t w = write(fd, s->sysctl_values[i], strlen(s->sysctl_values[i]));
+    int e = errno;
+    close(fd);
+    if (w < 0) return drv_error(err, e, "linux.sysctl.%s: write `%s`", s->sysctl_keys[i],
+                                s->sysctl_values[i]);
+  }
+  return 0;
+}
+
+int drv_rt_setup_rootfs(drv_rt_init_ctx *c, drv_err *err)
+{
+  const drv_rt_spec *s = c->spec;
+  /* Nothing done here may reach the host; shared propagation is applied after pivot_root
+   * (pivot_root refuses shared mounts). */
+  unsigned long prop = (s->rootfs_propagation & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
+  if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+    return drv_error(err, errno, "make / a slave mount in the container's mount namespace");
+  if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return drv_error(err, errno, "root.path: bind `%s` onto itself", c->rootfs);
+  rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return drv_error(err, errno, "root.path: open `%s`", c->rootfs);
+  for (size_t i = 0; i < s->nmounts; i++)
+    if (mount_one(c, i, &s->mounts[i], err) < 0) return -1;
+  if (setup_devices(c, err) < 0) return -1;
+  if (write_sysctls(c, err) < 0) return -1;
+  return 0;
+}
+
+int drv_rt_finish_rootfs(drv_rt_init_ctx *c, drv_err *err)
+{
+  /* Still before pivot_root: masks need /proc/self/fd of the host. */
+  return mask_paths(c, err);
+}
+
+int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err)
+{
+  const drv_rt_spec *s = c->spec;
+  if (chdir(c->rootfs) < 0) return drv_error(err, errno, "chdir to the rootfs");
+  if (c->no_pivot) {
+    if (mount(c->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+      return drv_error(err, errno, "move the rootfs to / (--no-pivot)");
+    if (chroot(".") < 0) return drv_error(err, errno, "chroot (--no-pivot)");
+  } else {
+    _cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (oldroot < 0) return drv_error(err, errno, "open /");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) return drv_error(err, errno, "pivot_root");
+    if (fchdir(oldroot) < 0) return drv_error(err, errno, "fchdir to the old root");
+    /* Detach the old root without letting the unmount propagate to the host. */
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+      return drv_error(err, errno, "make the old root a slave");
+    if (umount2(".", MNT_DETACH) < 0) return drv_error(err, errno, "unmount the old root");
+  }
+  if (chdir("/") < 0) return drv_error(err, errno, "chdir /");
+  if (rootfd >= 0) close(rootfd), rootfd = -1;
+  if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+    return drv_error(err, errno, "linux.rootfsPropagation: apply on /");
+  if (s->root_readonly) {
+    unsigned long f = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    if (mount(NULL, "/", NULL, f, NULL) < 0 && mount(NULL, "/", NULL, f | locked_flags("/"), NULL) < 0)
+      return drv_error(err, errno, "root.readonly: remount / read-only");
+  }
+  return 0;
+}
