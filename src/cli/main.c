@@ -8,6 +8,9 @@
 
 const drv_command drv_commands[] = {
     {"version", drv_cmd_version, "print drover's version"},
+    {"scheduler", drv_cmd_scheduler, "run the scheduler alone against a Kubernetes-API server"},
+    {"image", drv_cmd_image, "pull, list, inspect, import and remove container images"},
+    {"runtime", drv_cmd_runtime, "OCI container runtime (runc-compatible; also as drover-runtime)"},
     {NULL, NULL, NULL},
 };
 
