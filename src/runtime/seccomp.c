@@ -1,0 +1,422 @@
+/* OCI linux.seccomp → BPF with libseccomp, compiled in the parent; loaded in the child with a
+ * bare seccomp(2) call on the prebuilt program. */
+#include "runtime/seccomp.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define P "linux.seccomp"
+#define MAX_ARGS 6
+
+struct drv_seccomp_filter {
+  struct sock_filter *insns;
+  size_t len;
+  unsigned flags;
+  bool notify;
+  char *listener_path;
+  char *listener_metadata;
+};
+
+void drv_seccomp_free(drv_seccomp_filter *f)
+{
+  if (!f) return;
+  free(f->insns);
+  free(f->listener_path);
+  free(f->listener_metadata);
+  free(f);
+}
+
+size_t drv_seccomp_filter_len(const drv_seccomp_filter *f) { return f->len; }
+unsigned drv_seccomp_filter_flags(const drv_seccomp_filter *f) { return f->flags; }
+bool drv_seccomp_uses_notify(const drv_seccomp_filter *f) { return f->notify; }
+const char *drv_seccomp_listener_path(const drv_seccomp_filter *f) { return f->listener_path; }
+const char *drv_seccomp_listener_metadata(const drv_seccomp_filter *f) { return f->listener_metadata; }
+
+static void ctx_release(scmp_filter_ctx *c)
+{
+  if (*c) seccomp_release(*c);
+}
+
+/* "SCMP_ACT_ERRNO" + errnoRet → libseccomp action. where names the field for errors. */
+static int parse_action(const char *name, const json_t *errno_ret, uint32_t *out, bool *notify,
+                        const char *where, drv_err *err)
+{
+  uint32_t ret = EPERM;
+  if (errno_ret && !json_is_null(errno_ret)) {
+    if (!json_is_integer(errno_ret) || json_integer_value(errno_ret) < 0 ||
+        json_integer_value(errno_ret) > 0xffff)
+      return drv_error(err, EINVAL, "%s: errnoRet must be an integer in 0..65535", where);
+    ret = (uint32_t)json_integer_value(errno_ret);
+  }
+  if (!name) return drv_error(err, EINVAL, "%s: missing", where);
+  if (strcmp(name, "SCMP_ACT_KILL") == 0) *out = SCMP_ACT_KILL;
+  else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0) *out = SCMP_ACT_KILL_PROCESS;
+  else if (strcmp(name, "SCMP_ACT_KILL_THREAD") == 0) *out = SCMP_ACT_KILL_THREAD;
+  else if (strcmp(name, "SCMP_ACT_TRAP") == 0) *out = SCMP_ACT_TRAP;
+  else if (strcmp(name, "SCMP_ACT_ERRNO") == 0) *out = SCMP_ACT_ERRNO(ret);
+  else if (strcmp(name, "SCMP_ACT_TRACE") == 0) *out = SCMP_ACT_TRACE(ret);
+  else if (strcmp(name, "SCMP_ACT_ALLOW") == 0) *out = SCMP_ACT_ALLOW;
+  else if (strcmp(name, "SCMP_ACT_LOG") == 0) *out = SCMP_ACT_LOG;
+  else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0) {
+    *out = SCMP_ACT_NOTIFY;
+    *notify = true;
+  } else {
+    return drv_error(err, EINVAL, "%s: unknown action `%s`", where, name);
+  }
+  return 0;
+}
+
+static int parse_op(const char *name, enum scmp_compare *out)
+{
+  static const struct {
+    const char *name;
+    enum scmp_compare op;
+  } ops[] = {
+      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+  };
+  for (size_t i = 0; name && i < DRV_ARRAY_LEN(ops); i++)
+    if (strcmp(name, ops[i].name) == 0) {
+      *out = ops[i].op;
+      return 0;
+    }
+  return -1;
+}
+
+/* "SCMP_ARCH_X86_64" → libseccomp's "x86_64". */
+static uint32_t parse_arch(const char *name)
+{
+  if (!name || strncmp(name, "SCMP_ARCH_", 10) != 0) return 0;
+  char low[32];
+  size_t n = 0;
+  for (const char *p = name + 10; *p && n + 1 < sizeof low; p++) low[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+  low[n] = '\0';
+  if (strcmp(low, "native") == 0) return seccomp_arch_native();
+  return seccomp_arch_resolve_name(low);
+}
+
+static int parse_flag(const char *name, unsigned *flags)
+{
+  if (!name) return -1;
+  if (strcmp(name, "SECCOMP_FILTER_FLAG_TSYNC") == 0) *flags |= SECCOMP_FILTER_FLAG_TSYNC;
+  else if (strcmp(name, "SECCOMP_FILTER_FLAG_LOG") == 0) *flags |= SECCOMP_FILTER_FLAG_LOG;
+  else if (strcmp(name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0) *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  else if (strcmp(name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  else return -1;
+  return 0;
+}
+
+static int parse_args(const json_t *args, struct scmp_arg_cmp *cmp, size_t *n, const char *where,
+                      drv_err *err)
+{
+  *n = 0;
+  if (!args || json_is_null(args)) return 0;
+  if (!json_is_array(args)) return drv_error(err, EINVAL, "%s.args: expected an array", where);
+  if (json_array_size(args) > MAX_ARGS * 4)
+    return drv_error(err, EINVAL, "%s.args: %zu conditions are more than a syscall can use", where,
+                     json_array_size(args));
+  size_t i;
+  json_t *a;
+  json_array_foreach(args, i, a) {
+    if (!json_is_object(a)) return drv_error(err, EINVAL, "%s.args[%zu]: expected an object", where, i);
+    json_t *idx = json_object_get(a, "index"), *val = json_object_get(a, "value");
+    json_t *val2 = json_object_get(a, "valueTwo"), *op = json_object_get(a, "op");
+    if (!json_is_integer(idx) || json_integer_value(idx) < 0 || json_integer_value(idx) >= MAX_ARGS)
+      return drv_error(err, EINVAL, "%s.args[%zu].index: expected 0..5", where, i);
+    if (!json_is_integer(val))
+      return drv_error(err, EINVAL, "%s.args[%zu].value: expected an integer", where, i);
+    if (val2 && !json_is_null(val2) && !json_is_integer(val2))
+      return drv_error(err, EINVAL, "%s.args[%zu].valueTwo: expected an integer", where, i);
+    enum scmp_compare o;
+    if (!json_is_string(op) || parse_op(json_string_value(op), &o) < 0)
+      return drv_error(err, EINVAL, "%s.args[%zu].op: unknown operator `%s`", where, i,
+                       json_is_string(op) ? json_string_value(op) : "?");
+    cmp[*n].arg = (unsigned)json_integer_value(idx);
+    cmp[*n].op = o;
+    cmp[*n].datum_a = (scmp_datum_t)json_integer_value(val);
+    cmp[*n].datum_b = val2 && json_is_integer(val2) ? (scmp_datum_t)json_integer_value(val2) : 0;
+    (*n)++;
+  }
+  return 0;
+}
+
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const char *name,
+                    const struct scmp_arg_cmp *cmp, size_t n, const char *where, drv_err *err)
+{
+  /* Conditions on the same argument can only be meant as alternatives (libseccomp would AND
+   * them into something never true): one rule each, as runc does. */
+  bool repeated = false;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (cmp[i].arg == cmp[j].arg) repeated = true;
+  int r;
+  if (!repeated) {
+    r = seccomp_rule_add_array(ctx, action, nr, (unsigned)n, cmp);
+    if (r < 0) return drv_error(err, -r, "%s: add rule for `%s`", where, name);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    r = seccomp_rule_add_array(ctx, action, nr, 1, &cmp[i]);
+    if (r < 0) return drv_error(err, -r, "%s: add rule for `%s`", where, name);
+  }
+  return 0;
+}
+
+static int add_syscalls(scmp_filter_ctx ctx, const json_t *syscalls, uint32_t def_action,
+                        bool *notify, drv_err *err)
+{
+  if (!syscalls || json_is_null(syscalls)) return 0;
+  if (!json_is_array(syscalls)) return drv_error(err, EINVAL, P ".syscalls: expected an array");
+  size_t i;
+  json_t *s;
+  json_array_foreach(syscalls, i, s) {
+    char where[64];
+    snprintf(where, sizeof where, P ".syscalls[%zu]", i);
+    if (!json_is_object(s)) return drv_error(err, EINVAL, "%s: expected an object", where);
+    char awhere[80];
+    snprintf(awhere, sizeof awhere, "%s.action", where);
+    json_t *act = json_object_get(s, "action");
+    if (!json_is_string(act)) return drv_error(err, EINVAL, "%s: expected a string", awhere);
+    json_t *eret = json_object_get(s, "errnoRet");
+    uint32_t action;
+    if (parse_action(json_string_value(act), eret && !json_is_null(eret) ? eret : NULL, &action,
+                     notify, awhere, err) < 0)
+      return -1;
+    struct scmp_arg_cmp cmp[MAX_ARGS * 4];
+    size_t ncmp;
+    if (parse_args(json_object_get(s, "args"), cmp, &ncmp, where, err) < 0) return -1;
+    json_t *names = json_object_get(s, "names"), *single = json_object_get(s, "name");
+    if (names && !json_is_null(names) && !json_is_array(names))
+      return drv_error(err, EINVAL, "%s.names: expected an array of strings", where);
+    size_t n_names = json_is_array(names) ? json_array_size(names) : 0;
+    if (!n_names && !json_is_string(single))
+      return drv_error(err, EINVAL, "%s.names: at least one syscall name is required", where);
+    for (size_t k = 0; k < n_names + (json_is_string(single) ? 1 : 0); k++) {
+      json_t *nm = k < n_names ? json_array_get(names, k) : single;
+      if (!json_is_string(nm))
+        return drv_error(err, EINVAL, "%s.names[%zu]: expected a string", where, k);
+      const char *name = json_string_value(nm);
+      int nr = seccomp_syscall_resolve_name(name);
+      if (nr == __NR_SCMP_ERROR) {
+        /* Profiles list syscalls of newer kernels or other arches: skipped, like runc. */
+        drv_log_debug("seccomp: unknown syscall `%s` skipped", name);
+        continue;
+      }
+      if (action == def_action) continue; /* libseccomp refuses rules equal to the default */
+      if (add_rule(ctx, action, nr, name, cmp, ncmp, where, err) < 0) return -1;
+    }
+  }
+  return 0;
+}
+
+/* libseccomp writes the program to an fd: a memfd keeps it in memory. */
+static int export_bpf(scmp_filter_ctx ctx, drv_seccomp_filter *f, drv_err *err)
+{
+  _cleanup_close_ int fd = memfd_create("drover-seccomp", MFD_CLOEXEC);
+  if (fd < 0) return drv_error(err, errno, "seccomp: memfd_create");
+  int r = seccomp_export_bpf(ctx, fd);
+  if (r < 0) return drv_error(err, -r, "seccomp: export the BPF program");
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0 || size % (off_t)sizeof(struct sock_filter))
+    return drv_error(err, EINVAL, "seccomp: exported program has a bad size %lld", (long long)size);
+  f->insns = drv_malloc((size_t)size);
+  if (pread(fd, f->insns, (size_t)size, 0) != size)
+    return drv_error(err, errno ? errno : EIO, "seccomp: read the exported program");
+  f->len = (size_t)size / sizeof(struct sock_filter);
+  if (f->len > BPF_MAXINSNS)
+    return drv_error(err, E2BIG, "seccomp: the program has %zu instructions, above the kernel's "
+                     "limit of %d", f->len, BPF_MAXINSNS);
+  return 0;
+}
+
+int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err)
+{
+  if (!json_is_object(sc)) return drv_error(err, EINVAL, P ": expected an object");
+  drv_seccomp_filter *f = drv_calloc(1, sizeof *f);
+  __attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
+
+  json_t *da = json_object_get(sc, "defaultAction");
+  uint32_t def_action;
+  if (!json_is_string(da)) {
+    drv_error(err, EINVAL, P ".defaultAction: required, a string like SCMP_ACT_ERRNO");
+    goto fail;
+  }
+  json_t *der = json_object_get(sc, "defaultErrnoRet");
+  if (parse_action(json_string_value(da), der, &def_action, &f->notify, P ".defaultAction", err) < 0)
+    goto fail;
+  if (f->notify) {
+    drv_error(err, EINVAL, P ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+    goto fail;
+  }
+  ctx = seccomp_init(def_action);
+  if (!ctx) {
+    drv_error(err, EINVAL, P ".defaultAction: libseccomp refused `%s`", json_string_value(da));
+    goto fail;
+  }
+  /* drover sets no_new_privs itself when the spec says so; and optimizes big profiles. */
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+
+  json_t *arches = json_object_get(sc, "architectures");
+  if (arches && !json_is_null(arches)) {
+    if (!json_is_array(arches)) {
+      drv_error(err, EINVAL, P ".architectures: expected an array");
+      goto fail;
+    }
+    size_t i;
+    json_t *a;
+    json_array_foreach(arches, i, a) {
+      uint32_t arch = parse_arch(json_string_value(a));
+      if (!arch) {
+        drv_error(err, EINVAL, P ".architectures[%zu]: unknown architecture `%s`", i,
+                  json_is_string(a) ? json_string_value(a) : "?");
+        goto fail;
+      }
+      int r = seccomp_arch_add(ctx, arch);
+      if (r < 0 && r != -EEXIST) {
+        drv_error(err, -r, P ".architectures[%zu]: add `%s`", i, json_string_value(a));
+        goto fail;
+      }
+    }
+  }
+
+  json_t *flags = json_object_get(sc, "flags");
+  if (flags && !json_is_null(flags)) {
+    if (!json_is_array(flags)) {
+      drv_error(err, EINVAL, P ".flags: expected an array");
+      goto fail;
+    }
+    size_t i;
+    json_t *fl;
+    json_array_foreach(flags, i, fl) {
+      if (parse_flag(json_string_value(fl), &f->flags) < 0) {
+        drv_error(err, EINVAL, P ".flags[%zu]: unknown flag `%s`", i,
+                  json_is_string(fl) ? json_string_value(fl) : "?");
+        goto fail;
+      }
+    }
+  }
+
+  if (add_syscalls(ctx, json_object_get(sc, "syscalls"), def_action, &f->notify, err) < 0)
+    goto fail;
+
+  json_t *lp = json_object_get(sc, "listenerPath"), *lm = json_object_get(sc, "listenerMetadata");
+  if (lp && !json_is_null(lp)) {
+    if (!json_is_string(lp) || json_string_value(lp)[0] != '/') {
+      drv_error(err, EINVAL, P ".listenerPath: expected an absolute path");
+      goto fail;
+    }
+    f->listener_path = drv_strdup(json_string_value(lp));
+  }
+  if (lm && !json_is_null(lm)) {
+    if (!json_is_string(lm)) {
+      drv_error(err, EINVAL, P ".listenerMetadata: expected a string");
+      goto fail;
+    }
+    f->listener_metadata = drv_strdup(json_string_value(lm));
+  }
+  if (f->notify && !f->listener_path) {
+    drv_error(err, EINVAL, P ".listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
+    goto fail;
+  }
+  if (f->notify) {
+    f->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    /* With TSYNC the kernel reports a failed sync as a thread id, which would read like the
+     * listener fd: ask for ESRCH instead. */
+    if (f->flags & SECCOMP_FILTER_FLAG_TSYNC) f->flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  }
+  if (export_bpf(ctx, f, err) < 0) goto fail;
+  *out = f;
+  return 0;
+fail:
+  drv_seccomp_free(f);
+  return -1;
+}
+
+int drv_seccomp_compile_text(const char *text, size_t len, drv_seccomp_filter **out, drv_err *err)
+{
+  json_error_t je;
+  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  if (!j) return drv_error(err, EINVAL, P ": line %d: %s", je.line, je.text);
+  int r = drv_seccomp_compile(j, out, err);
+  json_decref(j);
+  return r;
+}
+
+int drv_seccomp_load(const drv_seccomp_filter *f, int *listener_fd)
+{
+  if (listener_fd) *listener_fd = -1;
+  struct sock_fprog prog = {.len = (unsigned short)f->len, .filter = f->insns};
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
+  if (r < 0 && errno == ENOSYS && f->flags == 0)
+    r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0); /* kernels before 3.17 */
+  if (r < 0) return -errno;
+  if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+    if (listener_fd)
+      *listener_fd = (int)r;
+    else
+      close((int)r);
+  }
+  return 0;
+}
+
+int drv_seccomp_send_listener(const drv_seccomp_filter *f, int listener_fd, const json_t *state,
+                              drv_err *err)
+{
+  if (!f->listener_path) return drv_error(err, EINVAL, P ".listenerPath: not set");
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(f->listener_path) >= sizeof sa.sun_path)
+    return drv_error(err, ENAMETOOLONG, P ".listenerPath `%s`", f->listener_path);
+  strcpy(sa.sun_path, f->listener_path);
+  _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return drv_error(err, errno, "seccomp listener: socket");
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+    return drv_error(err, errno, P ".listenerPath: connect to `%s`", f->listener_path);
+
+  /* The runtime spec's containerProcessState. */
+  json_t *msg = json_object();
+  json_object_set_new(msg, "ociVersion", json_string("1.0.2"));
+  json_object_set_new(msg, "fds", json_pack("[s]", "seccompFd"));
+  json_t *pid = state ? json_object_get(state, "pid") : NULL;
+  json_object_set_new(msg, "pid", json_integer(json_is_integer(pid) ? json_integer_value(pid) : 0));
+  if (f->listener_metadata) json_object_set_new(msg, "metadata", json_string(f->listener_metadata));
+  json_object_set_new(msg, "state", state ? json_deep_copy(state) : json_object());
+  _cleanup_free_ char *text = json_dumps(msg, JSON_COMPACT);
+  json_decref(msg);
+
+  struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                      .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &listener_fd, sizeof(int));
+  ssize_t w;
+  do w = sendmsg(s, &mh, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w < 0) return drv_error(err, errno, P ".listenerPath: send to `%s`", f->listener_path);
+  return 0;
+}
