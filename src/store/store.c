@@ -1,0 +1,700 @@
+/* The store front: the in-memory watch cache (a skip list of keys in order), the event
+ * history ring for watches, and the group-commit write queue in front of the backend.
+ *
+ * Locks: `wmu` serializes writers while they prepare (precondition checks, encoding, revision
+ * assignment); `mu` guards the skip list, the history and the watchers. Order: wmu, then mu.
+ * A key's node carries its committed value (what readers see) and its pending value (what the
+ * next writer builds on) until the committer has made the pending one durable. */
+#include "store/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/backend.h"
+
+#define SL_MAX 24
+
+typedef struct node {
+  char *key;
+  drv_store_obj *committed;  /* NULL: not (yet / any more) visible */
+  drv_store_obj *pending;    /* newest value incl. not-yet-durable (NULL + has_pending: deleted) */
+  bool has_pending;
+  uint64_t pending_rev;
+  int level;
+  struct node *next[];
+} node;
+
+typedef struct change {
+  drv_store_event_type type;
+  drv_store_obj *obj;   /* new value or tombstone */
+  drv_store_obj *prev;  /* value before, NULL on create */
+} change;
+
+typedef struct hist_ev {
+  uint64_t rev;
+  drv_store_event_type type;
+  drv_store_obj *obj, *prev;
+} hist_ev;
+
+struct drv_store_watch {
+  drv_store *s;
+  char *prefix;
+  size_t prefix_len;
+  uint64_t cursor;          /* next revision to look at */
+  drv_store_obj **snap;     /* initial ADDED events not delivered yet */
+  size_t snap_n, snap_i;
+  bool cancelled;
+};
+
+struct drv_store {
+  drv_store_opts opts;
+  drv_store_backend *be;
+  pthread_mutex_t mu;
+  pthread_cond_t evcond;    /* with mu: new events for watchers */
+  node *head;
+  int level;
+  size_t count;
+  uint64_t rev;             /* newest committed revision */
+  uint64_t compacted;       /* watches must start at or after this revision */
+  hist_ev *hist;            /* ring of history events, hist[(rev - 1) % cap] */
+  size_t hist_cap;
+  uint64_t hist_first;      /* oldest revision in the ring (hist_first > rev when empty) */
+  unsigned rnd;
+
+  pthread_mutex_t wmu;
+  pthread_cond_t wcond;     /* with wmu: the committer has work / a batch became durable */
+  uint64_t next_rev;        /* revision the next write gets */
+  uint64_t durable_rev;
+  change *queue;
+  size_t queue_n, queue_cap;
+  bool failed, stopping;
+  char fail_msg[DRV_ERR_MSG_MAX];
+  pthread_t committer;
+  drv_store_stats stats;
+};
+
+/* ---- objects ---- */
+
+static drv_store_obj *obj_new(const char *key, const char *data, size_t len, uint64_t crev,
+                              uint64_t mrev)
+{
+  drv_store_obj *o = drv_malloc(sizeof *o + len + 1);
+  o->refs = 1;
+  o->mod_rev = mrev;
+  o->create_rev = crev;
+  o->attrs = NULL;
+  o->key = drv_strdup(key);
+  o->len = len;
+  memcpy(o->data, data, len);
+  o->data[len] = 0;
+  return o;
+}
+
+static void (*attrs_free_fn)(void *);
+
+drv_store_obj *drv_store_obj_new(const char *key, const char *data, size_t len,
+                                 uint64_t create_rev, uint64_t mod_rev)
+{
+  return obj_new(key, data, len, create_rev, mod_rev);
+}
+
+drv_store_obj *drv_store_obj_ref(drv_store_obj *o)
+{
+  if (o) __atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+  return o;
+}
+
+void drv_store_obj_unref(drv_store_obj *o)
+{
+  if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (o->attrs && attrs_free_fn) attrs_free_fn(o->attrs);
+  free(o->key);
+  free(o);
+}
+
+void *drv_store_attrs(drv_store *s, drv_store_obj *o)
+{
+  void *a = __atomic_load_n(&o->attrs, __ATOMIC_ACQUIRE);
+  if (a || !s->opts.attrs_fn) return a;
+  a = s->opts.attrs_fn(o);
+  void *expected = NULL;
+  if (!__atomic_compare_exchange_n(&o->attrs, &expected, a, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE)) {
+    if (a && s->opts.attrs_free) s->opts.attrs_free(a);
+    return expected;
+  }
+  return a;
+}
+
+/* ---- skip list ---- */
+
+static node *node_new(const char *key, int level)
+{
+  node *n = drv_calloc(1, sizeof *n + (size_t)level * sizeof(node *));
+  n->key = drv_strdup(key);
+  n->level = level;
+  return n;
+}
+
+static int random_level(drv_store *s)
+{
+  int l = 1;
+  while (l < SL_MAX) {
+    s->rnd = s->rnd * 1103515245u + 12345u;
+    if ((s->rnd >> 16) & 3) break;
+    l++;
+  }
+  return l;
+}
+
+/* First node with key >= key (or > key when strict); fills update[] with predecessors. */
+static node *sl_seek(drv_store *s, const char *key, bool strict, node **update)
+{
+  node *x = s->head;
+  for (int i = s->level - 1; i >= 0; i--) {
+    while (x->next[i]) {
+      int c = strcmp(x->next[i]->key, key);
+      if (c < 0 || (strict && c == 0))
+        x = x->next[i];
+      else
+        break;
+    }
+    if (update) update[i] = x;
+  }
+  return x->next[0];
+}
+
+static node *sl_find(drv_store *s, const char *key)
+{
+  node *n = sl_seek(s, key, false, NULL);
+  return n && strcmp(n->key, key) == 0 ? n : NULL;
+}
+
+static node *sl_insert(drv_store *s, const char *key)
+{
+  node *update[SL_MAX];
+  node *n = sl_seek(s, key, false, update);
+  if (n && strcmp(n->key, key) == 0) return n;
+  int lvl = random_level(s);
+  for (int i = s->level; i < lvl; i++) update[i] = s->head;
+  if (lvl > s->level) s->level = lvl;
+  n = node_new(key, lvl);
+  for (int i = 0; i < lvl; i++) {
+    n->next[i] = update[i]->next[i];
+    update[i]->next[i] = n;
+  }
+  return n;
+}
+
+static void sl_remove(drv_store *s, const char *key)
+{
+  node *update[SL_MAX];
+  node *n = sl_seek(s, key, false, update);
+  if (!n || strcmp(n->key, key) != 0) return;
+  for (int i = 0; i < n->level; i++)
+    if (update[i]->next[i] == n) update[i]->next[i] = n->next[i];
+  while (s->level > 1 && !s->head->next[s->level - 1]) s->level--;
+  drv_store_obj_unref(n->committed);
+  drv_store_obj_unref(n->pending);
+  free(n->key);
+  free(n);
+}
+
+/* ---- history ---- */
+
+static void hist_push(drv_store *s, const change *c)
+{
+  hist_ev *h = &s->hist[(c->obj->mod_rev - 1) % s->hist_cap];
+  if (h->obj) {
+    /* overwriting the oldest: it becomes compacted */
+    if (h->rev >= s->compacted) s->compacted = h->rev;
+    s->hist_first = h->rev + 1;
+    drv_store_obj_unref(h->obj);
+    drv_store_obj_unref(h->prev);
+  }
+  h->rev = c->obj->mod_rev;
+  h->type = c->type;
+  h->obj = drv_store_obj_ref(c->obj);
+  h->prev = drv_store_obj_ref(c->prev);
+  if (s->hist_first > h->rev) s->hist_first = h->rev;
+}
+
+void drv_store_compact(drv_store *s, uint64_t rev)
+{
+  pthread_mutex_lock(&s->mu);
+  if (rev > s->rev) rev = s->rev;
+  while (s->hist_first <= rev && s->hist_first <= s->rev) {
+    hist_ev *h = &s->hist[(s->hist_first - 1) % s->hist_cap];
+    if (h->obj && h->rev == s->hist_first) {
+      drv_store_obj_unref(h->obj);
+      drv_store_obj_unref(h->prev);
+      h->obj = h->prev = NULL;
+    }
+    s->hist_first++;
+  }
+  if (rev > s->compacted) s->compacted = rev;
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- committer ---- */
+
+static void fail_store(drv_store *s, const char *msg)
+{
+  s->failed = true;
+  snprintf(s->fail_msg, sizeof s->fail_msg, "%s", msg);
+  drv_log_error("store: writes stopped: %s", msg);
+}
+
+static void *committer_main(void *arg)
+{
+  drv_store *s = arg;
+  change *batch = NULL;
+  size_t cap = 0;
+  drv_store_change *chs = NULL;
+  pthread_mutex_lock(&s->wmu);
+  for (;;) {
+    while (s->queue_n == 0 && !s->stopping) pthread_cond_wait(&s->wcond, &s->wmu);
+    if (s->queue_n == 0 && s->stopping) break;
+    /* take the whole queue: everyone who queued meanwhile shares this commit */
+    change *tmp = batch;
+    size_t n = s->queue_n, tmpcap = cap;
+    batch = s->queue;
+    cap = s->queue_cap;
+    s->queue = tmp;
+    s->queue_cap = tmpcap;
+    s->queue_n = 0;
+    uint64_t last = batch[n - 1].obj->mod_rev;
+    pthread_mutex_unlock(&s->wmu);
+
+    chs = drv_realloc(chs, n * sizeof *chs);
+    for (size_t i = 0; i < n; i++) {
+      drv_store_obj *o = batch[i].obj;
+      chs[i] = (drv_store_change){o->key, batch[i].type == DRV_STORE_DELETED ? NULL : o->data,
+                                  o->len, o->create_rev, o->mod_rev};
+    }
+    drv_err err = {0};
+    int rc = s->be->ops->commit(s->be, chs, n, last, &err);
+
+    pthread_mutex_lock(&s->mu);
+    if (rc == 0) {
+      for (size_t i = 0; i < n; i++) {
+        change *c = &batch[i];
+        node *nd = sl_find(s, c->obj->key);
+        if (!nd) continue; /* cannot happen: pending nodes stay until committed */
+        bool was = nd->committed != NULL;
+        drv_store_obj_unref(nd->committed);
+        nd->committed = c->type == DRV_STORE_DELETED ? NULL : drv_store_obj_ref(c->obj);
+        if (was && !nd->committed) s->count--;
+        if (!was && nd->committed) s->count++;
+        if (nd->has_pending && nd->pending_rev == c->obj->mod_rev) {
+          nd->has_pending = false;
+          drv_store_obj_unref(nd->pending);
+          nd->pending = NULL;
+        }
+        hist_push(s, c);
+        if (!nd->committed && !nd->has_pending) sl_remove(s, c->obj->key);
+      }
+      s->rev = last;
+      s->stats.commits++;
+      s->stats.writes += n;
+      pthread_cond_broadcast(&s->evcond);
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < n; i++) {
+      drv_store_obj_unref(batch[i].obj);
+      drv_store_obj_unref(batch[i].prev);
+    }
+
+    pthread_mutex_lock(&s->wmu);
+    if (rc == 0)
+      s->durable_rev = last;
+    else
+      fail_store(s, err.msg);
+    pthread_cond_broadcast(&s->wcond);
+  }
+  pthread_mutex_unlock(&s->wmu);
+  free(batch);
+  free(chs);
+  return NULL;
+}
+
+/* ---- open / close ---- */
+
+static int load_one(void *ctx, const char *key, uint64_t crev, uint64_t mrev, const char *data,
+                    size_t len, drv_err *err)
+{
+  drv_store *s = ctx;
+  node *n = sl_insert(s, key);
+  if (n->committed) return drv_error(err, EINVAL, "store: key `%s` twice", key);
+  n->committed = obj_new(key, data, len, crev, mrev);
+  s->count++;
+  return 0;
+}
+
+int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
+{
+  drv_store *s = drv_calloc(1, sizeof *s);
+  s->opts = *opts;
+  s->opts.dir = drv_strdup(opts->dir);
+  attrs_free_fn = opts->attrs_free;
+  s->hist_cap = opts->history ? opts->history : 100000;
+  s->hist = drv_calloc(s->hist_cap, sizeof *s->hist);
+  s->head = node_new("", SL_MAX);
+  s->level = 1;
+  s->rnd = (unsigned)drv_now_ns();
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->wmu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->evcond, &ca);
+  pthread_cond_init(&s->wcond, &ca);
+  pthread_condattr_destroy(&ca);
+  if (drv_store_sqlite_open(opts->dir, opts->encrypted_prefixes, opts->encryption_key, &s->be,
+                            err) < 0)
+    goto fail;
+  uint64_t rev = 0;
+  if (s->be->ops->load(s->be, load_one, s, &rev, err) < 0) goto fail;
+  s->rev = s->durable_rev = s->compacted = rev;
+  s->next_rev = rev + 1;
+  s->hist_first = rev + 1;
+  if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
+    drv_error(err, errno, "store: start committer thread");
+    goto fail;
+  }
+  *out = s;
+  return 0;
+fail:
+  if (s->be) s->be->ops->close(s->be);
+  s->be = NULL;
+  s->committer = 0;
+  drv_store_close(s);
+  return -1;
+}
+
+void drv_store_close(drv_store *s)
+{
+  if (!s) return;
+  if (s->committer) {
+    pthread_mutex_lock(&s->wmu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->wcond);
+    pthread_mutex_unlock(&s->wmu);
+    pthread_join(s->committer, NULL);
+  }
+  if (s->be) s->be->ops->close(s->be);
+  node *n = s->head->next[0];
+  while (n) {
+    node *next = n->next[0];
+    drv_store_obj_unref(n->committed);
+    drv_store_obj_unref(n->pending);
+    free(n->key);
+    free(n);
+    n = next;
+  }
+  free(s->head->key);
+  free(s->head);
+  for (size_t i = 0; i < s->hist_cap; i++) {
+    drv_store_obj_unref(s->hist[i].obj);
+    drv_store_obj_unref(s->hist[i].prev);
+  }
+  free(s->hist);
+  free(s->queue);
+  free((char *)s->opts.dir);
+  pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->wmu);
+  pthread_cond_destroy(&s->evcond);
+  pthread_cond_destroy(&s->wcond);
+  free(s);
+}
+
+/* ---- reads ---- */
+
+uint64_t drv_store_revision(drv_store *s)
+{
+  pthread_mutex_lock(&s->mu);
+  uint64_t r = s->rev;
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+uint64_t drv_store_compacted(drv_store *s)
+{
+  pthread_mutex_lock(&s->mu);
+  uint64_t r = s->compacted;
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+size_t drv_store_count(drv_store *s)
+{
+  pthread_mutex_lock(&s->mu);
+  size_t n = s->count;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+void drv_store_get_stats(drv_store *s, drv_store_stats *out)
+{
+  pthread_mutex_lock(&s->mu);
+  *out = s->stats;
+  pthread_mutex_unlock(&s->mu);
+}
+
+int drv_store_get(drv_store *s, const char *key, drv_store_obj **out)
+{
+  pthread_mutex_lock(&s->mu);
+  node *n = sl_find(s, key);
+  drv_store_obj *o = n ? drv_store_obj_ref(n->committed) : NULL;
+  pthread_mutex_unlock(&s->mu);
+  *out = o;
+  return o ? 0 : DRV_STORE_ENOENT;
+}
+
+static bool has_prefix(const char *key, const char *prefix, size_t plen)
+{
+  return strncmp(key, prefix, plen) == 0;
+}
+
+int drv_store_list_prefix(drv_store *s, const char *prefix, const char *after, size_t limit,
+                          drv_store_filter_fn filter, void *ctx, drv_store_list *out)
+{
+  memset(out, 0, sizeof *out);
+  size_t plen = strlen(prefix), cap = 0;
+  pthread_mutex_lock(&s->mu);
+  out->rev = s->rev;
+  node *n = after && strcmp(after, prefix) >= 0 ? sl_seek(s, after, true, NULL)
+                                                : sl_seek(s, prefix, false, NULL);
+  for (; n && has_prefix(n->key, prefix, plen); n = n->next[0]) {
+    if (!n->committed) continue;
+    if (limit && out->n == limit) {
+      out->next_key = drv_strdup(out->items[out->n - 1]->key);
+      break;
+    }
+    if (filter && !filter(ctx, n->committed)) continue;
+    if (out->n == cap) {
+      cap = cap ? cap * 2 : 64;
+      out->items = drv_realloc(out->items, cap * sizeof *out->items);
+    }
+    out->items[out->n++] = drv_store_obj_ref(n->committed);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
+void drv_store_list_free(drv_store_list *l)
+{
+  for (size_t i = 0; i < l->n; i++) drv_store_obj_unref(l->items[i]);
+  free(l->items);
+  free(l->next_key);
+  memset(l, 0, sizeof *l);
+}
+
+/* ---- writes ---- */
+
+int drv_store_apply(drv_store *s, const drv_store_write *w, drv_store_obj **out, drv_err *err)
+{
+  if (out) *out = NULL;
+  pthread_mutex_lock(&s->wmu);
+  if (s->failed) {
+    int r = drv_error(err, EIO, "store is read-only after a write failure: %s", s->fail_msg);
+    pthread_mutex_unlock(&s->wmu);
+    (void)r;
+    return DRV_STORE_EIO;
+  }
+  pthread_mutex_lock(&s->mu);
+  node *nd = sl_find(s, w->key);
+  drv_store_obj *cur = NULL;
+  if (nd) cur = drv_store_obj_ref(nd->has_pending ? nd->pending : nd->committed);
+  pthread_mutex_unlock(&s->mu);
+
+  int rc = 0;
+  if (w->op == DRV_STORE_PUT && w->must_create && cur) {
+    drv_error(err, EEXIST, "key `%s` exists", w->key);
+    rc = DRV_STORE_EEXIST;
+  } else if ((w->op == DRV_STORE_DELETE || w->must_exist) && !cur) {
+    drv_error(err, ENOENT, "key `%s` not found", w->key);
+    rc = DRV_STORE_ENOENT;
+  } else if (w->expect_rev && (!cur || cur->mod_rev != w->expect_rev)) {
+    drv_error(err, ESTALE, "key `%s` is at revision %llu, not %llu", w->key,
+              cur ? (unsigned long long)cur->mod_rev : 0ULL, (unsigned long long)w->expect_rev);
+    rc = cur ? DRV_STORE_ECONFLICT : DRV_STORE_ENOENT;
+  }
+  if (rc < 0) {
+    pthread_mutex_unlock(&s->wmu);
+    drv_store_obj_unref(cur);
+    return rc;
+  }
+  uint64_t rev = s->next_rev;
+  char *data = NULL;
+  size_t len = 0;
+  int er = w->encode ? w->encode(w->ctx, rev, cur, &data, &len, err) : 0;
+  if (er < 0) {
+    pthread_mutex_unlock(&s->wmu);
+    drv_store_obj_unref(cur);
+    free(data);
+    return DRV_STORE_EABORT;
+  }
+  if (er == 1) { /* unchanged */
+    pthread_mutex_unlock(&s->wmu);
+    free(data);
+    if (out)
+      *out = cur;
+    else
+      drv_store_obj_unref(cur);
+    return 0;
+  }
+  if (w->op == DRV_STORE_PUT && !data) {
+    pthread_mutex_unlock(&s->wmu);
+    drv_store_obj_unref(cur);
+    return drv_error(err, EINVAL, "write `%s`: no value", w->key), DRV_STORE_EABORT;
+  }
+  s->next_rev++;
+  drv_store_obj *o;
+  if (data)
+    o = obj_new(w->key, data, len, cur ? cur->create_rev : rev, rev);
+  else
+    o = obj_new(w->key, cur->data, cur->len, cur->create_rev, rev);
+  free(data);
+  bool del = w->op == DRV_STORE_DELETE;
+  if (del) o->create_rev = cur->create_rev;
+
+  pthread_mutex_lock(&s->mu);
+  nd = sl_insert(s, w->key);
+  drv_store_obj_unref(nd->pending);
+  nd->pending = del ? NULL : drv_store_obj_ref(o);
+  nd->has_pending = true;
+  nd->pending_rev = rev;
+  pthread_mutex_unlock(&s->mu);
+
+  if (s->queue_n == s->queue_cap) {
+    s->queue_cap = s->queue_cap ? s->queue_cap * 2 : 64;
+    s->queue = drv_realloc(s->queue, s->queue_cap * sizeof *s->queue);
+  }
+  s->queue[s->queue_n++] = (change){
+      del ? DRV_STORE_DELETED : (cur ? DRV_STORE_MODIFIED : DRV_STORE_ADDED),
+      drv_store_obj_ref(o), cur};
+  pthread_cond_broadcast(&s->wcond);
+  while (s->durable_rev < rev && !s->failed) pthread_cond_wait(&s->wcond, &s->wmu);
+  bool ok = s->durable_rev >= rev;
+  if (!ok) drv_error(err, EIO, "store write failed: %s", s->fail_msg);
+  pthread_mutex_unlock(&s->wmu);
+  if (!ok) {
+    drv_store_obj_unref(o);
+    return DRV_STORE_EIO;
+  }
+  if (out)
+    *out = o;
+  else
+    drv_store_obj_unref(o);
+  return 0;
+}
+
+/* ---- watches ---- */
+
+int drv_store_watch_open(drv_store *s, const char *prefix, uint64_t from_rev,
+                         drv_store_filter_fn filter, void *ctx, drv_store_watch **out,
+                         drv_err *err)
+{
+  drv_store_watch *w = drv_calloc(1, sizeof *w);
+  w->s = s;
+  w->prefix = drv_strdup(prefix);
+  w->prefix_len = strlen(prefix);
+  if (from_rev == 0) {
+    drv_store_list l;
+    drv_store_list_prefix(s, prefix, NULL, 0, filter, ctx, &l);
+    w->snap = l.items;
+    w->snap_n = l.n;
+    w->cursor = l.rev + 1;
+    free(l.next_key);
+  } else {
+    pthread_mutex_lock(&s->mu);
+    uint64_t compacted = s->compacted, cur = s->rev;
+    pthread_mutex_unlock(&s->mu);
+    if (from_rev < compacted) {
+      free(w->prefix);
+      free(w);
+      drv_error(err, ERANGE, "too old resource version: %llu (%llu)",
+                (unsigned long long)from_rev, (unsigned long long)cur);
+      return DRV_STORE_EGONE;
+    }
+    w->cursor = from_rev + 1;
+  }
+  *out = w;
+  return 0;
+}
+
+bool drv_store_watch_snapshot_done(drv_store_watch *w)
+{
+  return w->snap_i == w->snap_n;
+}
+
+uint64_t drv_store_watch_progress(drv_store_watch *w)
+{
+  return w->cursor - 1;
+}
+
+void drv_store_watch_cancel(drv_store_watch *w)
+{
+  pthread_mutex_lock(&w->s->mu);
+  w->cancelled = true;
+  pthread_cond_broadcast(&w->s->evcond);
+  pthread_mutex_unlock(&w->s->mu);
+}
+
+int drv_store_watch_next(drv_store_watch *w, drv_store_event *evs, int max, int timeout_ms)
+{
+  drv_store *s = w->s;
+  int n = 0;
+  while (n < max && w->snap_i < w->snap_n) {
+    evs[n++] = (drv_store_event){DRV_STORE_ADDED, w->snap[w->snap_i], NULL};
+    w->snap[w->snap_i++] = NULL;
+  }
+  if (n) return n;
+  struct timespec dl;
+  clock_gettime(CLOCK_MONOTONIC, &dl);
+  long long ns = dl.tv_nsec + (long long)timeout_ms * 1000000LL;
+  dl.tv_sec += ns / 1000000000LL;
+  dl.tv_nsec = ns % 1000000000LL;
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    if (w->cancelled) break;
+    if (w->cursor <= s->rev && w->cursor < s->hist_first) {
+      pthread_mutex_unlock(&s->mu);
+      return DRV_STORE_EGONE;
+    }
+    while (n < max && w->cursor <= s->rev) {
+      hist_ev *h = &s->hist[(w->cursor - 1) % s->hist_cap];
+      w->cursor++;
+      if (!h->obj || !has_prefix(h->obj->key, w->prefix, w->prefix_len)) continue;
+      evs[n++] = (drv_store_event){h->type, drv_store_obj_ref(h->obj), drv_store_obj_ref(h->prev)};
+    }
+    if (n || timeout_ms <= 0) break;
+    if (pthread_cond_timedwait(&s->evcond, &s->mu, &dl) == ETIMEDOUT) {
+      timeout_ms = 0;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+void drv_store_watch_close(drv_store_watch *w)
+{
+  if (!w) return;
+  for (size_t i = w->snap_i; i < w->snap_n; i++) drv_store_obj_unref(w->snap[i]);
+  free(w->snap);
+  free(w->prefix);
+  free(w);
+}
+
+void drv_store_event_release(drv_store_event *ev)
+{
+  drv_store_obj_unref(ev->obj);
+  drv_store_obj_unref(ev->prev);
+  ev->obj = ev->prev = NULL;
+}

@@ -1,0 +1,189 @@
+/* SQLite backend: one table of current values (key, revisions, bytes) and the global revision,
+ * in WAL mode with synchronous=FULL so a committed batch survives a crash or power loss. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "store/backend.h"
+#include "store/crypt.h"
+
+typedef struct sqlite_backend {
+  drv_store_backend base;
+  sqlite3 *db;
+  sqlite3_stmt *put, *del, *setrev;
+  char **enc_prefixes;
+  unsigned char key[DRV_STORE_KEY_LEN];
+  bool have_key;
+} sqlite_backend;
+
+static int sql_err(sqlite3 *db, drv_err *err, const char *what)
+{
+  return drv_error(err, EIO, "store: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static bool encrypted(sqlite_backend *b, const char *key)
+{
+  if (!b->have_key || !b->enc_prefixes) return false;
+  for (char **p = b->enc_prefixes; *p; p++)
+    if (strncmp(key, *p, strlen(*p)) == 0) return true;
+  return false;
+}
+
+static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx, uint64_t *rev,
+                       drv_err *err)
+{
+  sqlite_backend *b = (sqlite_backend *)base;
+  sqlite3_stmt *st = NULL;
+  *rev = 0;
+  if (sqlite3_prepare_v2(b->db, "SELECT value FROM meta WHERE name='revision'", -1, &st, NULL))
+    return sql_err(b->db, err, "read revision");
+  if (sqlite3_step(st) == SQLITE_ROW) *rev = (uint64_t)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (sqlite3_prepare_v2(b->db, "SELECT key, create_rev, mod_rev, value FROM kv ORDER BY key",
+                         -1, &st, NULL))
+    return sql_err(b->db, err, "load objects");
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(st, 0);
+    const char *data = sqlite3_column_blob(st, 3);
+    size_t len = (size_t)sqlite3_column_bytes(st, 3);
+    uint64_t crev = (uint64_t)sqlite3_column_int64(st, 1), mrev = (uint64_t)sqlite3_column_int64(st, 2);
+    int r;
+    if (data && drv_store_is_sealed(data, len)) {
+      if (!b->have_key) {
+        sqlite3_finalize(st);
+        return drv_error(err, EINVAL, "store: `%s` is encrypted and no key was given", key);
+      }
+      _cleanup_free_ char *plain = NULL;
+      size_t plen = 0;
+      if (drv_store_unseal(b->key, data, len, &plain, &plen, err) < 0) {
+        drv_err_prefix(err, "store: load `%s`", key);
+        sqlite3_finalize(st);
+        return -1;
+      }
+      r = fn(ctx, key, crev, mrev, plain, plen, err);
+    } else {
+      r = fn(ctx, key, crev, mrev, data ? data : "", len, err);
+    }
+    if (r < 0) {
+      sqlite3_finalize(st);
+      return r;
+    }
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return sql_err(b->db, err, "load objects");
+  return 0;
+}
+
+static int sqlite_commit(drv_store_backend *base, const drv_store_change *ch, size_t n,
+                         uint64_t rev, drv_err *err)
+{
+  sqlite_backend *b = (sqlite_backend *)base;
+  if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) return sql_err(b->db, err, "begin");
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_stmt *st = ch[i].data ? b->put : b->del;
+    _cleanup_free_ char *sealed = NULL;
+    size_t slen = 0;
+    sqlite3_bind_text(st, 1, ch[i].key, -1, SQLITE_STATIC);
+    if (ch[i].data) {
+      const char *v = ch[i].data;
+      size_t vlen = ch[i].len;
+      if (encrypted(b, ch[i].key)) {
+        if (drv_store_seal(b->key, v, vlen, &sealed, &slen, err) < 0) goto fail;
+        v = sealed;
+        vlen = slen;
+      }
+      sqlite3_bind_int64(st, 2, (sqlite3_int64)ch[i].create_rev);
+      sqlite3_bind_int64(st, 3, (sqlite3_int64)ch[i].mod_rev);
+      sqlite3_bind_blob(st, 4, v, (int)vlen, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+      sql_err(b->db, err, "write");
+      goto fail;
+    }
+  }
+  sqlite3_bind_int64(b->setrev, 1, (sqlite3_int64)rev);
+  int rc = sqlite3_step(b->setrev);
+  sqlite3_reset(b->setrev);
+  if (rc != SQLITE_DONE) {
+    sql_err(b->db, err, "write revision");
+    goto fail;
+  }
+  if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL)) {
+    sql_err(b->db, err, "commit");
+    goto fail;
+  }
+  return 0;
+fail:
+  sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+  return -1;
+}
+
+static void sqlite_close(drv_store_backend *base)
+{
+  sqlite_backend *b = (sqlite_backend *)base;
+  if (!b) return;
+  sqlite3_finalize(b->put);
+  sqlite3_finalize(b->del);
+  sqlite3_finalize(b->setrev);
+  sqlite3_close(b->db);
+  drv_strv_free(b->enc_prefixes);
+  free(b);
+}
+
+static const drv_store_backend_ops sqlite_ops = {sqlite_load, sqlite_commit, sqlite_close};
+
+int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
+                          const unsigned char *key, drv_store_backend **out, drv_err *err)
+{
+  sqlite_backend *b = drv_calloc(1, sizeof *b);
+  b->base.ops = &sqlite_ops;
+  _cleanup_free_ char *path = drv_asprintf("%s/store.db", dir);
+  if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    drv_error(err, EIO, "store: open `%s`: %s", path, b->db ? sqlite3_errmsg(b->db) : "no memory");
+    sqlite_close(&b->base);
+    return -1;
+  }
+  static const char *setup =
+      "PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=FULL;"
+      "PRAGMA cache_size=-65536;"
+      "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL,"
+      " mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "INSERT OR IGNORE INTO meta VALUES('revision', 0);";
+  char *msg = NULL;
+  if (sqlite3_exec(b->db, setup, NULL, NULL, &msg) != SQLITE_OK) {
+    drv_error(err, EIO, "store: set up `%s`: %s", path, msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite_close(&b->base);
+    return -1;
+  }
+  if (sqlite3_prepare_v3(b->db, "INSERT OR REPLACE INTO kv VALUES(?1, ?2, ?3, ?4)", -1,
+                         SQLITE_PREPARE_PERSISTENT, &b->put, NULL) ||
+      sqlite3_prepare_v3(b->db, "DELETE FROM kv WHERE key = ?1", -1, SQLITE_PREPARE_PERSISTENT,
+                         &b->del, NULL) ||
+      sqlite3_prepare_v3(b->db, "UPDATE meta SET value = ?1 WHERE name = 'revision'", -1,
+                         SQLITE_PREPARE_PERSISTENT, &b->setrev, NULL)) {
+    sql_err(b->db, err, "prepare statements");
+    sqlite_close(&b->base);
+    return -1;
+  }
+  if (key) {
+    memcpy(b->key, key, DRV_STORE_KEY_LEN);
+    b->have_key = true;
+  }
+  if (enc_prefixes) {
+    size_t n = 0;
+    while (enc_prefixes[n]) n++;
+    b->enc_prefixes = drv_calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) b->enc_prefixes[i] = drv_strdup(enc_prefixes[i]);
+  }
+  *out = &b->base;
+  return 0;
+}

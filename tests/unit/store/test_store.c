@@ -1,0 +1,289 @@
+/* The store: revisions, preconditions, lists, watches from a revision, compaction → gone,
+ * group commit under concurrent writers, reopen, encryption at rest. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fs.h"
+#include "common/util.h"
+#include "store/crypt.h"
+#include "store/store.h"
+
+typedef struct {
+  char dir[256];
+  drv_store *s;
+} fixture;
+
+static int setup(void **state)
+{
+  fixture *f = drv_calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/drv-store-test-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  drv_err err = {0};
+  drv_store_opts o = {.dir = f->dir, .history = 64};
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fixture *f = *state;
+  drv_store_close(f->s);
+  drv_err err;
+  drv_rm_rf(f->dir, &err);
+  free(f);
+  return 0;
+}
+
+static int enc_value(void *ctx, uint64_t rev, const drv_store_obj *cur, char **data, size_t *len,
+                     drv_err *err)
+{
+  const char *v = ctx;
+  if (!v) return 0;
+  *data = drv_asprintf("{\"v\":\"%s\",\"rv\":%llu}", v, (unsigned long long)rev);
+  *len = strlen(*data);
+  return 0;
+}
+
+static int put(drv_store *s, const char *key, const char *v, bool create, uint64_t expect,
+               uint64_t *rev)
+{
+  drv_err err = {0};
+  drv_store_write w = {DRV_STORE_PUT, key, create, false, expect, enc_value, (void *)v};
+  drv_store_obj *o = NULL;
+  int rc = drv_store_apply(s, &w, &o, &err);
+  if (rc == 0 && rev) *rev = o->mod_rev;
+  drv_store_obj_unref(o);
+  return rc;
+}
+
+static int del(drv_store *s, const char *key, uint64_t expect)
+{
+  drv_err err = {0};
+  drv_store_write w = {DRV_STORE_DELETE, key, false, true, expect, enc_value, NULL};
+  return drv_store_apply(s, &w, NULL, &err);
+}
+
+static void test_revisions(void **state)
+{
+  fixture *f = *state;
+  uint64_t r1, r2, r3;
+  assert_int_equal(put(f->s, "/core/pods/a/x", "1", true, 0, &r1), 0);
+  assert_int_equal(put(f->s, "/core/pods/a/y", "2", true, 0, &r2), 0);
+  assert_int_equal(r2, r1 + 1);
+  assert_int_equal(put(f->s, "/core/pods/a/x", "3", true, 0, NULL), DRV_STORE_EEXIST);
+  assert_int_equal(put(f->s, "/core/pods/a/x", "3", false, r2, NULL), DRV_STORE_ECONFLICT);
+  assert_int_equal(put(f->s, "/core/pods/a/x", "3", false, r1, &r3), 0);
+  assert_int_equal(r3, r2 + 1);
+  assert_int_equal(drv_store_revision(f->s), r3);
+  drv_store_obj *o;
+  assert_int_equal(drv_store_get(f->s, "/core/pods/a/x", &o), 0);
+  assert_int_equal(o->mod_rev, r3);
+  assert_int_equal(o->create_rev, r1);
+  assert_non_null(strstr(o->data, "\"v\":\"3\""));
+  drv_store_obj_unref(o);
+  assert_int_equal(del(f->s, "/core/pods/a/x", 0), 0);
+  assert_int_equal(drv_store_get(f->s, "/core/pods/a/x", &o), DRV_STORE_ENOENT);
+  assert_int_equal(del(f->s, "/core/pods/a/x", 0), DRV_STORE_ENOENT);
+  assert_int_equal(drv_store_count(f->s), 1);
+}
+
+static void test_list(void **state)
+{
+  fixture *f = *state;
+  const char *keys[] = {"/core/pods/b/p2", "/core/pods/a/p1", "/core/pods/b/p1",
+                        "/core/pods/bb/p1", "/core/services/b/s"};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(keys); i++)
+    assert_int_equal(put(f->s, keys[i], "x", true, 0, NULL), 0);
+  drv_store_list l;
+  drv_store_list_prefix(f->s, "/core/pods/b/", NULL, 0, NULL, NULL, &l);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.items[0]->key, "/core/pods/b/p1");
+  assert_string_equal(l.items[1]->key, "/core/pods/b/p2");
+  assert_null(l.next_key);
+  drv_store_list_free(&l);
+  /* pages of 2 across every namespace */
+  drv_store_list_prefix(f->s, "/core/pods/", NULL, 2, NULL, NULL, &l);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.next_key, "/core/pods/b/p1");
+  char *next = drv_strdup(l.next_key);
+  drv_store_list_free(&l);
+  drv_store_list_prefix(f->s, "/core/pods/", next, 2, NULL, NULL, &l);
+  free(next);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.items[0]->key, "/core/pods/b/p2");
+  assert_string_equal(l.items[1]->key, "/core/pods/bb/p1");
+  assert_null(l.next_key);
+  drv_store_list_free(&l);
+}
+
+static void test_watch(void **state)
+{
+  fixture *f = *state;
+  uint64_t r1;
+  assert_int_equal(put(f->s, "/core/pods/a/x", "1", true, 0, &r1), 0);
+  drv_err err = {0};
+  drv_store_watch *w;
+  assert_int_equal(drv_store_watch_open(f->s, "/core/pods/", r1, NULL, NULL, &w, &err), 0);
+  assert_int_equal(put(f->s, "/core/other/a/x", "1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/core/pods/a/x", "2", false, 0, NULL), 0);
+  assert_int_equal(del(f->s, "/core/pods/a/x", 0), 0);
+  drv_store_event ev[8];
+  int n = drv_store_watch_next(w, ev, 8, 1000);
+  assert_int_equal(n, 2);
+  assert_int_equal(ev[0].type, DRV_STORE_MODIFIED);
+  assert_int_equal(ev[1].type, DRV_STORE_DELETED);
+  assert_int_equal(ev[1].obj->mod_rev, r1 + 3);
+  assert_int_equal(drv_store_watch_progress(w), r1 + 3);
+  for (int i = 0; i < n; i++) drv_store_event_release(&ev[i]);
+  assert_int_equal(drv_store_watch_next(w, ev, 8, 10), 0);
+  drv_store_watch_close(w);
+
+  /* from 0: the current state as ADDED first */
+  assert_int_equal(put(f->s, "/core/pods/a/z", "3", true, 0, NULL), 0);
+  assert_int_equal(drv_store_watch_open(f->s, "/core/pods/", 0, NULL, NULL, &w, &err), 0);
+  n = drv_store_watch_next(w, ev, 8, 10);
+  assert_int_equal(n, 1);
+  assert_int_equal(ev[0].type, DRV_STORE_ADDED);
+  assert_string_equal(ev[0].obj->key, "/core/pods/a/z");
+  drv_store_event_release(&ev[0]);
+  drv_store_watch_close(w);
+}
+
+static void test_compaction(void **state)
+{
+  fixture *f = *state;
+  uint64_t r1;
+  drv_err err = {0};
+  assert_int_equal(put(f->s, "/k/a", "1", true, 0, &r1), 0);
+  drv_store_watch *slow;
+  assert_int_equal(drv_store_watch_open(f->s, "/k/", r1, NULL, NULL, &slow, &err), 0);
+  /* history holds 64 events: 100 writes push r1 out */
+  for (int i = 0; i < 100; i++) assert_int_equal(put(f->s, "/k/a", "x", false, 0, NULL), 0);
+  drv_store_watch *w;
+  assert_int_equal(drv_store_watch_open(f->s, "/k/", r1, NULL, NULL, &w, &err), DRV_STORE_EGONE);
+  assert_non_null(strstr(err.msg, "too old resource version"));
+  drv_store_event ev[4];
+  assert_int_equal(drv_store_watch_next(slow, ev, 4, 10), DRV_STORE_EGONE);
+  drv_store_watch_close(slow);
+  uint64_t now = drv_store_revision(f->s);
+  assert_int_equal(drv_store_watch_open(f->s, "/k/", now - 10, NULL, NULL, &w, &err), 0);
+  drv_store_watch_close(w);
+  drv_store_compact(f->s, now - 5);
+  assert_int_equal(drv_store_watch_open(f->s, "/k/", now - 10, NULL, NULL, &w, &err), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_watch_open(f->s, "/k/", now - 5, NULL, NULL, &w, &err), 0);
+  int n = drv_store_watch_next(w, ev, 4, 10);
+  assert_int_equal(n, 4);
+  for (int i = 0; i < n; i++) drv_store_event_release(&ev[i]);
+  drv_store_watch_close(w);
+}
+
+typedef struct {
+  drv_store *s;
+  int id;
+} writer_arg;
+
+static void *writer(void *p)
+{
+  writer_arg *a = p;
+  for (int i = 0; i < 200; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "/w/%d/%d", a->id, i);
+    if (put(a->s, key, "v", true, 0, NULL) != 0) return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_group_commit_and_reopen(void **state)
+{
+  fixture *f = *state;
+  pthread_t th[8];
+  writer_arg args[8];
+  for (int i = 0; i < 8; i++) {
+    args[i] = (writer_arg){f->s, i};
+    pthread_create(&th[i], NULL, writer, &args[i]);
+  }
+  for (int i = 0; i < 8; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    assert_null(r);
+  }
+  drv_store_stats st;
+  drv_store_get_stats(f->s, &st);
+  assert_int_equal(st.writes, 1600);
+  /* concurrent writers shared commits */
+  assert_true(st.commits < st.writes);
+  uint64_t rev = drv_store_revision(f->s);
+  drv_store_close(f->s);
+  drv_err err = {0};
+  drv_store_opts o = {.dir = f->dir};
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(drv_store_revision(f->s), rev);
+  assert_int_equal(drv_store_count(f->s), 1600);
+  drv_store_obj *obj;
+  assert_int_equal(drv_store_get(f->s, "/w/7/199", &obj), 0);
+  drv_store_obj_unref(obj);
+  /* history does not survive a restart: older revisions are gone, the current one is fine */
+  drv_store_watch *w;
+  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev - 1, NULL, NULL, &w, &err), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev, NULL, NULL, &w, &err), 0);
+  drv_store_watch_close(w);
+}
+
+static void test_encryption(void **state)
+{
+  fixture *f = *state;
+  drv_store_close(f->s);
+  unsigned char key[DRV_STORE_KEY_LEN];
+  drv_err err = {0};
+  char kpath[300];
+  snprintf(kpath, sizeof kpath, "%s/key", f->dir);
+  assert_int_equal(drv_store_key_load(kpath, key, &err), 0);
+  const char *enc[] = {"/core/secrets/", NULL};
+  drv_store_opts o = {.dir = f->dir, .encrypted_prefixes = enc, .encryption_key = key};
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(put(f->s, "/core/secrets/a/s", "hunter2-secret", true, 0, NULL), 0);
+  drv_store_close(f->s);
+  /* the database file never holds the plain value */
+  char dbp[300], walp[300];
+  snprintf(dbp, sizeof dbp, "%s/store.db", f->dir);
+  snprintf(walp, sizeof walp, "%s/store.db-wal", f->dir);
+  const char *paths[] = {dbp, walp};
+  for (int i = 0; i < 2; i++) {
+    char *data = NULL;
+    size_t len = 0;
+    if (drv_read_file(paths[i], 0, &data, &len, &err) == 0) {
+      assert_null(memmem(data, len, "hunter2", 7));
+      free(data);
+    }
+  }
+  unsigned char key2[DRV_STORE_KEY_LEN];
+  assert_int_equal(drv_store_key_load(kpath, key2, &err), 0);
+  assert_memory_equal(key, key2, DRV_STORE_KEY_LEN);
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  drv_store_obj *obj;
+  assert_int_equal(drv_store_get(f->s, "/core/secrets/a/s", &obj), 0);
+  assert_non_null(strstr(obj->data, "hunter2-secret"));
+  drv_store_obj_unref(obj);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_revisions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_group_commit_and_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_encryption, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("store_store", tests, NULL, NULL);
+}
