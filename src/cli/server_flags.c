@@ -1,0 +1,105 @@
+/* Flag parsing shared by `drover server` and `drover up`. */
+#include "cli/server_flags.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static void usage(const char *verb, FILE *out)
+{
+  fprintf(out,
+          "usage: drover %s [--data-dir DIR] [--listen ADDR:PORT] [--log-level LEVEL]\n"
+          "       [--max-requests-inflight N] [--max-requests-per-second N] [--max-body-bytes N]\n\n"
+          "  --data-dir DIR   store, certificates, tokens and kubeconfig (default /var/lib/drover)\n"
+          "  --listen ADDR:PORT  HTTPS address of the API (default 127.0.0.1:6443)\n",
+          verb);
+}
+
+static int num(const char *verb, const char *flag, const char *v, double *out)
+{
+  char *end;
+  double d = strtod(v, &end);
+  if (!*v || *end || d <= 0) {
+    fprintf(stderr, "drover %s: %s: `%s` is not a positive number\n", verb, flag, v);
+    return -1;
+  }
+  *out = d;
+  return 0;
+}
+
+int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opts *o)
+{
+  static const struct option opts[] = {
+      {"data-dir", required_argument, NULL, 'd'},
+      {"listen", required_argument, NULL, 'l'},
+      {"log-level", required_argument, NULL, 'v'},
+      {"max-requests-inflight", required_argument, NULL, 'i'},
+      {"max-requests-per-second", required_argument, NULL, 'r'},
+      {"max-body-bytes", required_argument, NULL, 'b'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  memset(o, 0, sizeof *o);
+  o->data_dir = "/var/lib/drover";
+  o->listen = "127.0.0.1:6443";
+  optind = 1;
+  opterr = 0;
+  int c;
+  double d;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': o->data_dir = optarg; break;
+    case 'l': o->listen = optarg; break;
+    case 'v': {
+      drv_log_level lvl;
+      if (drv_log_level_parse(optarg, &lvl) < 0) {
+        fprintf(stderr, "drover %s: --log-level: `%s` is not one of error, warn, info, debug\n", verb, optarg);
+        return -1;
+      }
+      drv_log_set_level(lvl);
+      break;
+    }
+    case 'i': if (num(verb, "--max-requests-inflight", optarg, &d) < 0) return -1; o->max_inflight = (int)d; break;
+    case 'r': if (num(verb, "--max-requests-per-second", optarg, &d) < 0) return -1; o->max_rps = d; break;
+    case 'b': if (num(verb, "--max-body-bytes", optarg, &d) < 0) return -1; o->max_body = (size_t)d; break;
+    case 'h': usage(verb, stdout); return 1;
+    case ':':
+      fprintf(stderr, "drover %s: %s needs a value\n", verb, argv[optind - 1]);
+      return -1;
+    default:
+      fprintf(stderr, "drover %s: unknown flag `%s` (see drover %s --help)\n", verb, argv[optind - 1], verb);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "drover %s: unexpected argument `%s`\n", verb, argv[optind]);
+    return -1;
+  }
+  if (!*o->data_dir) {
+    fprintf(stderr, "drover %s: --data-dir must not be empty\n", verb);
+    return -1;
+  }
+  return 0;
+}
+
+static sigset_t stop_set;
+
+void drv_cli_block_signals(void)
+{
+  sigemptyset(&stop_set);
+  sigaddset(&stop_set, SIGINT);
+  sigaddset(&stop_set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int drv_cli_wait_signal(void)
+{
+  int sig = 0;
+  sigwait(&stop_set, &sig);
+  return sig;
+}

@@ -1,0 +1,99 @@
+/* The API server's inside: the server state, one request, response helpers shared by the
+ * handler files (http.c, objects.c, watch.c, discovery.c, metrics.c, proxy.c). */
+#ifndef DRV_SERVER_INTERNAL_H
+#define DRV_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api/resource.h"
+#include "common/buf.h"
+#include "server/auth.h"
+#include "server/route.h"
+#include "server/server.h"
+#include "store/store.h"
+
+/* The agent metrics pushed for metrics.k8s.io, per node and per pod (metrics.c). */
+typedef struct drv_metrics drv_metrics;
+
+struct drv_server {
+  drv_server_opts opts;
+  char *data_dir;
+  drv_store *store;
+  drv_auth *auth;
+  drv_metrics *metrics;
+  struct MHD_Daemon *mhd;
+  char *cert_pem, *key_pem;
+  char server_addr[200];     /* host:port clients reach us at */
+  volatile bool stopping;
+  int inflight;              /* atomic: requests being served (watches excluded) */
+  pthread_mutex_t rate_mu;
+  double tokens;             /* rate limiter bucket */
+  long long rate_last_ns;
+  long long start_ms;
+  int lock_fd;
+  char *kubeconfig;
+  unsigned char secret_key[32];
+};
+
+int drv_http_start(drv_server *s, drv_err *err);
+void drv_http_stop(drv_server *s);
+
+typedef struct drv_req {
+  drv_server *srv;
+  struct MHD_Connection *conn;
+  const char *method;
+  const char *url;
+  drv_buf body;
+  bool too_large;
+  bool counted;              /* counted in srv->inflight */
+  drv_route route;
+  const char *user;          /* authenticated user name */
+  json_t *warnings;          /* strings sent as Warning headers */
+} drv_req;
+
+/* ---- responses (http.c) ---- */
+/* Each sends and returns MHD's result; they take ownership of what they are given. */
+enum MHD_Result drv_respond_bytes(drv_req *r, int code, const char *ctype, char *data, size_t len);
+enum MHD_Result drv_respond_static(drv_req *r, int code, const char *ctype, const char *data);
+enum MHD_Result drv_respond_json(drv_req *r, int code, json_t *v);
+enum MHD_Result drv_respond_obj(drv_req *r, int code, drv_store_obj *o);
+enum MHD_Result drv_respond_status(drv_req *r, json_t *status);
+enum MHD_Result drv_respond_response(drv_req *r, int code, struct MHD_Response *resp);
+
+const char *drv_req_arg(drv_req *r, const char *name);
+const char *drv_req_header(drv_req *r, const char *name);
+bool drv_req_flag(drv_req *r, const char *name); /* ?x=true|1 */
+
+/* ---- objects (objects.c) ---- */
+enum MHD_Result drv_serve_objects(drv_req *r);
+/* Storage key and collection prefix for a stored resource. Caller frees. */
+char *drv_server_key(const drv_api_resource *sres, const char *ns, const char *name);
+char *drv_server_prefix(const drv_api_resource *sres, const char *ns);
+
+/* ---- watch (watch.c) ---- */
+enum MHD_Result drv_serve_watch(drv_req *r, const drv_api_resource *res,
+                                const drv_api_resource *sres);
+
+/* ---- discovery, version, health, openapi (discovery.c) ---- */
+enum MHD_Result drv_serve_meta(drv_req *r);
+
+/* ---- metrics.k8s.io and the agents' push endpoint (metrics.c) ---- */
+int drv_metrics_new(drv_metrics **out);
+void drv_metrics_free(drv_metrics *m);
+/* Serves /apis/metrics.k8s.io/v1beta1/... and the push endpoint; returns MHD_NO-as-false when
+ * the route is not for it (handled = false). */
+enum MHD_Result drv_serve_metrics(drv_req *r, bool *handled);
+
+
+/* Object-level selector data (labels + the object, for field selectors), computed lazily
+ * by the store (objects.c). */
+void *drv_server_attrs(const drv_store_obj *o);
+void drv_server_attrs_free(void *a);
+/* labels of an object's attrs (may be NULL) and the parsed object */
+const json_t *drv_server_attrs_labels(void *a);
+const json_t *drv_server_attrs_obj(void *a);
+
+#endif

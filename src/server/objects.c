@@ -1,0 +1,681 @@
+/* Handlers for object paths: get, list (selectors, pages, tables), create, update, patch, delete,
+ * deletecollection, and the status/scale/binding/eviction subresources. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/fieldvalidation.h"
+#include "api/object.h"
+#include "api/patch.h"
+#include "api/selector.h"
+#include "api/status.h"
+#include "api/strategy.h"
+#include "api/table.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "common/yaml.h"
+#include "server/internal.h"
+#include "server/ops.h"
+
+/* ---- keys ---- */
+
+char *drv_server_prefix(const drv_api_resource *sres, const char *ns)
+{
+  const char *g = sres->group[0] ? sres->group : "core";
+  if (sres->namespaced && ns && *ns) return drv_asprintf("/%s/%s/%s/", g, sres->plural, ns);
+  return drv_asprintf("/%s/%s/", g, sres->plural);
+}
+
+char *drv_server_key(const drv_api_resource *sres, const char *ns, const char *name)
+{
+  const char *g = sres->group[0] ? sres->group : "core";
+  if (sres->namespaced) return drv_asprintf("/%s/%s/%s/%s", g, sres->plural, ns ? ns : "", name);
+  return drv_asprintf("/%s/%s/%s", g, sres->plural, name);
+}
+
+/* ---- selector data kept per object ---- */
+
+typedef struct attrs {
+  json_t *labels;
+  json_t *fields; /* the fields selectors may name, in the object's shape */
+} attrs;
+
+static const char *const selectable[] = {
+    "metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
+    "spec.schedulerName", "spec.serviceAccountName", "spec.unschedulable", "status.phase",
+    "status.podIP", "status.nominatedNodeName", "type", "reason", "source", "reportingComponent",
+    "reportingController", "involvedObject", "regarding", "spec.type", "spec.clusterIP", NULL};
+
+void *drv_server_attrs(const drv_store_obj *o)
+{
+  json_t *obj = json_loadb(o->data, o->len, 0, NULL);
+  if (!obj) return NULL;
+  attrs *a = drv_calloc(1, sizeof *a);
+  a->labels = json_incref(drv_json_get(obj, "metadata.labels"));
+  a->fields = json_object();
+  for (const char *const *p = selectable; *p; p++) {
+    json_t *v = drv_json_get(obj, *p);
+    if (v) drv_json_set(a->fields, *p, json_incref(v));
+  }
+  json_decref(obj);
+  return a;
+}
+
+void drv_server_attrs_free(void *p)
+{
+  attrs *a = p;
+  if (!a) return;
+  json_decref(a->labels);
+  json_decref(a->fields);
+  free(a);
+}
+
+const json_t *drv_server_attrs_labels(void *a)
+{
+  return a ? ((attrs *)a)->labels : NULL;
+}
+
+const json_t *drv_server_attrs_obj(void *a)
+{
+  return a ? ((attrs *)a)->fields : NULL;
+}
+
+typedef struct sel_ctx {
+  drv_store *st;
+  drv_label_selector *ls;
+  drv_field_selector *fs;
+} sel_ctx;
+
+static bool sel_match(void *c, drv_store_obj *o)
+{
+  sel_ctx *sc = c;
+  void *a = drv_store_attrs(sc->st, o);
+  if (!a) return false;
+  if (sc->ls && !drv_label_selector_matches(sc->ls, drv_server_attrs_labels(a))) return false;
+  if (sc->fs && !drv_field_selector_matches(sc->fs, drv_server_attrs_obj(a))) return false;
+  return true;
+}
+
+/* Parses labelSelector/fieldSelector; on error *status is set. */
+static int parse_selectors(drv_req *r, const drv_api_resource *res, sel_ctx *sc, json_t **status)
+{
+  memset(sc, 0, sizeof *sc);
+  sc->st = r->srv->store;
+  drv_err err = {0};
+  const char *l = drv_req_arg(r, "labelSelector"), *f = drv_req_arg(r, "fieldSelector");
+  if (l && *l && !(sc->ls = drv_label_selector_parse(l, &err))) {
+    _cleanup_free_ char *m = drv_asprintf("unable to parse requirement: %s", err.msg);
+    *status = drv_status_bad_request(m);
+    return -1;
+  }
+  if (f && *f && !(sc->fs = drv_field_selector_parse(res, f, &err))) {
+    drv_label_selector_free(sc->ls);
+    sc->ls = NULL;
+    *status = drv_status_bad_request(err.msg);
+    return -1;
+  }
+  if (sc->ls && drv_label_selector_empty(sc->ls)) {
+    drv_label_selector_free(sc->ls);
+    sc->ls = NULL;
+  }
+  if (sc->fs && drv_field_selector_empty(sc->fs)) {
+    drv_field_selector_free(sc->fs);
+    sc->fs = NULL;
+  }
+  return 0;
+}
+
+static void sel_free(sel_ctx *sc)
+{
+  drv_label_selector_free(sc->ls);
+  drv_field_selector_free(sc->fs);
+}
+
+/* ---- request helpers ---- */
+
+static bool wants_table(drv_req *r)
+{
+  const char *acc = drv_req_header(r, "Accept");
+  return acc && strstr(acc, "as=Table") && strstr(acc, "g=meta.k8s.io");
+}
+
+static bool is_dry_run(drv_req *r)
+{
+  const char *d = drv_req_arg(r, "dryRun");
+  return d && strcmp(d, "All") == 0;
+}
+
+static drv_table_include table_include(drv_req *r)
+{
+  drv_table_include inc = DRV_TABLE_OBJECT_METADATA;
+  const char *s = drv_req_arg(r, "includeObject");
+  if (s) drv_table_include_parse(s, &inc);
+  return inc;
+}
+
+static enum MHD_Result respond_served(drv_req *r, const drv_op *op, int code, drv_store_obj *o)
+{
+  if (wants_table(r)) {
+    json_t *obj = drv_op_to_served(op, o);
+    drv_store_obj_unref(o);
+    if (!obj) return drv_respond_status(r, drv_status_internal("stored object does not decode"));
+    json_t *t = drv_api_table(op->res, obj, table_include(r), time(NULL));
+    json_decref(obj);
+    return drv_respond_json(r, code, t);
+  }
+  if (op->res == op->sres) return drv_respond_obj(r, code, o);
+  json_t *obj = drv_op_to_served(op, o);
+  drv_store_obj_unref(o);
+  if (!obj) return drv_respond_status(r, drv_status_internal("stored object does not convert"));
+  return drv_respond_json(r, code, obj);
+}
+
+static bool is_yaml_ct(const char *ct)
+{
+  return ct && (strncmp(ct, "application/yaml", 16) == 0 || strncmp(ct, "application/apply-patch+yaml", 28) == 0);
+}
+
+/* Decodes the request body as an object of res (JSON or YAML, fieldValidation). */
+static json_t *decode_body(drv_req *r, const drv_op *op, json_t **status)
+{
+  const char *ct = drv_req_header(r, "Content-Type");
+  if (ct && strncmp(ct, "application/json", 16) != 0 && !is_yaml_ct(ct) &&
+      strncmp(ct, "*/*", 3) != 0) {
+    *status = drv_status_unsupported_media_type(ct);
+    return NULL;
+  }
+  if (r->body.len == 0) {
+    *status = drv_status_bad_request("the request body is empty");
+    return NULL;
+  }
+  json_t *warnings = NULL;
+  json_t *obj = drv_api_decode(op->res, r->body.data, r->body.len, is_yaml_ct(ct), op->fv,
+                               &warnings, status);
+  if (warnings) {
+    if (!r->warnings) r->warnings = json_array();
+    json_array_extend(r->warnings, warnings);
+    json_decref(warnings);
+  }
+  return obj;
+}
+
+static json_t *fv_parse(drv_req *r, drv_field_validation *fv)
+{
+  const char *s = drv_req_arg(r, "fieldValidation");
+  if (drv_field_validation_parse(s, fv) < 0) {
+    _cleanup_free_ char *m = drv_asprintf(
+        "fieldValidation parameter \"%s\" is invalid: must be one of Strict, Warn, Ignore", s);
+    return drv_status_bad_request(m);
+  }
+  return NULL;
+}
+
+/* ---- continue tokens: base64 of {"rv":N,"start":"<key>"} ---- */
+
+static char *make_continue(uint64_t rv, const char *key)
+{
+  json_t *j = json_pack("{s:I, s:s}", "rv", (json_int_t)rv, "start", key);
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  size_t n = strlen(s);
+  char *out = drv_malloc(4 * ((n + 2) / 3) + 1);
+  EVP_EncodeBlock((unsigned char *)out, (unsigned char *)s, (int)n);
+  free(s);
+  return out;
+}
+
+static char *parse_continue(const char *tok, const char *prefix)
+{
+  size_t n = strlen(tok);
+  if (n == 0 || n % 4 || n > 4096) return NULL;
+  _cleanup_free_ unsigned char *raw = drv_malloc(n);
+  int len = EVP_DecodeBlock(raw, (const unsigned char *)tok, (int)n);
+  if (len <= 0) return NULL;
+  while (len > 0 && raw[len - 1] == 0) len--;
+  json_t *j = json_loadb((char *)raw, (size_t)len, 0, NULL);
+  const char *start = json_string_value(json_object_get(j, "start"));
+  char *key = start && strncmp(start, prefix, strlen(prefix)) == 0 ? drv_strdup(start) : NULL;
+  json_decref(j);
+  return key;
+}
+
+/* ---- get / list ---- */
+
+static enum MHD_Result do_get(drv_req *r, drv_op *op)
+{
+  _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
+  drv_store_obj *o;
+  if (drv_store_get(r->srv->store, key, &o) < 0)
+    return drv_respond_status(r, drv_status_not_found(op->res, op->name));
+  if (op->sub && strcmp(op->sub, "scale") == 0) {
+    json_t *obj = drv_op_to_served(op, o);
+    drv_store_obj_unref(o);
+    json_t *scale = obj ? drv_api_scale_get(op->res, obj) : NULL;
+    json_decref(obj);
+    if (!scale) return drv_respond_status(r, drv_status_not_found(op->res, op->name));
+    return drv_respond_json(r, 200, scale);
+  }
+  return respond_served(r, op, 200, o);
+}
+
+static enum MHD_Result do_list(drv_req *r, drv_op *op)
+{
+  json_t *st = NULL;
+  sel_ctx sc;
+  if (parse_selectors(r, op->res, &sc, &st) < 0) return drv_respond_status(r, st);
+  _cleanup_free_ char *prefix = drv_server_prefix(op->sres, op->ns);
+  long limit = 0;
+  const char *ls = drv_req_arg(r, "limit"), *cont = drv_req_arg(r, "continue");
+  if (ls) limit = strtol(ls, NULL, 10);
+  if (limit < 0) limit = 0;
+  _cleanup_free_ char *after = NULL;
+  if (cont && *cont && !(after = parse_continue(cont, prefix))) {
+    sel_free(&sc);
+    return drv_respond_status(r, drv_status_bad_request("continue key is not valid"));
+  }
+  drv_store_list l;
+  drv_store_list_prefix(r->srv->store, prefix, after, (size_t)limit,
+                        sc.ls || sc.fs ? sel_match : NULL, &sc, &l);
+  sel_free(&sc);
+  char av[128];
+  drv_api_resource_api_version(op->res, av, sizeof av);
+  _cleanup_free_ char *ctok = l.next_key ? make_continue(l.rev, l.next_key) : NULL;
+  bool convert = op->res != op->sres;
+  if (wants_table(r) || convert) {
+    json_t *items = json_array();
+    for (size_t i = 0; i < l.n; i++) {
+      json_t *o = drv_op_to_served(op, l.items[i]);
+      if (o) json_array_append_new(items, o);
+    }
+    char rv[32];
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)l.rev);
+    json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", op->res->list_kind,
+                             "apiVersion", av, "metadata", "resourceVersion", rv, "items", items);
+    if (ctok) json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(ctok));
+    drv_store_list_free(&l);
+    if (wants_table(r)) {
+      json_t *t = drv_api_table(op->res, list, table_include(r), time(NULL));
+      json_decref(list);
+      return drv_respond_json(r, 200, t);
+    }
+    return drv_respond_json(r, 200, list);
+  }
+  /* the stored bytes, concatenated: no parse, no re-encode */
+  size_t total = 128 + (ctok ? strlen(ctok) : 0);
+  for (size_t i = 0; i < l.n; i++) total += l.items[i]->len + 1;
+  drv_buf b = DRV_BUF_INIT;
+  drv_buf_reserve(&b, total);
+  drv_buf_printf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
+                 op->res->list_kind, av, (unsigned long long)l.rev);
+  if (ctok) drv_buf_printf(&b, ",\"continue\":\"%s\"", ctok);
+  drv_buf_puts(&b, "},\"items\":[");
+  for (size_t i = 0; i < l.n; i++) {
+    if (i) drv_buf_putc(&b, ',');
+    drv_buf_append(&b, l.items[i]->data, l.items[i]->len);
+  }
+  drv_buf_puts(&b, "]}");
+  drv_store_list_free(&l);
+  size_t len = b.len;
+  return drv_respond_bytes(r, 200, "application/json", drv_buf_steal(&b), len);
+}
+
+/* ---- writes ---- */
+
+static enum MHD_Result do_create(drv_req *r, drv_op *op)
+{
+  json_t *st = NULL;
+  json_t *body = decode_body(r, op, &st);
+  if (!body) return drv_respond_status(r, st);
+  drv_store_obj *out;
+  int rc = drv_op_create(r->srv, op, body, &out, &st);
+  json_decref(body);
+  if (rc < 0) return drv_respond_status(r, st);
+  return respond_served(r, op, 201, out);
+}
+
+static enum MHD_Result do_update(drv_req *r, drv_op *op)
+{
+  json_t *st = NULL;
+  json_t *body;
+  if (op->sub && strcmp(op->sub, "scale") == 0) {
+    body = r->body.len ? drv_json_parse(r->body.data, r->body.len, NULL) : NULL;
+    if (!body) return drv_respond_status(r, drv_status_bad_request("the body is not a Scale object"));
+  } else {
+    body = decode_body(r, op, &st);
+    if (!body) return drv_respond_status(r, st);
+  }
+  drv_store_obj *out;
+  int rc = drv_op_update(r->srv, op, body, &out, &st);
+  json_decref(body);
+  if (rc < 0) return drv_respond_status(r, st);
+  if (op->sub && strcmp(op->sub, "scale") == 0) return do_get(r, op);
+  return respond_served(r, op, 200, out);
+}
+
+static enum MHD_Result do_patch(drv_req *r, drv_op *op)
+{
+  const char *ct = drv_req_header(r, "Content-Type");
+  drv_patch_type type = ct ? drv_patch_type_from_content_type(ct) : 0;
+  if (!type) return drv_respond_status(r, drv_status_unsupported_media_type(ct ? ct : ""));
+  json_t *st = NULL;
+  drv_store_obj *out;
+  const char *patch = r->body.data ? r->body.data : "";
+  size_t plen = r->body.len;
+  _cleanup_free_ char *converted = NULL;
+  if (type == DRV_PATCH_APPLY) {
+    /* server-side apply, without field ownership: the applied configuration is merged in
+     * (strategic merge) or creates the object when it does not exist */
+    drv_err err = {0};
+    json_t *cfg = drv_yaml_load(patch, plen, &err);
+    if (!cfg || !json_is_object(cfg)) {
+      json_decref(cfg);
+      return drv_respond_status(r, drv_status_bad_request(err.msg[0] ? err.msg : "apply body is not an object"));
+    }
+    _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
+    drv_store_obj *cur;
+    if (drv_store_get(r->srv->store, key, &cur) < 0) {
+      drv_obj_set_name(cfg, op->name);
+      int rc = drv_op_create(r->srv, op, cfg, &out, &st);
+      json_decref(cfg);
+      if (rc < 0) return drv_respond_status(r, st);
+      return respond_served(r, op, 201, out);
+    }
+    drv_store_obj_unref(cur);
+    converted = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    patch = converted;
+    plen = strlen(converted);
+    type = DRV_PATCH_STRATEGIC;
+  }
+  if (drv_op_patch(r->srv, op, type, patch, plen, &out, &st) < 0) return drv_respond_status(r, st);
+  if (op->sub && strcmp(op->sub, "scale") == 0) {
+    drv_store_obj_unref(out);
+    return do_get(r, op);
+  }
+  return respond_served(r, op, 200, out);
+}
+
+/* DeleteOptions from the body and the query. */
+static json_t *delete_opts(drv_req *r, drv_op *op, drv_delete_opts *d, json_t **holder)
+{
+  memset(d, 0, sizeof *d);
+  d->grace_seconds = -1;
+  *holder = NULL;
+  if (r->body.len) {
+    json_t *b = drv_json_parse(r->body.data, r->body.len, NULL);
+    if (!json_is_object(b)) {
+      json_decref(b);
+      return drv_status_bad_request("the body is not a DeleteOptions object");
+    }
+    *holder = b;
+    d->propagation = json_string_value(json_object_get(b, "propagationPolicy"));
+    json_t *g = json_object_get(b, "gracePeriodSeconds");
+    if (json_is_integer(g)) d->grace_seconds = (long)json_integer_value(g);
+    d->pre_uid = drv_json_get_str(b, "preconditions.uid");
+    d->pre_rv = drv_json_get_str(b, "preconditions.resourceVersion");
+    json_t *dr = json_object_get(b, "dryRun");
+    if (json_is_array(dr) && json_array_size(dr) &&
+        strcmp(json_string_value(json_array_get(dr, 0)) ?: "", "All") == 0)
+      op->dry_run = true;
+    if (json_is_true(json_object_get(b, "orphanDependents"))) d->propagation = "Orphan";
+  }
+  const char *p = drv_req_arg(r, "propagationPolicy"), *g = drv_req_arg(r, "gracePeriodSeconds");
+  if (p) d->propagation = p;
+  if (g) d->grace_seconds = strtol(g, NULL, 10);
+  if (d->propagation && strcmp(d->propagation, "Foreground") && strcmp(d->propagation, "Background") &&
+      strcmp(d->propagation, "Orphan"))
+    return drv_status_bad_request("propagationPolicy must be one of Foreground, Background, Orphan");
+  return NULL;
+}
+
+static enum MHD_Result do_delete(drv_req *r, drv_op *op)
+{
+  drv_delete_opts d;
+  json_t *holder;
+  json_t *st = delete_opts(r, op, &d, &holder);
+  if (st) return drv_respond_status(r, st);
+  drv_store_obj *out;
+  bool deleted;
+  int rc = drv_op_delete(r->srv, op, &d, &out, &deleted, &st);
+  json_decref(holder);
+  if (rc < 0) return drv_respond_status(r, st);
+  return respond_served(r, op, deleted ? 200 : 202, out);
+}
+
+static enum MHD_Result do_delete_collection(drv_req *r, drv_op *op)
+{
+  json_t *st = NULL;
+  sel_ctx sc;
+  if (parse_selectors(r, op->res, &sc, &st) < 0) return drv_respond_status(r, st);
+  drv_delete_opts d;
+  json_t *holder;
+  if ((st = delete_opts(r, op, &d, &holder))) {
+    sel_free(&sc);
+    return drv_respond_status(r, st);
+  }
+  _cleanup_free_ char *prefix = drv_server_prefix(op->sres, op->ns);
+  drv_store_list l;
+  drv_store_list_prefix(r->srv->store, prefix, NULL, 0, sc.ls || sc.fs ? sel_match : NULL, &sc, &l);
+  sel_free(&sc);
+  json_t *items = json_array();
+  for (size_t i = 0; i < l.n; i++) {
+    json_t *obj = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
+    drv_op one = *op;
+    one.name = drv_obj_name(obj);
+    one.ns = drv_obj_namespace(obj) ? drv_obj_namespace(obj) : "";
+    drv_store_obj *out = NULL;
+    bool deleted;
+    json_t *est = NULL;
+    if (one.name && drv_op_delete(r->srv, &one, &d, &out, &deleted, &est) == 0) {
+      json_t *o = drv_op_to_served(op, out);
+      if (o) json_array_append_new(items, o);
+    }
+    json_decref(est);
+    drv_store_obj_unref(out);
+    json_decref(obj);
+  }
+  drv_store_list_free(&l);
+  json_decref(holder);
+  char av[128], rv[32];
+  drv_api_resource_api_version(op->res, av, sizeof av);
+  snprintf(rv, sizeof rv, "%llu", (unsigned long long)drv_store_revision(r->srv->store));
+  return drv_respond_json(r, 200, json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", op->res->list_kind,
+                                            "apiVersion", av, "metadata", "resourceVersion", rv,
+                                            "items", items));
+}
+
+/* pods/binding: assigns the pod to a node once. */
+static enum MHD_Result do_binding(drv_req *r, drv_op *op)
+{
+  json_t *b = r->body.len ? drv_json_parse(r->body.data, r->body.len, NULL) : NULL;
+  const char *node = drv_json_get_str(b, "target.name");
+  if (!node || !*node) {
+    json_decref(b);
+    json_t *causes = json_array();
+    json_array_append_new(causes, drv_status_cause("FieldValueRequired", "Required value", "target.name"));
+    return drv_respond_status(r, drv_status_invalid(op->res, op->name, causes));
+  }
+  _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
+  for (int attempt = 0; attempt < 20; attempt++) {
+    drv_store_obj *cur;
+    if (drv_store_get(r->srv->store, key, &cur) < 0) {
+      json_decref(b);
+      return drv_respond_status(r, drv_status_not_found(op->res, op->name));
+    }
+    json_t *pod = json_loadb(cur->data, cur->len, 0, NULL);
+    drv_store_obj_unref(cur);
+    const char *uid = drv_json_get_str(b, "metadata.uid");
+    const char *assigned = drv_json_get_str(pod, "spec.nodeName");
+    json_t *st = NULL;
+    if (uid && *uid && strcmp(uid, drv_obj_uid(pod) ?: "") != 0) {
+      st = drv_status_conflict(op->res, op->name, "the UID in the binding does not match the pod");
+    } else if (assigned && *assigned) {
+      _cleanup_free_ char *why = drv_asprintf("pod %s is already assigned to node \"%s\"", op->name, assigned);
+      st = drv_status_conflict(op->res, op->name, why);
+    } else if (drv_obj_deletion_timestamp(pod)) {
+      st = drv_status_conflict(op->res, op->name, "the pod is being deleted");
+    }
+    if (st) {
+      json_decref(pod);
+      json_decref(b);
+      return drv_respond_status(r, st);
+    }
+    drv_json_set(pod, "spec.nodeName", json_string(node));
+    json_t *conds = drv_json_get(pod, "status.conditions");
+    if (!json_is_array(conds)) {
+      conds = json_array();
+      drv_json_set(pod, "status.conditions", conds);
+    }
+    char ts[64];
+    drv_api_time_format(time(NULL), ts, sizeof ts);
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
+                                           "True", "lastProbeTime", "lastTransitionTime", ts));
+    /* binding writes spec and status at once: bypass the spec/status split of PUT */
+    drv_op whole = *op;
+    whole.sub = NULL;
+    whole.fv = DRV_FV_IGNORE;
+    drv_store_obj *out = NULL;
+    int rc = drv_op_update(r->srv, &whole, pod, &out, &st);
+    json_decref(pod);
+    if (rc == 0) {
+      /* the main resource update kept the old status: set the condition through /status */
+      json_t *p2 = json_loadb(out->data, out->len, 0, NULL);
+      drv_store_obj_unref(out);
+      json_t *c2 = drv_json_get(p2, "status.conditions");
+      if (!json_is_array(c2)) {
+        c2 = json_array();
+        drv_json_set(p2, "status.conditions", c2);
+      }
+      bool have = false;
+      size_t i;
+      json_t *c;
+      json_array_foreach(c2, i, c) if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "PodScheduled")) have = true;
+      if (!have)
+        json_array_append_new(c2, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
+                                            "True", "lastProbeTime", "lastTransitionTime", ts));
+      whole.sub = "status";
+      json_t *st2 = NULL;
+      if (drv_op_update(r->srv, &whole, p2, &out, &st2) == 0) drv_store_obj_unref(out);
+      json_decref(st2);
+      json_decref(p2);
+      json_decref(b);
+      json_t *ok = json_pack("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+                             "metadata", "status", "Success", "code", 201);
+      return drv_respond_json(r, 201, ok);
+    }
+    if (drv_status_code(st) == 409 && attempt < 19) {
+      json_decref(st);
+      continue;
+    }
+    json_decref(b);
+    return drv_respond_status(r, st);
+  }
+  json_decref(b);
+  return drv_respond_status(r, drv_status_conflict(op->res, op->name, NULL));
+}
+
+/* pods/eviction: without disruption budgets, an eviction is a delete with its options. */
+static enum MHD_Result do_eviction(drv_req *r, drv_op *op)
+{
+  json_t *b = r->body.len ? drv_json_parse(r->body.data, r->body.len, NULL) : NULL;
+  drv_delete_opts d = {.grace_seconds = -1};
+  json_t *dopts = json_object_get(b, "deleteOptions");
+  if (json_is_object(dopts)) {
+    json_t *g = json_object_get(dopts, "gracePeriodSeconds");
+    if (json_is_integer(g)) d.grace_seconds = (long)json_integer_value(g);
+    d.pre_uid = drv_json_get_str(dopts, "preconditions.uid");
+    d.pre_rv = drv_json_get_str(dopts, "preconditions.resourceVersion");
+  }
+  drv_op pod = *op;
+  pod.sub = NULL;
+  drv_store_obj *out = NULL;
+  bool deleted;
+  json_t *st = NULL;
+  int rc = drv_op_delete(r->srv, &pod, &d, &out, &deleted, &st);
+  json_decref(b);
+  drv_store_obj_unref(out);
+  if (rc < 0) return drv_respond_status(r, st);
+  json_t *ok = json_pack("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+                         "metadata", "status", "Success", "code", 201);
+  return drv_respond_json(r, 201, ok);
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result not_found(drv_req *r)
+{
+  return drv_respond_status(
+      r, drv_status_failure(404, "NotFound", "the server could not find the requested resource"));
+}
+
+static enum MHD_Result method_not_allowed(drv_req *r, const drv_api_resource *res)
+{
+  return drv_respond_status(r, drv_status_method_not_allowed(res, r->method));
+}
+
+enum MHD_Result drv_serve_objects(drv_req *r)
+{
+  drv_route *rt = &r->route;
+  const char *version = rt->version;
+  const drv_api_resource *res = drv_api_resource_find(rt->group, version, rt->resource);
+  if (!res || !res->stored) return not_found(r);
+  const drv_api_resource *sres = drv_api_resource_storage(res);
+  if (!sres) sres = res;
+  if (!res->namespaced && rt->ns[0]) return not_found(r);
+  if (res->namespaced && !rt->ns[0] && rt->name[0]) return not_found(r);
+  unsigned subbit = 0;
+  if (rt->sub[0]) {
+    subbit = drv_api_subresource_bit(rt->sub);
+    if (!subbit || !(res->subresources & subbit) || !rt->name[0]) return not_found(r);
+  }
+  drv_op op = {.res = res, .sres = sres, .ns = rt->ns, .name = rt->name[0] ? rt->name : NULL,
+               .sub = rt->sub[0] ? rt->sub : NULL, .dry_run = is_dry_run(r)};
+  json_t *st = fv_parse(r, &op.fv);
+  if (st) return drv_respond_status(r, st);
+  if (!r->warnings) r->warnings = json_array();
+  op.warnings = r->warnings;
+  const char *m = r->method;
+  if (subbit & (DRV_SUB_LOG | DRV_SUB_EXEC | DRV_SUB_ATTACH)) return not_found(r);
+  if (!strcmp(m, "GET")) {
+    bool watch = rt->watch_path || drv_req_flag(r, "watch");
+    if (watch) {
+      if (op.name) {
+        /* watching one object: a collection watch narrowed by name */
+        return drv_serve_watch(r, res, sres);
+      }
+      return drv_serve_watch(r, res, sres);
+    }
+    if (op.name) {
+      if (subbit && subbit != DRV_SUB_STATUS && subbit != DRV_SUB_SCALE) return method_not_allowed(r, res);
+      return do_get(r, &op);
+    }
+    if (!(res->verbs & DRV_VERB_LIST)) return method_not_allowed(r, res);
+    return do_list(r, &op);
+  }
+  if (!strcmp(m, "POST")) {
+    if (subbit == DRV_SUB_BINDING) return do_binding(r, &op);
+    if (subbit == DRV_SUB_EVICTION) return do_eviction(r, &op);
+    if (op.name || !(res->verbs & DRV_VERB_CREATE)) return method_not_allowed(r, res);
+    return do_create(r, &op);
+  }
+  if (!strcmp(m, "PUT")) {
+    if (!op.name || !(res->verbs & DRV_VERB_UPDATE)) return method_not_allowed(r, res);
+    return do_update(r, &op);
+  }
+  if (!strcmp(m, "PATCH")) {
+    if (!op.name || !(res->verbs & DRV_VERB_PATCH)) return method_not_allowed(r, res);
+    return do_patch(r, &op);
+  }
+  if (!strcmp(m, "DELETE")) {
+    if (op.sub) return method_not_allowed(r, res);
+    if (op.name) {
+      if (!(res->verbs & DRV_VERB_DELETE)) return method_not_allowed(r, res);
+      return do_delete(r, &op);
+    }
+    if (!(res->verbs & DRV_VERB_DELETECOLLECTION)) return method_not_allowed(r, res);
+    return do_delete_collection(r, &op);
+  }
+  return method_not_allowed(r, res);
+}

@@ -1,0 +1,168 @@
+/* Server start and stop: the data dir (lock, certificates, tokens, encryption key,
+ * kubeconfig), the store and the HTTP front. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/internal.h"
+#include "server/ops.h"
+#include "server/pki.h"
+#include "store/crypt.h"
+
+static int lock_dir(drv_server *s, drv_err *err)
+{
+  _cleanup_free_ char *path = drv_asprintf("%s/lock", s->data_dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return drv_error(err, errno, "open lock file `%s`", path);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    char pid[32] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    close(fd);
+    return drv_error(err, 0, "data dir `%s` is in use by another drover%s%s%s", s->data_dir,
+                     pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+  }
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) { /* informational only */
+  }
+  s->lock_fd = fd;
+  return 0;
+}
+
+static char *b64(const char *data)
+{
+  size_t n = strlen(data);
+  char *out = drv_malloc(4 * ((n + 2) / 3) + 1);
+  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)n);
+  return out;
+}
+
+static int write_kubeconfig(drv_server *s, const char *ca_pem, const char *token, drv_err *err)
+{
+  _cleanup_free_ char *ca = b64(ca_pem);
+  _cleanup_free_ char *url = drv_server_url(s);
+  _cleanup_buf_ drv_buf b = DRV_BUF_INIT;
+  drv_buf_printf(&b,
+                 "apiVersion: v1\n"
+                 "kind: Config\n"
+                 "clusters:\n"
+                 "- name: drover\n"
+                 "  cluster:\n"
+                 "    server: %s\n"
+                 "    certificate-authority-data: %s\n"
+                 "users:\n"
+                 "- name: admin\n"
+                 "  user:\n"
+                 "    token: %s\n"
+                 "contexts:\n"
+                 "- name: drover\n"
+                 "  context:\n"
+                 "    cluster: drover\n"
+                 "    user: admin\n"
+                 "    namespace: default\n"
+                 "current-context: drover\n",
+                 url, ca, token);
+  return drv_write_file_atomic(s->kubeconfig, b.data, b.len, 0600, err);
+}
+
+char *drv_server_url(drv_server *s)
+{
+  return drv_asprintf("https://%s", s->server_addr);
+}
+
+const char *drv_server_kubeconfig(drv_server *s)
+{
+  return s->kubeconfig;
+}
+
+drv_store *drv_server_store(drv_server *s)
+{
+  return s->store;
+}
+
+int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err)
+{
+  drv_server *s = drv_calloc(1, sizeof *s);
+  s->lock_fd = -1;
+  s->opts = *opts;
+  s->opts.listen = drv_strdup(opts->listen ? opts->listen : "127.0.0.1:6443");
+  if (!s->opts.max_body) s->opts.max_body = 3 * 1024 * 1024;
+  if (!s->opts.max_inflight) s->opts.max_inflight = 2000;
+  if (s->opts.max_rps <= 0) s->opts.max_rps = 50000;
+  s->tokens = s->opts.max_rps;
+  s->rate_last_ns = drv_now_ns();
+  s->start_ms = drv_now_ms();
+  pthread_mutex_init(&s->rate_mu, NULL);
+  s->data_dir = drv_strdup(opts->data_dir);
+  s->opts.data_dir = s->data_dir;
+  s->kubeconfig = drv_asprintf("%s/kubeconfig", s->data_dir);
+  drv_pki pki = {0};
+  _cleanup_free_ char *token = NULL;
+  if (drv_mkdir_p(s->data_dir, 0700, err) < 0) goto fail;
+  if (lock_dir(s, err) < 0) goto fail;
+  char host[128];
+  snprintf(host, sizeof host, "%s", s->opts.listen);
+  char *colon = strrchr(host, ':');
+  if (colon) *colon = 0;
+  if (drv_pki_ensure(s->data_dir, host, &pki, err) < 0) goto fail;
+  s->cert_pem = drv_strdup(pki.cert_pem);
+  s->key_pem = drv_strdup(pki.key_pem);
+  token = drv_token_find(s->data_dir, "admin");
+  if (!token && drv_token_create(s->data_dir, "admin", &token, err) < 0) goto fail;
+  if (drv_auth_open(s->data_dir, &s->auth, err) < 0) goto fail;
+  _cleanup_free_ char *keypath = drv_asprintf("%s/secrets.key", s->data_dir);
+  if (drv_store_key_load(keypath, s->secret_key, err) < 0) goto fail;
+  static const char *const enc[] = {"/core/secrets/", NULL};
+  drv_store_opts so = {.dir = s->data_dir, .history = opts->history,
+                       .encrypted_prefixes = enc, .encryption_key = s->secret_key,
+                       .attrs_fn = drv_server_attrs, .attrs_free = drv_server_attrs_free};
+  if (drv_store_open(&so, &s->store, err) < 0) goto fail;
+  if (drv_metrics_new(&s->metrics) < 0) {
+    drv_error(err, ENOMEM, "metrics");
+    goto fail;
+  }
+  if (drv_op_bootstrap(s, err) < 0) goto fail;
+  if (drv_http_start(s, err) < 0) goto fail;
+  if (write_kubeconfig(s, pki.ca_pem, token, err) < 0) goto fail;
+  drv_pki_free(&pki);
+  drv_log_info("server: serving on https://%s (store revision %llu, %zu objects, started in %lld ms)",
+               s->server_addr, (unsigned long long)drv_store_revision(s->store),
+               drv_store_count(s->store), drv_now_ms() - s->start_ms);
+  *out = s;
+  return 0;
+fail:
+  drv_pki_free(&pki);
+  drv_server_stop(s);
+  return -1;
+}
+
+void drv_server_stop(drv_server *s)
+{
+  if (!s) return;
+  s->stopping = true;
+  drv_http_stop(s);
+  drv_store_close(s->store);
+  drv_metrics_free(s->metrics);
+  drv_auth_free(s->auth);
+  if (s->lock_fd >= 0) close(s->lock_fd);
+  free(s->cert_pem);
+  if (s->key_pem) memset(s->key_pem, 0, strlen(s->key_pem));
+  free(s->key_pem);
+  free(s->kubeconfig);
+  free(s->data_dir);
+  free((char *)s->opts.listen);
+  pthread_mutex_destroy(&s->rate_mu);
+  free(s);
+}
