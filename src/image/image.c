@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/http_client.h"
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/digest.h"
 #include "image/manifest.h"
 #include "image/pull.h"
@@ -86,7 +87,7 @@ int drv_image_lookup(drv_image_store *s, const char *q, drv_image **out, drv_err
     for (size_t i = 0; i < n; i++) {
       if (strncmp(drv_digest_hex(refs[i].config), hex, strlen(hex))) continue;
       if (hit && strcmp(hit->config, refs[i].config)) {
-        drv_error(err, EINVAL, "image id prefix `%s` is ambiguous", q);
+        drv_fail(err, EINVAL, "image id prefix `%s` is ambiguous", q);
         goto out;
       }
       hit = &refs[i];
@@ -104,7 +105,7 @@ int drv_image_lookup(drv_image_store *s, const char *q, drv_image **out, drv_err
     }
   }
   if (!hit) {
-    drv_error(err, ENOENT, "no local image `%s`", q);
+    drv_fail(err, ENOENT, "no local image `%s`", q);
     goto out;
   }
   rc = image_from_ref(s, hit, out, err);
@@ -191,7 +192,7 @@ int drv_image_ensure_layer(drv_image_store *s, const char *blob_digest, const ch
     } else if (drv_image_unpack_layer(blob, tmp, got, err) < 0) {
       drv_err_prefix(err, "unpack layer %s", blob_digest);
     } else if (strcmp(got, diff_id)) {
-      drv_error(err, EINVAL, "unpack layer %s: uncompressed content hashes to %s, the image config says %s",
+      drv_fail(err, EINVAL, "unpack layer %s: uncompressed content hashes to %s, the image config says %s",
                 blob_digest, got, diff_id);
     } else if (rename(tmp, dir) < 0) {
       drv_error(err, errno, "rename `%s` to `%s`", tmp, dir);
@@ -272,7 +273,7 @@ static int fetch_manifests(drv_image_store *s, drv_registry *reg, drv_http_clien
       goto out;
     }
     if (m->kind != DRV_MANIFEST_IMAGE) {
-      drv_error(err, EINVAL, "%s: index entry is not an image manifest", want);
+      drv_fail(err, EINVAL, "%s: index entry is not an image manifest", want);
       goto out;
     }
   }
@@ -291,6 +292,7 @@ int drv_image_pull(drv_image_store *s, const char *refstr, const drv_image_pull_
   drv_image_ref ref;
   if (drv_image_ref_parse(refstr, &ref, err) < 0) return -1;
   _cleanup_free_ char *name = drv_image_ref_string(&ref);
+  _cleanup_free_ char *repo = NULL, *repo_digest = NULL;
   int rc = -1;
   drv_registry *reg = NULL;
   drv_http_client *c = NULL;
@@ -316,7 +318,7 @@ int drv_image_pull(drv_image_store *s, const char *refstr, const drv_image_pull_
       goto out;
     }
     if (o->policy == DRV_IMAGE_PULL_NEVER) {
-      drv_error(err, ENOENT, "image `%s` is not present locally and the pull policy is Never", name);
+      drv_fail(err, ENOENT, "image `%s` is not present locally and the pull policy is Never", name);
       goto out;
     }
   }
@@ -339,7 +341,7 @@ int drv_image_pull(drv_image_store *s, const char *refstr, const drv_image_pull_
     }
   }
   if (n_ids != m.n_layers) {
-    drv_error(err, EINVAL, "image `%s`: manifest has %zu layers but the config lists %zu diff_ids",
+    drv_fail(err, EINVAL, "image `%s`: manifest has %zu layers but the config lists %zu diff_ids",
               name, m.n_layers, n_ids);
     goto out;
   }
@@ -368,8 +370,8 @@ int drv_image_pull(drv_image_store *s, const char *refstr, const drv_image_pull_
     p.prog.finished = true;
     o->progress(&p.prog, o->progress_ctx);
   }
-  _cleanup_free_ char *repo = drv_image_ref_name(&ref);
-  _cleanup_free_ char *repo_digest = drv_asprintf("%s@%s", repo, top);
+  repo = drv_image_ref_name(&ref);
+  repo_digest = drv_asprintf("%s@%s", repo, top);
   drv_store_ref sr = {.name = name, .manifest = mdigest, .config = m.config.digest,
                       .index = index_digest, .repo_digest = repo_digest};
   if (drv_store_ref_set(s, &sr, err) < 0) goto out;

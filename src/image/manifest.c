@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/digest.h"
 
 static void descriptor_free(drv_image_descriptor *d)
@@ -39,13 +40,13 @@ static char *opt_str(json_t *o, const char *key)
 
 static int parse_descriptor(json_t *o, const char *what, drv_image_descriptor *d, drv_err *err)
 {
-  if (!json_is_object(o)) return drv_error(err, EINVAL, "%s: not an object", what);
+  if (!json_is_object(o)) return drv_fail(err, EINVAL, "%s: not an object", what);
   json_t *dg = json_object_get(o, "digest"), *sz = json_object_get(o, "size");
   if (!json_is_string(dg) || !drv_digest_valid(json_string_value(dg)))
-    return drv_error(err, EINVAL, "%s: missing or unsupported digest `%s`", what,
+    return drv_fail(err, EINVAL, "%s: missing or unsupported digest `%s`", what,
                      json_is_string(dg) ? json_string_value(dg) : "");
   if (!json_is_integer(sz) || json_integer_value(sz) < 0)
-    return drv_error(err, EINVAL, "%s: missing or negative size", what);
+    return drv_fail(err, EINVAL, "%s: missing or negative size", what);
   d->digest = drv_strdup(json_string_value(dg));
   d->size = json_integer_value(sz);
   d->media_type = opt_str(o, "mediaType");
@@ -61,7 +62,7 @@ static int parse_descriptor(json_t *o, const char *what, drv_image_descriptor *d
 static int parse_descriptors(json_t *arr, const char *what, drv_image_descriptor **out, size_t *n,
                              drv_err *err)
 {
-  if (!json_is_array(arr)) return drv_error(err, EINVAL, "manifest: `%s` is not an array", what);
+  if (!json_is_array(arr)) return drv_fail(err, EINVAL, "manifest: `%s` is not an array", what);
   size_t cnt = json_array_size(arr);
   *out = drv_calloc(cnt ? cnt : 1, sizeof **out);
   *n = cnt;
@@ -79,15 +80,15 @@ int drv_image_manifest_parse(const char *data, size_t len, const char *content_t
   memset(out, 0, sizeof *out);
   json_error_t jerr;
   json_t *root = json_loadb(data, len, 0, &jerr);
-  if (!root) return drv_error(err, EINVAL, "manifest: invalid JSON: %s (line %d)", jerr.text, jerr.line);
+  if (!root) return drv_fail(err, EINVAL, "manifest: invalid JSON: %s (line %d)", jerr.text, jerr.line);
   int rc = -1;
   if (!json_is_object(root)) {
-    drv_error(err, EINVAL, "manifest: not a JSON object");
+    drv_fail(err, EINVAL, "manifest: not a JSON object");
     goto out;
   }
   json_t *sv = json_object_get(root, "schemaVersion");
   if (!json_is_integer(sv) || json_integer_value(sv) != 2) {
-    drv_error(err, EINVAL, "manifest: unsupported schemaVersion %lld (Docker schema 1 is not supported)",
+    drv_fail(err, EINVAL, "manifest: unsupported schemaVersion %lld (Docker schema 1 is not supported)",
               json_is_integer(sv) ? (long long)json_integer_value(sv) : 0LL);
     goto out;
   }
@@ -102,7 +103,7 @@ int drv_image_manifest_parse(const char *data, size_t len, const char *content_t
     if (json_object_get(root, "manifests")) mt = drv_strdup(DRV_MT_OCI_INDEX);
     else if (json_object_get(root, "layers")) mt = drv_strdup(DRV_MT_OCI_MANIFEST);
     else {
-      drv_error(err, EINVAL, "manifest: no mediaType and neither `manifests` nor `layers`");
+      drv_fail(err, EINVAL, "manifest: no mediaType and neither `manifests` nor `layers`");
       goto out;
     }
   }
@@ -123,7 +124,7 @@ int drv_image_manifest_parse(const char *data, size_t len, const char *content_t
       drv_layer_compression c;
       const char *lmt = out->layers[i].media_type;
       if (!lmt) {
-        drv_error(err, EINVAL, "manifest: layers[%zu]: missing mediaType", i);
+        drv_fail(err, EINVAL, "manifest: layers[%zu]: missing mediaType", i);
         goto out;
       }
       if (drv_image_layer_compression(lmt, &c, err) < 0) {
@@ -132,7 +133,7 @@ int drv_image_manifest_parse(const char *data, size_t len, const char *content_t
       }
     }
   } else {
-    drv_error(err, EINVAL, "manifest: unknown media type `%s`", mt);
+    drv_fail(err, EINVAL, "manifest: unknown media type `%s`", mt);
     goto out;
   }
   rc = 0;
@@ -150,13 +151,13 @@ int drv_image_index_select(const drv_image_manifest *idx, const char *os, const 
     if (d->os && d->architecture && !strcmp(d->os, os) && !strcmp(d->architecture, arch)) {
       const char *mt = d->media_type;
       if (mt && strcmp(mt, DRV_MT_OCI_MANIFEST) && strcmp(mt, DRV_MT_DOCKER_MANIFEST))
-        return drv_error(err, EINVAL, "index: %s/%s entry has unsupported media type `%s`", os,
+        return drv_fail(err, EINVAL, "index: %s/%s entry has unsupported media type `%s`", os,
                          arch, mt);
       *out = d;
       return 0;
     }
   }
-  return drv_error(err, ENOENT, "index: no manifest for platform %s/%s (%zu entries)", os, arch,
+  return drv_fail(err, ENOENT, "index: no manifest for platform %s/%s (%zu entries)", os, arch,
                    idx->n_manifests);
 }
 
@@ -181,7 +182,7 @@ int drv_image_layer_compression(const char *mt, drv_layer_compression *out, drv_
       *out = map[i].c;
       return 0;
     }
-  return drv_error(err, EINVAL, "unknown layer media type `%s`", mt);
+  return drv_fail(err, EINVAL, "unknown layer media type `%s`", mt);
 }
 
 void drv_image_config_free(drv_image_config *c)
@@ -203,14 +204,14 @@ static int str_array(json_t *v, const char *what, char ***out, drv_err *err)
 {
   *out = NULL;
   if (!v || json_is_null(v)) return 0;
-  if (!json_is_array(v)) return drv_error(err, EINVAL, "image config: `%s` is not an array", what);
+  if (!json_is_array(v)) return drv_fail(err, EINVAL, "image config: `%s` is not an array", what);
   size_t n = json_array_size(v);
   char **r = drv_calloc(n + 1, sizeof *r);
   for (size_t i = 0; i < n; i++) {
     json_t *s = json_array_get(v, i);
     if (!json_is_string(s)) {
       drv_strv_free(r);
-      return drv_error(err, EINVAL, "image config: `%s[%zu]` is not a string", what, i);
+      return drv_fail(err, EINVAL, "image config: `%s[%zu]` is not a string", what, i);
     }
     r[i] = drv_strdup(json_string_value(s));
   }
@@ -233,10 +234,10 @@ int drv_image_config_parse(const char *data, size_t len, drv_image_config *cfg, 
   *n_diff_ids = 0;
   json_error_t jerr;
   json_t *root = json_loadb(data, len, 0, &jerr);
-  if (!root) return drv_error(err, EINVAL, "image config: invalid JSON: %s", jerr.text);
+  if (!root) return drv_fail(err, EINVAL, "image config: invalid JSON: %s", jerr.text);
   int rc = -1;
   if (!json_is_object(root)) {
-    drv_error(err, EINVAL, "image config: not a JSON object");
+    drv_fail(err, EINVAL, "image config: not a JSON object");
     goto out;
   }
   cfg->os = opt_str(root, "os");
@@ -268,13 +269,13 @@ int drv_image_config_parse(const char *data, size_t len, drv_image_config *cfg, 
       json_object_foreach(ports, k, v) cfg->exposed_ports[i++] = drv_strdup(k);
     }
   } else if (c && !json_is_null(c)) {
-    drv_error(err, EINVAL, "image config: `config` is not an object");
+    drv_fail(err, EINVAL, "image config: `config` is not an object");
     goto out;
   }
   json_t *rootfs = json_object_get(root, "rootfs");
   json_t *ids = json_is_object(rootfs) ? json_object_get(rootfs, "diff_ids") : NULL;
   if (!json_is_array(ids)) {
-    drv_error(err, EINVAL, "image config: missing `rootfs.diff_ids`");
+    drv_fail(err, EINVAL, "image config: missing `rootfs.diff_ids`");
     goto out;
   }
   size_t n = json_array_size(ids);
@@ -283,7 +284,7 @@ int drv_image_config_parse(const char *data, size_t len, drv_image_config *cfg, 
     const char *s = json_string_value(json_array_get(ids, i));
     if (!drv_digest_valid(s)) {
       drv_strv_free(d);
-      drv_error(err, EINVAL, "image config: rootfs.diff_ids[%zu]: invalid digest", i);
+      drv_fail(err, EINVAL, "image config: rootfs.diff_ids[%zu]: invalid digest", i);
       goto out;
     }
     d[i] = drv_strdup(s);

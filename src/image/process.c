@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/image.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -59,7 +60,7 @@ int drv_image_process_from_config(const drv_image_config *cfg, const drv_image_o
   }
   if (na == 0) {
     drv_image_process_free(out);
-    return drv_error(err, EINVAL, "no command to run: the image has no Entrypoint or Cmd and none was given");
+    return drv_fail(err, EINVAL, "no command to run: the image has no Entrypoint or Cmd and none was given");
   }
   strv_extend(&out->env, &ne, cfg->env);
   for (char *const *e = ov->env; e && *e; e++) {
@@ -162,11 +163,11 @@ int drv_image_resolve_user(const char *rootfs, const char *user, uint32_t *uid, 
   } else if (find_entry(rootfs, "etc/passwd", u, 0, uid, &pgid)) {
     have_pgid = true;
   } else {
-    return drv_error(err, ENOENT, "user `%s`: no such user in the image's /etc/passwd", u);
+    return drv_fail(err, ENOENT, "user `%s`: no such user in the image's /etc/passwd", u);
   }
   if (g && *g) {
     if (!parse_id(g, gid) && !find_entry(rootfs, "etc/group", g, 0, gid, NULL))
-      return drv_error(err, ENOENT, "user `%s`: no such group `%s` in the image's /etc/group", user, g);
+      return drv_fail(err, ENOENT, "user `%s`: no such group `%s` in the image's /etc/group", user, g);
   } else {
     *gid = have_pgid ? pgid : 0;
   }

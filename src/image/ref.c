@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/digest.h"
 
 void drv_image_ref_free(drv_image_ref *r)
@@ -91,14 +92,14 @@ static bool valid_domain(const char *d)
 int drv_image_ref_parse(const char *s, drv_image_ref *out, drv_err *err)
 {
   memset(out, 0, sizeof *out);
-  if (!s || !*s) return drv_error(err, EINVAL, "image reference: empty");
-  if (strlen(s) > 4096) return drv_error(err, EINVAL, "image reference: too long");
+  if (!s || !*s) return drv_fail(err, EINVAL, "image reference: empty");
+  if (strlen(s) > 4096) return drv_fail(err, EINVAL, "image reference: too long");
   _cleanup_free_ char *copy = drv_strdup(s);
   char *at = strchr(copy, '@');
   if (at) {
     *at = '\0';
     if (!drv_digest_valid(at + 1))
-      return drv_error(err, EINVAL, "image reference `%s`: invalid digest `%s` (want sha256:<64 hex>)",
+      return drv_fail(err, EINVAL, "image reference `%s`: invalid digest `%s` (want sha256:<64 hex>)",
                        s, at + 1);
     out->digest = drv_strdup(at + 1);
   }
@@ -110,7 +111,7 @@ int drv_image_ref_parse(const char *s, drv_image_ref *out, drv_err *err)
     *slash = '\0';
     if (!valid_domain(name)) {
       drv_image_ref_free(out);
-      return drv_error(err, EINVAL, "image reference `%s`: invalid registry host `%s`", s, name);
+      return drv_fail(err, EINVAL, "image reference `%s`: invalid registry host `%s`", s, name);
     }
     out->domain = drv_strdup(name);
     name = slash + 1;
@@ -123,14 +124,14 @@ int drv_image_ref_parse(const char *s, drv_image_ref *out, drv_err *err)
     *colon = '\0';
     if (!valid_tag(colon + 1)) {
       drv_image_ref_free(out);
-      return drv_error(err, EINVAL, "image reference `%s`: invalid tag `%s`", s, colon + 1);
+      return drv_fail(err, EINVAL, "image reference `%s`: invalid tag `%s`", s, colon + 1);
     }
     out->tag = drv_strdup(colon + 1);
   }
   const char *why = NULL;
   if (!valid_path(name, &why)) {
     drv_image_ref_free(out);
-    return drv_error(err, EINVAL, "image reference `%s`: %s", s, why);
+    return drv_fail(err, EINVAL, "image reference `%s`: %s", s, why);
   }
   if (strcmp(out->domain, "docker.io") == 0 && !strchr(name, '/'))
     out->path = drv_asprintf("library/%s", name);
@@ -138,7 +139,7 @@ int drv_image_ref_parse(const char *s, drv_image_ref *out, drv_err *err)
     out->path = drv_strdup(name);
   if (strlen(out->domain) + 1 + strlen(out->path) > 255) {
     drv_image_ref_free(out);
-    return drv_error(err, EINVAL, "image reference `%s`: name longer than 255 characters", s);
+    return drv_fail(err, EINVAL, "image reference `%s`: name longer than 255 characters", s);
   }
   if (!out->tag && !out->digest) out->tag = drv_strdup("latest");
   return 0;

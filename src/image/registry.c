@@ -16,6 +16,7 @@
 
 #include "common/fs.h"
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/manifest.h"
 
 struct drv_registry {
@@ -46,12 +47,12 @@ void drv_www_auth_free(drv_www_auth *a)
 int drv_www_auth_parse(const char *h, drv_www_auth *out, drv_err *err)
 {
   memset(out, 0, sizeof *out);
-  if (!h) return drv_error(err, EINVAL, "WWW-Authenticate: missing");
+  if (!h) return drv_fail(err, EINVAL, "WWW-Authenticate: missing");
   const char *p = h;
   while (*p == ' ') p++;
   const char *s = p;
   while (*p && *p != ' ') p++;
-  if (p == s) return drv_error(err, EINVAL, "WWW-Authenticate `%s`: no scheme", h);
+  if (p == s) return drv_fail(err, EINVAL, "WWW-Authenticate `%s`: no scheme", h);
   out->scheme = drv_strndup(s, (size_t)(p - s));
   for (;;) {
     while (*p == ' ' || *p == ',' || *p == '\t') p++;
@@ -61,7 +62,7 @@ int drv_www_auth_parse(const char *h, drv_www_auth *out, drv_err *err)
     size_t klen = (size_t)(p - k);
     if (*p != '=') {
       drv_www_auth_free(out);
-      return drv_error(err, EINVAL, "WWW-Authenticate `%s`: parameter without value", h);
+      return drv_fail(err, EINVAL, "WWW-Authenticate `%s`: parameter without value", h);
     }
     p++;
     drv_buf v = DRV_BUF_INIT;
@@ -74,7 +75,7 @@ int drv_www_auth_parse(const char *h, drv_www_auth *out, drv_err *err)
       if (*p != '"') {
         drv_buf_free(&v);
         drv_www_auth_free(out);
-        return drv_error(err, EINVAL, "WWW-Authenticate `%s`: unterminated quoted value", h);
+        return drv_fail(err, EINVAL, "WWW-Authenticate `%s`: unterminated quoted value", h);
       }
       p++;
     } else {
@@ -95,7 +96,7 @@ int drv_www_auth_parse(const char *h, drv_www_auth *out, drv_err *err)
   }
   if (!strcasecmp(out->scheme, "Bearer") && !out->realm) {
     drv_www_auth_free(out);
-    return drv_error(err, EINVAL, "WWW-Authenticate `%s`: Bearer challenge without realm", h);
+    return drv_fail(err, EINVAL, "WWW-Authenticate `%s`: Bearer challenge without realm", h);
   }
   return 0;
 }
@@ -115,9 +116,9 @@ int drv_registry_credentials(const char *auth_file, const char *host, char **use
   *user = *pass = NULL;
   json_error_t jerr;
   json_t *root = json_load_file(auth_file, 0, &jerr);
-  if (!root) return drv_error(err, EINVAL, "credentials file `%s`: %s", auth_file, jerr.text);
+  if (!root) return drv_fail(err, EINVAL, "credentials file `%s`: %s", auth_file, jerr.text);
   json_t *auths = json_object_get(root, "auths");
-  int rc = drv_error(err, ENOENT, "credentials file `%s`: no entry for `%s`", auth_file, host);
+  int rc = drv_fail(err, ENOENT, "credentials file `%s`: no entry for `%s`", auth_file, host);
   bool hub = !strcmp(host, "docker.io") || !strcmp(host, "registry-1.docker.io");
   const char *k;
   json_t *v;
@@ -135,7 +136,7 @@ int drv_registry_credentials(const char *auth_file, const char *host, char **use
       _cleanup_free_ unsigned char *dec = drv_malloc(n + 4);
       int dn = EVP_DecodeBlock(dec, (const unsigned char *)a, (int)n);
       if (dn < 0) {
-        rc = drv_error(err, EINVAL, "credentials file `%s`: `%s`: auth is not base64", auth_file, k);
+        rc = drv_fail(err, EINVAL, "credentials file `%s`: `%s`: auth is not base64", auth_file, k);
         break;
       }
       while (n > 0 && a[n - 1] == '=') { /* DecodeBlock counts padding as zero bytes */
@@ -145,7 +146,7 @@ int drv_registry_credentials(const char *auth_file, const char *host, char **use
       dec[dn] = '\0';
       char *colon = strchr((char *)dec, ':');
       if (!colon) {
-        rc = drv_error(err, EINVAL, "credentials file `%s`: `%s`: auth is not user:password", auth_file, k);
+        rc = drv_fail(err, EINVAL, "credentials file `%s`: `%s`: auth is not user:password", auth_file, k);
         break;
       }
       *user = drv_strndup((char *)dec, (size_t)(colon - (char *)dec));
@@ -250,14 +251,16 @@ static int authenticate(drv_registry *r, drv_http_client *c, const drv_http_resp
                         drv_err *err)
 {
   _cleanup_free_ char *h = drv_http_response_header(rs, "WWW-Authenticate");
-  if (!h) return drv_error(err, EACCES, "registry %s: 401 Unauthorized without a challenge", r->host);
+  if (!h) return drv_fail(err, EACCES, "401 Unauthorized without a challenge");
   drv_www_auth a;
-  if (drv_www_auth_parse(h, &a, err) < 0) return drv_err_prefix(err, "registry %s", r->host);
+  if (drv_www_auth_parse(h, &a, err) < 0) return -1;
   int rc = -1;
+  _cleanup_free_ char *scope = NULL, *escope = NULL;
+  drv_buf url = DRV_BUF_INIT;
   if (!strcasecmp(a.scheme, "Basic")) {
     if (!r->user) {
-      drv_error(err, EACCES, "registry %s: 401 Unauthorized: basic credentials required (none for `%s` in the credentials file)",
-                r->host, r->host);
+      drv_fail(err, EACCES, "401 Unauthorized: basic credentials required (none for `%s` in the credentials file)",
+                r->host);
       goto out;
     }
     pthread_mutex_lock(&r->mu);
@@ -267,10 +270,9 @@ static int authenticate(drv_registry *r, drv_http_client *c, const drv_http_resp
     goto out;
   }
   if (strcasecmp(a.scheme, "Bearer")) {
-    drv_error(err, EACCES, "registry %s: unsupported auth scheme `%s`", r->host, a.scheme);
+    drv_fail(err, EACCES, "unsupported auth scheme `%s`", a.scheme);
     goto out;
   }
-  drv_buf url = DRV_BUF_INIT;
   drv_buf_puts(&url, a.realm);
   char sep = strchr(a.realm, '?') ? '&' : '?';
   if (a.service) {
@@ -278,26 +280,26 @@ static int authenticate(drv_registry *r, drv_http_client *c, const drv_http_resp
     drv_buf_printf(&url, "%cservice=%s", sep, e);
     sep = '&';
   }
-  _cleanup_free_ char *scope = a.scope ? drv_strdup(a.scope) : drv_asprintf("repository:%s:pull", r->path);
-  _cleanup_free_ char *escope = drv_http_escape(scope);
+  scope = a.scope ? drv_strdup(a.scope) : drv_asprintf("repository:%s:pull", r->path);
+  escope = drv_http_escape(scope);
   drv_buf_printf(&url, "%cscope=%s", sep, escope);
   drv_http_request rq = {.url = url.data, .ca_file = r->ca_file, .basic_user = r->user,
                          .basic_password = r->pass, .follow_redirects = true, .timeout_ms = 60000,
                          .max_body = 1 << 20};
   drv_http_response tr = DRV_HTTP_RESPONSE_INIT;
   if (drv_http_do(c, &rq, &tr, err) < 0) {
-    drv_err_prefix(err, "registry %s: token request", r->host);
+    drv_err_prefix(err, "token request");
   } else if (tr.status != 200) {
     char d[512];
     describe(&tr, d, sizeof d);
-    drv_error(err, tr.status == 401 || tr.status == 403 ? EACCES : EIO,
-              "registry %s: token request to %s: %s", r->host, a.realm, d);
+    drv_fail(err, tr.status == 401 || tr.status == 403 ? EACCES : EIO,
+              "token request to %s: %s", a.realm, d);
   } else {
     json_t *j = json_loadb(tr.body.data, tr.body.len, 0, NULL);
     const char *t = json_string_value(json_object_get(j, "token"));
     if (!t) t = json_string_value(json_object_get(j, "access_token"));
     if (!t || !*t) {
-      drv_error(err, EIO, "registry %s: token response from %s has no token", r->host, a.realm);
+      drv_fail(err, EIO, "token response from %s has no token", a.realm);
     } else {
       pthread_mutex_lock(&r->mu);
       free(r->token);
@@ -308,8 +310,8 @@ static int authenticate(drv_registry *r, drv_http_client *c, const drv_http_resp
     json_decref(j);
   }
   drv_http_response_free(&tr);
-  drv_buf_free(&url);
 out:
+  drv_buf_free(&url);
   drv_www_auth_free(&a);
   return rc;
 }
@@ -356,13 +358,13 @@ int drv_registry_get_manifest(drv_registry *r, drv_http_client *c, const char *r
   if (rs.status != 200) {
     char d[512];
     describe(&rs, d, sizeof d);
-    rc = drv_error(err, rs.status == 404 ? ENOENT : rs.status == 401 || rs.status == 403 ? EACCES : EIO,
+    rc = drv_fail(err, rs.status == 404 ? ENOENT : rs.status == 401 || rs.status == 403 ? EACCES : EIO,
                    "registry %s: manifest %s:%s: %s", r->host, r->path, reference, d);
     goto out;
   }
   drv_sha256_digest(rs.body.data ? rs.body.data : "", rs.body.len, digest_out);
   if (drv_digest_valid(reference) && strcmp(reference, digest_out)) {
-    rc = drv_error(err, EINVAL, "registry %s: manifest %s@%s: digest mismatch (content hashes to %s)",
+    rc = drv_fail(err, EINVAL, "registry %s: manifest %s@%s: digest mismatch (content hashes to %s)",
                    r->host, r->path, reference, digest_out);
     goto out;
   }
@@ -388,7 +390,7 @@ static int blob_write(const void *data, size_t len, void *ud, drv_err *err)
 {
   struct blob_sink *s = ud;
   if (s->have + (int64_t)len > s->limit)
-    return drv_error(err, EINVAL, "blob larger than the %lld bytes its descriptor says",
+    return drv_fail(err, EINVAL, "blob larger than the %lld bytes its descriptor says",
                      (long long)s->limit);
   if (drv_write_all(s->fd, data, len) < 0) return drv_error(err, errno, "write blob");
   drv_sha256_update(s->h, data, len);
@@ -476,25 +478,27 @@ int drv_registry_fetch_blob(drv_registry *r, drv_http_client *c, const char *dig
     if (rs.status == 416 && have == size) break;
     if (rs.status != 200 && rs.status != 206) {
       if (transient(0, NULL, &rs)) {
-        drv_error(err, EIO, "registry %s: blob %s: %ld", r->host, digest, rs.status);
+        char d[512];
+        describe(&rs, d, sizeof d);
+        drv_fail(err, EIO, "registry %s: blob %s: %s", r->host, digest, d);
         rc = -1;
         continue;
       }
       char d[512];
       describe(&rs, d, sizeof d);
-      rc = drv_error(err, rs.status == 404 ? ENOENT : rs.status == 401 || rs.status == 403 ? EACCES : EIO,
+      rc = drv_fail(err, rs.status == 404 ? ENOENT : rs.status == 401 || rs.status == 403 ? EACCES : EIO,
                      "registry %s: blob %s@%s: %s", r->host, r->path, digest, d);
       goto out;
     }
     if (have < size) {
-      rc = drv_error(err, EIO, "registry %s: blob %s: transfer ended after %lld of %lld bytes",
+      rc = drv_fail(err, EIO, "registry %s: blob %s: transfer ended after %lld of %lld bytes",
                      r->host, digest, (long long)have, (long long)size);
       continue;
     }
   }
   if (have < size) {
     if (rc == 0 || !err || !err->msg[0])
-      drv_error(err, EIO, "registry %s: blob %s: incomplete (%lld of %lld bytes)", r->host, digest,
+      drv_fail(err, EIO, "registry %s: blob %s: incomplete (%lld of %lld bytes)", r->host, digest,
                 (long long)have, (long long)size);
     else
       drv_err_prefix(err, "after %d attempts", r->max_attempts);
@@ -505,7 +509,7 @@ int drv_registry_fetch_blob(drv_registry *r, drv_http_client *c, const char *dig
   drv_sha256_final(&h, got);
   if (strcmp(got, digest)) {
     unlink(partial_path);
-    rc = drv_error(err, EINVAL, "registry %s: blob %s: digest mismatch (content hashes to %s)",
+    rc = drv_fail(err, EINVAL, "registry %s: blob %s: digest mismatch (content hashes to %s)",
                    r->host, digest, got);
     goto out;
   }

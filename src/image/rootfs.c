@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/image.h"
 #include "image/store.h"
 
@@ -64,7 +65,7 @@ static int mount_overlay_legacy(const drv_image *img, const char *empty, const c
   for (size_t i = img->n_layers; i-- > 0;) {
     if (strpbrk(img->layer_dirs[i], ",:")) {
       drv_buf_free(&o);
-      return drv_error(err, EINVAL, "mount overlay: layer path `%s` has ',' or ':'", img->layer_dirs[i]);
+      return drv_fail(err, EINVAL, "mount overlay: layer path `%s` has ',' or ':'", img->layer_dirs[i]);
     }
     drv_buf_puts(&o, img->layer_dirs[i]);
     if (i) drv_buf_putc(&o, ':');
@@ -213,7 +214,7 @@ int drv_image_rootfs_prepare(drv_image_store *s, const drv_image *img, const cha
   _cleanup_free_ char *empty = drv_asprintf("%s/empty", container_dir);
   for (size_t i = 0; i < img->n_layers; i++)
     if (!drv_path_exists(img->layer_dirs[i]))
-      return drv_error(err, ENOENT, "rootfs for `%s`: layer %s is not unpacked (pull the image again)",
+      return drv_fail(err, ENOENT, "rootfs for `%s`: layer %s is not unpacked (pull the image again)",
                        img->ref, img->diff_ids[i]);
   if (drv_mkdir_p(container_dir, 0711, err) < 0) return drv_err_prefix(err, "rootfs");
   if (mkdir(rootfs, 0755) < 0 && errno != EEXIST) return drv_error(err, errno, "rootfs: mkdir `%s`", rootfs);

@@ -15,6 +15,7 @@
 
 #include "common/fs.h"
 #include "common/util.h"
+#include "image/fail.h"
 #include "image/digest.h"
 #include "image/manifest.h"
 
@@ -99,7 +100,7 @@ int drv_store_put_blob(drv_image_store *s, const char *digest, const void *data,
   char got[DRV_DIGEST_LEN + 1];
   drv_sha256_digest(data, len, got);
   if (digest && strcmp(digest, got) != 0)
-    return drv_error(err, EINVAL, "blob %s: digest mismatch (content hashes to %s)", digest, got);
+    return drv_fail(err, EINVAL, "blob %s: digest mismatch (content hashes to %s)", digest, got);
   _cleanup_free_ char *p = drv_store_blob_path(s, got);
   if (access(p, F_OK) == 0) return 0;
   return drv_write_file_atomic(p, data, len, 0644, err);
@@ -108,7 +109,7 @@ int drv_store_put_blob(drv_image_store *s, const char *digest, const void *data,
 int drv_store_read_blob(drv_image_store *s, const char *digest, size_t max, char **data,
                         size_t *len, drv_err *err)
 {
-  if (!drv_digest_valid(digest)) return drv_error(err, EINVAL, "invalid digest `%s`", digest);
+  if (!drv_digest_valid(digest)) return drv_fail(err, EINVAL, "invalid digest `%s`", digest);
   _cleanup_free_ char *p = drv_store_blob_path(s, digest);
   return drv_read_file(p, max, data, len, err);
 }
@@ -153,7 +154,7 @@ static json_t *refs_read(drv_image_store *s, drv_err *err)
   json_t *root = json_loadb(data, len, 0, &jerr);
   if (!json_is_object(root) || !json_is_object(json_object_get(root, "refs"))) {
     json_decref(root);
-    drv_error(err, EINVAL, "read `%s`: not a drover refs file (%s)", p, jerr.text);
+    drv_fail(err, EINVAL, "read `%s`: not a drover refs file (%s)", p, jerr.text);
     return NULL;
   }
   json_t *refs = json_incref(json_object_get(root, "refs"));
@@ -231,7 +232,7 @@ int drv_store_ref_remove(drv_image_store *s, const char *name, drv_err *err)
   int rc = -1;
   if (refs) {
     if (json_object_del(refs, name) < 0)
-      drv_error(err, ENOENT, "no image `%s`", name);
+      drv_fail(err, ENOENT, "no image `%s`", name);
     else
       rc = refs_write(s, refs, err);
     json_decref(refs);
@@ -329,6 +330,16 @@ int drv_store_gc(drv_image_store *s, drv_store_gc_stats *st, drv_err *err)
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
       _cleanup_free_ char *p = drv_asprintf("%s/%s", s->tmp, e->d_name);
       drv_rm_rf(p, NULL);
+    }
+  }
+  {
+    /* No pull runs now (we hold store.lock exclusively): per-digest lock files can go. */
+    _cleanup_dir_ DIR *d = opendir(s->locks);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (strncmp(e->d_name, "blob-", 5) && strncmp(e->d_name, "layer-", 6)) continue;
+      _cleanup_free_ char *p = drv_asprintf("%s/%s", s->locks, e->d_name);
+      unlink(p);
     }
   }
   rc = 0;

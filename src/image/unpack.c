@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "image/fail.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -90,10 +91,10 @@ static int check_parents(struct unpack *u, const char *rel, drv_err *err)
     struct stat st;
     if (lstat(path, &st) == 0) {
       if (S_ISLNK(st.st_mode))
-        return drv_error(err, EPERM, "layer entry `%s`: path goes through symlink `%s`", rel,
+        return drv_fail(err, EPERM, "layer entry `%s`: path goes through symlink `%s`", rel,
                          path + base);
       if (!S_ISDIR(st.st_mode))
-        return drv_error(err, ENOTDIR, "layer entry `%s`: parent `%s` is not a directory", rel,
+        return drv_fail(err, ENOTDIR, "layer entry `%s`: parent `%s` is not a directory", rel,
                          path + base);
     } else if (errno != ENOENT) {
       return drv_error(err, errno, "layer entry `%s`: lstat `%s`", rel, path + base);
@@ -131,7 +132,7 @@ static int whiteout(struct unpack *u, const char *rel, drv_err *err)
   }
   const char *name = base + strlen(WH_PREFIX);
   if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
-    return drv_error(err, EINVAL, "layer: invalid whiteout `%s`", rel);
+    return drv_fail(err, EINVAL, "layer: invalid whiteout `%s`", rel);
   _cleanup_free_ char *target = drv_asprintf("%s/%s", dir, name);
   struct stat st;
   if (lstat(target, &st) == 0 && drv_rm_rf(target, err) < 0) return -1;
@@ -184,9 +185,9 @@ static int copy_data(struct archive *in, struct archive *out, const char *rel, d
     int r = archive_read_data_block(in, &buf, &size, &off);
     if (r == ARCHIVE_EOF) return 0;
     if (r < ARCHIVE_OK)
-      return drv_error(err, EIO, "layer entry `%s`: %s", rel, archive_error_string(in));
+      return drv_fail(err, EIO, "layer entry `%s`: %s", rel, archive_error_string(in));
     if (archive_write_data_block(out, buf, size, off) < ARCHIVE_OK)
-      return drv_error(err, archive_errno(out), "layer entry `%s`: write: %s", rel,
+      return drv_fail(err, EIO, "layer entry `%s`: write: %s", rel,
                        archive_error_string(out));
   }
 }
@@ -197,10 +198,10 @@ static int extract_entries(struct unpack *u, struct archive *tar, struct archive
   for (;;) {
     int r = archive_read_next_header(tar, &e);
     if (r == ARCHIVE_EOF) return 0;
-    if (r < ARCHIVE_WARN) return drv_error(err, EIO, "layer: read tar: %s", archive_error_string(tar));
+    if (r < ARCHIVE_WARN) return drv_fail(err, EIO, "layer: read tar: %s", archive_error_string(tar));
     const char *raw = archive_entry_pathname(e);
     const char *why = drv_image_tar_name_problem(raw);
-    if (why) return drv_error(err, EPERM, "layer entry `%s`: refused: %s", raw ? raw : "", why);
+    if (why) return drv_fail(err, EPERM, "layer entry `%s`: refused: %s", raw ? raw : "", why);
     _cleanup_free_ char *rel = clean_name(raw);
     if (!*rel) continue; /* the layer root itself */
     const char *slash = strrchr(rel, '/');
@@ -216,16 +217,16 @@ static int extract_entries(struct unpack *u, struct archive *tar, struct archive
     _cleanup_free_ char *lfull = NULL;
     if (link) {
       const char *lwhy = drv_image_tar_name_problem(link);
-      if (lwhy) return drv_error(err, EPERM, "layer entry `%s`: hardlink target `%s` refused: %s", rel, link, lwhy);
+      if (lwhy) return drv_fail(err, EPERM, "layer entry `%s`: hardlink target `%s` refused: %s", rel, link, lwhy);
       _cleanup_free_ char *lrel = clean_name(link);
-      if (!*lrel) return drv_error(err, EPERM, "layer entry `%s`: hardlink to the layer root", rel);
+      if (!*lrel) return drv_fail(err, EPERM, "layer entry `%s`: hardlink to the layer root", rel);
       if (check_parents(u, lrel, err) < 0) return -1;
       lfull = drv_asprintf("%s/%s", u->dest, lrel);
       struct stat st;
       if (lstat(lfull, &st) < 0)
         return drv_error(err, errno, "layer entry `%s`: hardlink target `%s`", rel, lrel);
       if (S_ISDIR(st.st_mode))
-        return drv_error(err, EPERM, "layer entry `%s`: hardlink to directory `%s`", rel, lrel);
+        return drv_fail(err, EPERM, "layer entry `%s`: hardlink to directory `%s`", rel, lrel);
       archive_entry_set_hardlink(e, lfull);
     }
     /* A symlink may replace a directory checked before: check again from scratch. */
@@ -236,11 +237,11 @@ static int extract_entries(struct unpack *u, struct archive *tar, struct archive
     filter_xattrs(e);
     r = archive_write_header(disk, e);
     if (r < ARCHIVE_WARN)
-      return drv_error(err, archive_errno(disk), "layer entry `%s`: %s", rel, archive_error_string(disk));
+      return drv_fail(err, EIO, "layer entry `%s`: %s", rel, archive_error_string(disk));
     if (archive_entry_size(e) > 0 && !link && copy_data(tar, disk, rel, err) < 0) return -1;
     r = archive_write_finish_entry(disk);
     if (r < ARCHIVE_WARN)
-      return drv_error(err, archive_errno(disk), "layer entry `%s`: %s", rel, archive_error_string(disk));
+      return drv_fail(err, EIO, "layer entry `%s`: %s", rel, archive_error_string(disk));
   }
 }
 
@@ -258,24 +259,24 @@ int drv_image_unpack_layer(const char *blob_path, const char *dest,
   archive_read_support_format_raw(u->raw);
   archive_read_support_format_empty(u->raw);
   if (archive_read_open_filename(u->raw, blob_path, 1 << 17) != ARCHIVE_OK) {
-    drv_error(err, archive_errno(u->raw), "layer: open `%s`: %s", blob_path, archive_error_string(u->raw));
+    drv_fail(err, EIO, "layer: open `%s`: %s", blob_path, archive_error_string(u->raw));
     goto out;
   }
   struct archive_entry *re;
   int r = archive_read_next_header(u->raw, &re);
   if (r == ARCHIVE_EOF) {
-    drv_error(err, EINVAL, "layer `%s`: empty", blob_path);
+    drv_fail(err, EINVAL, "layer `%s`: empty", blob_path);
     goto out;
   }
   if (r < ARCHIVE_WARN) {
-    drv_error(err, EIO, "layer `%s`: %s", blob_path, archive_error_string(u->raw));
+    drv_fail(err, EIO, "layer `%s`: %s", blob_path, archive_error_string(u->raw));
     goto out;
   }
   tar = archive_read_new();
   archive_read_support_format_tar(tar);
   archive_read_support_format_gnutar(tar);
   if (archive_read_open(tar, u, NULL, raw_read, NULL) != ARCHIVE_OK) {
-    drv_error(err, EIO, "layer `%s`: not a tar archive: %s", blob_path, archive_error_string(tar));
+    drv_fail(err, EIO, "layer `%s`: not a tar archive: %s", blob_path, archive_error_string(tar));
     goto out;
   }
   disk = archive_write_disk_new();
@@ -286,14 +287,14 @@ int drv_image_unpack_layer(const char *blob_path, const char *dest,
   archive_write_disk_set_options(disk, flags);
   if (extract_entries(u, tar, disk, err) < 0) goto out;
   if (archive_write_close(disk) != ARCHIVE_OK) {
-    drv_error(err, archive_errno(disk), "layer: finish: %s", archive_error_string(disk));
+    drv_fail(err, EIO, "layer: finish: %s", archive_error_string(disk));
     goto out;
   }
   /* Hash what follows the tar end marker too: the diffID covers the whole stream. */
   for (;;) {
     la_ssize_t n = archive_read_data(u->raw, u->buf, sizeof u->buf);
     if (n < 0) {
-      drv_error(err, EIO, "layer `%s`: decompress: %s", blob_path, archive_error_string(u->raw));
+      drv_fail(err, EIO, "layer `%s`: decompress: %s", blob_path, archive_error_string(u->raw));
       goto out;
     }
     if (n == 0) break;
