@@ -1,0 +1,161 @@
+/* Body decoding with unknown/duplicate field detection (see fieldvalidation.h). */
+#include "api/fieldvalidation.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/schema.h"
+#include "api/status.h"
+#include "common/buf.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "common/yaml.h"
+
+int drv_field_validation_parse(const char *s, drv_field_validation *out)
+{
+  if (!s || !*s || !strcmp(s, "Warn")) *out = DRV_FV_WARN;
+  else if (!strcmp(s, "Strict")) *out = DRV_FV_STRICT;
+  else if (!strcmp(s, "Ignore")) *out = DRV_FV_IGNORE;
+  else return -1;
+  return 0;
+}
+
+static size_t walk(const drv_schema_type *t, const json_t *obj, const char *path, json_t *out);
+
+static size_t walk_value(const drv_schema_field *f, const json_t *v, const char *path, json_t *out)
+{
+  size_t n = 0;
+  if (f->kind == DRV_S_OBJECT && json_is_object(v)) {
+    n += walk(f->type, v, path, out);
+  } else if (f->kind == DRV_S_ARRAY && f->elem == DRV_S_OBJECT && json_is_array(v)) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+      char *p = drv_asprintf("%s[%zu]", path, i);
+      if (json_is_object(e)) n += walk(f->type, e, p, out);
+      free(p);
+    }
+  } else if (f->kind == DRV_S_MAP && f->elem == DRV_S_OBJECT && json_is_object(v)) {
+    const char *k;
+    json_t *e;
+    json_object_foreach((json_t *)v, k, e)
+    {
+      char *p = drv_asprintf("%s[%s]", path, k);
+      if (json_is_object(e)) n += walk(f->type, e, p, out);
+      free(p);
+    }
+  }
+  return n;
+}
+
+static size_t walk(const drv_schema_type *t, const json_t *obj, const char *path, json_t *out)
+{
+  if (!t) return 0;
+  size_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)obj, k, v)
+  {
+    char *p = *path ? drv_asprintf("%s.%s", path, k) : drv_strdup(k);
+    const drv_schema_field *f = drv_schema_field_find(t, k);
+    if (!f) {
+      if (!t->preserve_unknown) {
+        json_array_append_new(out, json_string(p));
+        n++;
+      }
+    } else {
+      n += walk_value(f, v, p, out);
+    }
+    free(p);
+  }
+  return n;
+}
+
+size_t drv_api_unknown_fields(const drv_api_resource *res, const json_t *obj, json_t *out)
+{
+  const drv_schema_type *t = drv_schema_for(res);
+  if (!t || !json_is_object(obj)) return 0;
+  return walk(t, obj, "", out);
+}
+
+/* jansson names the duplicate key in its error text: `duplicate object key near '"x"'`. */
+static char *duplicate_key(const char *body, size_t len)
+{
+  json_error_t je;
+  json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+  if (v) {
+    json_decref(v);
+    return NULL;
+  }
+  if (!strstr(je.text, "duplicate object key")) return NULL;
+  const char *q = strchr(je.text, '"');
+  if (!q) return drv_strdup("");
+  const char *e = strrchr(je.text, '"');
+  return e > q ? drv_strndup(q + 1, (size_t)(e - q - 1)) : drv_strdup("");
+}
+
+json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len, bool yaml,
+                       drv_field_validation fv, json_t **warnings, json_t **status)
+{
+  drv_err err = {0};
+  json_t *obj = yaml ? drv_yaml_load(body, len, &err) : drv_json_parse(body, len, &err);
+  const char *kind = res ? res->kind : "Object";
+  const char *version = res ? res->version : "v1";
+  if (!obj) {
+    char *msg = drv_asprintf("%s in version \"%s\" cannot be handled as a %s: %s", kind, version,
+                             kind, err.msg);
+    *status = drv_status_bad_request(msg);
+    free(msg);
+    return NULL;
+  }
+  if (!json_is_object(obj)) {
+    json_decref(obj);
+    char *msg = drv_asprintf("%s in version \"%s\" cannot be handled as a %s: the body is not a "
+                             "JSON object", kind, version, kind);
+    *status = drv_status_bad_request(msg);
+    free(msg);
+    return NULL;
+  }
+  if (fv == DRV_FV_IGNORE) return obj;
+  json_t *problems = json_array();
+  char *dup = yaml ? NULL : duplicate_key(body, len);
+  if (dup) {
+    char *m = drv_asprintf("duplicate field \"%s\"", dup);
+    json_array_append_new(problems, json_string(m));
+    free(m);
+    free(dup);
+  }
+  json_t *unknown = json_array();
+  drv_api_unknown_fields(res, obj, unknown);
+  size_t i;
+  json_t *u;
+  json_array_foreach(unknown, i, u)
+  {
+    char *m = drv_asprintf("unknown field \"%s\"", json_string_value(u));
+    json_array_append_new(problems, json_string(m));
+    free(m);
+  }
+  json_decref(unknown);
+  if (json_array_size(problems) == 0) {
+    json_decref(problems);
+    return obj;
+  }
+  if (fv == DRV_FV_STRICT) {
+    drv_buf b = DRV_BUF_INIT;
+    drv_buf_printf(&b, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ",
+                   kind, version, kind);
+    json_array_foreach(problems, i, u) drv_buf_printf(&b, "%s%s", i ? ", " : "", json_string_value(u));
+    *status = drv_status_bad_request(b.data);
+    drv_buf_free(&b);
+    json_decref(problems);
+    json_decref(obj);
+    return NULL;
+  }
+  if (warnings) {
+    if (!*warnings) *warnings = json_array();
+    json_array_extend(*warnings, problems);
+  }
+  json_decref(problems);
+  return obj;
+}
