@@ -431,6 +431,7 @@ static void v2_resources(void **state)
   assert_int_equal(drv_cgroup_open(sys, "/drover/c1", &again, &err), 0);
   assert_string_equal(drv_cgroup_dir(again, 0), d);
   assert_int_equal(drv_cgroup_destroy(again, &err), 0);
+  drv_cgroup_free(again);
   assert_false(drv_path_exists(want_dir));
   assert_int_equal(drv_cgroup_open(sys, "/drover/c1", &again, &err), -1);
   drv_cgroup_free(cg);
