@@ -14,6 +14,7 @@ int drv_cmd_up(int argc, char **argv);
 int drv_cmd_server(int argc, char **argv);
 int drv_cmd_token(int argc, char **argv);
 int drv_cmd_scheduler(int argc, char **argv);
+int drv_cmd_controllers(int argc, char **argv);
 int drv_cmd_image(int argc, char **argv);
 int drv_cmd_runtime(int argc, char **argv);
 

@@ -12,6 +12,7 @@ const drv_command drv_commands[] = {
     {"server", drv_cmd_server, "run the Kubernetes-compatible API server (embedded store)"},
     {"token", drv_cmd_token, "print, create, list or revoke API bearer tokens"},
     {"scheduler", drv_cmd_scheduler, "run the scheduler alone against a Kubernetes-API server"},
+    {"controllers", drv_cmd_controllers, "run the controllers alone against a Kubernetes-API server"},
     {"image", drv_cmd_image, "pull, list, inspect, import and remove container images"},
     {"runtime", drv_cmd_runtime, "OCI container runtime (runc-compatible; also as drover-runtime)"},
     {NULL, NULL, NULL},

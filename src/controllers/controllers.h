@@ -1,0 +1,26 @@
+/* drover's controllers: Deployment, ReplicaSet, garbage collector, namespace, node
+ * lifecycle, Service (ClusterIP allocation) and Endpoints/EndpointSlices. They read through
+ * shared informers and write through an API client, so the same code drives drover's server
+ * in-process or any Kubernetes-API server over HTTP.
+ *
+ * `drover up` runs them in-process: drv_controllers_start(client, &opts, &c, &err) … at exit
+ * drv_controllers_stop(c). `drover controllers --kubeconfig FILE` runs them alone. */
+#ifndef DRV_CONTROLLERS_CONTROLLERS_H
+#define DRV_CONTROLLERS_CONTROLLERS_H
+
+#include "api/client.h"
+
+typedef struct drv_controllers_opts {
+  int node_monitor_grace_ms;  /* lease silent this long → node NotReady; 0 = 5000 */
+  int pod_eviction_ms;        /* NotReady this long → its pods evicted; 0 = 10000 */
+  const char *service_cidr;   /* ClusterIP range; NULL = "10.96.0.0/12" */
+  int workers;                /* workers per controller; 0 = 2 */
+} drv_controllers_opts;
+
+typedef struct drv_controllers drv_controllers;
+
+int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
+                          drv_controllers **out, drv_err *err);
+void drv_controllers_stop(drv_controllers *c);
+
+#endif

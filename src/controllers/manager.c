@@ -1,0 +1,97 @@
+/* Starts the controllers: shared informers, one work queue and worker threads per
+ * controller, and a ticker for what time alone changes (node leases). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "controllers/internal.h"
+
+struct drv_controllers {
+  drv_ctl ctl;
+};
+
+static void *ticker(void *arg)
+{
+  drv_ctl *ctl = arg;
+  while (!ctl->stop) {
+    usleep(250 * 1000);
+    drv_ctl_nodelife_tick(ctl);
+  }
+  return NULL;
+}
+
+int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
+                          drv_controllers **out, drv_err *err)
+{
+  drv_controllers *cs = drv_calloc(1, sizeof *cs);
+  drv_ctl *ctl = &cs->ctl;
+  ctl->c = c;
+  if (opts) ctl->o = *opts;
+  if (ctl->o.node_monitor_grace_ms <= 0) ctl->o.node_monitor_grace_ms = 5000;
+  if (ctl->o.pod_eviction_ms <= 0) ctl->o.pod_eviction_ms = 10000;
+  if (!ctl->o.service_cidr) ctl->o.service_cidr = "10.96.0.0/12";
+  int workers = ctl->o.workers > 0 ? ctl->o.workers : 2;
+  pthread_mutex_init(&ctl->exp_lock, NULL);
+  pthread_mutex_init(&ctl->node_lock, NULL);
+  ctl->deleted_uids = json_object();
+  ctl->node_state = json_object();
+  ctl->pods = drv_informer_new(c, &DRV_REF_PODS, NULL, NULL);
+  ctl->rs = drv_informer_new(c, &DRV_REF_RS, NULL, NULL);
+  ctl->deploy = drv_informer_new(c, &DRV_REF_DEPLOY, NULL, NULL);
+  ctl->nodes = drv_informer_new(c, &DRV_REF_NODES, NULL, NULL);
+  ctl->ns = drv_informer_new(c, &DRV_REF_NS, NULL, NULL);
+  ctl->svc = drv_informer_new(c, &DRV_REF_SVC, NULL, NULL);
+  ctl->leases = drv_informer_new(c, &(drv_api_ref){.group = "coordination.k8s.io", .version = "v1",
+                                                   .resource = "leases", .ns = "kube-node-lease"},
+                                 NULL, NULL);
+  ctl_loop_init(ctl, &ctl->deployment, "deployment-controller", drv_ctl_deployment_sync);
+  ctl_loop_init(ctl, &ctl->replicaset, "replicaset-controller", drv_ctl_replicaset_sync);
+  ctl_loop_init(ctl, &ctl->gc, "garbage-collector-controller", drv_ctl_gc_sync);
+  ctl_loop_init(ctl, &ctl->namespace, "namespace-controller", drv_ctl_namespace_sync);
+  ctl_loop_init(ctl, &ctl->nodelife, "node-controller", drv_ctl_nodelife_sync);
+  ctl_loop_init(ctl, &ctl->service, "service-controller", drv_ctl_service_sync);
+  ctl_loop_init(ctl, &ctl->endpoints, "endpoint-controller", drv_ctl_endpoints_sync);
+  drv_ctl_replicaset_register(ctl);
+  drv_ctl_deployment_register(ctl);
+  drv_ctl_gc_register(ctl);
+  drv_ctl_namespace_register(ctl);
+  drv_ctl_nodelife_register(ctl);
+  drv_ctl_endpoints_register(ctl);
+  drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++)
+    if (drv_informer_start(infs[i], err) < 0) goto fail;
+  for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_wait_synced(infs[i], 10000);
+  ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
+                       &ctl->nodelife, &ctl->service, &ctl->endpoints};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++)
+    if (ctl_loop_start(loops[i], workers, err) < 0) goto fail;
+  if (pthread_create(&ctl->ticker, NULL, ticker, ctl)) {
+    drv_error(err, 0, "start the controllers' ticker");
+    goto fail;
+  }
+  *out = cs;
+  return 0;
+fail:
+  drv_controllers_stop(cs);
+  return -1;
+}
+
+void drv_controllers_stop(drv_controllers *cs)
+{
+  if (!cs) return;
+  drv_ctl *ctl = &cs->ctl;
+  ctl->stop = true;
+  if (ctl->ticker) pthread_join(ctl->ticker, NULL);
+  ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
+                       &ctl->nodelife, &ctl->service, &ctl->endpoints};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_stop(loops[i]);
+  drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_free(infs[i]);
+  json_decref(ctl->deleted_uids);
+  json_decref(ctl->node_state);
+  pthread_mutex_destroy(&ctl->exp_lock);
+  pthread_mutex_destroy(&ctl->node_lock);
+  free(cs);
+}
