@@ -160,7 +160,7 @@ static json_t *json_content(json_t *schema)
 {
   json_t *c = json_object();
   const char *types[] = {"application/json", "application/yaml"};
-  for (size_t i = 0; i < 2; i++) json_object_set(c, types[i], json_pack("{s:O}", "schema", schema));
+  for (size_t i = 0; i < 2; i++) json_object_set_new(c, types[i], json_pack("{s:O}", "schema", schema));
   json_decref(schema);
   return c;
 }

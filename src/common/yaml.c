@@ -179,7 +179,9 @@ static int key_text(ctx *c, yaml_event_t *ev, char **out, bool *merge)
     else if (json_is_false(r)) *out = drv_strdup("false");
     else *out = drv_strdup(v);
     json_decref(r);
-    remember(c, ev->data.scalar.anchor, json_string(*out));
+    json_t *ks = json_string(*out);
+    remember(c, ev->data.scalar.anchor, ks);
+    json_decref(ks);
     return 0;
   }
   if (ev->type == YAML_ALIAS_EVENT) {
