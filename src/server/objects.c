@@ -490,90 +490,14 @@ static enum MHD_Result do_delete_collection(drv_req *r, drv_op *op)
 static enum MHD_Result do_binding(drv_req *r, drv_op *op)
 {
   json_t *b = r->body.len ? drv_json_parse(r->body.data, r->body.len, NULL) : NULL;
-  const char *node = drv_json_get_str(b, "target.name");
-  if (!node || !*node) {
-    json_decref(b);
-    json_t *causes = json_array();
-    json_array_append_new(causes, drv_status_cause("FieldValueRequired", "Required value", "target.name"));
-    return drv_respond_status(r, drv_status_invalid(op->res, op->name, causes));
-  }
-  _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
-  for (int attempt = 0; attempt < 20; attempt++) {
-    drv_store_obj *cur;
-    if (drv_store_get(r->srv->store, key, &cur) < 0) {
-      json_decref(b);
-      return drv_respond_status(r, drv_status_not_found(op->res, op->name));
-    }
-    json_t *pod = json_loadb(cur->data, cur->len, 0, NULL);
-    drv_store_obj_unref(cur);
-    const char *uid = drv_json_get_str(b, "metadata.uid");
-    const char *assigned = drv_json_get_str(pod, "spec.nodeName");
-    json_t *st = NULL;
-    if (uid && *uid && strcmp(uid, drv_obj_uid(pod) ?: "") != 0) {
-      st = drv_status_conflict(op->res, op->name, "the UID in the binding does not match the pod");
-    } else if (assigned && *assigned) {
-      _cleanup_free_ char *why = drv_asprintf("pod %s is already assigned to node \"%s\"", op->name, assigned);
-      st = drv_status_conflict(op->res, op->name, why);
-    } else if (drv_obj_deletion_timestamp(pod)) {
-      st = drv_status_conflict(op->res, op->name, "the pod is being deleted");
-    }
-    if (st) {
-      json_decref(pod);
-      json_decref(b);
-      return drv_respond_status(r, st);
-    }
-    drv_json_set(pod, "spec.nodeName", json_string(node));
-    json_t *conds = drv_json_get(pod, "status.conditions");
-    if (!json_is_array(conds)) {
-      conds = json_array();
-      drv_json_set(pod, "status.conditions", conds);
-    }
-    char ts[64];
-    drv_api_time_format(time(NULL), ts, sizeof ts);
-    json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
-                                           "True", "lastProbeTime", "lastTransitionTime", ts));
-    /* binding writes spec and status at once: bypass the spec/status split of PUT */
-    drv_op whole = *op;
-    whole.sub = NULL;
-    whole.fv = DRV_FV_IGNORE;
-    drv_store_obj *out = NULL;
-    int rc = drv_op_update(r->srv, &whole, pod, &out, &st);
-    json_decref(pod);
-    if (rc == 0) {
-      /* the main resource update kept the old status: set the condition through /status */
-      json_t *p2 = json_loadb(out->data, out->len, 0, NULL);
-      drv_store_obj_unref(out);
-      json_t *c2 = drv_json_get(p2, "status.conditions");
-      if (!json_is_array(c2)) {
-        c2 = json_array();
-        drv_json_set(p2, "status.conditions", c2);
-      }
-      bool have = false;
-      size_t i;
-      json_t *c;
-      json_array_foreach(c2, i, c) if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "PodScheduled")) have = true;
-      if (!have)
-        json_array_append_new(c2, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
-                                            "True", "lastProbeTime", "lastTransitionTime", ts));
-      whole.sub = "status";
-      json_t *st2 = NULL;
-      if (drv_op_update(r->srv, &whole, p2, &out, &st2) == 0) drv_store_obj_unref(out);
-      json_decref(st2);
-      json_decref(p2);
-      json_decref(b);
-      json_t *ok = json_pack("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
-                             "metadata", "status", "Success", "code", 201);
-      return drv_respond_json(r, 201, ok);
-    }
-    if (drv_status_code(st) == 409 && attempt < 19) {
-      json_decref(st);
-      continue;
-    }
-    json_decref(b);
-    return drv_respond_status(r, st);
-  }
+  json_t *st = NULL;
+  int rc = drv_op_bind(r->srv, op, drv_json_get_str(b, "target.name"),
+                       drv_json_get_str(b, "metadata.uid"), &st);
   json_decref(b);
-  return drv_respond_status(r, drv_status_conflict(op->res, op->name, NULL));
+  if (rc < 0) return drv_respond_status(r, st);
+  return drv_respond_json(r, 201, json_pack("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status",
+                                            "apiVersion", "v1", "metadata", "status", "Success",
+                                            "code", 201));
 }
 
 /* pods/eviction: without disruption budgets, an eviction is a delete with its options. */

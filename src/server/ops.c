@@ -440,6 +440,10 @@ static void finish_deletion(drv_server *s, const drv_op *op, drv_store_obj **out
   json_t *obj = parse_obj(*out);
   if (!obj) return;
   bool gone = drv_obj_deletion_timestamp(obj) && json_array_size(drv_obj_finalizers(obj)) == 0;
+  /* namespaces also wait for spec.finalizers (the namespace controller's, via /finalize) */
+  if (gone && is_res(op->sres, "", "namespaces") &&
+      json_array_size(drv_json_get(obj, "spec.finalizers")) > 0)
+    gone = false;
   /* pods are removed by their node's agent (grace period) unless they never ran */
   if (gone && is_res(op->sres, "", "pods") && drv_json_get_str(obj, "spec.nodeName") &&
       drv_json_get_int(obj, "metadata.deletionGracePeriodSeconds", 0) > 0)
@@ -578,7 +582,9 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
     json_t *fins = drv_obj_finalizers(obj);
     bool foreground = d->propagation && strcmp(d->propagation, "Foreground") == 0 &&
                       !drv_obj_has_finalizer(obj, "foregroundDeletion");
-    bool has_fins = json_array_size(fins) > 0 || foreground;
+    bool is_ns = is_res(op->sres, "", "namespaces");
+    bool has_fins = json_array_size(fins) > 0 || foreground ||
+                    (is_ns && json_array_size(drv_json_get(obj, "spec.finalizers")) > 0);
     if (graceful || has_fins) {
       /* mark: deletionTimestamp set, the object stays until finalizers/the agent are done */
       bool changed = false;
@@ -598,6 +604,10 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
         drv_obj_set_str(obj, "deletionTimestamp", ts);
         json_object_set_new(meta, "deletionGracePeriodSeconds",
                             json_integer(graceful ? grace : 0));
+        changed = true;
+      }
+      if (is_ns && strcmp(drv_json_get_str(obj, "status.phase") ?: "", "Terminating") != 0) {
+        drv_json_set(obj, "status.phase", json_string("Terminating"));
         changed = true;
       }
       if (op->dry_run || !changed) {
@@ -646,6 +656,91 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
     return 0;
   }
   *status = drv_status_conflict(op->res, op->name, "the object keeps changing; try again");
+  return -1;
+}
+
+/* ---- binding ---- */
+
+typedef struct bind_ctx {
+  const drv_op *op;
+  const char *node, *uid;
+  json_t *status;
+} bind_ctx;
+
+static int enc_bind(void *c, uint64_t rev, const drv_store_obj *cur, char **data, size_t *len,
+                    drv_err *err)
+{
+  bind_ctx *b = c;
+  const drv_op *op = b->op;
+  json_t *pod = parse_obj(cur);
+  if (!pod) {
+    b->status = drv_status_internal("stored pod does not decode");
+    return drv_error(err, EINVAL, "decode"), -1;
+  }
+  const char *assigned = drv_json_get_str(pod, "spec.nodeName");
+  if (b->uid && *b->uid && strcmp(b->uid, drv_obj_uid(pod) ?: "") != 0) {
+    b->status = drv_status_conflict(op->res, op->name, "the UID in the binding does not match the pod");
+  } else if (assigned && *assigned) {
+    _cleanup_free_ char *why =
+        drv_asprintf("pod %s is already assigned to node \"%s\"", op->name, assigned);
+    b->status = drv_status_conflict(op->res, op->name, why);
+  } else if (drv_obj_deletion_timestamp(pod)) {
+    b->status = drv_status_conflict(op->res, op->name, "the pod is being deleted");
+  }
+  if (b->status) {
+    json_decref(pod);
+    return drv_error(err, EINVAL, "binding refused"), -1;
+  }
+  drv_json_set(pod, "spec.nodeName", json_string(b->node));
+  json_t *conds = drv_json_get(pod, "status.conditions");
+  if (!json_is_array(conds)) {
+    conds = json_array();
+    drv_json_set(pod, "status.conditions", conds);
+  }
+  char ts[64];
+  drv_api_time_format(time(NULL), ts, sizeof ts);
+  size_t i;
+  json_t *cnd;
+  json_array_foreach(conds, i, cnd)
+  {
+    if (strcmp(drv_json_get_str(cnd, "type") ?: "", "PodScheduled") == 0) {
+      json_array_remove(conds, i);
+      break;
+    }
+  }
+  json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
+                                         "True", "lastProbeTime", "lastTransitionTime", ts));
+  if (op->dry_run) {
+    json_decref(pod);
+    return 1;
+  }
+  *data = dump_with_rv(pod, rev, len);
+  json_decref(pod);
+  return 0;
+}
+
+int drv_op_bind(drv_server *s, const drv_op *op, const char *node, const char *uid,
+                json_t **status)
+{
+  *status = NULL;
+  if (!node || !*node) {
+    json_t *causes = json_array();
+    json_array_append_new(causes, drv_status_cause("FieldValueRequired", "Required value", "target.name"));
+    *status = drv_status_invalid(op->res, op->name, causes);
+    return -1;
+  }
+  _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
+  bind_ctx b = {op, node, uid, NULL};
+  drv_store_write w = {DRV_STORE_PUT, key, false, true, 0, enc_bind, &b};
+  drv_err err = {0};
+  int rc = drv_store_apply(s->store, &w, NULL, &err);
+  if (rc == 0) return 0;
+  if (b.status)
+    *status = b.status;
+  else if (rc == DRV_STORE_ENOENT)
+    *status = drv_status_not_found(op->res, op->name);
+  else
+    *status = drv_status_internal(err.msg);
   return -1;
 }
 

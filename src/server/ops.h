@@ -43,6 +43,9 @@ int drv_op_patch(drv_server *s, const drv_op *op, drv_patch_type type, const cha
  * *deleted tells which. */
 int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *dopts,
                   drv_store_obj **out, bool *deleted, json_t **status);
+/* pods/binding: assigns the pod to node once (409 when already assigned); uid may be NULL. */
+int drv_op_bind(drv_server *s, const drv_op *op, const char *node, const char *uid,
+                json_t **status);
 /* A stored object as the served version wants it (a new JSON value). */
 json_t *drv_op_to_served(const drv_op *op, const drv_store_obj *o);
 /* Creates the standard namespaces (default, kube-system, kube-public, kube-node-lease). */

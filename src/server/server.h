@@ -31,4 +31,10 @@ char *drv_server_url(drv_server *s);
 const char *drv_server_kubeconfig(drv_server *s);
 drv_store *drv_server_store(drv_server *s);
 
+/* An in-process API client (api/client.h) for control loops in the same process: reads from
+ * the watch cache, writes through the same operations as HTTP. Free with
+ * drv_api_client_free() before drv_server_stop(). */
+typedef struct drv_api_client drv_api_client;
+drv_api_client *drv_server_client(drv_server *s);
+
 #endif
