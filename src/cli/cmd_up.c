@@ -7,13 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/client.h"
 #include "cli/commands.h"
 #include "cli/server_flags.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "controllers/controllers.h"
+#include "scheduler/scheduler.h"
 
 typedef struct up_env {
   drv_server *server;
+  drv_api_client *client;     /* in-process client shared by the control loops */
   const char *url;
   const char *kubeconfig;
   const char *data_dir;
@@ -26,7 +30,31 @@ typedef struct up_component {
   void (*stop)(void *handle);
 } up_component;
 
+static int start_scheduler(const up_env *env, void **handle, drv_err *err)
+{
+  drv_scheduler_opts o = {.tolerance = -1};
+  return drv_scheduler_start(env->client, &o, (drv_scheduler **)handle, err);
+}
+
+static void stop_scheduler(void *h)
+{
+  drv_scheduler_stop(h);
+}
+
+static int start_controllers(const up_env *env, void **handle, drv_err *err)
+{
+  drv_controllers_opts o = {0};
+  return drv_controllers_start(env->client, &o, (drv_controllers **)handle, err);
+}
+
+static void stop_controllers(void *h)
+{
+  drv_controllers_stop(h);
+}
+
 static const up_component components[] = {
+    {"scheduler", start_scheduler, stop_scheduler},
+    {"controllers", start_controllers, stop_controllers},
     {NULL, NULL, NULL},
 };
 
@@ -43,13 +71,14 @@ int drv_cmd_up(int argc, char **argv)
     return 1;
   }
   _cleanup_free_ char *url = drv_server_url(s);
-  up_env env = {s, url, drv_server_kubeconfig(s), o.data_dir};
+  up_env env = {s, drv_server_client(s), url, drv_server_kubeconfig(s), o.data_dir};
   size_t n = 0;
   void *handles[16] = {0};
   for (; components[n].name; n++) {
     if (components[n].start(&env, &handles[n], &err) < 0) {
       fprintf(stderr, "drover up: start %s: %s\n", components[n].name, err.msg);
       while (n-- > 0) components[n].stop(handles[n]);
+      drv_api_client_free(env.client);
       drv_server_stop(s);
       return 1;
     }
@@ -59,6 +88,7 @@ int drv_cmd_up(int argc, char **argv)
   drv_cli_wait_signal();
   drv_log_info("up: stopping");
   while (n-- > 0) components[n].stop(handles[n]);
+  drv_api_client_free(env.client);
   drv_server_stop(s);
   return 0;
 }
