@@ -13,6 +13,7 @@ const drv_command drv_commands[] = {
     {"token", drv_cmd_token, "print, create, list or revoke API bearer tokens"},
     {"scheduler", drv_cmd_scheduler, "run the scheduler alone against a Kubernetes-API server"},
     {"controllers", drv_cmd_controllers, "run the controllers alone against a Kubernetes-API server"},
+    {"run", drv_cmd_run, "run an image as a container on this machine (pulls it when missing)"},
     {"image", drv_cmd_image, "pull, list, inspect, import and remove container images"},
     {"runtime", drv_cmd_runtime, "OCI container runtime (runc-compatible; also as drover-runtime)"},
     {NULL, NULL, NULL},
