@@ -88,6 +88,9 @@ void drv_metrics_free(drv_metrics *m);
 enum MHD_Result drv_serve_metrics(drv_req *r, bool *handled);
 
 
+/* ---- pods/log, exec, attach proxied to the node agent (proxy.c) ---- */
+enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res);
+
 /* Object-level selector data (labels + the object, for field selectors), computed lazily
  * by the store (objects.c). */
 void *drv_server_attrs(const drv_store_obj *o);

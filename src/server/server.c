@@ -110,6 +110,7 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   s->kubeconfig = drv_asprintf("%s/kubeconfig", s->data_dir);
   drv_pki pki = {0};
   _cleanup_free_ char *token = NULL;
+  _cleanup_free_ char *proxy_tok = NULL;
   _cleanup_free_ char *keypath = drv_asprintf("%s/secrets.key", opts->data_dir);
   if (drv_mkdir_p(s->data_dir, 0700, err) < 0) goto fail;
   if (lock_dir(s, err) < 0) goto fail;
@@ -122,6 +123,9 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   s->key_pem = drv_strdup(pki.key_pem);
   token = drv_token_find(s->data_dir, "admin");
   if (!token && drv_token_create(s->data_dir, "admin", &token, err) < 0) goto fail;
+  proxy_tok = drv_token_find(s->data_dir, "system:apiserver");
+  /* the token the server presents to node agents when it proxies logs and exec */
+  if (!proxy_tok && drv_token_create(s->data_dir, "system:apiserver", &proxy_tok, err) < 0) goto fail;
   if (drv_auth_open(s->data_dir, &s->auth, err) < 0) goto fail;
   if (drv_store_key_load(keypath, s->secret_key, err) < 0) goto fail;
   static const char *const enc[] = {"/core/secrets/", NULL};

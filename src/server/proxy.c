@@ -1,0 +1,380 @@
+/* pods/log, pods/exec and pods/attach: forwarded to the agent of the pod's node
+ * (http://<InternalIP>:<kubeletEndpoint.Port>/containerLogs|exec|attach/NS/POD/CONTAINER).
+ * Logs stream back as the agent sends them; exec and attach are WebSocket upgrades whose
+ * bytes are relayed both ways once both sides switched protocols. See docs/api.md. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/object.h"
+#include "api/status.h"
+#include "common/buf.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "server/internal.h"
+
+typedef struct target {
+  char host[64];
+  int port;
+  char container[254];
+} target;
+
+/* Pod → node → agent address, and the container (query, annotation or the only one). */
+static json_t *find_target(drv_req *r, const drv_api_resource *res, target *t)
+{
+  drv_route *rt = &r->route;
+  _cleanup_free_ char *key = drv_server_key(res, rt->ns, rt->name);
+  drv_store_obj *o;
+  if (drv_store_get(r->srv->store, key, &o) < 0) return drv_status_not_found(res, rt->name);
+  json_t *pod = json_loadb(o->data, o->len, 0, NULL);
+  drv_store_obj_unref(o);
+  const char *c = drv_req_arg(r, "container");
+  json_t *ctrs = drv_json_get(pod, "spec.containers");
+  if (!c || !*c) c = drv_obj_annotation(pod, "kubectl.kubernetes.io/default-container");
+  if ((!c || !*c) && json_array_size(ctrs) == 1) c = drv_json_get_str(json_array_get(ctrs, 0), "name");
+  json_t *st = NULL;
+  if (!c || !*c) {
+    _cleanup_free_ char *m = drv_asprintf("a container name must be specified for pod %s", rt->name);
+    st = drv_status_bad_request(m);
+  }
+  const char *node = drv_json_get_str(pod, "spec.nodeName");
+  if (!st && (!node || !*node)) {
+    _cleanup_free_ char *m = drv_asprintf("pod %s does not have a host assigned", rt->name);
+    st = drv_status_bad_request(m);
+  }
+  if (st) {
+    json_decref(pod);
+    return st;
+  }
+  snprintf(t->container, sizeof t->container, "%s", c);
+  const drv_api_resource *nres = drv_api_resource_find("", "v1", "nodes");
+  _cleanup_free_ char *nkey = drv_server_key(nres, "", node);
+  json_t *n = NULL;
+  if (drv_store_get(r->srv->store, nkey, &o) == 0) {
+    n = json_loadb(o->data, o->len, 0, NULL);
+    drv_store_obj_unref(o);
+  }
+  json_decref(pod);
+  if (!n) return drv_status_not_found(nres, node);
+  t->port = (int)drv_json_get_int(n, "status.daemonEndpoints.kubeletEndpoint.Port", 0);
+  t->host[0] = 0;
+  size_t i;
+  json_t *a;
+  json_array_foreach(drv_json_get(n, "status.addresses"), i, a)
+  {
+    if (strcmp(drv_json_get_str(a, "type") ?: "", "InternalIP") == 0) {
+      snprintf(t->host, sizeof t->host, "%s", drv_json_get_str(a, "address") ?: "");
+      break;
+    }
+  }
+  json_decref(n);
+  if (!t->host[0] || t->port <= 0) {
+    _cleanup_free_ char *m = drv_asprintf("node %s has no InternalIP and agent port", node);
+    return drv_status_failure(503, "ServiceUnavailable", m);
+  }
+  return NULL;
+}
+
+static int dial(const target *t)
+{
+  char port[16];
+  snprintf(port, sizeof port, "%d", t->port);
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+  if (getaddrinfo(t->host, port, &hints, &ai) != 0) return -1;
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(ai);
+  return fd;
+}
+
+/* The request's query string as received (MHD hands out decoded pairs: re-encode them). */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  drv_buf *b = cls;
+  static const char hex[] = "0123456789ABCDEF";
+  drv_buf_putc(b, b->len ? '&' : '?');
+  for (const char *s = key; *s; s++) drv_buf_putc(b, *s);
+  if (value) {
+    drv_buf_putc(b, '=');
+    for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+      if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+          strchr("-_.~", *s)) {
+        drv_buf_putc(b, (char)*s);
+      } else {
+        drv_buf_putc(b, '%');
+        drv_buf_putc(b, hex[*s >> 4]);
+        drv_buf_putc(b, hex[*s & 15]);
+      }
+    }
+  }
+  return MHD_YES;
+}
+
+static enum MHD_Result add_upgrade_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  drv_buf *b = cls;
+  if (!strncasecmp(key, "Sec-WebSocket-", 14) || !strcasecmp(key, "Upgrade") ||
+      !strcasecmp(key, "Connection") || !strcasecmp(key, "X-Stream-Protocol-Version"))
+    drv_buf_printf(b, "%s: %s\r\n", key, value);
+  return MHD_YES;
+}
+
+/* Reads the agent's status line and headers; *hdrs gets them, *extra what came after. */
+static int read_head(int fd, int *code, drv_buf *head, size_t *body_off)
+{
+  char buf[4096];
+  for (;;) {
+    char *end = head->len ? strstr(head->data, "\r\n\r\n") : NULL;
+    if (end) {
+      *body_off = (size_t)(end - head->data) + 4;
+      if (sscanf(head->data, "HTTP/%*s %d", code) != 1) return -1;
+      return 0;
+    }
+    if (head->len > 64 * 1024) return -1;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return -1;
+    drv_buf_append(head, buf, (size_t)n);
+  }
+}
+
+static const char *header_value(const char *head, const char *name, char *out, size_t size)
+{
+  size_t nl = strlen(name);
+  for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+    const char *l = p + 2;
+    if (!strncasecmp(l, name, nl) && l[nl] == ':') {
+      l += nl + 1;
+      while (*l == ' ') l++;
+      size_t n = strcspn(l, "\r\n");
+      snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), l);
+      return out;
+    }
+  }
+  return NULL;
+}
+
+/* ---- logs: streamed body ---- */
+
+typedef struct stream {
+  int fd, client_fd;
+  drv_buf pre;   /* body bytes read with the headers */
+  size_t off;
+  drv_server *srv;
+} stream;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  stream *s = cls;
+  if (s->off < s->pre.len) {
+    size_t n = s->pre.len - s->off;
+    if (n > max) n = max;
+    memcpy(buf, s->pre.data + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+  }
+  for (;;) {
+    if (s->srv->stopping) return MHD_CONTENT_READER_END_OF_STREAM;
+    struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->client_fd, POLLRDHUP, 0}};
+    int n = poll(p, s->client_fd >= 0 ? 2 : 1, 1000);
+    if (n < 0 && errno != EINTR) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n > 0 && s->client_fd >= 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > 0 && p[0].revents) {
+      ssize_t r = read(s->fd, buf, max);
+      if (r > 0) return r;
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+  }
+}
+
+static void stream_free(void *cls)
+{
+  stream *s = cls;
+  close(s->fd);
+  drv_buf_free(&s->pre);
+  free(s);
+}
+
+static const char *agent_path(const char *sub)
+{
+  if (!strcmp(sub, "log")) return "containerLogs";
+  return sub; /* exec, attach */
+}
+
+static void agent_token(drv_server *s, char *out, size_t size)
+{
+  _cleanup_free_ char *t = drv_token_find(s->data_dir, "system:apiserver");
+  snprintf(out, size, "%s", t ? t : "");
+}
+
+/* ---- exec/attach: WebSocket relay ---- */
+
+typedef struct relay {
+  int agent_fd;
+  MHD_socket client;
+  struct MHD_UpgradeResponseHandle *urh;
+  drv_buf pending; /* agent bytes that arrived with its 101 */
+  char *extra_in;  /* client bytes MHD read before the switch */
+  size_t extra_len;
+} relay;
+
+static int write_all_fd(int fd, const char *p, size_t n)
+{
+  return drv_write_all(fd, p, n);
+}
+
+static void *relay_main(void *arg)
+{
+  relay *rl = arg;
+  if (rl->pending.len) write_all_fd(rl->client, rl->pending.data, rl->pending.len);
+  if (rl->extra_len) write_all_fd(rl->agent_fd, rl->extra_in, rl->extra_len);
+  char buf[16384];
+  for (;;) {
+    struct pollfd p[2] = {{rl->agent_fd, POLLIN, 0}, {rl->client, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents) {
+      ssize_t n = read(rl->agent_fd, buf, sizeof buf);
+      if (n <= 0 || write_all_fd(rl->client, buf, (size_t)n) < 0) break;
+    }
+    if (p[1].revents) {
+      ssize_t n = read(rl->client, buf, sizeof buf);
+      if (n <= 0 || write_all_fd(rl->agent_fd, buf, (size_t)n) < 0) break;
+    }
+  }
+  close(rl->agent_fd);
+  MHD_upgrade_action(rl->urh, MHD_UPGRADE_ACTION_CLOSE);
+  drv_buf_free(&rl->pending);
+  free(rl->extra_in);
+  free(rl);
+  return NULL;
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+  relay *rl = cls;
+  rl->client = sock;
+  rl->urh = urh;
+  if (extra_in_size) {
+    rl->extra_in = drv_malloc(extra_in_size);
+    memcpy(rl->extra_in, extra_in, extra_in_size);
+    rl->extra_len = extra_in_size;
+  }
+  pthread_t th;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&th, &at, relay_main, rl) != 0) {
+    close(rl->agent_fd);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    drv_buf_free(&rl->pending);
+    free(rl->extra_in);
+    free(rl);
+  }
+  pthread_attr_destroy(&at);
+}
+
+static enum MHD_Result forward_error(drv_req *r, int code, const char *body, size_t len)
+{
+  json_t *st = len ? json_loadb(body, len, 0, NULL) : NULL;
+  if (json_is_object(st) && json_object_get(st, "kind")) return drv_respond_json(r, code, st);
+  json_decref(st);
+  _cleanup_free_ char *m = drv_asprintf("the node agent answered %d: %.*s", code, (int)(len > 500 ? 500 : len), body);
+  return drv_respond_status(r, drv_status_failure(code >= 400 ? code : 502, code == 404 ? "NotFound" : "InternalError", m));
+}
+
+enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
+{
+  drv_route *rt = &r->route;
+  bool upgrade = strcmp(rt->sub, "log") != 0;
+  bool method_ok = !strcmp(r->method, "GET") || (upgrade && !strcmp(r->method, "POST"));
+  if (!method_ok)
+    return drv_respond_status(r, drv_status_method_not_allowed(res, r->method));
+  if (upgrade) {
+    const char *u = drv_req_header(r, "Upgrade");
+    if (!u || strcasecmp(u, "websocket") != 0)
+      return drv_respond_status(r, drv_status_bad_request("exec and attach need a WebSocket upgrade (v5.channel.k8s.io)"));
+  }
+  target t;
+  json_t *st = find_target(r, res, &t);
+  if (st) return drv_respond_status(r, st);
+  int fd = dial(&t);
+  if (fd < 0) {
+    _cleanup_free_ char *m = drv_asprintf("cannot reach the node agent at %s:%d", t.host, t.port);
+    return drv_respond_status(r, drv_status_failure(502, "InternalError", m));
+  }
+  drv_buf q = DRV_BUF_INIT;
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+  char tok[128];
+  agent_token(r->srv, tok, sizeof tok);
+  drv_buf req = DRV_BUF_INIT;
+  drv_buf_printf(&req, "GET /%s/%s/%s/%s%s HTTP/%s\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n",
+                 agent_path(rt->sub), rt->ns, rt->name, t.container, q.data ? q.data : "",
+                 upgrade ? "1.1" : "1.0", t.host, t.port, tok);
+  drv_buf_free(&q);
+  if (upgrade)
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_upgrade_header, &req);
+  drv_buf_puts(&req, "\r\n");
+  int wr = drv_write_all(fd, req.data, req.len);
+  drv_buf_free(&req);
+  int code = 0;
+  size_t off = 0;
+  drv_buf head = DRV_BUF_INIT;
+  if (wr < 0 || read_head(fd, &code, &head, &off) < 0) {
+    close(fd);
+    drv_buf_free(&head);
+    return drv_respond_status(r, drv_status_failure(502, "InternalError", "the node agent closed the connection"));
+  }
+  if (upgrade && code == 101) {
+    relay *rl = drv_calloc(1, sizeof *rl);
+    rl->agent_fd = fd;
+    drv_buf_append(&rl->pending, head.data + off, head.len - off);
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, rl);
+    char v[512];
+    static const char *const copy[] = {"Upgrade", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol",
+                                       "X-Stream-Protocol-Version", NULL};
+    for (const char *const *h = copy; *h; h++)
+      if (header_value(head.data, *h, v, sizeof v)) MHD_add_response_header(resp, *h, v);
+    drv_buf_free(&head);
+    enum MHD_Result ret = MHD_queue_response(r->conn, 101, resp);
+    MHD_destroy_response(resp);
+    return ret;
+  }
+  if (code != 200) {
+    /* read the rest of a (short) error body */
+    char buf[4096];
+    ssize_t n;
+    while (head.len < 64 * 1024 && (n = read(fd, buf, sizeof buf)) > 0) drv_buf_append(&head, buf, (size_t)n);
+    close(fd);
+    enum MHD_Result ret = forward_error(r, code, head.data + off, head.len - off);
+    drv_buf_free(&head);
+    return ret;
+  }
+  stream *s = drv_calloc(1, sizeof *s);
+  s->fd = fd;
+  s->srv = r->srv;
+  drv_buf_append(&s->pre, head.data + off, head.len - off);
+  drv_buf_free(&head);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  s->client_fd = ci ? ci->connect_fd : -1;
+  if (r->counted) {
+    __atomic_sub_fetch(&r->srv->inflight, 1, __ATOMIC_RELAXED);
+    r->counted = false;
+  }
+  struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, stream_free);
+  MHD_add_response_header(resp, "Content-Type", "text/plain");
+  return drv_respond_response(r, 200, resp);
+}

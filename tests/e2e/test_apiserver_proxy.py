@@ -1,0 +1,111 @@
+"""kubectl logs / exec / top through `drover server`, with a small stand-in node agent on
+loopback speaking the agent side of docs/api.md (the real agent has its own suite)."""
+import base64
+import hashlib
+import json
+import socket
+import socketserver
+import threading
+import time
+
+import pytest
+
+from apiserver import Server, free_port
+
+
+class AgentHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        line = self.rfile.readline().decode()
+        headers = {}
+        while True:
+            h = self.rfile.readline().decode()
+            if h in ("\r\n", "\n", ""):
+                break
+            k, v = h.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        method, path, _ = line.split(" ", 2)
+        self.server.seen.append((path, headers.get("authorization", "")))
+        if path.startswith("/containerLogs/"):
+            body = "".join(f"line {i}\n" for i in range(5)).encode()
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
+            return
+        if path.startswith("/exec/") and headers.get("upgrade", "").lower() == "websocket":
+            key = headers["sec-websocket-key"]
+            acc = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            proto = headers.get("sec-websocket-protocol", "").split(",")[0].strip()
+            self.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              f"Sec-WebSocket-Accept: {acc}\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n").encode())
+
+            def frame(payload):
+                n = len(payload)
+                hdr = bytes([0x82, n]) if n < 126 else bytes([0x82, 126]) + n.to_bytes(2, "big")
+                return hdr + payload
+
+            self.wfile.write(frame(b"\x01hello from exec\n"))
+            self.wfile.write(frame(b'\x03{"metadata":{},"status":"Success"}'))
+            self.wfile.write(bytes([0x88, 0]))
+            self.wfile.flush()
+            time.sleep(0.5)
+            return
+        self.wfile.write(b"HTTP/1.0 404 Not Found\r\n\r\nno such path")
+
+
+class Agent(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        self.port = free_port()
+        self.seen = []
+        super().__init__(("127.0.0.1", self.port), AgentHandler)
+
+
+@pytest.fixture(scope="module")
+def env():
+    s = Server()
+    a = Agent()
+    t = threading.Thread(target=a.serve_forever, daemon=True)
+    t.start()
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": a.port}}}}
+    assert s.http("POST", "/api/v1/nodes", body=node)[0] == 201
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "px"},
+           "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox"}]}}
+    assert s.http("POST", "/api/v1/namespaces/default/pods", body=pod)[0] == 201
+    yield s, a
+    a.shutdown()
+    a.server_close()
+    s.cleanup()
+
+
+def test_logs(env):
+    s, a = env
+    out = s.kubectl("logs", "px", "--tail=5").stdout
+    assert out == "".join(f"line {i}\n" for i in range(5))
+    path, auth = a.seen[-1]
+    assert path.startswith("/containerLogs/default/px/c?") and "tailLines=5" in path
+    assert auth.startswith("Bearer ") and len(auth) > 20
+
+
+def test_exec(env):
+    s, a = env
+    p = s.kubectl("exec", "px", "--", "echo", "hi", check=False)
+    assert "hello from exec" in p.stdout, p.stderr
+    path, _ = a.seen[-1]
+    assert path.startswith("/exec/default/px/c?") and "command=echo" in path
+
+
+def test_top_from_pushed_metrics(env):
+    s, _ = env
+    push = {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "NodeMetrics", "metadata": {"name": "n1"},
+            "timestamp": "2026-01-01T00:00:00Z", "window": "10s", "usage": {"cpu": "250m", "memory": "512Mi"},
+            "pods": [{"metadata": {"name": "px", "namespace": "default"}, "timestamp": "2026-01-01T00:00:00Z",
+                      "window": "10s", "containers": [{"name": "c", "usage": {"cpu": "5m", "memory": "10Mi"}}]}]}
+    assert s.http("PUT", "/apis/metrics.k8s.io/v1beta1/nodes/n1", body=push)[0] == 200
+    raw = json.loads(s.kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes").stdout)
+    assert raw["kind"] == "NodeMetricsList" and raw["items"][0]["usage"]["cpu"] == "250m"
+    out = s.kubectl("top", "pod", "px").stdout
+    assert "px" in out and "5m" in out
+    out = s.kubectl("top", "node").stdout
+    assert "n1" in out and "250m" in out
