@@ -370,6 +370,9 @@ int drv_image_pull(drv_image_store *s, const char *refstr, const drv_image_pull_
     p.prog.finished = true;
     o->progress(&p.prog, o->progress_ctx);
   }
+  /* Blobs and unpacked layers reach the disk before a reference makes them reachable: one
+   * syncfs instead of a flush per file. */
+  if (drv_store_sync(s, err) < 0) goto out;
   repo = drv_image_ref_name(&ref);
   repo_digest = drv_asprintf("%s@%s", repo, top);
   drv_store_ref sr = {.name = name, .manifest = mdigest, .config = m.config.digest,

@@ -62,7 +62,7 @@ static int blob_from_file(drv_image_store *s, const char *path, const char *expe
     unlink(tmp);
     return 0;
   }
-  if (fdatasync(out) < 0 || drv_store_commit_blob_file(s, tmp, digest, err) < 0) {
+  if (drv_store_commit_blob_file(s, tmp, digest, err) < 0) {
     unlink(tmp);
     return drv_error(err, errno, "store `%s`", path);
   }
@@ -107,6 +107,7 @@ static int finish_image(drv_image_store *s, const char *manifest_digest, const c
     if (drv_image_ensure_layer(s, m.layers[i].digest, ids[i], err) < 0) goto out;
   if (drv_image_ref_parse(refname, &ref, err) < 0) goto out;
   norm = drv_image_ref_string(&ref);
+  if (drv_store_sync(s, err) < 0) goto out;
   drv_store_ref sr = {.name = norm, .manifest = (char *)manifest_digest, .config = m.config.digest,
                       .index = (char *)index_digest};
   if (drv_store_ref_set(s, &sr, err) < 0) goto out;

@@ -216,7 +216,8 @@ int drv_image_rootfs_prepare(drv_image_store *s, const drv_image *img, const cha
     if (!drv_path_exists(img->layer_dirs[i]))
       return drv_fail(err, ENOENT, "rootfs for `%s`: layer %s is not unpacked (pull the image again)",
                        img->ref, img->diff_ids[i]);
-  if (drv_mkdir_p(container_dir, 0711, err) < 0) return drv_err_prefix(err, "rootfs");
+  if (mkdir(container_dir, 0711) < 0 && errno != EEXIST && drv_mkdir_p(container_dir, 0711, err) < 0)
+    return drv_err_prefix(err, "rootfs");
   if (mkdir(rootfs, 0755) < 0 && errno != EEXIST) return drv_error(err, errno, "rootfs: mkdir `%s`", rootfs);
   const char *force_copy = getenv("DROVER_ROOTFS_COPY");
   if (!(force_copy && *force_copy == '1')) {

@@ -119,8 +119,13 @@ int drv_store_commit_blob_file(drv_image_store *s, const char *tmp_path, const c
 {
   _cleanup_free_ char *p = drv_store_blob_path(s, digest);
   if (rename(tmp_path, p) < 0) return drv_error(err, errno, "rename `%s` to `%s`", tmp_path, p);
-  _cleanup_close_ int dfd = open(s->blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) fsync(dfd);
+  return 0; /* made durable by drv_store_sync() before any reference points at it */
+}
+
+int drv_store_sync(drv_image_store *s, drv_err *err)
+{
+  _cleanup_close_ int fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs(fd) < 0) return drv_error(err, errno, "sync `%s`", s->root);
   return 0;
 }
 

@@ -35,6 +35,10 @@ int drv_store_read_blob(drv_image_store *s, const char *digest, size_t max, char
 int drv_store_commit_blob_file(drv_image_store *s, const char *tmp_path, const char *digest,
                                drv_err *err);
 
+/* Flushes the store's filesystem (syncfs): done once before a reference is recorded, so that
+ * everything it reaches is on disk, instead of a flush per blob or file. */
+int drv_store_sync(drv_image_store *s, drv_err *err);
+
 typedef struct drv_store_ref {
   char *name;        /* normalized reference */
   char *manifest;    /* digest of the platform manifest */
