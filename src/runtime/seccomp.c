@@ -3,7 +3,10 @@
 #include "runtime/seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -12,10 +15,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -270,9 +275,9 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     drv_error(err, EINVAL, P ".defaultAction: libseccomp refused `%s`", json_string_value(da));
     goto fail;
   }
-  /* drover sets no_new_privs itself when the spec says so; and optimizes big profiles. */
+  /* drover sets no_new_privs itself when the spec says so. (The binary-tree optimizer makes
+   * compiling a Docker-sized profile twice as slow: not worth it per container start.) */
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
   json_t *arches = json_object_get(sc, "architectures");
   if (arches && !json_is_null(arches)) {
@@ -358,6 +363,171 @@ int drv_seccomp_compile_text(const char *text, size_t len, drv_seccomp_filter **
   int r = drv_seccomp_compile(j, out, err);
   json_decref(j);
   return r;
+}
+
+/* ---- cache ------------------------------------------------------------------------------------ */
+
+#define CACHE_SLOTS 8
+#define CACHE_MAGIC "DRVSCMP1"
+
+struct cache_hdr {
+  char magic[8];
+  uint32_t flags, notify, len, pad;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  unsigned char key[32];
+  drv_seccomp_filter *f;
+  unsigned long long used;
+} cache[CACHE_SLOTS];
+static unsigned long long cache_tick;
+
+static drv_seccomp_filter *filter_dup(const drv_seccomp_filter *f)
+{
+  drv_seccomp_filter *c = drv_calloc(1, sizeof *c);
+  c->insns = drv_malloc(f->len * sizeof *f->insns);
+  memcpy(c->insns, f->insns, f->len * sizeof *f->insns);
+  c->len = f->len;
+  c->flags = f->flags;
+  c->notify = f->notify;
+  c->listener_path = f->listener_path ? drv_strdup(f->listener_path) : NULL;
+  c->listener_metadata = f->listener_metadata ? drv_strdup(f->listener_metadata) : NULL;
+  return c;
+}
+
+/* The key covers the profile (canonical JSON), the libseccomp version and the native arch:
+ * the same profile compiles differently elsewhere. */
+static int profile_key(const json_t *sc, unsigned char key[32])
+{
+  _cleanup_free_ char *text = json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!text) return -1;
+  const struct scmp_version *v = seccomp_version();
+  _cleanup_free_ char *salted = drv_asprintf("drover-seccomp-1 %u.%u.%u %u %s", v->major, v->minor,
+                                             v->micro, seccomp_arch_native(), text);
+  unsigned int n = 0;
+  if (!EVP_Digest(salted, strlen(salted), key, &n, EVP_sha256(), NULL) || n != 32) return -1;
+  return 0;
+}
+
+static char *cache_file(const char *dir, const unsigned char key[32])
+{
+  char hex[65];
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+  return drv_asprintf("%s/%s.bpf", dir, hex);
+}
+
+/* A cached program is trusted only from files this user owns that nobody else can write. */
+static drv_seccomp_filter *cache_read(const char *dir, const unsigned char key[32])
+{
+  _cleanup_free_ char *path = cache_file(dir, key);
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return NULL;
+  struct stat st, dst;
+  if (fstat(fd, &st) < 0 || stat(dir, &dst) < 0) return NULL;
+  if (st.st_uid != geteuid() || (st.st_mode & 022) || dst.st_uid != geteuid() || (dst.st_mode & 022))
+    return NULL;
+  struct cache_hdr h;
+  if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, CACHE_MAGIC, 8) != 0 ||
+      h.len == 0 || h.len > BPF_MAXINSNS ||
+      st.st_size != (off_t)(sizeof h + h.len * sizeof(struct sock_filter)))
+    return NULL;
+  drv_seccomp_filter *f = drv_calloc(1, sizeof *f);
+  f->len = h.len;
+  f->flags = h.flags;
+  f->notify = h.notify != 0;
+  f->insns = drv_malloc(f->len * sizeof *f->insns);
+  size_t bytes = f->len * sizeof *f->insns;
+  if (pread(fd, f->insns, bytes, sizeof h) != (ssize_t)bytes) {
+    drv_seccomp_free(f);
+    return NULL;
+  }
+  return f;
+}
+
+static void cache_write(const char *dir, const unsigned char key[32], const drv_seccomp_filter *f)
+{
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) return;
+  _cleanup_free_ char *path = cache_file(dir, key);
+  _cleanup_free_ char *tmp = drv_asprintf("%s.%d.tmp", path, (int)getpid());
+  struct cache_hdr h = {.flags = f->flags, .notify = f->notify, .len = (uint32_t)f->len};
+  memcpy(h.magic, CACHE_MAGIC, 8);
+  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  /* No fsync: a torn file fails the size check and is compiled again. */
+  if (drv_write_all(fd, &h, sizeof h) < 0 ||
+      drv_write_all(fd, f->insns, f->len * sizeof *f->insns) < 0 || rename(tmp, path) < 0) {
+    unlink(tmp);
+    return;
+  }
+}
+
+static void cache_put(const unsigned char key[32], const drv_seccomp_filter *f)
+{
+  pthread_mutex_lock(&cache_lock);
+  size_t victim = 0;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    if (!cache[i].f) {
+      victim = i;
+      break;
+    }
+    if (cache[i].used < cache[victim].used) victim = i;
+  }
+  drv_seccomp_free(cache[victim].f);
+  memcpy(cache[victim].key, key, 32);
+  cache[victim].f = filter_dup(f);
+  cache[victim].used = ++cache_tick;
+  pthread_mutex_unlock(&cache_lock);
+}
+
+void drv_seccomp_cache_clear(void)
+{
+  pthread_mutex_lock(&cache_lock);
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    drv_seccomp_free(cache[i].f);
+    cache[i].f = NULL;
+  }
+  pthread_mutex_unlock(&cache_lock);
+}
+
+static drv_seccomp_filter *cache_get(const unsigned char key[32])
+{
+  drv_seccomp_filter *f = NULL;
+  pthread_mutex_lock(&cache_lock);
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    if (cache[i].f && memcmp(cache[i].key, key, 32) == 0) {
+      cache[i].used = ++cache_tick;
+      f = filter_dup(cache[i].f);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return f;
+}
+
+int drv_seccomp_compile_cached(const json_t *sc, const char *cache_dir, drv_seccomp_filter **out,
+                               drv_err *err)
+{
+  unsigned char key[32];
+  if (!json_is_object(sc) || profile_key(sc, key) < 0) return drv_seccomp_compile(sc, out, err);
+  drv_seccomp_filter *f = cache_get(key);
+  if (!f && cache_dir) {
+    f = cache_read(cache_dir, key);
+    if (f) {
+      /* The listener settings are not part of the program: take them from the profile. */
+      json_t *lp = json_object_get(sc, "listenerPath"), *lm = json_object_get(sc, "listenerMetadata");
+      if (json_is_string(lp)) f->listener_path = drv_strdup(json_string_value(lp));
+      if (json_is_string(lm)) f->listener_metadata = drv_strdup(json_string_value(lm));
+      cache_put(key, f);
+    }
+  }
+  if (!f) {
+    if (drv_seccomp_compile(sc, &f, err) < 0) return -1;
+    cache_put(key, f);
+    if (cache_dir) cache_write(cache_dir, key, f);
+  }
+  *out = f;
+  return 0;
 }
 
 int drv_seccomp_load(const drv_seccomp_filter *f, int *listener_fd)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -370,6 +371,73 @@ static void default_profile(void **state)
   drv_seccomp_free(f);
 }
 
+static void compile_cache(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/drv-test-sc-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  _cleanup_free_ char *cdir = drv_asprintf("%s/cache", dir);
+  json_t *prof = drv_seccomp_default_profile(0);
+  drv_err err;
+  drv_seccomp_filter *a, *b, *c;
+  drv_seccomp_cache_clear();
+  long long t0 = drv_now_ns();
+  if (drv_seccomp_compile_cached(prof, cdir, &a, &err) < 0) fail_msg("%s", err.msg);
+  long long t1 = drv_now_ns();
+  if (drv_seccomp_compile_cached(prof, cdir, &b, &err) < 0) fail_msg("%s", err.msg); /* memory */
+  long long t2 = drv_now_ns();
+  drv_seccomp_cache_clear();
+  if (drv_seccomp_compile_cached(prof, cdir, &c, &err) < 0) fail_msg("%s", err.msg); /* disk */
+  long long t3 = drv_now_ns();
+  print_message("compile %.3f ms, memory hit %.3f ms, disk hit %.3f ms\n", (t1 - t0) / 1e6,
+                (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+  assert_int_equal(drv_seccomp_filter_len(a), drv_seccomp_filter_len(b));
+  assert_int_equal(drv_seccomp_filter_len(a), drv_seccomp_filter_len(c));
+  assert_true(t2 - t1 < t1 - t0);
+  assert_true(t3 - t2 < t1 - t0);
+  /* the disk copy acts like the compiled one */
+  int st = run_child(c, child_default_profile, NULL);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  drv_seccomp_free(a);
+  drv_seccomp_free(b);
+  drv_seccomp_free(c);
+  /* a cache file others may write is not trusted: compiled again */
+  DIR *d = opendir(cdir);
+  assert_non_null(d);
+  struct dirent *de;
+  int files = 0;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    files++;
+    _cleanup_free_ char *p = drv_asprintf("%s/%s", cdir, de->d_name);
+    assert_int_equal(chmod(p, 0666), 0);
+    FILE *f = fopen(p, "r+");
+    assert_non_null(f);
+    fseek(f, 40, SEEK_SET);
+    fputc(0, f); /* would change the program */
+    fclose(f);
+  }
+  closedir(d);
+  assert_int_equal(files, 1);
+  drv_seccomp_cache_clear();
+  if (drv_seccomp_compile_cached(prof, cdir, &c, &err) < 0) fail_msg("%s", err.msg);
+  st = run_child(c, child_default_profile, NULL);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  drv_seccomp_free(c);
+  /* a different profile is a different entry; bad input still errors */
+  json_object_set_new(prof, "defaultErrnoRet", json_integer(38));
+  if (drv_seccomp_compile_cached(prof, NULL, &c, &err) < 0) fail_msg("%s", err.msg);
+  drv_seccomp_free(c);
+  json_object_set_new(prof, "defaultAction", json_string("SCMP_ACT_NOPE"));
+  assert_int_equal(drv_seccomp_compile_cached(prof, NULL, &c, &err), -1);
+  assert_non_null(strstr(err.msg, "linux.seccomp.defaultAction: unknown action"));
+  json_decref(prof);
+  drv_seccomp_cache_clear();
+  drv_rm_rf(dir, &err);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -379,6 +447,7 @@ int main(void)
       cmocka_unit_test(loads_and_acts),
       cmocka_unit_test(notify_listener),
       cmocka_unit_test(default_profile),
+      cmocka_unit_test(compile_cache),
   };
   return cmocka_run_group_tests_name("runtime_seccomp", tests, NULL, NULL);
 }
