@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/protobuf.h"
 #include "api/schema.h"
 #include "api/status.h"
 #include "common/buf.h"
@@ -99,7 +100,10 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
                        drv_field_validation fv, json_t **warnings, json_t **status)
 {
   drv_err err = {0};
-  json_t *obj = yaml ? drv_yaml_load(body, len, &err) : drv_json_parse(body, len, &err);
+  /* kubectl's typed clients send Kubernetes' protobuf envelope ("k8s\0" + runtime.Unknown). */
+  bool pb = len >= 4 && memcmp(body, "k8s", 4) == 0;
+  json_t *obj = pb ? drv_api_protobuf_decode(body, len, &err)
+                   : yaml ? drv_yaml_load(body, len, &err) : drv_json_parse(body, len, &err);
   const char *kind = res ? res->kind : "Object";
   const char *version = res ? res->version : "v1";
   if (!obj) {
@@ -117,7 +121,7 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
     free(msg);
     return NULL;
   }
-  if (fv == DRV_FV_IGNORE) return obj;
+  if (fv == DRV_FV_IGNORE || pb) return obj; /* protobuf has no unknown or duplicate fields */
   json_t *problems = json_array();
   char *dup = yaml ? NULL : duplicate_key(body, len);
   if (dup) {

@@ -18,7 +18,8 @@ typedef enum {
 /* "Strict" | "Warn" | "Ignore" (NULL or "" → Warn); -1 on anything else. */
 int drv_field_validation_parse(const char *s, drv_field_validation *out);
 
-/* Decodes body (JSON, or YAML when yaml is true) as an object of res. Unknown and duplicate
+/* Decodes body (JSON, or YAML when yaml is true; a Kubernetes protobuf envelope, recognized by
+ * its "k8s\0" prefix, whatever the flag: see protobuf.h) as an object of res. Unknown and duplicate
  * fields: Strict → NULL + *status 400 BadRequest `strict decoding error: unknown field
  * "spec.foo", duplicate field "x"`; Warn → the object, and each problem appended to
  * *warnings (an array created on demand) as `unknown field "spec.foo"`, to send as
