@@ -15,6 +15,7 @@
 #include "api/table.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "api/protobuf.h"
 #include "common/yaml.h"
 #include "server/internal.h"
 #include "server/ops.h"
@@ -182,7 +183,7 @@ static json_t *decode_body(drv_req *r, const drv_op *op, json_t **status)
 {
   const char *ct = drv_req_header(r, "Content-Type");
   if (ct && strncmp(ct, "application/json", 16) != 0 && !is_yaml_ct(ct) &&
-      strncmp(ct, "*/*", 3) != 0) {
+      !drv_api_is_protobuf(ct) && strncmp(ct, "*/*", 3) != 0) {
     *status = drv_status_unsupported_media_type(ct);
     return NULL;
   }
