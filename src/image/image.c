@@ -167,6 +167,9 @@ int drv_image_fetch_blob(drv_image_store *s, drv_registry *reg, drv_http_client 
     _cleanup_free_ char *partial = drv_asprintf("%s/%s.partial", s->tmp, drv_digest_hex(d->digest));
     rc = drv_registry_fetch_blob(reg, c, d->digest, d->size, partial, progress, ctx, err);
     if (rc == 0) rc = drv_store_commit_blob_file(s, partial, d->digest, err);
+    /* A partial download is kept for the next pull to resume, unless the disk is the problem. */
+    if (rc < 0 && err && (err->errnum == ENOSPC || err->errnum == EDQUOT || err->errnum == EROFS))
+      unlink(partial);
   }
   drv_store_unlock(lk);
   return rc;

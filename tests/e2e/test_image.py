@@ -435,3 +435,61 @@ def test_rm_and_prune(registry, data):
     drover("image", "rm", "--data-dir", data, b.config_digest[7:19])
     assert listed(data) == []
     assert os.listdir(layers) == [] and os.listdir(blobs) == []
+
+
+def test_full_disk(registry, data):
+    img = L.Image([(L.busybox_layer([{"name": "big", "data": os.urandom(300000)}]), "gzip")])
+    ref = registry.push_image("drover/big", "v1", img)
+    small = os.path.join(data, "small")
+    os.makedirs(small)
+    run("mount", "-t", "tmpfs", "-o", "size=1m", "drv-img-test", small)
+    try:
+        p = pull(small, ref, check=False)
+        assert p.returncode == 1 and "No space left on device" in p.stderr
+        assert listed(small) == []
+        assert_clean(small)
+        assert os.listdir(os.path.join(small, "images", "layers", "sha256")) == []
+    finally:
+        run("umount", small)
+
+
+def test_skopeo_pushed_image(registry, data):
+    """Interop: an OCI layout pushed by skopeo (which rewrites nothing) pulls and matches."""
+    img = multi_image()
+    layout = os.path.join(data, "layout")
+    img.write_layout(layout, tag="v1")
+    ref = f"{registry.host}/drover/skopeo:v1"
+    run("skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:v1", f"docker://{ref}",
+        timeout=120)
+    out = pull(os.path.join(data, "d"), ref).stdout.split()
+    assert out == [ref, img.config_digest]
+
+
+def test_progress_on_terminal(registry, data):
+    import pty
+    img = L.Image([(L.busybox_layer([{"name": "tty", "data": "x"}]), "gzip")])
+    ref = registry.push_image("drover/tty", "v1", img)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([os.environ.get("DROVER_BIN", "build/drover"), "image", "pull",
+                            "--data-dir", data, ref], stdout=subprocess.PIPE, stderr=slave,
+                           timeout=120, text=True)
+        os.close(slave)
+        slave = None
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        assert p.returncode == 0
+        assert b"layers 1/1" in err and b"/s" in err, err
+        # and quiet when stderr is not a terminal
+        assert pull(data, ref).stderr == ""
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
