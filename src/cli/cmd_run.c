@@ -173,7 +173,7 @@ int drv_cmd_run(int argc, char **argv)
   _cleanup_free_ char *id = name ? drv_strdup(name) : random_id();
   _cleanup_free_ char *bundle = drv_asprintf("%s/containers/%s", data_dir, id);
   _cleanup_free_ char *rt_root = drv_asprintf("%s/runtime", data_dir);
-  _cleanup_free_ char *rootfs = NULL;
+  _cleanup_free_ char *rootfs = NULL, *cfgpath = NULL;
   drv_image_process proc = {0};
   json_t *spec = NULL;
   bool made_bundle = false;
@@ -211,7 +211,7 @@ int drv_cmd_run(int argc, char **argv)
   }
   spec = build_spec(&proc, uid, gid, id);
   char *text = json_dumps(spec, JSON_INDENT(2));
-  _cleanup_free_ char *cfgpath = drv_asprintf("%s/config.json", bundle);
+  cfgpath = drv_asprintf("%s/config.json", bundle);
   int wrc = drv_write_file_atomic(cfgpath, text, strlen(text), 0644, &err);
   free(text);
   if (wrc < 0) {
