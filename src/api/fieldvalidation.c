@@ -163,3 +163,16 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
   json_decref(problems);
   return obj;
 }
+
+char *drv_api_warning_header(const char *text)
+{
+  drv_buf b = DRV_BUF_INIT;
+  drv_buf_puts(&b, "299 - \"");
+  for (const char *p = text ? text : ""; *p; p++) {
+    if (*p == '"' || *p == '\\') drv_buf_putc(&b, '\\');
+    /* header values cannot carry control characters */
+    drv_buf_putc(&b, (unsigned char)*p < 0x20 ? ' ' : *p);
+  }
+  drv_buf_putc(&b, '"');
+  return drv_buf_steal(&b);
+}

@@ -27,6 +27,10 @@ int drv_field_validation_parse(const char *s, drv_field_validation *out);
 json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len, bool yaml,
                        drv_field_validation fv, json_t **warnings, json_t **status);
 
+/* The value of an HTTP Warning header for text, as Kubernetes sends it: `299 - "<text>"` with
+ * '"' and '\\' escaped (RFC 7234 quoted-string, which client-go parses). Caller frees. */
+char *drv_api_warning_header(const char *text);
+
 /* Unknown fields of obj against res's schema, as paths ("spec.foo", "spec.containers[0].bar"),
  * appended to out (a JSON array of strings). Returns how many were found. */
 size_t drv_api_unknown_fields(const drv_api_resource *res, const json_t *obj, json_t *out);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/fieldvalidation.h"
 #include "api/status.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -22,7 +23,7 @@ static void add_common_headers(drv_req *r, struct MHD_Response *resp)
     json_t *w;
     json_array_foreach(r->warnings, i, w)
     {
-      _cleanup_free_ char *h = drv_asprintf("299 - \"%s\"", json_string_value(w));
+      _cleanup_free_ char *h = drv_api_warning_header(json_string_value(w));
       MHD_add_response_header(resp, "Warning", h);
     }
   }

@@ -251,6 +251,9 @@ static void field_validation(void **state)
   assert_null(drv_api_decode(d, "[1]", 3, false, DRV_FV_STRICT, &warn, &st));
   assert_int_equal(drv_status_code(st), 400);
   json_decref(st);
+  char *h = drv_api_warning_header("unknown field \"spec.foo\"");
+  assert_string_equal(h, "299 - \"unknown field \\\"spec.foo\\\"\"");
+  free(h);
   drv_field_validation fv;
   assert_int_equal(drv_field_validation_parse(NULL, &fv), 0);
   assert_int_equal(fv, DRV_FV_WARN);
