@@ -151,6 +151,9 @@ static int relist(drv_informer *inf, drv_err *err)
 static void apply_event(drv_informer *inf, drv_api_event *ev)
 {
   json_t *o = ev->object;
+  drv_log_debug("informer %s: event %d %s rv %s", inf->resource, (int)ev->type,
+                drv_json_get_str(o, "metadata.name") ? drv_json_get_str(o, "metadata.name") : "",
+                drv_json_get_str(o, "metadata.resourceVersion") ? drv_json_get_str(o, "metadata.resourceVersion") : "");
   set_rv(inf, drv_json_get_str(o, "metadata.resourceVersion"));
   if (ev->type == DRV_API_BOOKMARK) return;
   _cleanup_free_ char *k = obj_key(o);

@@ -582,19 +582,22 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
     json_t *fins = drv_obj_finalizers(obj);
     bool foreground = d->propagation && strcmp(d->propagation, "Foreground") == 0 &&
                       !drv_obj_has_finalizer(obj, "foregroundDeletion");
+    /* Orphan: the garbage collector strips the dependents' ownerReferences, then this */
+    bool orphan = d->propagation && strcmp(d->propagation, "Orphan") == 0 &&
+                  !drv_obj_has_finalizer(obj, "orphan");
     bool is_ns = is_res(op->sres, "", "namespaces");
-    bool has_fins = json_array_size(fins) > 0 || foreground ||
+    bool has_fins = json_array_size(fins) > 0 || foreground || orphan ||
                     (is_ns && json_array_size(drv_json_get(obj, "spec.finalizers")) > 0);
     if (graceful || has_fins) {
       /* mark: deletionTimestamp set, the object stays until finalizers/the agent are done */
       bool changed = false;
       json_t *meta = drv_obj_meta(obj);
-      if (foreground) {
+      if (foreground || orphan) {
         if (!fins) {
           fins = json_array();
           json_object_set_new(meta, "finalizers", fins);
         }
-        json_array_append_new(fins, json_string("foregroundDeletion"));
+        json_array_append_new(fins, json_string(foreground ? "foregroundDeletion" : "orphan"));
         changed = true;
       }
       long cur_grace = drv_json_get_int(obj, "metadata.deletionGracePeriodSeconds", -1);

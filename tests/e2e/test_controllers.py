@@ -1,0 +1,337 @@
+"""Control loops end to end: `drover up` (API server + scheduler + controllers in-process) driven
+by the machine's kubectl, with synthetic nodes played by a fake kubelet (tests/e2e/fakekubelet.py)
+that renews leases and marks bound pods Running/Ready through the status subresource."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest import DROVER, run  # noqa: E402
+import fakekubelet  # noqa: E402
+
+from kubernetes import client, watch  # noqa: E402
+
+PID = os.getpid()
+NODES = ["ctl-%d-n%d" % (PID, i) for i in range(3)]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(what, fn, timeout=30, interval=0.2):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # the condition's own errors mean "not yet"
+            last = e
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+class Cluster:
+    def __init__(self, d, kubeconfig, kubelet):
+        self.dir, self.kubeconfig, self.kubelet = d, kubeconfig, kubelet
+        self.api = kubelet.api_client
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+
+    def kubectl(self, *args, check=True, timeout=60, input=None):
+        return run("kubectl", "--kubeconfig", self.kubeconfig, *args, check=check, timeout=timeout, input=input)
+
+    def apply(self, ns, manifest):
+        return self.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(manifest))
+
+    def namespace(self, name):
+        self.kubectl("apply", "-f", "-", input=json.dumps(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+        return name
+
+    def get(self, ns, *what):
+        return json.loads(self.kubectl("get", "-n", ns, *what, "-o", "json").stdout)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    d = tempfile.mkdtemp(prefix="drv-ctl-e2e-")
+    port = free_port()
+    log = open(os.path.join(d, "up.log"), "w")
+    proc = subprocess.Popen([DROVER, "up", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
+                            stdout=log, stderr=subprocess.STDOUT)
+    kubelet = None
+    try:
+        kc = os.path.join(d, "kubeconfig")
+        wait_for("drover up", lambda: os.path.exists(kc) and run(
+            "kubectl", "--kubeconfig", kc, "get", "ns", check=False).returncode == 0, timeout=30)
+        kubelet = fakekubelet.FakeKubelet(kc, NODES)
+        kubelet.start()
+        for n in NODES:
+            kubelet.core.patch_node(n, {"metadata": {"labels": {"drover-e2e": str(PID)}}})
+        yield Cluster(d, kc, kubelet)
+    finally:
+        if kubelet:
+            kubelet.stop()
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def deployment(name, replicas=3, image="nginx:1.25", **spec):
+    d = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+         "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                  "template": {"metadata": {"labels": {"app": name}},
+                               "spec": {"nodeSelector": {"drover-e2e": str(PID)},
+                                        "containers": [{"name": "c", "image": image,
+                                                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}}}
+    d["spec"].update(spec)
+    return d
+
+
+def ready_pods(c, ns, app):
+    pods = c.core.list_namespaced_pod(ns, label_selector="app=" + app).items
+    return [p for p in pods if not p.metadata.deletion_timestamp and p.status.conditions and
+            any(x.type == "Ready" and x.status == "True" for x in p.status.conditions)]
+
+
+def test_apply_rollout_status_and_scale(cluster):
+    ns = cluster.namespace("roll-%d" % PID)
+    cluster.apply(ns, deployment("web"))
+    out = cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s").stdout
+    assert "successfully rolled out" in out
+    rs = cluster.get(ns, "rs")["items"]
+    assert len(rs) == 1
+    h = rs[0]["metadata"]["labels"]["pod-template-hash"]
+    assert rs[0]["metadata"]["name"] == "web-" + h
+    assert rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    pods = cluster.get(ns, "pods")["items"]
+    assert len(pods) == 3 and all(p["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet" for p in pods)
+    cluster.kubectl("scale", "-n", ns, "deploy/web", "--replicas=5")
+    wait_for("5 ready", lambda: len(ready_pods(cluster, ns, "web")) == 5)
+    cluster.kubectl("scale", "-n", ns, "deploy/web", "--replicas=2")
+    wait_for("2 pods", lambda: len(cluster.core.list_namespaced_pod(ns, label_selector="app=web").items) == 2)
+    cluster.kubectl("wait", "-n", ns, "--for=condition=Available", "deploy/web", "--timeout=30s")
+    d = cluster.get(ns, "deploy", "web")
+    st = d["status"]
+    assert st["replicas"] == 2 and st["availableReplicas"] == 2 and st["updatedReplicas"] == 2
+    assert st["observedGeneration"] == d["metadata"]["generation"]
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_set_image_respects_max_unavailable(cluster):
+    ns = cluster.namespace("img-%d" % PID)
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}}
+    cluster.apply(ns, deployment("web", replicas=6, strategy=strategy))
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    # watch every pod change during the rollout; count ready, non-terminating pods
+    state, low = {}, [6]
+    stop = threading.Event()
+    w = watch.Watch()
+
+    def observe():
+        rv = cluster.core.list_namespaced_pod(ns).metadata.resource_version
+        for ev in w.stream(cluster.core.list_namespaced_pod, ns, resource_version=rv, timeout_seconds=60):
+            p = ev["object"]
+            ok = (ev["type"] != "DELETED" and not p.metadata.deletion_timestamp and p.status.conditions and
+                  any(x.type == "Ready" and x.status == "True" for x in p.status.conditions))
+            state[p.metadata.name] = bool(ok)
+            low[0] = min(low[0], sum(state.values()))
+            if stop.is_set():
+                break
+
+    for p in ready_pods(cluster, ns, "web"):
+        state[p.metadata.name] = True
+    t = threading.Thread(target=observe, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    cluster.kubectl("set", "image", "-n", ns, "deploy/web", "c=nginx:1.26")
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=90s")
+    stop.set()
+    w.stop()
+    assert low[0] >= 5, "ready pods fell to %d (maxUnavailable 1 of 6)" % low[0]
+    imgs = {p.spec.containers[0].image for p in ready_pods(cluster, ns, "web")}
+    assert imgs == {"nginx:1.26"}
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_history_undo_restart_pause_resume(cluster):
+    ns = cluster.namespace("hist-%d" % PID)
+    cluster.apply(ns, deployment("web"))
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    cluster.kubectl("annotate", "-n", ns, "deploy/web", "kubernetes.io/change-cause=to 1.26", "--overwrite")
+    cluster.kubectl("set", "image", "-n", ns, "deploy/web", "c=nginx:1.26")
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    hist = cluster.kubectl("rollout", "history", "-n", ns, "deploy/web").stdout
+    assert "to 1.26" in hist and "\n1 " in hist and "\n2 " in hist
+    cluster.kubectl("rollout", "undo", "-n", ns, "deploy/web")
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    d = cluster.get(ns, "deploy", "web")
+    assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
+    assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    # restart: a new ReplicaSet from the restartedAt template annotation
+    before = {r["metadata"]["name"] for r in cluster.get(ns, "rs")["items"]}
+    cluster.kubectl("rollout", "restart", "-n", ns, "deploy/web")
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    after = {r["metadata"]["name"] for r in cluster.get(ns, "rs")["items"]}
+    assert len(after - before) == 1
+    # pause: template changes wait; resume rolls them out
+    cluster.kubectl("rollout", "pause", "-n", ns, "deploy/web")
+    cluster.kubectl("set", "image", "-n", ns, "deploy/web", "c=nginx:1.27")
+    wait_for("Progressing DeploymentPaused", lambda: any(
+        c["type"] == "Progressing" and c["reason"] == "DeploymentPaused"
+        for c in cluster.get(ns, "deploy", "web")["status"].get("conditions", [])))
+    time.sleep(1)
+    assert all(r["spec"]["template"]["spec"]["containers"][0]["image"] != "nginx:1.27"
+               for r in cluster.get(ns, "rs")["items"])
+    cluster.kubectl("rollout", "resume", "-n", ns, "deploy/web")
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    imgs = {p.spec.containers[0].image for p in ready_pods(cluster, ns, "web")}
+    assert imgs == {"nginx:1.27"}
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_recreate_and_progress_deadline(cluster):
+    ns = cluster.namespace("pdl-%d" % PID)
+    cluster.apply(ns, deployment("rec", replicas=2, strategy={"type": "Recreate"}))
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/rec", "--timeout=60s")
+    cluster.kubectl("set", "image", "-n", ns, "deploy/rec", "c=nginx:1.26")
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/rec", "--timeout=60s")
+    cluster.apply(ns, deployment("bad", replicas=2, image="registry.invalid/does-not-exist:1",
+                                 progressDeadlineSeconds=3))
+    p = cluster.kubectl("rollout", "status", "-n", ns, "deploy/bad", "--timeout=60s", check=False)
+    assert p.returncode != 0 and "exceeded its progress deadline" in p.stderr
+    conds = {c["type"]: c for c in cluster.get(ns, "deploy", "bad")["status"]["conditions"]}
+    assert conds["Progressing"]["status"] == "False"
+    assert conds["Progressing"]["reason"] == "ProgressDeadlineExceeded"
+    assert conds["Available"]["reason"] == "MinimumReplicasUnavailable"
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_delete_cascade(cluster):
+    ns = cluster.namespace("gc-%d" % PID)
+    for name in ("bg", "fg", "or"):
+        cluster.apply(ns, deployment(name, replicas=2))
+    for name in ("bg", "fg", "or"):
+        cluster.kubectl("rollout", "status", "-n", ns, "deploy/" + name, "--timeout=60s")
+
+    def count(kind, app):
+        return len(cluster.get(ns, kind, "-l", "app=" + app)["items"])
+
+    cluster.kubectl("delete", "-n", ns, "deploy/bg", "--cascade=background")
+    wait_for("background cascade", lambda: count("rs", "bg") == 0 and count("pods", "bg") == 0)
+    cluster.kubectl("delete", "-n", ns, "deploy/fg", "--cascade=foreground")
+    # foreground: once the delete returns, the dependents are gone already
+    assert count("rs", "fg") == 0
+    wait_for("foreground pods", lambda: count("pods", "fg") == 0)
+    cluster.kubectl("delete", "-n", ns, "deploy/or", "--cascade=orphan")
+    time.sleep(2)
+    rs = cluster.get(ns, "rs", "-l", "app=or")["items"]
+    assert len(rs) == 1 and not rs[0]["metadata"].get("ownerReferences")
+    assert count("pods", "or") == 2
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_namespace_deletion_removes_contents(cluster):
+    ns = cluster.namespace("nsdel-%d" % PID)
+    cluster.apply(ns, deployment("web", replicas=2))
+    cluster.apply(ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "b"}})
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    cluster.kubectl("delete", "ns", ns, "--timeout=60s")
+    p = cluster.kubectl("get", "ns", ns, check=False)
+    assert p.returncode != 0 and "NotFound" in p.stderr
+    assert not cluster.core.list_namespaced_pod(ns).items
+    assert not cluster.apps.list_namespaced_deployment(ns).items
+
+
+def test_unschedulable_reason_in_describe(cluster):
+    ns = cluster.namespace("unsched-%d" % PID)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge"},
+           "spec": {"nodeSelector": {"drover-e2e": str(PID)},
+                    "containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "1000"}}}]}}
+    cluster.apply(ns, pod)
+    msg = "0/%d nodes are available: " % len(NODES)
+
+    def described():
+        out = cluster.kubectl("describe", "pod", "-n", ns, "huge").stdout
+        return "FailedScheduling" in out and msg in out and out
+
+    out = wait_for("FailedScheduling event", described)
+    assert "Insufficient cpu" in out
+    cond = [c for c in cluster.get(ns, "pod", "huge")["status"]["conditions"] if c["type"] == "PodScheduled"][0]
+    assert cond["status"] == "False" and cond["reason"] == "Unschedulable" and msg in cond["message"]
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_service_cluster_ip_and_endpoints(cluster):
+    ns = cluster.namespace("svc-%d" % PID)
+    cluster.apply(ns, deployment("web", replicas=2))
+    cluster.apply(ns, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                       "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    ip = wait_for("cluster IP", lambda: cluster.get(ns, "svc", "web")["spec"].get("clusterIP"))
+    a, b = (int(x) for x in ip.split(".")[:2])
+    assert a == 10 and 96 <= b < 112  # 10.96.0.0/12
+
+    def eps():
+        subsets = cluster.get(ns, "endpoints", "web").get("subsets") or []
+        addrs = [x["ip"] for s in subsets for x in s.get("addresses", [])]
+        return len(addrs) == 2 and addrs
+
+    addrs = wait_for("endpoints", eps)
+    pod_ips = {p.status.pod_ip for p in ready_pods(cluster, ns, "web")}
+    assert set(addrs) == pod_ips
+    sl = cluster.get(ns, "endpointslices", "web")
+    assert sl["metadata"]["labels"]["kubernetes.io/service-name"] == "web"
+    assert {e["addresses"][0] for e in sl["endpoints"]} == pod_ips
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_node_failure_replaces_pods_once(cluster):
+    ns = cluster.namespace("nodefail-%d" % PID)
+    cluster.apply(ns, deployment("web", replicas=6))
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+    victim = NODES[0]
+    on_victim = [p.metadata.name for p in ready_pods(cluster, ns, "web") if p.spec.node_name == victim]
+    assert on_victim, "spread should have put pods on every node"
+    t0 = time.time()
+    cluster.kubelet.cut_off(victim)
+    wait_for("node NotReady with the unreachable taint", lambda: any(
+        t.key == "node.kubernetes.io/unreachable" and t.effect == "NoExecute"
+        for t in (cluster.core.read_node(victim).spec.taints or [])), timeout=20)
+    t_taint = time.time() - t0
+
+    def replaced():
+        ready = ready_pods(cluster, ns, "web")
+        return len(ready) == 6 and all(p.spec.node_name != victim for p in ready)
+
+    wait_for("replacements on the other nodes", replaced, timeout=40)
+    t_repl = time.time() - t0
+    assert t_taint < 9 and t_repl < 25, (t_taint, t_repl)
+    cluster.kubelet.restore(victim)
+    # the node is back: its old pods were marked for deletion and go; nothing runs twice
+    wait_for("victim's pods gone", lambda: not [
+        p for p in cluster.core.list_namespaced_pod(ns).items if p.spec.node_name == victim], timeout=30)
+    wait_for("taint removed", lambda: not any(
+        t.key.startswith("node.kubernetes.io/") for t in (cluster.core.read_node(victim).spec.taints or [])))
+    assert len(ready_pods(cluster, ns, "web")) == 6
+    cluster.kubectl("delete", "ns", ns, "--wait=false")
