@@ -107,6 +107,9 @@ static int curl_errno(CURLcode rc)
   case CURLE_RECV_ERROR:
   case CURLE_GOT_NOTHING:
   case CURLE_PARTIAL_FILE: return ECONNRESET;
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM: return EPROTO;
   default: return EIO;
   }
 }

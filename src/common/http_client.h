@@ -65,7 +65,8 @@ void drv_http_client_free(drv_http_client *c);
 
 /* Performs one request. Returns 0 when an HTTP answer arrived (whatever its status: check
  * resp->status), < 0 on a transport error (err says which). errnum is ETIMEDOUT for timeouts
- * and stalls, ECONNREFUSED/EHOSTUNREACH for connection failures, EIO otherwise, so callers
+ * and stalls, ECONNREFUSED/EHOSTUNREACH for connection failures, EPROTO for an untrusted or
+ * unusable certificate, ECONNRESET for a cut transfer, EIO otherwise, so callers
  * can decide to retry. resp must be initialized (DRV_HTTP_RESPONSE_INIT) and is reset here. */
 int drv_http_do(drv_http_client *c, const drv_http_request *req, drv_http_response *resp,
                 drv_err *err);

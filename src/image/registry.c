@@ -29,6 +29,9 @@ struct drv_registry {
   pthread_mutex_t mu;
   char *token;    /* bearer token once obtained */
   bool basic;     /* the registry asked for basic auth */
+  /* Loopback and --insecure registries: HTTPS is tried first and plain HTTP taken when the
+   * first connection fails below HTTP (as Docker does); decided once per session. */
+  bool may_fall_back;
 };
 
 /* ---- WWW-Authenticate ---- */
@@ -173,8 +176,8 @@ int drv_registry_open(const drv_image_ref *ref, const drv_registry_opts *o, drv_
   drv_registry *r = drv_calloc(1, sizeof *r);
   const char *host = drv_image_ref_registry_host(ref);
   r->host = drv_strdup(host);
-  bool plain = o->insecure || drv_image_host_is_loopback(host);
-  r->base = drv_asprintf("%s://%s", plain ? "http" : "https", host);
+  r->may_fall_back = o->insecure || drv_image_host_is_loopback(host);
+  r->base = drv_asprintf("https://%s", host);
   r->path = drv_strdup(ref->path);
   r->ca_file = o->ca_file ? drv_strdup(o->ca_file) : NULL;
   r->max_attempts = o->max_attempts > 0 ? o->max_attempts : 4;
@@ -316,11 +319,17 @@ out:
   return rc;
 }
 
-/* One request with auth: a 401 gets one answer to its challenge and one more try. */
-static int reg_do(drv_registry *r, drv_http_client *c, drv_http_request *rq,
+/* One request to base + path with auth: a 401 gets one answer to its challenge and one more
+ * try. */
+static int reg_do(drv_registry *r, drv_http_client *c, const char *path, drv_http_request *rq,
                   drv_http_response *rs, drv_err *err)
 {
   for (int round = 0;; round++) {
+    pthread_mutex_lock(&r->mu);
+    _cleanup_free_ char *url = drv_asprintf("%s%s", r->base, path);
+    bool fall_back = r->may_fall_back;
+    pthread_mutex_unlock(&r->mu);
+    rq->url = url;
     pthread_mutex_lock(&r->mu);
     _cleanup_free_ char *tok = r->token ? drv_strdup(r->token) : NULL;
     bool basic = r->basic;
@@ -331,6 +340,22 @@ static int reg_do(drv_registry *r, drv_http_client *c, drv_http_request *rq,
     rq->ca_file = r->ca_file;
     int rc = drv_http_do(c, rq, rs, err);
     rq->bearer_token = NULL;
+    rq->url = NULL;
+    if (fall_back) {
+      pthread_mutex_lock(&r->mu);
+      if (r->may_fall_back) {
+        r->may_fall_back = false;
+        /* No TLS there (an untrusted certificate is an error, not a reason for plain HTTP). */
+        if (rc < 0 && err && err->errnum != EPROTO && !strncmp(r->base, "https://", 8)) {
+          free(r->base);
+          r->base = drv_asprintf("http://%s", r->host);
+          pthread_mutex_unlock(&r->mu);
+          round--;
+          continue;
+        }
+      }
+      pthread_mutex_unlock(&r->mu);
+    }
     if (rc < 0 || rs->status != 401 || round > 0) return rc;
     if (authenticate(r, c, rs, err) < 0) return -1;
   }
@@ -340,15 +365,15 @@ int drv_registry_get_manifest(drv_registry *r, drv_http_client *c, const char *r
                               drv_buf *body, char **content_type,
                               char digest_out[DRV_DIGEST_LEN + 1], drv_err *err)
 {
-  _cleanup_free_ char *url = drv_asprintf("%s/v2/%s/manifests/%s", r->base, r->path, reference);
+  _cleanup_free_ char *path = drv_asprintf("/v2/%s/manifests/%s", r->path, reference);
   const char *hdrs[] = {"Accept: " DRV_MANIFEST_ACCEPT, NULL};
-  drv_http_request rq = {.url = url, .headers = hdrs, .follow_redirects = true,
+  drv_http_request rq = {.headers = hdrs, .follow_redirects = true,
                          .timeout_ms = 120000, .max_body = 4 << 20};
   drv_http_response rs = DRV_HTTP_RESPONSE_INIT;
   int rc = -1;
   for (int attempt = 0; attempt < r->max_attempts; attempt++) {
     if (attempt) backoff(attempt - 1);
-    rc = reg_do(r, c, &rq, &rs, err);
+    rc = reg_do(r, c, path, &rq, &rs, err);
     if (!transient(rc, err, &rs)) break;
   }
   if (rc < 0) {
@@ -422,7 +447,7 @@ int drv_registry_fetch_blob(drv_registry *r, drv_http_client *c, const char *dig
                             const char *partial_path, drv_registry_progress_fn progress,
                             void *progress_ctx, drv_err *err)
 {
-  _cleanup_free_ char *url = drv_asprintf("%s/v2/%s/blobs/%s", r->base, r->path, digest);
+  _cleanup_free_ char *path = drv_asprintf("/v2/%s/blobs/%s", r->path, digest);
   _cleanup_close_ int fd = open(partial_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return drv_error(err, errno, "blob %s: open `%s`", digest, partial_path);
   drv_sha256 h;
@@ -446,14 +471,14 @@ int drv_registry_fetch_blob(drv_registry *r, drv_http_client *c, const char *dig
     if (have == size) break; /* everything already there from an earlier pull */
     struct blob_sink sink = {.fd = fd, .h = &h, .have = have, .limit = size, .progress = progress,
                              .ctx = progress_ctx};
-    drv_http_request rq = {.url = url, .follow_redirects = true, .range_start = have,
+    drv_http_request rq = {.follow_redirects = true, .range_start = have,
                            .on_data = blob_write, .on_data_ctx = &sink, .stall_timeout_s = 30};
     if (lseek(fd, have, SEEK_SET) < 0) {
       rc = drv_error(err, errno, "blob %s: seek", digest);
       goto out;
     }
     drv_err_clear(err);
-    rc = reg_do(r, c, &rq, &rs, err);
+    rc = reg_do(r, c, path, &rq, &rs, err);
     if (rc == 0 && have > 0 && rs.status == 200) {
       /* The server ignored the Range: what arrived is the whole blob from byte 0, written at
        * offset `have` — start over cleanly. */

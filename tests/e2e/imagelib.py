@@ -270,7 +270,7 @@ class Facade:
     N blob GETs with 503. cut_blobs: send only half of the first N blob bodies, then close."""
 
     def __init__(self, upstream_port, mode=None, user="alice", password="s3cret",
-                 fail_blobs=0, cut_blobs=0, token_needs_basic=True):
+                 fail_blobs=0, cut_blobs=0, token_needs_basic=True, tls=None):
         self.upstream = upstream_port
         self.mode, self.user, self.password = mode, user, password
         self.fail_blobs, self.cut_blobs = fail_blobs, cut_blobs
@@ -321,7 +321,7 @@ class Facade:
                     auth = self.headers.get("Authorization", "")
                     if not (auth.startswith("Bearer ") and auth[7:] in facade.tokens):
                         repo = self.path.split("/")[2] if self.path.count("/") > 2 else ""
-                        return self._deny(f'Bearer realm="http://{host}/token",service="facade",'
+                        return self._deny(f'Bearer realm="{facade.scheme}://{host}/token",service="facade",'
                                           f'scope="repository:{repo}:pull"')
                 elif facade.mode == "basic" and not self._basic_ok():
                     return self._deny('Basic realm="facade"')
@@ -366,6 +366,13 @@ class Facade:
             daemon_threads = True
 
         self.server = S(("127.0.0.1", 0), H)
+        self.scheme = "http"
+        if tls:  # (certfile, keyfile)
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

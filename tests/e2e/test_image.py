@@ -493,3 +493,22 @@ def test_progress_on_terminal(registry, data):
         if slave is not None:
             os.close(slave)
         os.close(master)
+
+
+def test_https_registry(registry, data):
+    """TLS with a CA file; an untrusted certificate is an error, never a fall back to HTTP."""
+    key, cert = os.path.join(data, "key.pem"), os.path.join(data, "cert.pem")
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
+    img = L.Image([(L.busybox_layer([{"name": "tls", "data": "x"}]), "gzip")])
+    registry.push_image("drover/tls", "v1", img)
+    fac = L.Facade(registry.port, mode="bearer", token_needs_basic=False, tls=(cert, key))
+    try:
+        ref = f"{fac.host}/drover/tls:v1"
+        p = pull(os.path.join(data, "a"), ref, check=False)
+        assert p.returncode == 1 and "certificate" in p.stderr.lower(), p.stderr
+        out = pull(os.path.join(data, "b"), ref, "--ca-file", cert).stdout.split()
+        assert out == [ref, img.config_digest]
+        assert fac.token_requests >= 1
+    finally:
+        fac.stop()
