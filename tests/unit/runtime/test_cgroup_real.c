@@ -396,6 +396,105 @@ static void unified_bpf_and_clone_into(void **state)
   drv_cgroup_free(cg);
 }
 
+/* The v2 backend for real: this machine's v2 hierarchy (hybrid: no controllers, but freeze,
+ * kill, cpu.stat and the device program are all core v2). */
+static drv_cgroup_system *v2sys;
+
+static int teardown_v2(void **state)
+{
+  for (size_t i = 0; i < n_children; i++) {
+    if (children[i] <= 0) continue;
+    kill(children[i], SIGKILL);
+    waitpid(children[i], NULL, 0);
+  }
+  n_children = 0;
+  if (v2sys) {
+    for (size_t i = 0; i < n_paths; i++) {
+      drv_cgroup *cg;
+      drv_err err;
+      if (drv_cgroup_open(v2sys, paths[i], &cg, &err) == 0) {
+        drv_cgroup_killall(cg, SIGKILL, &err);
+        drv_cgroup_destroy(cg, &err);
+        drv_cgroup_free(cg);
+      }
+    }
+    drv_cgroup_system_free(v2sys);
+    v2sys = NULL;
+  }
+  return teardown(state);
+}
+
+static void v2_backend_on_this_machine(void **state)
+{
+  (void)state;
+  drv_cgroup_system *sys = system_or_skip();
+  const char *u = drv_cgroup_system_unified_mount(sys);
+  if (!u || drv_cgroup_system_mode(sys) == DRV_CGROUP_MODE_V2) skip(); /* v2 hosts: test above */
+  drv_err err;
+  assert_int_equal(drv_cgroup_system_from_root(DRV_CGROUP_MODE_V2, u, &v2sys, &err), 0);
+  assert_int_equal(drv_cgroup_system_mode(v2sys), DRV_CGROUP_MODE_V2);
+  _cleanup_free_ char *path = unique_path();
+  _cleanup_free_ char *leaf = drv_asprintf("%s/pod/ctr", path);
+  drv_cgroup_resources res;
+  parse_res("{\"devices\":[{\"allow\":false,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"r\"}]}", &res);
+  drv_cgroup *cg;
+  if (drv_cgroup_create(v2sys, leaf, "x", &res, 0, &cg, &err) < 0) fail_msg("%s", err.msg);
+  drv_cgroup_resources_free(&res);
+
+  /* devices through the program create attached */
+  struct child_arg a = {.mode = 4};
+  assert_int_equal(pipe(a.go), 0);
+  pid_t pid = spawn(child_body, &a);
+  if (drv_cgroup_enter(cg, pid, 0, &err) < 0) fail_msg("%s", err.msg);
+  go(&a);
+  int st = reap(pid);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_msg("device child: status %d", st);
+
+  /* freeze/thaw with cgroup.freeze, stats from cpu.stat, kill with cgroup.kill */
+  volatile uint64_t *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  assert_true(counter != MAP_FAILED);
+  struct child_arg b = {.counter = counter, .mode = 0};
+  assert_int_equal(pipe(b.go), 0);
+  pid = spawn(child_body, &b);
+  if (drv_cgroup_enter(cg, pid, 0, &err) < 0) fail_msg("%s", err.msg);
+  go(&b);
+  long long deadline = drv_now_ms() + 5000;
+  while (*counter == 0 && drv_now_ms() < deadline) sched_yield();
+  if (drv_cgroup_freeze(cg, true, &err) < 0) fail_msg("%s", err.msg);
+  bool frozen;
+  assert_int_equal(drv_cgroup_is_frozen(cg, &frozen, &err), 0);
+  assert_true(frozen);
+  uint64_t c1 = *counter;
+  struct timespec ts = {0, 30 * 1000000};
+  nanosleep(&ts, NULL);
+  assert_true(*counter == c1);
+  if (drv_cgroup_freeze(cg, false, &err) < 0) fail_msg("%s", err.msg);
+  deadline = drv_now_ms() + 5000;
+  while (*counter == c1 && drv_now_ms() < deadline) sched_yield();
+  assert_true(*counter != c1);
+  drv_cgroup_stats stats;
+  assert_int_equal(drv_cgroup_stats_read(cg, &stats, &err), 0);
+  assert_true(stats.have & DRV_CGROUP_STATS_CPU);
+  assert_true(stats.cpu.usage_ns > 0);
+  pid_t *pids;
+  size_t n;
+  assert_int_equal(drv_cgroup_pids(cg, true, &pids, &n, &err), 0);
+  assert_int_equal(n, 1);
+  free(pids);
+  if (drv_cgroup_killall(cg, SIGKILL, &err) < 0) fail_msg("%s", err.msg);
+  st = reap(pid);
+  assert_true(WIFSIGNALED(st));
+  /* destroying the parent takes the nested groups with it */
+  drv_cgroup *top;
+  assert_int_equal(drv_cgroup_open(v2sys, path, &top, &err), 0);
+  if (drv_cgroup_destroy(top, &err) < 0) fail_msg("%s", err.msg);
+  drv_cgroup_free(top);
+  _cleanup_free_ char *gone = drv_asprintf("%s%s", u, path);
+  assert_false(drv_path_exists(gone));
+  drv_cgroup_free(cg);
+  munmap((void *)counter, 4096);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -403,6 +502,7 @@ int main(void)
       cmocka_unit_test_teardown(devices_pids_and_oom, teardown),
       cmocka_unit_test_teardown(failure_leaves_nothing, teardown),
       cmocka_unit_test_teardown(unified_bpf_and_clone_into, teardown),
+      cmocka_unit_test_teardown(v2_backend_on_this_machine, teardown_v2),
   };
   return cmocka_run_group_tests_name("runtime_cgroup_real", tests, NULL, NULL);
 }
