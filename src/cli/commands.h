@@ -18,6 +18,7 @@ int drv_cmd_controllers(int argc, char **argv);
 int drv_cmd_image(int argc, char **argv);
 int drv_cmd_run(int argc, char **argv);
 int drv_cmd_runtime(int argc, char **argv);
+int drv_cmd_agent(int argc, char **argv);
 
 /* The table in main.c, NULL-terminated; `drover help` prints it. */
 extern const drv_command drv_commands[];

@@ -15,6 +15,7 @@ const drv_command drv_commands[] = {
     {"controllers", drv_cmd_controllers, "run the controllers alone against a Kubernetes-API server"},
     {"run", drv_cmd_run, "run an image as a container on this machine (pulls it when missing)"},
     {"image", drv_cmd_image, "pull, list, inspect, import and remove container images"},
+    {"agent", drv_cmd_agent, "run the node agent: register this machine and run the pods bound to it"},
     {"runtime", drv_cmd_runtime, "OCI container runtime (runc-compatible; also as drover-runtime)"},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,677 @@
+/* The agent's front: options, Node registration, the Lease, the pod loop, peer routes and
+ * Service rules. drv_agent_start() is what `drover up` calls in-process. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "agent/sandbox.h"
+#include "api/client_http.h"
+#include "api/object.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "image/image.h"
+#include "net/ipam.h"
+#include "net/podnet.h"
+#include "net/service.h"
+#include "runtime/runtime.h"
+
+#define LEASE_NS "kube-node-lease"
+
+static const drv_api_ref pods_ref = {.version = "v1", .resource = "pods"};
+static const drv_api_ref nodes_ref = {.version = "v1", .resource = "nodes"};
+
+/* The local address used to reach the server: the node's InternalIP. */
+static char *route_source_ip(const char *url)
+{
+  char host[256] = "", port[16] = "443";
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  size_t n = strcspn(p, ":/");
+  if (n >= sizeof host) return NULL;
+  memcpy(host, p, n);
+  if (p[n] == ':') snprintf(port, sizeof port, "%.*s", (int)strcspn(p + n + 1, "/"), p + n + 1);
+  struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+  if (getaddrinfo(host, port, &hints, &res) != 0 || !res) return NULL;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  char *out = NULL;
+  struct sockaddr_in me;
+  socklen_t l = sizeof me;
+  if (s >= 0 && connect(s, res->ai_addr, res->ai_addrlen) == 0 &&
+      getsockname(s, (struct sockaddr *)&me, &l) == 0) {
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &me.sin_addr, buf, sizeof buf);
+    out = drv_strdup(buf);
+  }
+  if (s >= 0) close(s);
+  freeaddrinfo(res);
+  return out;
+}
+
+static json_t *node_status(drv_agent *a)
+{
+  struct sysinfo si;
+  sysinfo(&si);
+  long long mem_ki = (long long)si.totalram * si.mem_unit / 1024;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  char cpu[32], mem[32], alloc_mem[32], pods[16];
+  snprintf(cpu, sizeof cpu, "%ld", cpus);
+  snprintf(mem, sizeof mem, "%lldKi", mem_ki);
+  /* Kubelet's default hard eviction threshold (100Mi) is held back from allocatable. */
+  snprintf(alloc_mem, sizeof alloc_mem, "%lldKi", mem_ki > 102400 ? mem_ki - 102400 : mem_ki);
+  snprintf(pods, sizeof pods, "%d", a->o.max_pods > 0 ? a->o.max_pods : 110);
+  char now[32];
+  drv_status_time(drv_wall_ms(), now, sizeof now);
+  struct utsname u;
+  uname(&u);
+  json_t *conds = json_array();
+  const char *types[][4] = {
+      {"Ready", "True", "KubeletReady", "drover agent is posting ready status"},
+      {"MemoryPressure", "False", "KubeletHasSufficientMemory", "drover agent has sufficient memory available"},
+      {"DiskPressure", "False", "KubeletHasNoDiskPressure", "drover agent has no disk pressure"},
+      {"PIDPressure", "False", "KubeletHasSufficientPID", "drover agent has sufficient PID available"},
+  };
+  for (size_t i = 0; i < DRV_ARRAY_LEN(types); i++)
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", types[i][0],
+                                           "status", types[i][1], "reason", types[i][2], "message",
+                                           types[i][3], "lastHeartbeatTime", now,
+                                           "lastTransitionTime", now));
+  return json_pack(
+      "{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:o, s:[{s:s, s:s}, {s:s, s:s}],"
+      " s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}",
+      "capacity", "cpu", cpu, "memory", mem, "pods", pods, "ephemeral-storage", "0",
+      "allocatable", "cpu", cpu, "memory", alloc_mem, "pods", pods, "ephemeral-storage", "0",
+      "conditions", conds, "addresses", "type", "InternalIP", "address", a->node_ip, "type",
+      "Hostname", "address", a->node_name, "daemonEndpoints", "kubeletEndpoint", "Port", a->port,
+      "nodeInfo", "machineID", "", "systemUUID", "", "bootID", "", "kernelVersion", u.release,
+      "osImage", "Linux", "containerRuntimeVersion", "drover://" DROVER_VERSION,
+      "kubeletVersion", "v1.30.0-drover", "operatingSystem", "linux", "architecture", "amd64");
+}
+
+static int register_node(drv_agent *a, drv_err *err)
+{
+  json_t *node = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s, s:s}}, s:{}, s:o}",
+                           "apiVersion", "v1", "kind", "Node", "metadata", "name", a->node_name,
+                           "labels", "kubernetes.io/hostname", a->node_name, "kubernetes.io/os",
+                           "linux", "kubernetes.io/arch", "amd64", "beta.kubernetes.io/os",
+                           "linux", "beta.kubernetes.io/arch", "amd64", "spec", "status",
+                           node_status(a));
+  if (a->o.pod_cidr) drv_json_set(node, "spec.podCIDR", json_string(a->o.pod_cidr));
+  json_t *got = NULL;
+  int r = drv_api_create(a->api, &nodes_ref, node, &got, err);
+  if (r == DRV_API_ECONFLICT) {
+    drv_api_ref ref = nodes_ref;
+    ref.name = a->node_name;
+    r = drv_api_get(a->api, &ref, &got, err);
+    if (r == 0) {
+      json_object_set(got, "status", json_object_get(node, "status"));
+      json_t *up = NULL;
+      r = drv_api_update_status(a->api, &ref, got, &up, err);
+      if (r == 0) {
+        json_decref(got);
+        got = up;
+      }
+    }
+  }
+  json_decref(node);
+  if (r < 0) {
+    json_decref(got);
+    return drv_err_prefix(err, "register node `%s`", a->node_name);
+  }
+  const char *cidr = drv_json_get_str(got, "spec.podCIDR");
+  if (cidr && *cidr) {
+    free(a->pod_cidr);
+    a->pod_cidr = drv_strdup(cidr);
+  }
+  json_decref(got);
+  return 0;
+}
+
+static int renew_lease(drv_agent *a, json_t **lease, drv_err *err)
+{
+  char now[40];
+  drv_api_microtime_format(drv_wall_ms() * 1000, now, sizeof now);
+  drv_api_ref ref = {.group = "coordination.k8s.io", .version = "v1", .resource = "leases",
+                     .ns = LEASE_NS, .name = a->node_name};
+  if (*lease) {
+    drv_json_set(*lease, "spec.renewTime", json_string(now));
+    json_t *out = NULL;
+    int r = drv_api_update(a->api, &ref, *lease, &out, err);
+    if (r == 0) {
+      json_decref(*lease);
+      *lease = out;
+      return 0;
+    }
+    json_decref(*lease);
+    *lease = NULL;
+    if (r != DRV_API_ECONFLICT && r != DRV_API_ENOTFOUND) return r;
+  }
+  json_t *got = NULL;
+  int r = drv_api_get(a->api, &ref, &got, err);
+  if (r == 0) {
+    drv_json_set(got, "spec.renewTime", json_string(now));
+    drv_json_set(got, "spec.holderIdentity", json_string(a->node_name));
+    r = drv_api_update(a->api, &ref, got, lease, err);
+    json_decref(got);
+    return r;
+  }
+  if (r != DRV_API_ENOTFOUND) return r;
+  json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s, s:s}}", "apiVersion",
+                          "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name",
+                          a->node_name, "namespace", LEASE_NS, "spec", "holderIdentity",
+                          a->node_name, "leaseDurationSeconds", 40, "renewTime", now,
+                          "acquireTime", now);
+  drv_api_ref cref = ref;
+  cref.name = NULL;
+  r = drv_api_create(a->api, &cref, obj, lease, err);
+  json_decref(obj);
+  return r;
+}
+
+static void *lease_thread(void *arg)
+{
+  drv_agent *a = arg;
+  json_t *lease = NULL;
+  long long next_status = drv_now_ms() + 10000;
+  pthread_mutex_lock(&a->lock);
+  while (!a->stop) {
+    pthread_mutex_unlock(&a->lock);
+    drv_err err;
+    int r = renew_lease(a, &lease, &err);
+    if (r < 0) drv_log_warn("renew lease: %s", err.msg);
+    if (drv_now_ms() >= next_status) {
+      /* The Node's Ready heartbeat, less often than the Lease (as kubelet). */
+      json_t *patch = json_pack("{s:o}", "status", node_status(a));
+      if (drv_api_patch(a->api, &(drv_api_ref){.version = "v1", .resource = "nodes",
+                                                .name = a->node_name, .subresource = "status"},
+                        DRV_API_PATCH_MERGE, patch, NULL, &err) < 0)
+        drv_log_warn("node status: %s", err.msg);
+      json_decref(patch);
+      next_status = drv_now_ms() + 10000;
+    }
+    pthread_mutex_lock(&a->lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    while (!a->stop && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {}
+  }
+  pthread_mutex_unlock(&a->lock);
+  json_decref(lease);
+  return NULL;
+}
+
+/* ---- pods table ---- */
+
+drv_pod *drv_agent_find_pod(drv_agent *a, const char *ns, const char *name)
+{
+  for (size_t i = 0; i < a->pods.n; i++) {
+    drv_pod *p = a->pods.v[i];
+    if (!p->gone && !strcmp(p->ns, ns) && !strcmp(p->name, name) && p->obj) return p;
+  }
+  for (size_t i = 0; i < a->pods.n; i++) {
+    drv_pod *p = a->pods.v[i];
+    if (!p->gone && !strcmp(p->ns, ns) && !strcmp(p->name, name)) return p;
+  }
+  return NULL;
+}
+
+static drv_pod *find_uid(drv_agent *a, const char *uid)
+{
+  for (size_t i = 0; i < a->pods.n; i++)
+    if (!strcmp(a->pods.v[i]->uid, uid)) return a->pods.v[i];
+  return NULL;
+}
+
+static void wake(drv_agent *a)
+{
+  pthread_mutex_lock(&a->lock);
+  a->wake = true;
+  pthread_cond_broadcast(&a->cond);
+  pthread_mutex_unlock(&a->lock);
+}
+
+static void on_pod_add(void *ud, json_t *obj)
+{
+  (void)obj;
+  wake(ud);
+}
+static void on_pod_update(void *ud, json_t *old, json_t *obj)
+{
+  (void)old, (void)obj;
+  wake(ud);
+}
+
+/* ---- peer routes and services ---- */
+
+static void sync_routes(drv_agent *a)
+{
+  if (!a->network || !a->node_inf) return;
+  json_t *nodes = drv_informer_list(a->node_inf, NULL, NULL, NULL);
+  drv_buf want = DRV_BUF_INIT;
+  size_t i;
+  json_t *n;
+  json_array_foreach(nodes, i, n)
+  {
+    const char *name = drv_obj_name(n);
+    const char *cidr = drv_json_get_str(n, "spec.podCIDR");
+    if (!name || !cidr || !strcmp(name, a->node_name)) continue;
+    const char *ip = NULL;
+    size_t j;
+    json_t *ad;
+    json_array_foreach(drv_json_get(n, "status.addresses"), j, ad)
+    {
+      const char *t = json_string_value(json_object_get(ad, "type"));
+      if (t && !strcmp(t, "InternalIP")) ip = json_string_value(json_object_get(ad, "address"));
+    }
+    if (ip) drv_buf_printf(&want, "%s %s\n", cidr, ip);
+  }
+  json_decref(nodes);
+  const char *cur = want.data ? want.data : "";
+  if (a->routes_last && !strcmp(a->routes_last, cur)) {
+    drv_buf_free(&want);
+    return;
+  }
+  drv_err err;
+  /* Drop routes of nodes that went away, then (re)install the wanted ones. */
+  if (a->routes_last) {
+    char *save = NULL, *copy = drv_strdup(a->routes_last);
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+      char cidr[64];
+      if (sscanf(l, "%63s", cidr) == 1 && !strstr(cur, cidr)) drv_podnet_unroute_peer(cidr, &err);
+    }
+    free(copy);
+  }
+  bool ok = true;
+  char *save = NULL, *copy = drv_strdup(cur);
+  for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char cidr[64], ip[64];
+    struct in_addr via;
+    if (sscanf(l, "%63s %63s", cidr, ip) != 2 || inet_pton(AF_INET, ip, &via) != 1) continue;
+    if (drv_podnet_route_peer(cidr, via, &err) < 0) {
+      drv_log_warn("route to pods of %s: %s", ip, err.msg);
+      ok = false;
+    }
+  }
+  free(copy);
+  free(a->routes_last);
+  a->routes_last = ok ? drv_buf_steal(&want) : NULL;
+  drv_buf_free(&want);
+}
+
+static void sync_services(drv_agent *a)
+{
+  if (!a->network || !a->svc_inf || !a->ep_inf) return;
+  json_t *svcs = drv_informer_list(a->svc_inf, NULL, NULL, NULL);
+  size_t cap = 16, n = 0;
+  drv_svc_rule *rules = drv_calloc(cap, sizeof *rules);
+  char **keys = drv_calloc(cap, sizeof *keys);
+  drv_svc_ep **eps = drv_calloc(cap, sizeof *eps);
+  char **protos = drv_calloc(cap, sizeof *protos);
+  size_t i;
+  json_t *s;
+  json_array_foreach(svcs, i, s)
+  {
+    const char *cip = drv_json_get_str(s, "spec.clusterIP");
+    struct in_addr vip = {0};
+    if (cip && strcmp(cip, "None") != 0) inet_pton(AF_INET, cip, &vip);
+    json_t *ep = drv_informer_get(a->ep_inf, drv_obj_namespace(s), drv_obj_name(s));
+    size_t j;
+    json_t *sp;
+    json_array_foreach(drv_json_get(s, "spec.ports"), j, sp)
+    {
+      const char *pname = json_string_value(json_object_get(sp, "name"));
+      const char *proto = json_string_value(json_object_get(sp, "protocol"));
+      int port = (int)json_integer_value(json_object_get(sp, "port"));
+      int np = (int)json_integer_value(json_object_get(sp, "nodePort"));
+      if (!vip.s_addr && !np) continue;
+      if (n == cap) {
+        cap *= 2;
+        rules = drv_realloc(rules, cap * sizeof *rules);
+        keys = drv_realloc(keys, cap * sizeof *keys);
+        eps = drv_realloc(eps, cap * sizeof *eps);
+        protos = drv_realloc(protos, cap * sizeof *protos);
+      }
+      keys[n] = drv_asprintf("%s/%s:%s", drv_obj_namespace(s), drv_obj_name(s), pname ? pname : "");
+      protos[n] = drv_strdup(proto && !strcasecmp(proto, "UDP") ? "udp" : proto && !strcasecmp(proto, "SCTP") ? "sctp" : "tcp");
+      size_t ne = 0, ecap = 4;
+      eps[n] = drv_calloc(ecap, sizeof **eps);
+      size_t k;
+      json_t *sub;
+      json_array_foreach(json_object_get(ep, "subsets"), k, sub)
+      {
+        int tport = 0;
+        size_t q;
+        json_t *epp;
+        json_array_foreach(json_object_get(sub, "ports"), q, epp)
+        {
+          const char *en = json_string_value(json_object_get(epp, "name"));
+          if ((!pname && !en) || (pname && en && !strcmp(pname, en)) ||
+              json_array_size(json_object_get(sub, "ports")) == 1)
+            tport = (int)json_integer_value(json_object_get(epp, "port"));
+        }
+        if (!tport) continue;
+        size_t w;
+        json_t *ad;
+        json_array_foreach(json_object_get(sub, "addresses"), w, ad)
+        {
+          struct in_addr ip;
+          if (inet_pton(AF_INET, json_string_value(json_object_get(ad, "ip")) ?: "", &ip) != 1) continue;
+          if (ne == ecap) eps[n] = drv_realloc(eps[n], (ecap *= 2) * sizeof **eps);
+          eps[n][ne++] = (drv_svc_ep){ip, (uint16_t)tport};
+        }
+      }
+      rules[n] = (drv_svc_rule){.key = keys[n], .proto = protos[n], .vip = vip,
+                                .port = (uint16_t)port, .node_port = (uint16_t)np,
+                                .eps = eps[n], .n_eps = ne};
+      n++;
+    }
+    json_decref(ep);
+  }
+  json_decref(svcs);
+  drv_buf text = DRV_BUF_INIT;
+  drv_err err;
+  if (drv_svc_render(rules, n, NULL, &text, &err) == 0 &&
+      (!a->svc_rules_last || strcmp(a->svc_rules_last, text.data) != 0)) {
+    if (drv_svc_sync(rules, n, &err) < 0) drv_log_warn("service rules: %s", err.msg);
+    else {
+      free(a->svc_rules_last);
+      a->svc_rules_last = drv_buf_steal(&text);
+    }
+  }
+  drv_buf_free(&text);
+  for (size_t k = 0; k < n; k++) free(keys[k]), free(eps[k]), free(protos[k]);
+  free(keys), free(eps), free(protos), free(rules);
+}
+
+/* Runtime containers of this agent that no pod owns any more (deleted while it was down). */
+static void gc_orphans(drv_agent *a)
+{
+  drv_rt_state *list = NULL;
+  size_t n = 0;
+  drv_err err;
+  if (drv_rt_list(a->rt_root, &list, &n, &err) < 0) return;
+  for (size_t i = 0; i < n; i++) {
+    bool owned = false;
+    for (size_t j = 0; j < a->pods.n && !owned; j++) {
+      drv_pod *p = a->pods.v[j];
+      for (size_t k = 0; k < p->n_init && !owned; k++)
+        owned = p->init[k].rt_id && !strcmp(p->init[k].rt_id, list[i].id);
+      for (size_t k = 0; k < p->n_ctrs && !owned; k++)
+        owned = p->ctrs[k].rt_id && !strcmp(p->ctrs[k].rt_id, list[i].id);
+    }
+    if (!owned) {
+      drv_log_info("removing orphaned container %s", list[i].id);
+      drv_rt_delete(a->rt_root, list[i].id, true, &err);
+    }
+  }
+  drv_rt_list_free(list, n);
+}
+
+static void *worker_thread(void *arg)
+{
+  drv_agent *a = arg;
+  bool gc_done = false;
+  long long next_net = 0;
+  pthread_mutex_lock(&a->lock);
+  while (!a->stop) {
+    a->wake = false;
+    bool synced = drv_informer_synced(a->pod_inf);
+    json_t *objs = synced ? drv_informer_list(a->pod_inf, NULL, NULL, NULL) : NULL;
+    long long now = drv_now_ms();
+    if (objs) {
+      size_t i;
+      json_t *o;
+      json_array_foreach(objs, i, o)
+      {
+        const char *uid = drv_obj_uid(o);
+        if (!uid) continue;
+        drv_pod *p = find_uid(a, uid);
+        if (!p) {
+          const char *phase = drv_json_get_str(o, "status.phase");
+          /* A finished pod this agent does not know (e.g. its checkpoint was lost): leave it. */
+          if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) continue;
+          if (a->pods.n == a->pods.cap) {
+            a->pods.cap = a->pods.cap ? a->pods.cap * 2 : 16;
+            a->pods.v = drv_realloc(a->pods.v, a->pods.cap * sizeof *a->pods.v);
+          }
+          p = drv_pod_new(a, uid, drv_obj_namespace(o), drv_obj_name(o));
+          a->pods.v[a->pods.n++] = p;
+        }
+        const char *rv_new = drv_obj_resource_version(o);
+        const char *rv_old = p->obj ? drv_obj_resource_version(p->obj) : NULL;
+        if (!rv_old || !rv_new || strcmp(rv_old, rv_new) != 0) {
+          drv_pod_set_object(p, o);
+          p->next_sync_ms = 0;
+        }
+      }
+      /* Pods the server no longer has go away. */
+      for (size_t k = 0; k < a->pods.n; k++) {
+        drv_pod *p = a->pods.v[k];
+        bool found = false;
+        json_array_foreach(objs, i, o)
+        {
+          const char *uid = drv_obj_uid(o);
+          if (uid && !strcmp(uid, p->uid)) found = true;
+        }
+        if (!found && p->obj) {
+          drv_pod_set_object(p, NULL);
+          p->next_sync_ms = 0;
+        } else if (!found && !p->terminating) {
+          p->next_sync_ms = 0; /* restored from a checkpoint, unknown to the server */
+        }
+      }
+      json_decref(objs);
+      if (!gc_done) {
+        gc_orphans(a);
+        gc_done = true;
+      }
+    }
+    for (size_t k = 0; k < a->pods.n && !a->stop; k++) {
+      drv_pod *p = a->pods.v[k];
+      if (!synced) break;
+      if (p->next_sync_ms > now) continue;
+      drv_pod_sync(a, p);
+      p->next_sync_ms = drv_now_ms() + 1000;
+      for (size_t c = 0; c < p->n_ctrs; c++)
+        if (p->ctrs[c].retry_at_ms > now && p->ctrs[c].retry_at_ms < p->next_sync_ms)
+          p->next_sync_ms = p->ctrs[c].retry_at_ms;
+      for (size_t c = 0; c < p->n_init; c++)
+        if (p->init[c].retry_at_ms > now && p->init[c].retry_at_ms < p->next_sync_ms)
+          p->next_sync_ms = p->init[c].retry_at_ms;
+      /* Let readers of the table (metrics, logs) in between pods. */
+      pthread_mutex_unlock(&a->lock);
+      pthread_mutex_lock(&a->lock);
+    }
+    size_t w = 0;
+    for (size_t k = 0; k < a->pods.n; k++) {
+      if (a->pods.v[k]->gone) drv_pod_free(a->pods.v[k]);
+      else a->pods.v[w++] = a->pods.v[k];
+    }
+    a->pods.n = w;
+    if (drv_now_ms() >= next_net) {
+      pthread_mutex_unlock(&a->lock);
+      sync_routes(a);
+      sync_services(a);
+      pthread_mutex_lock(&a->lock);
+      next_net = drv_now_ms() + 1000;
+    }
+    if (a->wake) continue;
+    long long next = drv_now_ms() + 1000;
+    for (size_t k = 0; k < a->pods.n; k++)
+      if (a->pods.v[k]->next_sync_ms < next) next = a->pods.v[k]->next_sync_ms;
+    long long wait_ms = next - drv_now_ms();
+    if (wait_ms < 5) wait_ms = 5;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += wait_ms / 1000;
+    ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    while (!a->stop && !a->wake && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {}
+  }
+  pthread_mutex_unlock(&a->lock);
+  return NULL;
+}
+
+/* ---- start / stop ---- */
+
+static void agent_free(drv_agent *a)
+{
+  if (!a) return;
+  drv_informer_free(a->pod_inf);
+  drv_informer_free(a->node_inf);
+  drv_informer_free(a->svc_inf);
+  drv_informer_free(a->ep_inf);
+  for (size_t i = 0; i < a->pods.n; i++) drv_pod_free(a->pods.v[i]);
+  free(a->pods.v);
+  if (a->api) drv_api_client_free(a->api);
+  if (a->images) drv_image_store_close(a->images);
+  drv_ipam_free(a->ipam);
+  json_decref(a->metrics_last);
+  free(a->data_dir), free(a->node_name), free(a->node_ip), free(a->pod_cidr), free(a->bridge);
+  free(a->rt_root), free(a->pods_dir), free(a->svc_rules_last), free(a->routes_last);
+  pthread_mutex_destroy(&a->lock);
+  pthread_cond_destroy(&a->cond);
+  free(a);
+}
+
+static drv_informer *informer(drv_agent *a, const drv_api_ref *ref, const char *fs, drv_err *err)
+{
+  drv_informer *inf = drv_informer_new(a->api, ref, NULL, fs);
+  drv_informer_handlers h = {.on_add = on_pod_add, .on_update = on_pod_update,
+                             .on_delete = on_pod_add, .ud = a};
+  drv_informer_add_handlers(inf, &h);
+  if (drv_informer_start(inf, err) < 0) {
+    drv_informer_free(inf);
+    return NULL;
+  }
+  return inf;
+}
+
+int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
+{
+  if (!opts->data_dir) return drv_error(err, EINVAL, "agent: --data-dir is required");
+  drv_agent *a = drv_calloc(1, sizeof *a);
+  pthread_mutex_init(&a->lock, NULL);
+  pthread_cond_init(&a->cond, NULL);
+  a->o = *opts;
+  a->start_ms = drv_wall_ms();
+  /* Absolute: container bundles and mounts are named by these paths. */
+  if (drv_mkdir_p(opts->data_dir, 0711, err) < 0) {
+    free(a);
+    return -1;
+  }
+  char *abs = realpath(opts->data_dir, NULL);
+  a->data_dir = abs ? abs : drv_strdup(opts->data_dir);
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  a->node_name = drv_strdup(opts->node_name ? opts->node_name : host);
+  for (char *c = a->node_name; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  a->bridge = drv_strdup(opts->bridge ? opts->bridge : "drover0");
+  a->rt_root = drv_asprintf("%s/agent/runtime", a->data_dir);
+  a->pods_dir = drv_asprintf("%s/agent/pods", a->data_dir);
+  a->o.pod_cidr = NULL;
+  if (opts->pod_cidr) a->pod_cidr = drv_strdup(opts->pod_cidr);
+  a->o.pod_cidr = a->pod_cidr;
+  if (drv_mkdir_p(a->rt_root, 0700, err) < 0 || drv_mkdir_p(a->pods_dir, 0700, err) < 0) goto fail;
+
+  if (opts->kubeconfig) {
+    a->api = drv_api_client_http_from_kubeconfig(opts->kubeconfig, "drover-agent", err);
+  } else if (opts->server) {
+    drv_kubeconfig kc = {.server = (char *)opts->server, .token = (char *)opts->token,
+                         .ca_file = (char *)opts->ca_file, .insecure = !opts->ca_file};
+    a->api = drv_api_client_http_new(&kc, "drover-agent", err);
+  } else {
+    drv_error(err, EINVAL, "agent: --server URL or --kubeconfig FILE is required");
+    goto fail;
+  }
+  if (!a->api) goto fail;
+  const char *server = opts->server;
+  drv_kubeconfig kc2 = {0};
+  if (!server && drv_kubeconfig_load(opts->kubeconfig, NULL, &kc2, err) == 0) server = kc2.server;
+  a->node_ip = opts->node_ip ? drv_strdup(opts->node_ip) : server ? route_source_ip(server) : NULL;
+  if (kc2.server) drv_kubeconfig_free(&kc2);
+  if (!a->node_ip) a->node_ip = drv_strdup("127.0.0.1");
+  if (drv_image_store_open(a->data_dir, &a->images, err) < 0) goto fail;
+
+  /* The agent's HTTP port first: the Node advertises it. */
+  if (drv_agent_httpd_start(a, err) < 0) goto fail;
+  if (register_node(a, err) < 0) goto fail;
+  a->o.pod_cidr = a->pod_cidr;
+  if (a->pod_cidr) {
+    _cleanup_free_ char *ipam_dir = drv_asprintf("%s/agent/ipam", a->data_dir);
+    if (drv_ipam_open(ipam_dir, a->pod_cidr, &a->ipam, err) < 0 ||
+        drv_podnet_bridge_setup(a->bridge, drv_ipam_gateway(a->ipam), drv_ipam_prefix(a->ipam), err) < 0)
+      goto fail;
+    a->network = true;
+  }
+  drv_pods_restore(a);
+  _cleanup_free_ char *fs = drv_asprintf("spec.nodeName=%s", a->node_name);
+  if (!(a->pod_inf = informer(a, &pods_ref, fs, err))) goto fail;
+  if (a->network) {
+    drv_api_ref svc = {.version = "v1", .resource = "services"};
+    drv_api_ref eps = {.version = "v1", .resource = "endpoints"};
+    if (!(a->node_inf = informer(a, &nodes_ref, NULL, err))) goto fail;
+    if (!(a->svc_inf = informer(a, &svc, NULL, err))) goto fail;
+    if (!(a->ep_inf = informer(a, &eps, NULL, err))) goto fail;
+  }
+  if (pthread_create(&a->worker, NULL, worker_thread, a) != 0 ||
+      pthread_create(&a->lease, NULL, lease_thread, a) != 0 ||
+      pthread_create(&a->metrics_thr, NULL, drv_agent_metrics_thread, a) != 0) {
+    drv_error(err, errno, "agent: start threads");
+    a->stop = true;
+    goto fail;
+  }
+  a->threads_started = true;
+  drv_log_info("agent: node %s registered (InternalIP %s, port %d, pod CIDR %s)", a->node_name,
+               a->node_ip, a->port, a->pod_cidr ? a->pod_cidr : "none");
+  *out = a;
+  return 0;
+fail:
+  drv_agent_httpd_stop(a);
+  agent_free(a);
+  return -1;
+}
+
+void drv_agent_stop(drv_agent *a)
+{
+  if (!a) return;
+  pthread_mutex_lock(&a->lock);
+  a->stop = true;
+  pthread_cond_broadcast(&a->cond);
+  pthread_mutex_unlock(&a->lock);
+  if (a->threads_started) {
+    pthread_join(a->worker, NULL);
+    pthread_join(a->lease, NULL);
+    pthread_join(a->metrics_thr, NULL);
+  }
+  drv_agent_httpd_stop(a);
+  agent_free(a);
+}
+
+int drv_agent_run(const drv_agent_opts *opts, drv_err *err)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  drv_agent *a = NULL;
+  if (drv_agent_start(opts, &a, err) < 0) return -1;
+  int sig = 0;
+  sigwait(&set, &sig);
+  drv_log_info("agent: signal %d, stopping (containers keep running)", sig);
+  drv_agent_stop(a);
+  return 0;
+}

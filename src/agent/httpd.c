@@ -1,0 +1,277 @@
+/* The agent's HTTP port (kubelet's 10250 role): /healthz, /metrics (Prometheus text, cAdvisor
+ * names) and /containerLogs/NS/POD/CONTAINER (tail, follow, timestamps, previous,
+ * sinceSeconds, limitBytes) that the API server proxies `kubectl logs` to. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/crilog.h"
+#include "agent/internal.h"
+#include "agent/metrics.h"
+#include "common/buf.h"
+#include "common/util.h"
+
+char *drv_ctr_log_path(drv_pod *p, const char *ctr, int attempt)
+{
+  return drv_asprintf("%s/logs/%s/%d.log", p->dir, ctr, attempt);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
+                             const char *body, size_t len)
+{
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(r, "Content-Type", type);
+  enum MHD_Result ret = MHD_queue_response(c, code, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *msg)
+{
+  return reply(c, code, "text/plain; charset=utf-8", msg, strlen(msg));
+}
+
+/* Follows a log file as it grows, until the container stops (and the file has no more) or
+ * the client goes away. */
+typedef struct follow {
+  drv_agent *a;
+  char *path;
+  char *ns, *pod, *ctr;
+  int attempt;
+  off_t off;
+  drv_buf pending; /* rendered text not yet sent */
+  drv_buf raw;     /* an unfinished CRI record */
+  drv_crilog_read_opts opts;
+  long long idle_since;
+} follow;
+
+static bool ctr_running(drv_agent *a, const char *ns, const char *pod, const char *ctr, int attempt)
+{
+  pthread_mutex_lock(&a->lock);
+  bool running = false;
+  drv_pod *p = drv_agent_find_pod(a, ns, pod);
+  for (size_t i = 0; p && i < p->n_ctrs + p->n_init; i++) {
+    drv_ctr *c = i < p->n_ctrs ? &p->ctrs[i] : &p->init[i - p->n_ctrs];
+    if (!strcmp(c->name, ctr)) running = c->attempt == attempt && (c->rt_id || c->kind == DRV_CS_WAITING);
+  }
+  pthread_mutex_unlock(&a->lock);
+  return running;
+}
+
+static ssize_t follow_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  follow *f = cls;
+  (void)pos;
+  for (;;) {
+    if (f->pending.len > 0) {
+      size_t n = f->pending.len < max ? f->pending.len : max;
+      memcpy(buf, f->pending.data, n);
+      memmove(f->pending.data, f->pending.data + n, f->pending.len - n);
+      f->pending.len -= n;
+      f->pending.data[f->pending.len] = '\0';
+      return (ssize_t)n;
+    }
+    FILE *fp = fopen(f->path, "re");
+    struct stat st;
+    if (fp && fstat(fileno(fp), &st) == 0) {
+      if (st.st_size < f->off) f->off = 0; /* rotated: the new file starts over */
+      if (st.st_size > f->off) {
+        fseeko(fp, f->off, SEEK_SET);
+        char tmp[65536];
+        size_t n = fread(tmp, 1, sizeof tmp, fp);
+        f->off += (off_t)n;
+        drv_buf_append(&f->raw, tmp, n);
+        size_t used = drv_crilog_render(f->raw.data, f->raw.len, &f->opts, &f->pending);
+        memmove(f->raw.data, f->raw.data + used, f->raw.len - used);
+        f->raw.len -= used;
+        f->raw.data[f->raw.len] = '\0';
+        fclose(fp);
+        f->idle_since = drv_now_ms();
+        continue;
+      }
+    }
+    if (fp) fclose(fp);
+    if (!ctr_running(f->a, f->ns, f->pod, f->ctr, f->attempt) &&
+        drv_now_ms() - f->idle_since > 300)
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    usleep(100000);
+    /* Returning 0 lets MHD notice a client that went away; it calls again. */
+    return 0;
+  }
+}
+
+static void follow_free(void *cls)
+{
+  follow *f = cls;
+  free(f->path), free(f->ns), free(f->pod), free(f->ctr);
+  drv_buf_free(&f->pending);
+  drv_buf_free(&f->raw);
+  free(f);
+}
+
+static bool arg_true(struct MHD_Connection *c, const char *k)
+{
+  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+  return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+static long arg_long(struct MHD_Connection *c, const char *k, long dflt)
+{
+  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+  if (!v || !*v) return dflt;
+  char *end;
+  long x = strtol(v, &end, 10);
+  return *end ? dflt : x;
+}
+
+static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const char *rest)
+{
+  char ns[256], pod[256], ctr[256];
+  if (sscanf(rest, "%255[^/]/%255[^/]/%255[^/?]", ns, pod, ctr) != 3)
+    return reply_text(c, 400, "expected /containerLogs/NAMESPACE/POD/CONTAINER\n");
+  bool previous = arg_true(c, "previous");
+  pthread_mutex_lock(&a->lock);
+  drv_pod *p = drv_agent_find_pod(a, ns, pod);
+  int attempt = -1;
+  char *path = NULL;
+  bool has_last = false;
+  for (size_t i = 0; p && i < p->n_ctrs + p->n_init; i++) {
+    drv_ctr *x = i < p->n_ctrs ? &p->ctrs[i] : &p->init[i - p->n_ctrs];
+    if (strcmp(x->name, ctr) != 0) continue;
+    /* While waiting to restart, the current log is the one of the attempt that ended. */
+    int cur = x->rt_id ? x->attempt : x->attempt - (x->has_last ? 1 : 0);
+    if (cur < 0) cur = 0;
+    has_last = cur > 0;
+    attempt = previous ? cur - 1 : cur;
+    if (!x->rt_id && x->kind == DRV_CS_WAITING && !x->has_last && !previous) attempt = -2;
+    path = attempt >= 0 ? drv_ctr_log_path(p, ctr, attempt) : NULL;
+  }
+  pthread_mutex_unlock(&a->lock);
+  if (!p) {
+    _cleanup_free_ char *m = drv_asprintf("pod %s/%s is not on this node\n", ns, pod);
+    return reply_text(c, 404, m);
+  }
+  if (attempt == -1 && !path) {
+    _cleanup_free_ char *m = previous && !has_last
+        ? drv_asprintf("previous terminated container \"%s\" in pod \"%s\" not found\n", ctr, pod)
+        : drv_asprintf("container \"%s\" is not in pod \"%s\"\n", ctr, pod);
+    return reply_text(c, previous ? 400 : 404, m);
+  }
+  if (attempt == -2) {
+    _cleanup_free_ char *m = drv_asprintf("container \"%s\" in pod \"%s\" is waiting to start\n", ctr, pod);
+    return reply_text(c, 400, m);
+  }
+  drv_crilog_read_opts o = {.tail = arg_long(c, "tailLines", -1), .timestamps = arg_true(c, "timestamps"),
+                            .limit_bytes = arg_long(c, "limitBytes", 0)};
+  long since = arg_long(c, "sinceSeconds", 0);
+  if (since > 0) o.since_ns = (drv_wall_ms() - since * 1000LL) * 1000000LL;
+  const char *since_time = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sinceTime");
+  if (since_time) {
+    long long t = drv_crilog_parse_time(since_time, strlen(since_time));
+    if (t < 0) {
+      free(path);
+      return reply_text(c, 400, "sinceTime: expected an RFC 3339 time\n");
+    }
+    o.since_ns = t;
+  }
+  drv_buf out = DRV_BUF_INIT;
+  off_t end = 0;
+  drv_err err;
+  if (drv_crilog_read(path, DRV_LOG_MAX_FILES, &o, &out, &end, &err) < 0) {
+    free(path);
+    drv_buf_free(&out);
+    return reply_text(c, 500, err.msg);
+  }
+  if (!arg_true(c, "follow") || previous) {
+    enum MHD_Result r = reply(c, 200, "text/plain; charset=utf-8", out.data ? out.data : "", out.len);
+    drv_buf_free(&out);
+    free(path);
+    return r;
+  }
+  follow *f = drv_calloc(1, sizeof *f);
+  f->a = a;
+  f->path = path;
+  f->ns = drv_strdup(ns), f->pod = drv_strdup(pod), f->ctr = drv_strdup(ctr);
+  f->attempt = attempt;
+  f->off = end;
+  f->pending = out;
+  f->opts = o;
+  f->opts.tail = -1;
+  f->opts.since_ns = 0;
+  f->opts.limit_bytes = 0;
+  f->idle_since = drv_now_ms();
+  struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, follow_cb, f, follow_free);
+  MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+  enum MHD_Result ret = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *data_size, void **state)
+{
+  drv_agent *a = cls;
+  (void)version, (void)data;
+  if (!*state) {
+    *state = (void *)1;
+    return MHD_YES;
+  }
+  if (*data_size) {
+    *data_size = 0;
+    return MHD_YES;
+  }
+  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    return reply_text(c, 405, "method not allowed\n");
+  if (!strcmp(url, "/healthz")) return reply_text(c, 200, "ok");
+  if (!strcmp(url, "/metrics") || !strcmp(url, "/metrics/cadvisor")) {
+    drv_buf out = DRV_BUF_INIT;
+    pthread_mutex_lock(&a->lock);
+    drv_metrics_prometheus(a->metrics_last, a->node_name, &out);
+    pthread_mutex_unlock(&a->lock);
+    enum MHD_Result r = reply(c, 200, "text/plain; version=0.0.4; charset=utf-8",
+                              out.data ? out.data : "", out.len);
+    drv_buf_free(&out);
+    return r;
+  }
+  if (!strncmp(url, "/containerLogs/", 15)) return serve_logs(a, c, url + 15);
+  return reply_text(c, 404, "not found\n");
+}
+
+int drv_agent_httpd_start(drv_agent *a, drv_err *err)
+{
+  char host[64] = "";
+  int port = 10250;
+  if (a->o.listen) {
+    const char *colon = strrchr(a->o.listen, ':');
+    if (!colon || sscanf(colon + 1, "%d", &port) != 1 || port < 0 || port > 65535)
+      return drv_error(err, EINVAL, "agent --listen `%s`: expected ADDR:PORT", a->o.listen);
+    snprintf(host, sizeof host, "%.*s", (int)(colon - a->o.listen), a->o.listen);
+  } else {
+    snprintf(host, sizeof host, "%s", a->node_ip);
+  }
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (*host && inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+    return drv_error(err, EINVAL, "agent listen address `%s`: not an IPv4 address", host);
+  a->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                  MHD_USE_ERROR_LOG,
+                              (uint16_t)port, NULL, NULL, handler, a, MHD_OPTION_SOCK_ADDR, &sa,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
+  if (!a->httpd) return drv_error(err, errno ? errno : EADDRINUSE, "agent: listen on %s:%d", host, port);
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->httpd, MHD_DAEMON_INFO_BIND_PORT);
+  a->port = info ? info->port : port;
+  return 0;
+}
+
+void drv_agent_httpd_stop(drv_agent *a)
+{
+  if (a && a->httpd) {
+    MHD_stop_daemon(a->httpd);
+    a->httpd = NULL;
+  }
+}

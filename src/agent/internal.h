@@ -1,0 +1,130 @@
+/* The agent's own structures, shared by its files (not a public interface). */
+#ifndef DRV_AGENT_INTERNAL_H
+#define DRV_AGENT_INTERNAL_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/agent.h"
+#include "agent/probe.h"
+#include "agent/status.h"
+#include "api/client.h"
+#include "api/informer.h"
+#include "common/err.h"
+
+struct drv_image_store;
+struct drv_ipam;
+
+#define DRV_LOG_MAX_SIZE (10u * 1024 * 1024)
+#define DRV_LOG_MAX_FILES 5
+
+typedef struct drv_ctr {
+  char *name;
+  bool init;
+  json_t *spec;          /* this container's spec (own reference) */
+  int attempt;           /* = restartCount */
+  char *rt_id;           /* runtime container id of the current attempt, NULL when none */
+  pid_t pid;
+  char *image_id;
+  drv_cs_kind kind;
+  char *reason, *message;
+  long long started_ms;
+  drv_cs_term term;      /* strings below own what term points to */
+  char *term_reason, *term_message;
+  bool has_last;
+  drv_cs_term last;
+  char *last_reason;
+  int failures;          /* consecutive failures, for back-off */
+  long long retry_at_ms; /* monotonic; 0 = now */
+  bool ready, started;
+  bool done;             /* terminated for good (no restart) */
+  drv_probe_state liveness, readiness, startup;
+} drv_ctr;
+
+typedef struct drv_pod {
+  char *uid, *ns, *name;
+  char *dir;                   /* <data>/pods/<uid> */
+  json_t *obj;                 /* latest object from the server, NULL once it is gone */
+  pid_t sandbox_pid;
+  unsigned long long sandbox_start;
+  char ip[INET_ADDRSTRLEN];
+  char ifname[16];
+  drv_ctr *init;
+  size_t n_init;
+  drv_ctr *ctrs;
+  size_t n_ctrs;
+  bool init_done;
+  long long start_ms;          /* wall */
+  bool terminating;
+  long long kill_at_ms;        /* monotonic: SIGKILL after the grace period */
+  bool gone;                   /* cleaned up; drop from the table */
+  char *last_status;           /* last status sent (canonical JSON) */
+  char *reason, *message;      /* pod-level failure */
+  long long next_sync_ms;
+} drv_pod;
+
+typedef struct drv_agent_pods {
+  drv_pod **v;
+  size_t n, cap;
+} drv_agent_pods;
+
+struct drv_agent {
+  drv_agent_opts o;            /* strings owned below */
+  char *data_dir, *node_name, *node_ip, *pod_cidr, *bridge, *rt_root, *pods_dir;
+  int port;
+  drv_api_client *api;
+  struct drv_image_store *images;
+  struct drv_ipam *ipam;
+  bool network;                /* pods get a veth on the bridge */
+  drv_informer *pod_inf;
+  drv_informer *node_inf;
+  drv_informer *svc_inf;
+  drv_informer *ep_inf;
+
+  pthread_mutex_t lock;        /* pods table, wake flag */
+  pthread_cond_t cond;
+  bool wake;
+  bool stop;
+  drv_agent_pods pods;
+  pthread_t worker, lease, metrics_thr;
+  bool threads_started;
+  struct MHD_Daemon *httpd;
+  json_t *metrics_last;        /* last snapshot for /metrics, under lock */
+  char *svc_rules_last;        /* last iptables rules applied */
+  char *routes_last;
+  long long start_ms;
+};
+
+/* pod.c */
+drv_pod *drv_pod_new(struct drv_agent *a, const char *uid, const char *ns, const char *name);
+void drv_pod_free(drv_pod *p);
+/* One reconciling step; never blocks longer than one container start or image pull. */
+void drv_pod_sync(struct drv_agent *a, drv_pod *p);
+/* Sets p->obj from the server's object (or NULL) and the container tables from its spec. */
+void drv_pod_set_object(drv_pod *p, json_t *obj);
+drv_pod *drv_agent_find_pod(struct drv_agent *a, const char *ns, const char *name);
+
+/* checkpoint.c */
+int drv_pod_checkpoint(struct drv_agent *a, drv_pod *p);
+/* Loads every <data>/pods/<uid>/state.json into a->pods. */
+void drv_pods_restore(struct drv_agent *a);
+
+/* ocispec.c: the OCI config of one container of p. */
+json_t *drv_ctr_oci_spec(struct drv_agent *a, drv_pod *p, drv_ctr *c, const char *rootfs,
+                         char **args, char **env, const char *cwd, drv_err *err);
+char *drv_ctr_cgroup_path(drv_pod *p, const char *rt_id);
+char *drv_pod_cgroup_parent(drv_pod *p);
+
+/* httpd.c */
+int drv_agent_httpd_start(struct drv_agent *a, drv_err *err);
+void drv_agent_httpd_stop(struct drv_agent *a);
+char *drv_ctr_log_path(drv_pod *p, const char *ctr, int attempt);
+
+/* metrics.c */
+void *drv_agent_metrics_thread(void *arg);
+
+#endif

@@ -1,0 +1,756 @@
+/* The pod worker: one reconciling step per call, from the pod's spec and what the runtime says
+ * to running containers and a status for the server. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "agent/sandbox.h"
+#include "api/object.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "image/image.h"
+#include "net/ipam.h"
+#include "net/podnet.h"
+#include "runtime/cgroup.h"
+#include "runtime/runtime.h"
+
+static void set_str(char **dst, const char *v)
+{
+  free(*dst);
+  *dst = v ? drv_strdup(v) : NULL;
+}
+
+drv_pod *drv_pod_new(drv_agent *a, const char *uid, const char *ns, const char *name)
+{
+  drv_pod *p = drv_calloc(1, sizeof *p);
+  p->uid = drv_strdup(uid);
+  p->ns = drv_strdup(ns);
+  p->name = drv_strdup(name);
+  p->dir = drv_asprintf("%s/%s", a->pods_dir, uid);
+  p->start_ms = drv_wall_ms();
+  drv_podnet_ifname(uid, p->ifname);
+  return p;
+}
+
+static void ctr_clear(drv_ctr *c)
+{
+  free(c->name);
+  json_decref(c->spec);
+  free(c->rt_id);
+  free(c->image_id);
+  free(c->reason);
+  free(c->message);
+  free(c->term_reason);
+  free(c->term_message);
+  free(c->last_reason);
+}
+
+void drv_pod_free(drv_pod *p)
+{
+  if (!p) return;
+  for (size_t i = 0; i < p->n_init; i++) ctr_clear(&p->init[i]);
+  for (size_t i = 0; i < p->n_ctrs; i++) ctr_clear(&p->ctrs[i]);
+  free(p->init);
+  free(p->ctrs);
+  json_decref(p->obj);
+  free(p->uid);
+  free(p->ns);
+  free(p->name);
+  free(p->dir);
+  free(p->last_status);
+  free(p->reason);
+  free(p->message);
+  free(p);
+}
+
+static drv_ctr *find_ctr(drv_ctr *v, size_t n, const char *name)
+{
+  for (size_t i = 0; i < n; i++)
+    if (v[i].name && !strcmp(v[i].name, name)) return &v[i];
+  return NULL;
+}
+
+static void fill_table(drv_ctr **v, size_t *n, json_t *arr, bool init)
+{
+  size_t i;
+  json_t *c;
+  if (*n == 0) {
+    *n = json_array_size(arr);
+    *v = drv_calloc(*n ? *n : 1, sizeof **v);
+    json_array_foreach(arr, i, c)
+    {
+      drv_ctr *x = &(*v)[i];
+      x->name = drv_strdup(json_string_value(json_object_get(c, "name")) ?: "");
+      x->init = init;
+      x->kind = DRV_CS_WAITING;
+      x->reason = drv_strdup(init ? "PodInitializing" : "ContainerCreating");
+      drv_probe_reset(&x->liveness);
+      drv_probe_reset(&x->readiness);
+      drv_probe_reset(&x->startup);
+    }
+    if (init && *n) free((*v)[0].reason), (*v)[0].reason = drv_strdup("ContainerCreating");
+  }
+  /* The spec of each container (restored checkpoints have names only). */
+  json_array_foreach(arr, i, c)
+  {
+    drv_ctr *x = find_ctr(*v, *n, json_string_value(json_object_get(c, "name")) ?: "");
+    if (!x) continue;
+    json_decref(x->spec);
+    x->spec = json_incref(c);
+  }
+}
+
+void drv_pod_set_object(drv_pod *p, json_t *obj)
+{
+  json_t *old = p->obj;
+  p->obj = obj ? json_incref(obj) : NULL;
+  json_decref(old);
+  if (!obj) return;
+  fill_table(&p->init, &p->n_init, drv_json_get(obj, "spec.initContainers"), true);
+  fill_table(&p->ctrs, &p->n_ctrs, drv_json_get(obj, "spec.containers"), false);
+  if (p->n_init == 0) p->init_done = true;
+}
+
+/* ---- sandbox and network ---- */
+
+static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
+{
+  if (drv_proc_alive(p->sandbox_pid, p->sandbox_start)) return 0;
+  if (drv_mkdir_p(p->dir, 0700, err) < 0) return -1;
+  pid_t pid;
+  if (drv_sandbox_spawn(p->dir, p->name, &pid, err) < 0) return -1;
+  p->sandbox_pid = pid;
+  p->sandbox_start = drv_proc_start_time(pid);
+  /* /etc/hosts for the pod: its own name on its IP, like kubelet writes it. */
+  if (a->network) {
+    struct in_addr ip;
+    if (drv_ipam_alloc(a->ipam, p->uid, &ip, err) < 0) goto fail;
+    inet_ntop(AF_INET, &ip, p->ip, sizeof p->ip);
+    char nspath[64];
+    snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", pid);
+    _cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) {
+      drv_error(err, errno, "open `%s`", nspath);
+      goto fail;
+    }
+    if (drv_podnet_attach(a->bridge, p->ifname, nsfd, ip, drv_ipam_prefix(a->ipam),
+                          drv_ipam_gateway(a->ipam), err) < 0)
+      goto fail;
+  } else {
+    /* No pod network: the pod has loopback only; it is reached through the node. */
+    snprintf(p->ip, sizeof p->ip, "%s", a->node_ip);
+  }
+  _cleanup_free_ char *hosts = drv_asprintf("%s/etc-hosts", p->dir);
+  _cleanup_free_ char *text = drv_asprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+                                           a->network ? p->ip : "127.0.1.1", p->name);
+  drv_write_file_atomic(hosts, text, strlen(text), 0644, err);
+  drv_pod_checkpoint(a, p);
+  return 0;
+fail:
+  kill(pid, SIGKILL);
+  p->sandbox_pid = 0;
+  return -1;
+}
+
+/* ---- containers ---- */
+
+static const char *restart_policy(drv_pod *p)
+{
+  const char *rp = drv_json_get_str(p->obj, "spec.restartPolicy");
+  return rp && *rp ? rp : "Always";
+}
+
+static void set_waiting(drv_ctr *c, const char *reason, const char *message)
+{
+  c->kind = DRV_CS_WAITING;
+  set_str(&c->reason, reason);
+  set_str(&c->message, message);
+}
+
+static char **env_of(drv_pod *p, const json_t *spec)
+{
+  size_t n = json_array_size(json_object_get(spec, "env"));
+  char **env = drv_calloc(n + 1, sizeof *env);
+  size_t k = 0, i;
+  json_t *e;
+  json_array_foreach(json_object_get(spec, "env"), i, e)
+  {
+    const char *name = json_string_value(json_object_get(e, "name"));
+    if (!name) continue;
+    const char *val = json_string_value(json_object_get(e, "value"));
+    const char *field = drv_json_get_str(e, "valueFrom.fieldRef.fieldPath");
+    if (!val && field) {
+      /* The downward API fields kubelet fills without the server. */
+      if (!strcmp(field, "metadata.name")) val = p->name;
+      else if (!strcmp(field, "metadata.namespace")) val = p->ns;
+      else if (!strcmp(field, "metadata.uid")) val = p->uid;
+      else if (!strcmp(field, "status.podIP")) val = p->ip;
+      else if (!strcmp(field, "spec.nodeName")) val = drv_json_get_str(p->obj, "spec.nodeName");
+    }
+    env[k++] = drv_asprintf("%s=%s", name, val ? val : "");
+  }
+  return env;
+}
+
+static char **strv_from(const json_t *arr)
+{
+  if (!json_is_array(arr)) return NULL;
+  size_t n = json_array_size(arr);
+  char **v = drv_calloc(n + 1, sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = drv_strdup(json_string_value(json_array_get(arr, i)) ?: "");
+  return v;
+}
+
+static drv_image_pull_policy pull_policy(const json_t *spec, const char *image)
+{
+  const char *pp = json_string_value(json_object_get(spec, "imagePullPolicy"));
+  if (pp && !strcmp(pp, "Never")) return DRV_IMAGE_PULL_NEVER;
+  if (pp && !strcmp(pp, "Always")) return DRV_IMAGE_PULL_ALWAYS;
+  if (pp && !strcmp(pp, "IfNotPresent")) return DRV_IMAGE_PULL_IF_NOT_PRESENT;
+  /* Kubernetes' default: Always for :latest or no tag, else IfNotPresent. */
+  const char *slash = strrchr(image, '/');
+  const char *last = slash ? slash + 1 : image;
+  if (strchr(last, '@')) return DRV_IMAGE_PULL_IF_NOT_PRESENT;
+  const char *colon = strchr(last, ':');
+  if (!colon || !strcmp(colon, ":latest")) return DRV_IMAGE_PULL_ALWAYS;
+  return DRV_IMAGE_PULL_IF_NOT_PRESENT;
+}
+
+static void fail_retry(drv_ctr *c, const char *reason, const char *message)
+{
+  c->failures++;
+  c->retry_at_ms = drv_now_ms() + drv_backoff_ms(c->failures);
+  set_waiting(c, reason, message);
+}
+
+static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
+{
+  drv_err err;
+  const char *image = json_string_value(json_object_get(c->spec, "image"));
+  if (!image || !*image) {
+    fail_retry(c, "InvalidImageName", "container has no image");
+    return;
+  }
+  drv_image_pull_opts po = {.policy = pull_policy(c->spec, image)};
+  drv_image *img = NULL;
+  /* A local image satisfies IfNotPresent without touching the registry; Always still asks. */
+  if (drv_image_pull(a->images, image, &po, &img, &err) < 0) {
+    bool again = c->reason && (!strcmp(c->reason, "ErrImagePull") || !strcmp(c->reason, "ImagePullBackOff"));
+    if (po.policy == DRV_IMAGE_PULL_NEVER)
+      fail_retry(c, "ErrImageNeverPull", err.msg);
+    else
+      fail_retry(c, again ? "ImagePullBackOff" : "ErrImagePull", err.msg);
+    return;
+  }
+  set_str(&c->image_id, img->id);
+  _cleanup_strv_ char **cmd = strv_from(json_object_get(c->spec, "command"));
+  _cleanup_strv_ char **args = strv_from(json_object_get(c->spec, "args"));
+  _cleanup_strv_ char **env = env_of(p, c->spec);
+  drv_image_overrides ov = {.command = cmd, .args = args, .env = env,
+                            .working_dir = json_string_value(json_object_get(c->spec, "workingDir"))};
+  drv_image_process proc = {0};
+  if (drv_image_process_from_config(&img->config, &ov, &proc, &err) < 0) {
+    drv_image_free(img);
+    fail_retry(c, "CreateContainerError", err.msg);
+    return;
+  }
+  free(c->rt_id);
+  c->rt_id = drv_asprintf("%s-%s-%d", p->uid, c->name, c->attempt);
+  _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
+  _cleanup_free_ char *ldir = drv_asprintf("%s/logs/%s", p->dir, c->name);
+  _cleanup_free_ char *lpath = drv_ctr_log_path(p, c->name, c->attempt);
+  char *rootfs = NULL;
+  json_t *spec = NULL;
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, devnull = -1;
+  /* A leftover of an earlier try of the same attempt goes first. */
+  drv_rt_delete(a->rt_root, c->rt_id, true, &err);
+  drv_image_rootfs_remove(cdir, &err);
+  if (drv_mkdir_p(cdir, 0700, &err) < 0 || drv_mkdir_p(ldir, 0755, &err) < 0 ||
+      drv_image_rootfs_prepare(a->images, img, cdir, &rootfs, &err) < 0) {
+    drv_image_free(img);
+    drv_image_process_free(&proc);
+    fail_retry(c, "CreateContainerError", err.msg);
+    return;
+  }
+  drv_image_free(img);
+  spec = drv_ctr_oci_spec(a, p, c, rootfs, proc.args, proc.env, proc.cwd, &err);
+  drv_image_process_free(&proc);
+  free(rootfs);
+  if (!spec) goto create_error;
+  if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+      (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+    drv_error(&err, errno, "log pipes");
+    goto create_error;
+  }
+  if (drv_sandbox_attach_log(p->dir, lpath, DRV_LOG_MAX_SIZE, DRV_LOG_MAX_FILES, outp[0], errp[0],
+                             &err) < 0)
+    goto create_error;
+  close(outp[0]), close(errp[0]);
+  outp[0] = errp[0] = -1;
+  drv_rt_create_opts o;
+  drv_rt_create_opts_init(&o);
+  o.root = a->rt_root;
+  o.id = c->rt_id;
+  o.bundle = cdir;
+  o.spec = spec;
+  o.stdio[0] = devnull, o.stdio[1] = outp[1], o.stdio[2] = errp[1];
+  o.monitor = true;
+  o.detach = true;
+  pid_t pid = 0;
+  if (drv_rt_create(&o, &pid, &err) < 0) goto start_error;
+  close(outp[1]), close(errp[1]), close(devnull);
+  outp[1] = errp[1] = devnull = -1;
+  json_decref(spec);
+  spec = NULL;
+  if (drv_rt_start(a->rt_root, c->rt_id, &err) < 0) {
+    drv_err e2;
+    drv_rt_delete(a->rt_root, c->rt_id, true, &e2);
+    goto start_error;
+  }
+  c->pid = pid;
+  c->kind = DRV_CS_RUNNING;
+  c->started_ms = drv_wall_ms();
+  set_str(&c->reason, NULL);
+  set_str(&c->message, NULL);
+  drv_probe_reset(&c->liveness);
+  drv_probe_reset(&c->readiness);
+  drv_probe_reset(&c->startup);
+  c->started = !json_object_get(c->spec, "startupProbe");
+  c->ready = false;
+  drv_log_debug("pod %s/%s: container %s started (pid %d)", p->ns, p->name, c->name, pid);
+  drv_pod_checkpoint(a, p);
+  return;
+start_error:
+  /* The process could not start (e.g. a missing command): a terminated attempt, as
+   * Kubernetes shows StartError, then back-off. */
+  c->has_last = true;
+  c->last = (drv_cs_term){.exit_code = 128, .started_ms = drv_wall_ms(), .finished_ms = drv_wall_ms()};
+  set_str(&c->last_reason, "StartError");
+  set_str(&c->term_message, err.msg);
+  c->last.reason = c->last_reason;
+  c->last.message = c->term_message;
+  free(c->rt_id);
+  c->rt_id = NULL;
+  c->attempt++;
+  fail_retry(c, "CrashLoopBackOff", err.msg);
+  goto cleanup;
+create_error:
+  free(c->rt_id);
+  c->rt_id = NULL;
+  fail_retry(c, "CreateContainerError", err.msg);
+cleanup:
+  for (int i = 0; i < 2; i++) {
+    if (outp[i] >= 0) close(outp[i]);
+    if (errp[i] >= 0) close(errp[i]);
+  }
+  if (devnull >= 0) close(devnull);
+  json_decref(spec);
+  drv_err e3;
+  drv_image_rootfs_remove(cdir, &e3);
+}
+
+/* Whether the container was OOM-killed: its memory cgroup counted an OOM kill. */
+static bool oom_killed(drv_pod *p, drv_ctr *c)
+{
+  drv_cgroup_system *sys;
+  drv_err err;
+  if (drv_cgroup_system_get(&sys, &err) < 0) return false;
+  _cleanup_free_ char *path = drv_ctr_cgroup_path(p, c->rt_id);
+  drv_cgroup *cg;
+  if (drv_cgroup_open(sys, path, &cg, &err) < 0) return false;
+  drv_cgroup_stats st = {0};
+  bool oom = drv_cgroup_stats_read(cg, &st, &err) == 0 && st.memory.oom_kills > 0;
+  drv_cgroup_free(cg);
+  return oom;
+}
+
+/* The container's process ended with code: record it, remove the container, plan a restart. */
+static void ctr_exited(drv_agent *a, drv_pod *p, drv_ctr *c, int code, const char *why)
+{
+  drv_err err;
+  bool oom = code == 137 && oom_killed(p, c);
+  c->term = (drv_cs_term){.exit_code = code, .started_ms = c->started_ms,
+                          .finished_ms = drv_wall_ms()};
+  set_str(&c->term_reason, oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
+  set_str(&c->term_message, why);
+  c->term.reason = c->term_reason;
+  c->term.message = c->term_message;
+  _cleanup_free_ char *cid = drv_asprintf("drover://%s", c->rt_id);
+  drv_rt_delete(a->rt_root, c->rt_id, true, &err);
+  _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
+  drv_image_rootfs_remove(cdir, &err);
+  drv_rm_rf(cdir, &err);
+  free(c->rt_id);
+  c->rt_id = NULL;
+  c->pid = 0;
+  c->ready = false;
+  c->kind = DRV_CS_TERMINATED;
+  const char *rp = restart_policy(p);
+  bool restart = !strcmp(rp, "Always") ? !c->init || code != 0
+               : !strcmp(rp, "OnFailure") ? code != 0
+                                          : false;
+  if (p->terminating) restart = false;
+  if (!restart) {
+    c->done = true;
+    drv_pod_checkpoint(a, p);
+    return;
+  }
+  /* A container that ran 10 minutes without trouble starts its back-off over. */
+  if (c->term.finished_ms - c->term.started_ms > 600000) c->failures = 0;
+  c->has_last = true;
+  c->last = c->term;
+  set_str(&c->last_reason, c->term_reason);
+  c->last.reason = c->last_reason;
+  c->last.message = NULL;
+  c->attempt++;
+  c->failures++;
+  c->retry_at_ms = drv_now_ms() + drv_backoff_ms(c->failures);
+  _cleanup_free_ char *msg = drv_asprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
+                                          drv_backoff_ms(c->failures) / 1000, c->name, p->name, p->ns, p->uid);
+  set_waiting(c, "CrashLoopBackOff", msg);
+  drv_pod_checkpoint(a, p);
+}
+
+static void step_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
+{
+  if (!c->spec) return;
+  if (c->rt_id) {
+    drv_rt_state st = {0};
+    drv_err err;
+    if (drv_rt_state_get(a->rt_root, c->rt_id, &st, &err) < 0) {
+      ctr_exited(a, p, c, 255, "the container's state is gone");
+      return;
+    }
+    drv_rt_status s = st.status;
+    int code = st.exit_code;
+    drv_rt_state_clear(&st);
+    if (s == DRV_RT_STOPPED) ctr_exited(a, p, c, code < 0 ? 255 : code, NULL);
+    else if (s == DRV_RT_CREATED) {
+      /* Created but never started (the agent died in between): start it now. */
+      if (drv_rt_start(a->rt_root, c->rt_id, &err) < 0) ctr_exited(a, p, c, 128, err.msg);
+    } else
+      c->kind = DRV_CS_RUNNING;
+    return;
+  }
+  if (c->done || p->terminating) return;
+  if (drv_now_ms() < c->retry_at_ms) return;
+  start_ctr(a, p, c);
+}
+
+/* ---- probes ---- */
+
+static bool exec_probe(drv_agent *a, drv_ctr *c, const drv_probe_spec *sp)
+{
+  drv_err err;
+  json_t *proc = json_pack("{s:O, s:s, s:[s], s:{s:i, s:i}}", "args", sp->command, "cwd", "/",
+                           "env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                           "user", "uid", 0, "gid", 0);
+  drv_rt_exec_opts o;
+  drv_rt_exec_opts_init(&o);
+  o.root = a->rt_root;
+  o.id = c->rt_id;
+  o.process = proc;
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  o.stdio[0] = o.stdio[1] = o.stdio[2] = devnull;
+  pid_t pid;
+  int r = drv_rt_exec(&o, &pid, &err);
+  json_decref(proc);
+  if (devnull >= 0) close(devnull);
+  if (r < 0) return false;
+  long long deadline = drv_now_ms() + sp->timeout_ms;
+  for (;;) {
+    int st;
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w == pid) return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (w < 0 && errno != EINTR) return false;
+    if (drv_now_ms() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      return false;
+    }
+    usleep(2000);
+  }
+}
+
+static bool run_probe(drv_agent *a, drv_pod *p, drv_ctr *c, const drv_probe_spec *sp)
+{
+  const char *host = sp->host ? sp->host : p->ip;
+  switch (sp->kind) {
+  case DRV_PROBE_EXEC: return exec_probe(a, c, sp);
+  case DRV_PROBE_HTTP: return drv_probe_http(host, sp->port, sp->path, sp->timeout_ms);
+  case DRV_PROBE_TCP: return drv_probe_tcp(host, sp->port, sp->timeout_ms);
+  default: return true;
+  }
+}
+
+static void probe_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
+{
+  if (c->kind != DRV_CS_RUNNING || !c->rt_id || !c->spec) return;
+  drv_err err;
+  drv_probe_spec su, lv, rd;
+  if (drv_probe_parse(json_object_get(c->spec, "startupProbe"), c->spec, &su, &err) < 0 ||
+      drv_probe_parse(json_object_get(c->spec, "livenessProbe"), c->spec, &lv, &err) < 0 ||
+      drv_probe_parse(json_object_get(c->spec, "readinessProbe"), c->spec, &rd, &err) < 0) {
+    set_str(&c->message, err.msg);
+    return;
+  }
+  long long now = drv_now_ms();
+  long long since = now - (drv_wall_ms() - c->started_ms);
+  if (!c->started) {
+    if (su.kind == DRV_PROBE_NONE) c->started = true;
+    else if (drv_probe_due(&c->startup, &su, since, now)) {
+      int v = drv_probe_record(&c->startup, &su, run_probe(a, p, c, &su), now);
+      if (v == 1) c->started = true;
+      else if (v == 0) {
+        drv_rt_kill(a->rt_root, c->rt_id, SIGKILL, true, &err);
+        return;
+      }
+    }
+  }
+  if (!c->started) return;
+  if (lv.kind != DRV_PROBE_NONE && drv_probe_due(&c->liveness, &lv, since, now)) {
+    if (drv_probe_record(&c->liveness, &lv, run_probe(a, p, c, &lv), now) == 0) {
+      drv_log_info("pod %s/%s: container %s failed its liveness probe, restarting", p->ns, p->name, c->name);
+      drv_rt_kill(a->rt_root, c->rt_id, SIGKILL, true, &err);
+      return;
+    }
+  }
+  if (rd.kind == DRV_PROBE_NONE) c->ready = true;
+  else if (drv_probe_due(&c->readiness, &rd, since, now))
+    c->ready = drv_probe_record(&c->readiness, &rd, run_probe(a, p, c, &rd), now) == 1;
+}
+
+/* ---- termination ---- */
+
+static int stop_signal(drv_ctr *c)
+{
+  (void)c;
+  return SIGTERM;
+}
+
+static bool any_running(drv_agent *a, drv_pod *p)
+{
+  bool any = false;
+  drv_ctr *tables[2] = {p->init, p->ctrs};
+  size_t counts[2] = {p->n_init, p->n_ctrs};
+  for (int t = 0; t < 2; t++)
+    for (size_t i = 0; i < counts[t]; i++) {
+      drv_ctr *c = &tables[t][i];
+      if (!c->rt_id) continue;
+      drv_rt_state st = {0};
+      drv_err err;
+      if (drv_rt_state_get(a->rt_root, c->rt_id, &st, &err) == 0) {
+        if (st.status == DRV_RT_STOPPED) ctr_exited(a, p, c, st.exit_code < 0 ? 137 : st.exit_code, NULL);
+        else any = true;
+        drv_rt_state_clear(&st);
+      } else {
+        free(c->rt_id);
+        c->rt_id = NULL;
+      }
+    }
+  return any;
+}
+
+static void cleanup_pod(drv_agent *a, drv_pod *p)
+{
+  drv_err err;
+  drv_ctr *tables[2] = {p->init, p->ctrs};
+  size_t counts[2] = {p->n_init, p->n_ctrs};
+  for (int t = 0; t < 2; t++)
+    for (size_t i = 0; i < counts[t]; i++) {
+      drv_ctr *c = &tables[t][i];
+      if (!c->rt_id) continue;
+      drv_rt_delete(a->rt_root, c->rt_id, true, &err);
+      free(c->rt_id);
+      c->rt_id = NULL;
+    }
+  if (drv_proc_alive(p->sandbox_pid, p->sandbox_start)) kill(p->sandbox_pid, SIGKILL);
+  if (a->network) {
+    drv_podnet_detach(p->ifname, &err);
+    drv_ipam_release(a->ipam, p->uid, &err);
+  }
+  /* Container root filesystems may still be mounted under the pod dir. */
+  _cleanup_free_ char *ctrs = drv_asprintf("%s/ctr", p->dir);
+  _cleanup_dir_ DIR *d = opendir(ctrs);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    _cleanup_free_ char *cd = drv_asprintf("%s/%s", ctrs, de->d_name);
+    drv_image_rootfs_remove(cd, &err);
+  }
+  drv_cgroup_system *sys;
+  if (drv_cgroup_system_get(&sys, &err) == 0) {
+    _cleanup_free_ char *parent = drv_pod_cgroup_parent(p);
+    drv_cgroup *cg;
+    if (drv_cgroup_open(sys, parent, &cg, &err) == 0) {
+      drv_cgroup_destroy(cg, &err);
+      drv_cgroup_free(cg);
+    }
+  }
+  if (drv_rm_rf(p->dir, &err) < 0) drv_log_warn("pod %s/%s: %s", p->ns, p->name, err.msg);
+  p->gone = true;
+}
+
+static void terminate(drv_agent *a, drv_pod *p)
+{
+  drv_err err;
+  long long now = drv_now_ms();
+  if (!p->terminating) {
+    p->terminating = true;
+    long long grace = 30;
+    json_t *g = drv_json_get(p->obj, "metadata.deletionGracePeriodSeconds");
+    if (!g) g = drv_json_get(p->obj, "spec.terminationGracePeriodSeconds");
+    if (json_is_integer(g)) grace = json_integer_value(g);
+    if (!p->obj) grace = 0; /* gone from the server already: nothing waits for it */
+    p->kill_at_ms = now + grace * 1000;
+    drv_ctr *tables[2] = {p->init, p->ctrs};
+    size_t counts[2] = {p->n_init, p->n_ctrs};
+    for (int t = 0; t < 2; t++)
+      for (size_t i = 0; i < counts[t]; i++)
+        if (tables[t][i].rt_id)
+          drv_rt_kill(a->rt_root, tables[t][i].rt_id, stop_signal(&tables[t][i]), true, &err);
+    drv_log_info("pod %s/%s: terminating (grace %llds)", p->ns, p->name, grace);
+  }
+  bool running = any_running(a, p);
+  if (running && now < p->kill_at_ms) return;
+  cleanup_pod(a, p);
+  if (p->obj) {
+    /* The final delete, as kubelet does once the containers are gone. */
+    drv_api_ref ref = {.version = "v1", .resource = "pods", .ns = p->ns, .name = p->name};
+    drv_api_delete_opts o = {.grace_period_seconds = 0, .precondition_uid = p->uid};
+    int r = drv_api_delete(a->api, &ref, &o, NULL, &err);
+    if (r < 0 && r != DRV_API_ENOTFOUND && r != DRV_API_ECONFLICT)
+      drv_log_warn("pod %s/%s: final delete: %s", p->ns, p->name, err.msg);
+  }
+  drv_log_info("pod %s/%s: removed", p->ns, p->name);
+}
+
+/* ---- status ---- */
+
+static void view_of(drv_ctr *v, size_t n, drv_ctr_status *out)
+{
+  for (size_t i = 0; i < n; i++) {
+    drv_ctr *c = &v[i];
+    out[i] = (drv_ctr_status){
+        .name = c->name,
+        .image = c->spec ? json_string_value(json_object_get(c->spec, "image")) : NULL,
+        .image_id = c->image_id,
+        .kind = c->kind,
+        .reason = c->reason,
+        .message = c->message,
+        .started_ms = c->started_ms,
+        .term = c->term,
+        .has_last = c->has_last,
+        .last = c->last,
+        .restart_count = c->attempt,
+        .ready = c->ready,
+        .started = c->started,
+    };
+  }
+}
+
+static const char *qos_class(drv_pod *p)
+{
+  bool any = false, all_guaranteed = true;
+  size_t i;
+  json_t *c;
+  json_array_foreach(drv_json_get(p->obj, "spec.containers"), i, c)
+  {
+    json_t *req = drv_json_get(c, "resources.requests");
+    json_t *lim = drv_json_get(c, "resources.limits");
+    if (json_object_size(req) || json_object_size(lim)) any = true;
+    const char *keys[] = {"cpu", "memory"};
+    for (int k = 0; k < 2; k++) {
+      const char *l = json_string_value(json_object_get(lim, keys[k]));
+      const char *r = json_string_value(json_object_get(req, keys[k]));
+      if (!l || (r && strcmp(l, r) != 0)) all_guaranteed = false;
+    }
+  }
+  return !any ? "BestEffort" : all_guaranteed ? "Guaranteed" : "Burstable";
+}
+
+static void report_status(drv_agent *a, drv_pod *p)
+{
+  if (!p->obj) return;
+  drv_ctr_status *iv = drv_calloc(p->n_init + 1, sizeof *iv);
+  drv_ctr_status *cv = drv_calloc(p->n_ctrs + 1, sizeof *cv);
+  view_of(p->init, p->n_init, iv);
+  view_of(p->ctrs, p->n_ctrs, cv);
+  for (size_t i = 0; i < p->n_init; i++) iv[i].ready = iv[i].kind == DRV_CS_TERMINATED && iv[i].term.exit_code == 0;
+  drv_pod_view v = {.restart_policy = restart_policy(p), .init = iv, .n_init = p->n_init,
+                    .ctrs = cv, .n_ctrs = p->n_ctrs, .init_done = p->init_done,
+                    .pod_ip = p->sandbox_pid ? p->ip : NULL, .host_ip = a->node_ip,
+                    .start_ms = p->start_ms, .reason = p->reason, .message = p->message,
+                    .qos_class = qos_class(p)};
+  json_t *st = drv_pod_status_json(&v, drv_json_get(p->obj, "status"), drv_wall_ms());
+  free(iv);
+  free(cv);
+  char *text = drv_json_dump_canonical(st);
+  if (p->last_status && !strcmp(text, p->last_status)) {
+    free(text);
+    json_decref(st);
+    return;
+  }
+  drv_api_ref ref = {.version = "v1", .resource = "pods", .ns = p->ns, .name = p->name,
+                     .subresource = "status"};
+  json_t *patch = json_pack("{s:{s:s}, s:o}", "metadata", "uid", p->uid, "status", st);
+  drv_err err;
+  int r = drv_api_patch(a->api, &ref, DRV_API_PATCH_MERGE, patch, NULL, &err);
+  json_decref(patch);
+  if (r < 0) {
+    if (r != DRV_API_ENOTFOUND) drv_log_warn("pod %s/%s: report status: %s", p->ns, p->name, err.msg);
+    free(text);
+    return;
+  }
+  free(p->last_status);
+  p->last_status = text;
+}
+
+void drv_pod_sync(drv_agent *a, drv_pod *p)
+{
+  if (p->gone) return;
+  if (!p->obj || drv_obj_deletion_timestamp(p->obj) || p->terminating) {
+    terminate(a, p);
+    return;
+  }
+  drv_err err;
+  if (ensure_sandbox(a, p, &err) < 0) {
+    set_str(&p->message, err.msg);
+    for (size_t i = 0; i < p->n_ctrs; i++)
+      if (!p->ctrs[i].rt_id) set_waiting(&p->ctrs[i], "ContainerCreating", err.msg);
+    report_status(a, p);
+    return;
+  }
+  set_str(&p->message, NULL);
+  if (!p->init_done) {
+    bool all = true;
+    for (size_t i = 0; i < p->n_init; i++) {
+      drv_ctr *c = &p->init[i];
+      if (c->done && c->term.exit_code == 0) continue;
+      step_ctr(a, p, c);
+      if (c->done && c->term.exit_code == 0) continue;
+      all = false;
+      break;
+    }
+    if (all) {
+      p->init_done = true;
+      drv_pod_checkpoint(a, p);
+    } else {
+      for (size_t i = 0; i < p->n_ctrs; i++)
+        if (!p->ctrs[i].rt_id && !p->ctrs[i].has_last) set_waiting(&p->ctrs[i], "PodInitializing", NULL);
+    }
+  }
+  if (p->init_done)
+    for (size_t i = 0; i < p->n_ctrs; i++) step_ctr(a, p, &p->ctrs[i]);
+  for (size_t i = 0; i < p->n_ctrs; i++) probe_ctr(a, p, &p->ctrs[i]);
+  report_status(a, p);
+}

@@ -1,0 +1,78 @@
+/* `drover agent`: the node agent as a process. `drover agent sandbox DIR` is the pod sandbox
+ * the agent starts for each pod (not meant to be run by hand). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/sandbox.h"
+#include "cli/commands.h"
+#include "common/log.h"
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "usage: drover agent --data-dir DIR (--server URL --token T [--ca-file F] | --kubeconfig F)\n"
+          "                    [--node-name N] [--node-ip IP] [--listen ADDR:PORT]\n"
+          "                    [--pod-cidr CIDR] [--bridge NAME] [--max-pods N] [--log-level L]\n"
+          "\n"
+          "Registers this machine as a Node and runs the pods bound to it. Without a pod CIDR\n"
+          "(the Node's spec.podCIDR or --pod-cidr) pods get loopback-only networking.\n");
+}
+
+int drv_cmd_agent(int argc, char **argv)
+{
+  if (argc >= 3 && !strcmp(argv[1], "sandbox")) return drv_sandbox_main(argv[2]);
+  static const struct option longopts[] = {
+      {"server", required_argument, NULL, 's'},     {"token", required_argument, NULL, 't'},
+      {"ca-file", required_argument, NULL, 'c'},    {"kubeconfig", required_argument, NULL, 'k'},
+      {"data-dir", required_argument, NULL, 'd'},   {"node-name", required_argument, NULL, 'n'},
+      {"node-ip", required_argument, NULL, 'i'},    {"listen", required_argument, NULL, 'l'},
+      {"pod-cidr", required_argument, NULL, 'p'},   {"bridge", required_argument, NULL, 'b'},
+      {"max-pods", required_argument, NULL, 'm'},   {"log-level", required_argument, NULL, 'L'},
+      {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+  };
+  drv_agent_opts o = {0};
+  drv_log_level level = DRV_LOG_INFO;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 's': o.server = optarg; break;
+    case 't': o.token = optarg; break;
+    case 'c': o.ca_file = optarg; break;
+    case 'k': o.kubeconfig = optarg; break;
+    case 'd': o.data_dir = optarg; break;
+    case 'n': o.node_name = optarg; break;
+    case 'i': o.node_ip = optarg; break;
+    case 'l': o.listen = optarg; break;
+    case 'p': o.pod_cidr = optarg; break;
+    case 'b': o.bridge = optarg; break;
+    case 'm': o.max_pods = atoi(optarg); break;
+    case 'L':
+      if (drv_log_level_parse(optarg, &level) < 0) {
+        fprintf(stderr, "drover agent: --log-level `%s`: expected error, warn, info or debug\n", optarg);
+        return 2;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "drover agent: unexpected argument `%s`\n", argv[optind]);
+    return 2;
+  }
+  if (!o.data_dir || (!o.server && !o.kubeconfig)) {
+    usage(stderr);
+    return 2;
+  }
+  drv_log_init(NULL, false, level);
+  drv_err err;
+  if (drv_agent_run(&o, &err) < 0) {
+    fprintf(stderr, "drover agent: %s\n", err.msg);
+    return 1;
+  }
+  return 0;
+}
