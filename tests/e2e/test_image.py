@@ -432,8 +432,17 @@ def test_rm_and_prune(registry, data):
     assert "removed 0 blobs" in drover("image", "prune", "--data-dir", data).stdout
     p = drover("image", "rm", "--data-dir", data, ra, check=False)
     assert p.returncode == 1 and "no local image" in p.stderr
-    drover("image", "rm", "--data-dir", data, b.config_digest[7:19])
-    assert listed(data) == []
+    # layers under a mounted container rootfs survive rm/prune until it is unmounted
+    cdir = os.path.join(data, "ctr")
+    drover("image", "mount", "--data-dir", data, rb, cdir)
+    try:
+        drover("image", "rm", "--data-dir", data, b.config_digest[7:19])
+        assert listed(data) == []
+        assert sorted(os.listdir(layers)) == sorted(x[7:] for x in b.diff_ids)
+        assert os.path.exists(os.path.join(cdir, "rootfs", "only-b"))
+    finally:
+        drover("image", "unmount", "--data-dir", data, cdir)
+    assert "2 layer directories" in drover("image", "prune", "--data-dir", data).stdout
     assert os.listdir(layers) == [] and os.listdir(blobs) == []
 
 
