@@ -11,7 +11,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   libcmocka-dev python3-pytest python3-kubernetes python3-yaml python3-requests
   iproute2 iptables busybox-static procps psmisc curl ca-certificates openssl util-linux
-  runc docker.io docker-registry skopeo umoci etcd-server
+  runc docker.io docker-registry skopeo umoci etcd-server wrk
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -55,6 +55,29 @@ static enum MHD_Result health(drv_req *r)
   return drv_respond_static(r, 200, "text/plain; charset=utf-8", "ok");
 }
 
+/* Prometheus text: store and request counters. */
+static enum MHD_Result prom(drv_req *r)
+{
+  drv_server *s = r->srv;
+  drv_store_stats st;
+  drv_store_get_stats(s->store, &st);
+  char *txt = drv_asprintf(
+      "# HELP drover_store_revision The newest committed revision.\n"
+      "# TYPE drover_store_revision gauge\ndrover_store_revision %llu\n"
+      "# HELP drover_store_objects Objects stored.\n"
+      "# TYPE drover_store_objects gauge\ndrover_store_objects %zu\n"
+      "# HELP drover_store_commits_total Backend transactions (one fsync each).\n"
+      "# TYPE drover_store_commits_total counter\ndrover_store_commits_total %llu\n"
+      "# HELP drover_store_writes_total Writes committed.\n"
+      "# TYPE drover_store_writes_total counter\ndrover_store_writes_total %llu\n"
+      "# HELP drover_apiserver_inflight_requests Requests being served (watches excluded).\n"
+      "# TYPE drover_apiserver_inflight_requests gauge\ndrover_apiserver_inflight_requests %d\n",
+      (unsigned long long)drv_store_revision(s->store), drv_store_count(s->store),
+      (unsigned long long)st.commits, (unsigned long long)st.writes,
+      __atomic_load_n(&s->inflight, __ATOMIC_RELAXED));
+  return drv_respond_bytes(r, 200, "text/plain; version=0.0.4", txt, strlen(txt));
+}
+
 enum MHD_Result drv_serve_meta(drv_req *r)
 {
   if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
@@ -65,6 +88,8 @@ enum MHD_Result drv_serve_meta(drv_req *r)
     return version(r);
   case DRV_ROUTE_HEALTH:
     return health(r);
+  case DRV_ROUTE_METRICS:
+    return prom(r);
   case DRV_ROUTE_CORE_VERSIONS:
     if (wants_aggregated(r))
       return json_or_404(r, drv_api_discovery_aggregated(1), DRV_API_DISCOVERY_AGGREGATED_CT);

@@ -97,6 +97,10 @@ int drv_route_parse(const char *path, drv_route *r)
     r->kind = DRV_ROUTE_VERSION;
     return 0;
   }
+  if (strcmp(s0, "metrics") == 0 && n == 1) {
+    r->kind = DRV_ROUTE_METRICS;
+    return 0;
+  }
   if (strcmp(s0, "healthz") == 0 || strcmp(s0, "livez") == 0 || strcmp(s0, "readyz") == 0) {
     if (n > 2) goto none;
     r->kind = DRV_ROUTE_HEALTH;

@@ -16,6 +16,7 @@ typedef enum {
   DRV_ROUTE_RESOURCES,     /* /api/v1, /apis/G/V */
   DRV_ROUTE_OPENAPI_V3,    /* /openapi/v3 (index); with doc set: one group-version document */
   DRV_ROUTE_OPENAPI_V2,    /* /openapi/v2 */
+  DRV_ROUTE_METRICS,       /* /metrics (Prometheus text) */
   DRV_ROUTE_OBJECTS,       /* a collection (name "") or an object, maybe a subresource */
 } drv_route_kind;
 

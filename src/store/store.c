@@ -67,7 +67,11 @@ struct drv_store {
   unsigned rnd;
 
   pthread_mutex_t wmu;
-  pthread_cond_t wcond;     /* with wmu: the committer has work / a batch became durable */
+  pthread_cond_t wcond;     /* with wmu: the committer has work (or must stop) */
+  /* with wmu: batch k's writers wait on done[k % 2]; at most two batches exist at once (one
+   * filling, one committing), so waking only the finished batch spares the others */
+  pthread_cond_t done[2];
+  uint64_t batch_seq;       /* the batch now filling */
   uint64_t next_rev;        /* revision the next write gets */
   uint64_t durable_rev;
   change *queue;
@@ -259,6 +263,7 @@ static void *committer_main(void *arg)
   pthread_mutex_lock(&s->wmu);
   for (;;) {
     while (s->queue_n == 0 && !s->stopping) pthread_cond_wait(&s->wcond, &s->wmu);
+    uint64_t seq = s->batch_seq++;
     if (s->queue_n == 0 && s->stopping) break;
     /* take the whole queue: everyone who queued meanwhile shares this commit */
     change *tmp = batch;
@@ -315,7 +320,8 @@ static void *committer_main(void *arg)
       s->durable_rev = last;
     else
       fail_store(s, err.msg);
-    pthread_cond_broadcast(&s->wcond);
+    pthread_cond_broadcast(&s->done[seq % 2]);
+    if (rc != 0) pthread_cond_broadcast(&s->done[(seq + 1) % 2]);
   }
   pthread_mutex_unlock(&s->wmu);
   free(batch);
@@ -354,6 +360,8 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&s->evcond, &ca);
   pthread_cond_init(&s->wcond, &ca);
+  pthread_cond_init(&s->done[0], &ca);
+  pthread_cond_init(&s->done[1], &ca);
   pthread_condattr_destroy(&ca);
   if (drv_store_sqlite_open(opts->dir, opts->encrypted_prefixes, opts->encryption_key, &s->be,
                             err) < 0)
@@ -410,6 +418,8 @@ void drv_store_close(drv_store *s)
   pthread_mutex_destroy(&s->wmu);
   pthread_cond_destroy(&s->evcond);
   pthread_cond_destroy(&s->wcond);
+  pthread_cond_destroy(&s->done[0]);
+  pthread_cond_destroy(&s->done[1]);
   free(s);
 }
 
@@ -579,8 +589,9 @@ int drv_store_apply(drv_store *s, const drv_store_write *w, drv_store_obj **out,
   s->queue[s->queue_n++] = (change){
       del ? DRV_STORE_DELETED : (cur ? DRV_STORE_MODIFIED : DRV_STORE_ADDED),
       drv_store_obj_ref(o), cur};
-  pthread_cond_broadcast(&s->wcond);
-  while (s->durable_rev < rev && !s->failed) pthread_cond_wait(&s->wcond, &s->wmu);
+  if (s->queue_n == 1) pthread_cond_signal(&s->wcond);
+  uint64_t seq = s->batch_seq;
+  while (s->durable_rev < rev && !s->failed) pthread_cond_wait(&s->done[seq % 2], &s->wmu);
   bool ok = s->durable_rev >= rev;
   if (!ok) drv_error(err, EIO, "store write failed: %s", s->fail_msg);
   pthread_mutex_unlock(&s->wmu);

@@ -1,0 +1,35 @@
+-- PUT (unconditional update) or merge PATCH over a set of existing configmaps.
+-- args: mode (put|patch) count prefix
+-- wrk.format replaces the -H headers with the ones given: keep them (Authorization)
+function hdr(ct)
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h["Content-Type"] = ct
+  return h
+end
+
+function init(args)
+  mode = args[1] or "put"
+  count = tonumber(args[2] or "1000")
+  prefix = args[3] or "u"
+  n = 0
+end
+
+function request()
+  n = n + 1
+  local name = string.format("%s-%d", prefix, n % count)
+  local path = "/api/v1/namespaces/default/configmaps/" .. name
+  if mode == "patch" then
+    return wrk.format("PATCH", path, hdr("application/merge-patch+json"),
+      '{"data":{"n":"' .. n .. '"}}')
+  end
+  return wrk.format("PUT", path, hdr("application/json"),
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"' .. name .. '","namespace":"default"},"data":{"n":"' .. n .. '"}}')
+end
+
+function response(status, headers, body)
+  if status ~= 200 and not reported then
+    reported = true
+    print("unexpected status " .. status .. ": " .. string.sub(body, 1, 200))
+  end
+end
