@@ -35,6 +35,7 @@ int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char 
   _cleanup_free_ char *dir = drv_asprintf("%s%s", h->mount, path);
   size_t ml = strlen(h->mount);
   *created = NULL;
+  int retries = 0;
   /* Walk down from the mount point so that each level can be set up as it appears. */
   for (char *s = dir + ml + 1;; s++) {
     if (*s != '/' && *s != '\0') continue;
@@ -49,7 +50,13 @@ int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char 
         drv_error(err, EEXIST, "create cgroup `%s`", dir);
         goto fail;
       }
-      if (leaf && cpuset && cpuset_inherit(dir, err) < 0) goto fail;
+      /* Another create may have made this level an instant ago and not filled it yet. */
+      if (cpuset && cpuset_inherit(dir, err) < 0) goto fail;
+    } else if (errno == ENOENT && retries++ < 3) {
+      /* A concurrent failed create removed a parent it had made: walk down again. */
+      *s = c;
+      s = dir + ml;
+      continue;
     } else {
       drv_error(err, errno, "create cgroup `%s`", dir);
       goto fail;

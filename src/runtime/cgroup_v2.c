@@ -41,6 +41,7 @@ int drv_cg_v2_prepare_dir(const drv_cgroup_system *sys, const char *path, bool e
   _cleanup_free_ char *dir = drv_asprintf("%s%s", sys->unified, path);
   size_t ml = strlen(sys->unified);
   unsigned want = sys->v2_controllers;
+  int retries = 0;
   *created = NULL;
   for (char *s = dir + ml + 1;; s++) {
     if (*s != '/' && *s != '\0') continue;
@@ -53,10 +54,19 @@ int drv_cg_v2_prepare_dir(const drv_cgroup_system *sys, const char *path, bool e
     *slash = '\0';
     int r = enable_controllers(*dir ? dir : "/", want, err);
     *slash = '/';
+    if (r < 0 && err && err->errnum == ENOENT && retries++ < 3) {
+      s = dir + ml; /* the parent vanished under a concurrent undo: walk down again */
+      continue;
+    }
     if (r < 0) goto fail;
     *s = '\0';
     if (mkdir(dir, 0755) == 0) {
       if (!*created) *created = drv_strdup(dir);
+    } else if (errno == ENOENT && retries++ < 3) {
+      /* A concurrent failed create removed a parent it had made: walk down again. */
+      *s = c;
+      s = dir + ml;
+      continue;
     } else if (errno != EEXIST || (leaf && excl)) {
       drv_error(err, errno, "create cgroup `%s`", dir);
       goto fail;

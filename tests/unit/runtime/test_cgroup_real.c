@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -396,6 +397,71 @@ static void unified_bpf_and_clone_into(void **state)
   drv_cgroup_free(cg);
 }
 
+/* Many creates in one new parent at once, half of them failing and undoing what they made:
+ * the good ones must all succeed (mkdir races, a parent removed under a sibling's feet). */
+struct conc_arg {
+  drv_cgroup_system *sys;
+  const char *parent;
+  int id, ok, failed_ok;
+  char msg[1400];
+};
+
+static void *conc_worker(void *p)
+{
+  struct conc_arg *a = p;
+  for (int k = 0; k < 15; k++) {
+    bool bad = (k + a->id) % 2;
+    _cleanup_free_ char *path = drv_asprintf("%s/n%d/t%d-%d", a->parent, k % 3, a->id, k);
+    drv_cgroup_resources res;
+    drv_cgroup_resources_init(&res);
+    res.pids.limit = (drv_opt_i64){true, 10};
+    if (bad) res.cpu.cpus = drv_strdup("1000");
+    drv_cgroup *cg;
+    drv_err err;
+    int r = drv_cgroup_create(a->sys, path, "x", &res, 0, &cg, &err);
+    drv_cgroup_resources_free(&res);
+    if (bad) {
+      if (r == 0) {
+        snprintf(a->msg, sizeof a->msg, "%s: bad create succeeded", path);
+        drv_cgroup_destroy(cg, &err);
+        drv_cgroup_free(cg);
+      } else {
+        a->failed_ok++;
+      }
+      continue;
+    }
+    if (r < 0) {
+      snprintf(a->msg, sizeof a->msg, "%s: %s", path, err.msg);
+      continue;
+    }
+    a->ok++;
+    drv_cgroup_destroy(cg, &err);
+    drv_cgroup_free(cg);
+  }
+  return NULL;
+}
+
+static void concurrent_creates(void **state)
+{
+  (void)state;
+  drv_cgroup_system *sys = system_or_skip();
+  _cleanup_free_ char *parent = unique_path();
+  struct conc_arg args[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (struct conc_arg){.sys = sys, .parent = parent, .id = i};
+    assert_int_equal(pthread_create(&th[i], NULL, conc_worker, &args[i]), 0);
+  }
+  int ok = 0, failed_ok = 0;
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    if (args[i].msg[0]) fail_msg("%s", args[i].msg);
+    ok += args[i].ok;
+    failed_ok += args[i].failed_ok;
+  }
+  assert_int_equal(ok + failed_ok, 60);
+}
+
 /* The v2 backend for real: this machine's v2 hierarchy (hybrid: no controllers, but freeze,
  * kill, cpu.stat and the device program are all core v2). */
 static drv_cgroup_system *v2sys;
@@ -503,6 +569,7 @@ int main(void)
       cmocka_unit_test_teardown(failure_leaves_nothing, teardown),
       cmocka_unit_test_teardown(unified_bpf_and_clone_into, teardown),
       cmocka_unit_test_teardown(v2_backend_on_this_machine, teardown_v2),
+      cmocka_unit_test_teardown(concurrent_creates, teardown),
   };
   return cmocka_run_group_tests_name("runtime_cgroup_real", tests, NULL, NULL);
 }
