@@ -453,6 +453,17 @@ static int v1_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
   return write_cpuset(drv_cg_dir(cg, DRV_CG_CPUSET), false, res, err);
 }
 
+static int kmem_write(const char *d, const char *file, const char *field, int64_t v, drv_err *err)
+{
+  if (!drv_cg_has(d, file)) return 0;
+  if (wr(d, file, field, err, "%lld", (long long)v) == 0) return 0;
+  if (err && (err->errnum == EOPNOTSUPP || err->errnum == 524 /* ENOTSUPP */)) {
+    drv_log_debug("%s", err->msg);
+    return 0;
+  }
+  return -1;
+}
+
 static int v1_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
 {
   const typeof(res->memory) *m = &res->memory;
@@ -486,13 +497,12 @@ static int v1_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
       wr(d, "memory.soft_limit_in_bytes", P ".memory.reservation", err, "%lld",
          (long long)m->reservation.v) < 0)
     return -1;
-  /* Kernel memory limits are gone from recent kernels: skip them where the file is missing. */
-  if (m->kernel.set && drv_cg_has(d, "memory.kmem.limit_in_bytes") &&
-      wr(d, "memory.kmem.limit_in_bytes", P ".memory.kernel", err, "%lld", (long long)m->kernel.v) < 0)
+  /* Kernel memory limits are going away (no file, or EOPNOTSUPP since 5.16 on some
+   * configurations): what the kernel no longer offers is skipped, as runc does. */
+  if (m->kernel.set && kmem_write(d, "memory.kmem.limit_in_bytes", P ".memory.kernel", m->kernel.v, err) < 0)
     return -1;
-  if (m->kernel_tcp.set && drv_cg_has(d, "memory.kmem.tcp.limit_in_bytes") &&
-      wr(d, "memory.kmem.tcp.limit_in_bytes", P ".memory.kernelTCP", err, "%lld",
-         (long long)m->kernel_tcp.v) < 0)
+  if (m->kernel_tcp.set &&
+      kmem_write(d, "memory.kmem.tcp.limit_in_bytes", P ".memory.kernelTCP", m->kernel_tcp.v, err) < 0)
     return -1;
   if (m->swappiness.set &&
       wr(d, "memory.swappiness", P ".memory.swappiness", err, "%llu", (unsigned long long)m->swappiness.v) < 0)
