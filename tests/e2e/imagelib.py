@@ -270,10 +270,11 @@ class Facade:
     N blob GETs with 503. cut_blobs: send only half of the first N blob bodies, then close."""
 
     def __init__(self, upstream_port, mode=None, user="alice", password="s3cret",
-                 fail_blobs=0, cut_blobs=0, token_needs_basic=True, tls=None):
+                 fail_blobs=0, cut_blobs=0, token_needs_basic=True, tls=None, stall_blobs=0):
         self.upstream = upstream_port
         self.mode, self.user, self.password = mode, user, password
-        self.fail_blobs, self.cut_blobs = fail_blobs, cut_blobs
+        self.fail_blobs, self.cut_blobs, self.stall_blobs = fail_blobs, cut_blobs, stall_blobs
+        self.stop_event = threading.Event()
         self.token_needs_basic = token_needs_basic
         self.tokens = set()
         self.seen_ranges = []
@@ -345,6 +346,16 @@ class Facade:
                     if k.lower() in ("content-type", "docker-content-digest", "content-range",
                                      "www-authenticate", "location", "accept-ranges"):
                         self.send_header(k, v)
+                if is_blob and facade.stall_blobs > 0 and r.status in (200, 206) and len(body) > 2:
+                    # half the body, then nothing until the facade stops (a hung transfer)
+                    facade.stall_blobs -= 1
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    facade.stop_event.wait(60)
+                    self.close_connection = True
+                    return
                 if is_blob and facade.cut_blobs > 0 and r.status in (200, 206) and len(body) > 2:
                     facade.cut_blobs -= 1
                     self.send_header("Content-Length", str(len(body)))
@@ -379,5 +390,6 @@ class Facade:
         self.thread.start()
 
     def stop(self):
+        self.stop_event.set()
         self.server.shutdown()
         self.server.server_close()

@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 import io
 import tempfile
+import time
 
 import pytest
 
@@ -519,5 +520,45 @@ def test_https_registry(registry, data):
         out = pull(os.path.join(data, "b"), ref, "--ca-file", cert).stdout.split()
         assert out == [ref, img.config_digest]
         assert fac.token_requests >= 1
+    finally:
+        fac.stop()
+
+
+def test_killed_pull_then_resume(registry, data):
+    """A pull killed mid-download lists nothing; the next pull resumes the partial blob."""
+    img = L.Image([(L.busybox_layer([{"name": "killed", "data": "x"}]), "gzip")])
+    registry.push_image("drover/killed", "v1", img)
+    tmp = os.path.join(data, "images", "tmp")
+
+    def partials():
+        if not os.path.isdir(tmp):
+            return []
+        return [os.path.join(tmp, f) for f in os.listdir(tmp)
+                if f.endswith(".partial") and os.path.getsize(os.path.join(tmp, f)) > 0]
+    fac = L.Facade(registry.port, stall_blobs=1)
+    try:
+        ref = f"{fac.host}/drover/killed:v1"
+        p = subprocess.Popen([os.environ.get("DROVER_BIN", "build/drover"), "image", "pull",
+                              "--data-dir", data, ref], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 30
+            while not partials():
+                assert time.time() < deadline and p.poll() is None, "pull never stalled"
+                time.sleep(0.05)
+        finally:
+            p.kill()
+            p.wait()
+        assert listed(data) == []
+        (partial,) = partials()
+        have = os.path.getsize(partial)
+        digest = "sha256:" + os.path.basename(partial)[:-len(".partial")]
+        assert 0 < have < len(img.blobs[digest])
+    finally:
+        fac.stop()
+    fac = L.Facade(registry.port)
+    try:
+        assert pull(data, f"{fac.host}/drover/killed:v1").stdout.split()[1] == img.config_digest
+        assert f"bytes={have}-" in fac.seen_ranges
+        assert_clean(data)
     finally:
         fac.stop()
