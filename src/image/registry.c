@@ -465,6 +465,7 @@ int drv_registry_fetch_blob(drv_registry *r, drv_http_client *c, const char *dig
   if (progress && have) progress(have, progress_ctx);
   int rc = -1;
   drv_http_response rs = DRV_HTTP_RESPONSE_INIT;
+  bool restarted = false;
   for (int attempt = 0; have < size || attempt == 0; attempt++) {
     if (attempt >= r->max_attempts) break;
     if (attempt) backoff(attempt - 1);
@@ -480,6 +481,12 @@ int drv_registry_fetch_blob(drv_registry *r, drv_http_client *c, const char *dig
     drv_err_clear(err);
     rc = reg_do(r, c, path, &rq, &rs, err);
     if (rc == 0 && have > 0 && rs.status == 200) {
+      if (restarted) { /* ignores Range and cuts transfers: give up rather than loop */
+        rc = drv_fail(err, EIO, "registry %s: blob %s: transfer cut and the server ignores Range",
+                      r->host, digest);
+        goto out;
+      }
+      restarted = true;
       /* The server ignored the Range: what arrived is the whole blob from byte 0, written at
        * offset `have` — start over cleanly. */
       if (progress) progress(-sink.have, progress_ctx);
