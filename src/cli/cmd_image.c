@@ -12,7 +12,6 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "image/import.h"
-#include "image/store.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/drover"
 
@@ -163,30 +162,26 @@ static int cmd_pull(drv_image_store *s, struct args *a, int argc, char **argv)
 
 static int cmd_ls(drv_image_store *s, struct args *a)
 {
-  drv_store_ref *refs;
+  drv_image **imgs;
   size_t n;
   drv_err err;
-  if (drv_store_refs_load(s, &refs, &n, &err) < 0) return fail("ls", &err);
+  if (drv_image_list(s, &imgs, &n, &err) < 0) return fail("ls", &err);
   if (!a->quiet) printf("%-60s %-12s %10s  %s\n", "REFERENCE", "IMAGE ID", "SIZE", "CREATED");
   for (size_t i = 0; i < n; i++) {
     if (a->quiet) {
-      printf("%s\n", refs[i].name);
+      printf("%s\n", imgs[i]->ref);
       continue;
     }
-    drv_image *img = NULL;
-    char size[32] = "?", created[32] = "";
-    if (drv_image_lookup(s, refs[i].name, &img, &err) == 0) {
-      human((double)img->size, size, sizeof size);
-      if (img->created) {
-        time_t t = (time_t)img->created;
-        struct tm tm;
-        strftime(created, sizeof created, "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
-      }
-      drv_image_free(img);
+    char size[32], created[32] = "";
+    human((double)imgs[i]->size, size, sizeof size);
+    if (imgs[i]->created) {
+      time_t t = (time_t)imgs[i]->created;
+      struct tm tm;
+      strftime(created, sizeof created, "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
     }
-    printf("%-60s %-12.12s %10s  %s\n", refs[i].name, refs[i].config + 7, size, created);
+    printf("%-60s %-12.12s %10s  %s\n", imgs[i]->ref, imgs[i]->id + 7, size, created);
   }
-  drv_store_refs_free(refs, n);
+  drv_image_list_free(imgs, n);
   return 0;
 }
 
@@ -199,30 +194,13 @@ static int cmd_rm(drv_image_store *s, int argc, char **argv)
   int rc = 0;
   drv_err err;
   for (int i = optind; i < argc; i++) {
-    drv_image *img;
-    if (drv_image_lookup(s, argv[i], &img, &err) < 0) {
-      rc = fail("rm", &err);
-      continue;
-    }
-    /* By id: every reference to that image goes; by name: just that one. */
-    bool by_id = strcmp(img->ref, argv[i]) != 0 && (strncmp(argv[i], "sha256:", 7) == 0 ||
-                                                    strncmp(img->id + 7, argv[i], strlen(argv[i])) == 0);
-    drv_store_ref *refs;
-    size_t n;
-    if (drv_store_refs_load(s, &refs, &n, &err) == 0) {
-      for (size_t j = 0; j < n; j++) {
-        if (by_id ? strcmp(refs[j].config, img->id) : strcmp(refs[j].name, img->ref)) continue;
-        if (drv_store_ref_remove(s, refs[j].name, &err) < 0) rc = fail("rm", &err);
-        else printf("Untagged: %s\n", refs[j].name);
-      }
-      drv_store_refs_free(refs, n);
-    } else {
-      rc = fail("rm", &err);
-    }
-    drv_image_free(img);
+    char **gone = NULL;
+    if (drv_image_remove(s, argv[i], &gone, &err) < 0) rc = fail("rm", &err);
+    for (char **g = gone; g && *g; g++) printf("Untagged: %s\n", *g);
+    drv_strv_free(gone);
   }
-  drv_store_gc_stats st;
-  if (drv_store_gc(s, &st, &err) < 0) rc = fail("rm", &err);
+  drv_image_prune_stats st;
+  if (drv_image_prune(s, &st, &err) < 0) rc = fail("rm", &err);
   return rc;
 }
 
@@ -331,9 +309,9 @@ static int cmd_unmount(int argc, char **argv)
 
 static int cmd_prune(drv_image_store *s)
 {
-  drv_store_gc_stats st;
+  drv_image_prune_stats st;
   drv_err err;
-  if (drv_store_gc(s, &st, &err) < 0) return fail("prune", &err);
+  if (drv_image_prune(s, &st, &err) < 0) return fail("prune", &err);
   char b[32];
   human((double)st.bytes_removed, b, sizeof b);
   printf("removed %zu blobs (%s) and %zu layer directories\n", st.blobs_removed, b, st.layers_removed);

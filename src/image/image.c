@@ -114,6 +114,76 @@ out:
   return rc;
 }
 
+int drv_image_list(drv_image_store *s, drv_image ***out, size_t *n, drv_err *err)
+{
+  drv_store_ref *refs = NULL;
+  size_t nrefs = 0;
+  if (drv_store_refs_load(s, &refs, &nrefs, err) < 0) return -1;
+  drv_image **imgs = drv_calloc(nrefs + 1, sizeof *imgs);
+  size_t k = 0;
+  for (size_t i = 0; i < nrefs; i++) {
+    drv_err e;
+    /* an entry whose blobs are gone (a crash between prune and ref removal) is skipped */
+    if (image_from_ref(s, &refs[i], &imgs[k], &e) == 0) k++;
+  }
+  drv_store_refs_free(refs, nrefs);
+  for (size_t i = 1; i < k; i++) /* insertion sort: lists are short */
+    for (size_t j = i; j > 0 && strcmp(imgs[j - 1]->ref, imgs[j]->ref) > 0; j--) {
+      drv_image *t = imgs[j];
+      imgs[j] = imgs[j - 1];
+      imgs[j - 1] = t;
+    }
+  *out = imgs;
+  *n = k;
+  return 0;
+}
+
+void drv_image_list_free(drv_image **imgs, size_t n)
+{
+  if (!imgs) return;
+  for (size_t i = 0; i < n; i++) drv_image_free(imgs[i]);
+  free(imgs);
+}
+
+int drv_image_remove(drv_image_store *s, const char *q, char ***removed, drv_err *err)
+{
+  drv_image *img;
+  if (drv_image_lookup(s, q, &img, err) < 0) return -1;
+  /* By id (or a prefix of it): every reference to that image; by name: just that one. */
+  const char *hex = !strncmp(q, "sha256:", 7) ? q + 7 : q;
+  bool by_id = strcmp(img->ref, q) != 0 && all_hex(hex) && !strncmp(img->id + 7, hex, strlen(hex));
+  drv_store_ref *refs = NULL;
+  size_t n = 0;
+  char **gone = drv_calloc(1, sizeof(char *));
+  size_t ngone = 0;
+  int rc = drv_store_refs_load(s, &refs, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (by_id ? strcmp(refs[i].config, img->id) : strcmp(refs[i].name, img->ref)) continue;
+    if (drv_store_ref_remove(s, refs[i].name, err) < 0) {
+      rc = -1;
+      break;
+    }
+    gone = drv_realloc(gone, (ngone + 2) * sizeof(char *));
+    gone[ngone++] = drv_strdup(refs[i].name);
+    gone[ngone] = NULL;
+  }
+  drv_store_refs_free(refs, n);
+  drv_image_free(img);
+  if (removed) *removed = gone;
+  else drv_strv_free(gone);
+  return rc;
+}
+
+int drv_image_prune(drv_image_store *s, drv_image_prune_stats *st, drv_err *err)
+{
+  drv_store_gc_stats g;
+  if (drv_store_gc(s, &g, err) < 0) return -1;
+  st->blobs_removed = g.blobs_removed;
+  st->layers_removed = g.layers_removed;
+  st->bytes_removed = g.bytes_removed;
+  return 0;
+}
+
 static bool layers_present(const drv_image *img)
 {
   for (size_t i = 0; i < img->n_layers; i++)

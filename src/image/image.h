@@ -95,6 +95,23 @@ int drv_image_pull(drv_image_store *s, const char *ref, const drv_image_pull_opt
  * Not found → -1 with err->errnum = ENOENT. */
 int drv_image_lookup(drv_image_store *s, const char *ref_or_id, drv_image **out, drv_err *err);
 
+/* Every local image (one entry per reference, sorted by reference). */
+int drv_image_list(drv_image_store *s, drv_image ***out, size_t *n, drv_err *err);
+void drv_image_list_free(drv_image **imgs, size_t n);
+
+/* Removes a reference (a name, or an id: then every reference to that image). The content
+ * stays until drv_image_prune(). Not found → ENOENT. *removed (may be NULL) gets the removed
+ * references, NULL-terminated (free with drv_strv_free). */
+int drv_image_remove(drv_image_store *s, const char *ref_or_id, char ***removed, drv_err *err);
+
+typedef struct drv_image_prune_stats {
+  size_t blobs_removed, layers_removed;
+  int64_t bytes_removed;
+} drv_image_prune_stats;
+/* Deletes blobs and layer directories no reference needs (layer directories under a mounted
+ * overlay are kept) and leftovers of interrupted pulls. Waits for pulls in progress. */
+int drv_image_prune(drv_image_store *s, drv_image_prune_stats *st, drv_err *err);
+
 /* ---- Container process from image config + Kubernetes-style overrides ---- */
 typedef struct drv_image_overrides {
   char *const *command;    /* NULL-terminated; non-NULL replaces Entrypoint (and drops Cmd
