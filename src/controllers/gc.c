@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "controllers/gcdecide.h"
 #include "controllers/internal.h"
 
 typedef struct kind_info {
@@ -217,29 +218,36 @@ int drv_ctl_gc_sync(drv_ctl *ctl, const char *key)
 
   /* as a dependent */
   json_t *refs = drv_json_get(obj, "metadata.ownerReferences");
-  if (json_array_size(refs)) {
-    json_t *keep = json_array();
-    bool unknown = false, owner_foreground = false;
+  size_t n = json_array_size(refs);
+  if (n) {
+    drv_gc_owner_state *state = drv_calloc(n, sizeof *state);
+    bool *block = drv_calloc(n, sizeof *block), *keepv = drv_calloc(n, sizeof *keepv);
     size_t i;
     json_t *r;
     json_array_foreach(refs, i, r)
     {
       json_t *owner = NULL;
       int e = owner_exists(ctl, ns, r, &owner);
-      if (e != 0) json_array_append(keep, r);
-      if (e < 0) unknown = true;
-      if (e == 1 && drv_obj_deletion_timestamp(owner) && drv_obj_has_finalizer(owner, "foregroundDeletion") &&
-          json_is_true(json_object_get(r, "blockOwnerDeletion")))
-        owner_foreground = true;
+      state[i] = e == 0 ? DRV_GC_OWNER_GONE : e < 0 ? DRV_GC_OWNER_UNKNOWN : DRV_GC_OWNER_EXISTS;
+      if (e == 1 && drv_obj_deletion_timestamp(owner) && drv_obj_has_finalizer(owner, "foregroundDeletion"))
+        state[i] = DRV_GC_OWNER_FOREGROUND;
+      block[i] = json_is_true(json_object_get(r, "blockOwnerDeletion"));
       json_decref(owner);
     }
-    if (owner_foreground && !drv_obj_deletion_timestamp(obj))
+    drv_gc_action a = drv_gc_decide(n, state, block, drv_obj_deletion_timestamp(obj) != NULL, keepv);
+    if (a == DRV_GC_DELETE_FOREGROUND)
       ret = delete_obj(ctl, ki, obj, "Foreground");
-    else if (json_array_size(keep) == 0 && !unknown) {
-      if (!drv_obj_deletion_timestamp(obj)) ret = delete_obj(ctl, ki, obj, "Background");
-    } else if (json_array_size(keep) < json_array_size(refs))
+    else if (a == DRV_GC_DELETE_BACKGROUND)
+      ret = delete_obj(ctl, ki, obj, "Background");
+    else if (a == DRV_GC_DROP_REFS) {
+      json_t *keep = json_array();
+      json_array_foreach(refs, i, r) if (keepv[i]) json_array_append(keep, r);
       ret = drop_owner_refs(ctl, ki, obj, keep);
-    json_decref(keep);
+      json_decref(keep);
+    }
+    free(state);
+    free(block);
+    free(keepv);
   }
   json_decref(obj);
   return ret;
