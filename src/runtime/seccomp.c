@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <linux/filter.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -46,6 +47,7 @@ void drv_seccomp_free(drv_seccomp_filter *f)
 }
 
 size_t drv_seccomp_filter_len(const drv_seccomp_filter *f) { return f->len; }
+const void *drv_seccomp_filter_program(const drv_seccomp_filter *f) { return f->insns; }
 unsigned drv_seccomp_filter_flags(const drv_seccomp_filter *f) { return f->flags; }
 bool drv_seccomp_uses_notify(const drv_seccomp_filter *f) { return f->notify; }
 const char *drv_seccomp_listener_path(const drv_seccomp_filter *f) { return f->listener_path; }
@@ -251,6 +253,125 @@ static int export_bpf(scmp_filter_ctx ctx, drv_seccomp_filter *f, drv_err *err)
   return 0;
 }
 
+/* ---- ENOSYS for syscalls newer than the profile ------------------------------------------------ *
+ * An allowlist answers EPERM for everything it does not name, including syscalls added to the
+ * kernel after the profile was written; libc then fails instead of falling back to the older
+ * call, which it does on ENOSYS. So, as runc does, syscall numbers above the highest one the
+ * profile names (per architecture) get ENOSYS from a short prologue in front of the program. */
+
+#define X32_BIT 0x40000000u
+
+static bool wants_enosys(uint32_t def_action)
+{
+  uint32_t a = def_action & SECCOMP_RET_ACTION_FULL;
+  return a == SECCOMP_RET_ERRNO || a == SECCOMP_RET_KILL_PROCESS || a == SECCOMP_RET_KILL_THREAD ||
+         a == SECCOMP_RET_TRAP;
+}
+
+static bool profile_max(const json_t *syscalls, uint32_t arch, uint32_t *max)
+{
+  bool any = false;
+  size_t i;
+  json_t *s;
+  *max = 0;
+  json_array_foreach(syscalls, i, s) {
+    json_t *names = json_object_get(s, "names"), *single = json_object_get(s, "name");
+    size_t n = json_is_array(names) ? json_array_size(names) : 0;
+    for (size_t k = 0; k < n + (json_is_string(single) ? 1 : 0); k++) {
+      const char *name = json_string_value(k < n ? json_array_get(names, k) : single);
+      int nr = name ? seccomp_syscall_resolve_name_arch(arch, name) : -1;
+      if (nr < 0) continue; /* unknown here, or a multiplexed pseudo-syscall */
+      if (!any || (uint32_t)nr > *max) *max = (uint32_t)nr;
+      any = true;
+    }
+  }
+  return any;
+}
+
+/* Jump targets while assembling: absolute indexes, or one of these. */
+#define T_MAIN 0xfffffff0u
+#define T_ENOSYS 0xfffffff1u
+
+static int prepend_enosys(drv_seccomp_filter *f, const uint32_t *arches, size_t n_arches,
+                          const json_t *syscalls, drv_err *err)
+{
+  if (!json_is_array(syscalls)) return 0;
+  struct {
+    uint32_t audit, max, max32;
+    bool has, has32;
+  } e[24];
+  size_t ne = 0;
+  for (size_t i = 0; i < n_arches; i++) {
+    uint32_t max;
+    if (!profile_max(syscalls, arches[i], &max)) continue;
+    /* x32 syscalls arrive as x86_64 ones with bit 30 set. */
+    uint32_t audit = arches[i] == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arches[i];
+    size_t k = 0;
+    while (k < ne && e[k].audit != audit) k++;
+    if (k == ne) {
+      memset(&e[ne], 0, sizeof e[ne]);
+      e[ne++].audit = audit;
+    }
+    if (arches[i] == SCMP_ARCH_X32) {
+      e[k].has32 = true;
+      e[k].max32 = max;
+    } else {
+      e[k].has = true;
+      e[k].max = max;
+    }
+  }
+  if (!ne) return 0;
+  struct sock_filter st[24 * 6 + 4];
+  uint32_t jt[DRV_ARRAY_LEN(st)], jf[DRV_ARRAY_LEN(st)];
+  size_t k = 0;
+#define EMIT(c, kk, t, fl) (st[k] = (struct sock_filter)BPF_STMT(c, kk), jt[k] = (t), jf[k] = (fl), k++)
+  EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
+  for (size_t i = 0; i < ne; i++) {
+    size_t jeq = k;
+    EMIT(BPF_JMP | BPF_JEQ | BPF_K, e[i].audit, jeq + 1, 0);
+    EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
+    if (e[i].audit == SCMP_ARCH_X86_64) {
+      size_t jset = k;
+      EMIT(BPF_JMP | BPF_JSET | BPF_K, X32_BIT, T_MAIN, T_MAIN);
+      if (e[i].has) {
+        jf[jset] = (uint32_t)k;
+        EMIT(BPF_JMP | BPF_JGT | BPF_K, e[i].max, T_ENOSYS, T_MAIN);
+      }
+      if (e[i].has32) {
+        jt[jset] = (uint32_t)k;
+        EMIT(BPF_JMP | BPF_JGT | BPF_K, e[i].max32, T_ENOSYS, T_MAIN);
+      }
+    } else {
+      EMIT(BPF_JMP | BPF_JGT | BPF_K, e[i].max, T_ENOSYS, T_MAIN);
+    }
+    jf[jeq] = (uint32_t)k; /* another arch: next block */
+  }
+  size_t ja = k;
+  EMIT(BPF_JMP | BPF_JA, 0, 0, 0); /* no arch matched: the program decides */
+  size_t enosys = k;
+  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
+#undef EMIT
+  size_t main_at = k;
+  st[ja].k = (uint32_t)(main_at - ja - 1);
+  for (size_t i = 0; i < k; i++) {
+    if (BPF_CLASS(st[i].code) != BPF_JMP || BPF_OP(st[i].code) == BPF_JA) continue;
+    uint32_t t = jt[i] == T_MAIN ? main_at : jt[i] == T_ENOSYS ? enosys : jt[i];
+    uint32_t fl = jf[i] == T_MAIN ? main_at : jf[i] == T_ENOSYS ? enosys : jf[i];
+    st[i].jt = (uint8_t)(t - i - 1);
+    st[i].jf = (uint8_t)(fl - i - 1);
+  }
+  if (f->len + k > BPF_MAXINSNS)
+    return drv_error(err, E2BIG, "seccomp: the program has %zu instructions, above the kernel's "
+                     "limit of %d", f->len + k, BPF_MAXINSNS);
+  struct sock_filter *all = drv_malloc((f->len + k) * sizeof *all);
+  memcpy(all, st, k * sizeof *all);
+  memcpy(all + k, f->insns, f->len * sizeof *all);
+  free(f->insns);
+  f->insns = all;
+  f->len += k;
+  return 0;
+}
+
 int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err)
 {
   if (!json_is_object(sc)) return drv_error(err, EINVAL, P ": expected an object");
@@ -279,6 +400,8 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
    * compiling a Docker-sized profile twice as slow: not worth it per container start.) */
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 
+  uint32_t arch_list[24] = {seccomp_arch_native()};
+  size_t n_arches = 1;
   json_t *arches = json_object_get(sc, "architectures");
   if (arches && !json_is_null(arches)) {
     if (!json_is_array(arches)) {
@@ -294,6 +417,7 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
                   json_is_string(a) ? json_string_value(a) : "?");
         goto fail;
       }
+      if (n_arches < DRV_ARRAY_LEN(arch_list)) arch_list[n_arches++] = arch;
       int r = seccomp_arch_add(ctx, arch);
       if (r < 0 && r != -EEXIST) {
         drv_error(err, -r, P ".architectures[%zu]: add `%s`", i, json_string_value(a));
@@ -348,6 +472,9 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     if (f->flags & SECCOMP_FILTER_FLAG_TSYNC) f->flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
   }
   if (export_bpf(ctx, f, err) < 0) goto fail;
+  if (wants_enosys(def_action) &&
+      prepend_enosys(f, arch_list, n_arches, json_object_get(sc, "syscalls"), err) < 0)
+    goto fail;
   *out = f;
   return 0;
 fail:
@@ -403,7 +530,7 @@ static int profile_key(const json_t *sc, unsigned char key[32])
   _cleanup_free_ char *text = json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS);
   if (!text) return -1;
   const struct scmp_version *v = seccomp_version();
-  _cleanup_free_ char *salted = drv_asprintf("drover-seccomp-1 %u.%u.%u %u %s", v->major, v->minor,
+  _cleanup_free_ char *salted = drv_asprintf("drover-seccomp-2 %u.%u.%u %u %s", v->major, v->minor,
                                              v->micro, seccomp_arch_native(), text);
   unsigned int n = 0;
   if (!EVP_Digest(salted, strlen(salted), key, &n, EVP_sha256(), NULL) || n != 32) return -1;

@@ -46,6 +46,8 @@ int drv_seccomp_load(const drv_seccomp_filter *f, int *listener_fd);
 
 /* Number of BPF instructions (benchmarks, tests). */
 size_t drv_seccomp_filter_len(const drv_seccomp_filter *f);
+/* The program itself: drv_seccomp_filter_len() struct sock_filter entries (tests, dumps). */
+const void *drv_seccomp_filter_program(const drv_seccomp_filter *f);
 /* SECCOMP_FILTER_FLAG_* passed to seccomp(2). */
 unsigned drv_seccomp_filter_flags(const drv_seccomp_filter *f);
 /* True when some rule uses SCMP_ACT_NOTIFY (a listener fd will come out of load). */

@@ -7,7 +7,10 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -438,6 +441,130 @@ static void compile_cache(void **state)
   drv_rm_rf(dir, &err);
 }
 
+/* ---- ENOSYS prologue ---------------------------------------------------------------------------- */
+
+/* A classic BPF interpreter for what libseccomp and the prologue emit. */
+static uint32_t run_cbpf(const struct sock_filter *p, size_t len, const struct seccomp_data *d)
+{
+  uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = {0};
+  const uint8_t *data = (const uint8_t *)d;
+  for (size_t pc = 0; pc < len; pc++) {
+    const struct sock_filter *i = &p[pc];
+    switch (BPF_CLASS(i->code)) {
+    case BPF_LD:
+      if (BPF_MODE(i->code) == BPF_ABS) memcpy(&A, data + i->k, 4);
+      else if (BPF_MODE(i->code) == BPF_IMM) A = i->k;
+      else if (BPF_MODE(i->code) == BPF_MEM) A = M[i->k];
+      else fail_msg("ld mode 0x%x", i->code);
+      break;
+    case BPF_LDX:
+      if (BPF_MODE(i->code) == BPF_IMM) X = i->k;
+      else if (BPF_MODE(i->code) == BPF_MEM) X = M[i->k];
+      else fail_msg("ldx mode 0x%x", i->code);
+      break;
+    case BPF_ST: M[i->k] = A; break;
+    case BPF_STX: M[i->k] = X; break;
+    case BPF_ALU: {
+      uint32_t v = BPF_SRC(i->code) == BPF_X ? X : i->k;
+      switch (BPF_OP(i->code)) {
+      case BPF_AND: A &= v; break;
+      case BPF_OR: A |= v; break;
+      case BPF_ADD: A += v; break;
+      case BPF_SUB: A -= v; break;
+      case BPF_LSH: A <<= v; break;
+      case BPF_RSH: A >>= v; break;
+      default: fail_msg("alu op 0x%x", i->code);
+      }
+      break;
+    }
+    case BPF_JMP: {
+      if (BPF_OP(i->code) == BPF_JA) {
+        pc += i->k;
+        break;
+      }
+      uint32_t v = BPF_SRC(i->code) == BPF_X ? X : i->k;
+      bool c;
+      switch (BPF_OP(i->code)) {
+      case BPF_JEQ: c = A == v; break;
+      case BPF_JGT: c = A > v; break;
+      case BPF_JGE: c = A >= v; break;
+      case BPF_JSET: c = (A & v) != 0; break;
+      default: fail_msg("jmp op 0x%x", i->code); c = false;
+      }
+      pc += c ? i->jt : i->jf;
+      break;
+    }
+    case BPF_RET: return BPF_RVAL(i->code) == BPF_A ? A : i->k;
+    case BPF_MISC:
+      if (BPF_MISCOP(i->code) == BPF_TAX) X = A;
+      else A = X;
+      break;
+    default: fail_msg("class 0x%x", i->code);
+    }
+  }
+  fail_msg("fell off the program");
+  return 0;
+}
+
+static uint32_t decide(const drv_seccomp_filter *f, uint32_t arch, uint32_t nr)
+{
+  struct seccomp_data d = {.nr = (int)nr, .arch = arch};
+  return run_cbpf(drv_seccomp_filter_program(f), drv_seccomp_filter_len(f), &d);
+}
+
+#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | (e))
+
+static int child_enosys(void *arg)
+{
+  (void)arg;
+  if (syscall(SYS_getpid) <= 0) return 1;                          /* allowed */
+  if (syscall(SYS_getppid) != -1 || errno != EPERM) return 2;       /* below the max: EPERM */
+  if (syscall(449 + 50) != -1 || errno != ENOSYS) return 3;         /* newer: ENOSYS */
+  return 0;
+}
+
+static void enosys_for_newer_syscalls(void **state)
+{
+  (void)state;
+  drv_seccomp_filter *f = compile_ok(
+      "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\","
+      "\"SCMP_ARCH_X32\"],\"syscalls\":[{\"names\":[\"read\",\"write\",\"exit\",\"exit_group\",\"getpid\","
+      "\"rt_sigreturn\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
+  /* x86_64: getpid 39 allowed, getppid 110 (< exit_group 231) EPERM, 400 ENOSYS */
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 39), SECCOMP_RET_ALLOW);
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 110), RET_ERRNO(EPERM));
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 400), RET_ERRNO(ENOSYS));
+  /* i386: getpid 20, getppid 64 (< exit_group 252), 300 */
+  assert_int_equal(decide(f, AUDIT_ARCH_I386, 20), SECCOMP_RET_ALLOW);
+  assert_int_equal(decide(f, AUDIT_ARCH_I386, 64), RET_ERRNO(EPERM));
+  assert_int_equal(decide(f, AUDIT_ARCH_I386, 300), RET_ERRNO(ENOSYS));
+  /* x32: numbers with bit 30; its rt_sigreturn is 513, the highest named */
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 0x40000000u | 39), SECCOMP_RET_ALLOW);
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 0x40000000u | 400), RET_ERRNO(EPERM));
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 0x40000000u | 600), RET_ERRNO(ENOSYS));
+  /* an arch the profile does not list: the program's bad-arch answer (kill) */
+  assert_int_equal(decide(f, AUDIT_ARCH_AARCH64, 400), SECCOMP_RET_KILL_THREAD);
+  int st = run_child(f, child_enosys, NULL);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  drv_seccomp_free(f);
+
+  /* without x32 in the list, x32 calls stay the program's business (bad arch: kill) */
+  f = compile_ok("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"getpid\"],"
+                 "\"action\":\"SCMP_ACT_ALLOW\"}]}");
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 0x40000000u | 400), SECCOMP_RET_KILL_THREAD);
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 40), RET_ERRNO(ENOSYS));
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 38), RET_ERRNO(EPERM));
+  drv_seccomp_free(f);
+
+  /* a denylist (default allow) has no prologue: new syscalls stay allowed */
+  f = compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"getpid\"],"
+                 "\"action\":\"SCMP_ACT_ERRNO\"}]}");
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 400), SECCOMP_RET_ALLOW);
+  assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 39), RET_ERRNO(EPERM));
+  drv_seccomp_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -448,6 +575,7 @@ int main(void)
       cmocka_unit_test(notify_listener),
       cmocka_unit_test(default_profile),
       cmocka_unit_test(compile_cache),
+      cmocka_unit_test(enosys_for_newer_syscalls),
   };
   return cmocka_run_group_tests_name("runtime_seccomp", tests, NULL, NULL);
 }
