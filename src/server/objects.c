@@ -19,6 +19,7 @@
 #include "common/yaml.h"
 #include "server/internal.h"
 #include "server/ops.h"
+#include "server/protobuf.h"
 
 /* ---- keys ---- */
 
@@ -182,6 +183,21 @@ static bool is_yaml_ct(const char *ct)
 static json_t *decode_body(drv_req *r, const drv_op *op, json_t **status)
 {
   const char *ct = drv_req_header(r, "Content-Type");
+  if (drv_pb_is_protobuf(ct) && r->body.len) {
+    /* kubectl's typed commands: decode to JSON, then the JSON path (field validation) */
+    drv_err err = {0};
+    json_t *obj = drv_pb_decode(r->body.data, r->body.len, &err);
+    if (!obj) {
+      *status = drv_status_failure(415, "UnsupportedMediaType", err.msg);
+      return NULL;
+    }
+    char *js = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    drv_buf_free(&r->body);
+    drv_buf_puts(&r->body, js);
+    free(js);
+    ct = "application/json";
+  }
   if (ct && strncmp(ct, "application/json", 16) != 0 && !is_yaml_ct(ct) &&
       !drv_api_is_protobuf(ct) && strncmp(ct, "*/*", 3) != 0) {
     *status = drv_status_unsupported_media_type(ct);
@@ -405,7 +421,9 @@ static json_t *delete_opts(drv_req *r, drv_op *op, drv_delete_opts *d, json_t **
   d->grace_seconds = -1;
   *holder = NULL;
   if (r->body.len) {
-    json_t *b = drv_json_parse(r->body.data, r->body.len, NULL);
+    json_t *b = drv_pb_is_protobuf(drv_req_header(r, "Content-Type"))
+                    ? drv_pb_decode(r->body.data, r->body.len, NULL)
+                    : drv_json_parse(r->body.data, r->body.len, NULL);
     if (!json_is_object(b)) {
       json_decref(b);
       return drv_status_bad_request("the body is not a DeleteOptions object");
@@ -504,7 +522,10 @@ static enum MHD_Result do_binding(drv_req *r, drv_op *op)
 /* pods/eviction: without disruption budgets, an eviction is a delete with its options. */
 static enum MHD_Result do_eviction(drv_req *r, drv_op *op)
 {
-  json_t *b = r->body.len ? drv_json_parse(r->body.data, r->body.len, NULL) : NULL;
+  json_t *b = !r->body.len ? NULL
+              : drv_pb_is_protobuf(drv_req_header(r, "Content-Type"))
+                  ? drv_pb_decode(r->body.data, r->body.len, NULL)
+                  : drv_json_parse(r->body.data, r->body.len, NULL);
   drv_delete_opts d = {.grace_seconds = -1};
   json_t *dopts = json_object_get(b, "deleteOptions");
   if (json_is_object(dopts)) {

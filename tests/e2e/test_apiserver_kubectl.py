@@ -178,3 +178,36 @@ def test_unknown_resource_and_dry_run(srv):
     assert p.returncode != 0
     srv.kubectl("create", "--dry-run=server", "-f", "-", input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\n")
     assert srv.kubectl("get", "cm", "dry", check=False).returncode != 0
+
+
+def test_typed_create_commands(srv, tmp_path):
+    """kubectl's typed commands send protobuf bodies."""
+    srv.kubectl("create", "configmap", "tc", "--from-literal=a=1", "--from-literal=b=2")
+    assert json.loads(srv.kubectl("get", "cm", "tc", "-o", "jsonpath={.data}").stdout) == {"a": "1", "b": "2"}
+    srv.kubectl("create", "secret", "generic", "ts", "--from-literal=pw=x")
+    assert srv.kubectl("get", "secret", "ts", "-o", "jsonpath={.data.pw}").stdout == "eA=="
+    srv.kubectl("create", "namespace", "tns")
+    srv.kubectl("create", "serviceaccount", "tsa")
+    srv.kubectl("create", "deployment", "td", "--image=busybox:1.36", "--replicas=0", "--port=80")
+    d = json.loads(srv.kubectl("get", "deploy", "td", "-o", "json").stdout)
+    assert d["spec"]["replicas"] == 0
+    assert d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 80
+    srv.kubectl("create", "service", "clusterip", "tsv", "--tcp=80:8080")
+    svc = json.loads(srv.kubectl("get", "svc", "tsv", "-o", "json").stdout)
+    assert svc["spec"]["ports"][0]["targetPort"] == 8080
+    srv.kubectl("autoscale", "deployment", "td", "--min=1", "--max=4", "--cpu-percent=60")
+    hpa = json.loads(srv.kubectl("get", "hpa", "td", "-o", "json").stdout)
+    assert hpa["spec"]["maxReplicas"] == 4
+    # set image/env/resources patch the pod template
+    srv.kubectl("set", "image", "deployment/td", "busybox=busybox:1.37")
+    srv.kubectl("set", "env", "deployment/td", "FOO=bar")
+    srv.kubectl("set", "resources", "deployment/td", "--limits=cpu=200m,memory=64Mi")
+    c = json.loads(srv.kubectl("get", "deploy", "td", "-o", "json").stdout)["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == "busybox:1.37" and {"name": "FOO", "value": "bar"} in c["env"]
+    assert c["resources"]["limits"]["memory"] == "64Mi"
+    out = srv.kubectl("describe", "deployment", "td").stdout
+    assert "busybox:1.37" in out
+    # without the namespace controller (drover up runs it) the namespace stays Terminating
+    srv.kubectl("delete", "namespace", "tns", "--wait=false")
+    ns = json.loads(srv.kubectl("get", "ns", "tns", "-o", "json").stdout)
+    assert ns["status"]["phase"] == "Terminating"
