@@ -143,12 +143,14 @@ static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const 
   for (size_t i = 0; p && i < p->n_ctrs + p->n_init; i++) {
     drv_ctr *x = i < p->n_ctrs ? &p->ctrs[i] : &p->init[i - p->n_ctrs];
     if (strcmp(x->name, ctr) != 0) continue;
-    /* While waiting to restart, the current log is the one of the attempt that ended. */
-    int cur = x->rt_id ? x->attempt : x->attempt - (x->has_last ? 1 : 0);
-    if (cur < 0) cur = 0;
-    has_last = cur > 0;
-    attempt = previous ? cur - 1 : cur;
-    if (!x->rt_id && x->kind == DRV_CS_WAITING && !x->has_last && !previous) attempt = -2;
+    /* Running: the current attempt, previous = the one before. Waiting to restart: both are
+     * the attempt that ended (as kubelet shows the last container). Not started yet: none. */
+    int cur, prev;
+    if (x->rt_id || x->kind == DRV_CS_TERMINATED) cur = x->attempt, prev = x->attempt - 1;
+    else if (x->has_last) cur = prev = x->attempt - 1;
+    else cur = -2, prev = -1;
+    has_last = prev >= 0;
+    attempt = previous ? prev : cur;
     path = attempt >= 0 ? drv_ctr_log_path(p, ctr, attempt) : NULL;
   }
   pthread_mutex_unlock(&a->lock);
@@ -156,7 +158,7 @@ static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const 
     _cleanup_free_ char *m = drv_asprintf("pod %s/%s is not on this node\n", ns, pod);
     return reply_text(c, 404, m);
   }
-  if (attempt == -1 && !path) {
+  if (attempt == -1) {
     _cleanup_free_ char *m = previous && !has_last
         ? drv_asprintf("previous terminated container \"%s\" in pod \"%s\" not found\n", ctr, pod)
         : drv_asprintf("container \"%s\" is not in pod \"%s\"\n", ctr, pod);

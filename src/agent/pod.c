@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "net/ipam.h"
+#include "net/netlink.h"
 #include "net/podnet.h"
 #include "runtime/cgroup.h"
 #include "runtime/runtime.h"
@@ -148,6 +149,15 @@ static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
   } else {
     /* No pod network: the pod has loopback only; it is reached through the node. */
     snprintf(p->ip, sizeof p->ip, "%s", a->node_ip);
+    char nspath[64];
+    snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", pid);
+    _cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+    _cleanup_nl_ drv_nl *nl = NULL;
+    if (nsfd < 0 || drv_nl_open_netns(nsfd, &nl, err) < 0 || drv_nl_link_up(nl, "lo", err) < 0) {
+      if (nsfd < 0) drv_error(err, errno, "open `%s`", nspath);
+      drv_err_prefix(err, "pod loopback");
+      goto fail;
+    }
   }
   _cleanup_free_ char *hosts = drv_asprintf("%s/etc-hosts", p->dir);
   _cleanup_free_ char *text = drv_asprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
@@ -483,13 +493,15 @@ static bool exec_probe(drv_agent *a, drv_ctr *c, const drv_probe_spec *sp)
 
 static bool run_probe(drv_agent *a, drv_pod *p, drv_ctr *c, const drv_probe_spec *sp)
 {
-  const char *host = sp->host ? sp->host : p->ip;
-  switch (sp->kind) {
-  case DRV_PROBE_EXEC: return exec_probe(a, c, sp);
-  case DRV_PROBE_HTTP: return drv_probe_http(host, sp->port, sp->path, sp->timeout_ms);
-  case DRV_PROBE_TCP: return drv_probe_tcp(host, sp->port, sp->timeout_ms);
-  default: return true;
-  }
+  if (sp->kind == DRV_PROBE_EXEC) return exec_probe(a, c, sp);
+  /* From inside the pod's namespace: the pod IP when it has one, else its loopback. */
+  const char *host = sp->host ? sp->host : a->network ? p->ip : "127.0.0.1";
+  char nspath[64];
+  snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", p->sandbox_pid);
+  _cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0) return false;
+  if (sp->kind == DRV_PROBE_HTTP) return drv_probe_http(nsfd, host, sp->port, sp->path, sp->timeout_ms);
+  return drv_probe_tcp(nsfd, host, sp->port, sp->timeout_ms);
 }
 
 static void probe_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +115,24 @@ void drv_probe_reset(drv_probe_state *st)
 }
 
 /* A connected socket to ip:port or -1, within timeout_ms. */
-static int connect_to(const char *ip, int port, int timeout_ms)
+static int connect_to(int netns_fd, const char *ip, int port, int timeout_ms)
 {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) return -1;
+  int self = -1;
+  if (netns_fd >= 0) {
+    /* Only this thread enters the pod's namespace, for the socket() call. */
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0 || setns(netns_fd, CLONE_NEWNET) < 0) {
+      if (self >= 0) close(self);
+      return -1;
+    }
+  }
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (self >= 0) {
+    if (setns(self, CLONE_NEWNET) < 0) abort();
+    close(self);
+  }
   if (s < 0) return -1;
   if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
     if (errno != EINPROGRESS) {
@@ -137,18 +151,18 @@ static int connect_to(const char *ip, int port, int timeout_ms)
   return s;
 }
 
-bool drv_probe_tcp(const char *ip, int port, int timeout_ms)
+bool drv_probe_tcp(int netns_fd, const char *ip, int port, int timeout_ms)
 {
-  int s = connect_to(ip, port, timeout_ms);
+  int s = connect_to(netns_fd, ip, port, timeout_ms);
   if (s < 0) return false;
   close(s);
   return true;
 }
 
-bool drv_probe_http(const char *ip, int port, const char *path, int timeout_ms)
+bool drv_probe_http(int netns_fd, const char *ip, int port, const char *path, int timeout_ms)
 {
   long long deadline = drv_now_ms() + timeout_ms;
-  int s = connect_to(ip, port, timeout_ms);
+  int s = connect_to(netns_fd, ip, port, timeout_ms);
   if (s < 0) return false;
   char req[2048];
   int n = snprintf(req, sizeof req,

@@ -37,9 +37,11 @@ bool drv_probe_due(const drv_probe_state *st, const drv_probe_spec *sp, long lon
 int drv_probe_record(drv_probe_state *st, const drv_probe_spec *sp, bool ok, long long now_ms);
 void drv_probe_reset(drv_probe_state *st);
 
-/* A TCP connect to ip:port within timeout_ms. */
-bool drv_probe_tcp(const char *ip, int port, int timeout_ms);
+/* A TCP connect to ip:port within timeout_ms, from inside the network namespace of netns_fd
+ * (the pod's, so a pod without a node-reachable IP is probed on its own loopback; -1 = the
+ * caller's namespace). */
+bool drv_probe_tcp(int netns_fd, const char *ip, int port, int timeout_ms);
 /* An HTTP/1.1 GET; 200..399 passes. */
-bool drv_probe_http(const char *ip, int port, const char *path, int timeout_ms);
+bool drv_probe_http(int netns_fd, const char *ip, int port, const char *path, int timeout_ms);
 
 #endif

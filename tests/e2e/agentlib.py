@@ -1,0 +1,167 @@
+"""Helpers for the node agent suites: a busybox image imported into an agent's data dir, a
+`drover agent` process, and a clean-up that leaves no container, sandbox, mount or cgroup behind
+(containers outlive the agent by design, so the tests remove them explicitly)."""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import imagelib as L
+from conftest import DROVER, run
+
+IMAGE = "drover.test/busybox:v1"
+
+
+def import_busybox(data_dir, root):
+    layout = os.path.join(root, "layout")
+    if not os.path.exists(layout):
+        img = L.Image([(L.busybox_layer(), "gzip")], config={"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]})
+        img.write_layout(layout, tag="v1")
+    run(DROVER, "image", "import", "--data-dir", data_dir, "--name", IMAGE, layout, timeout=120)
+
+
+def wait_for(cond, timeout=30, interval=0.1, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = cond()
+        except (AssertionError, KeyError, IndexError, ValueError, TypeError) as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Agent:
+    def __init__(self, server, data_dir, node, extra=(), netns=None, server_url=None, token=None):
+        self.server, self.dir, self.node = server, data_dir, node
+        self.extra, self.netns = list(extra), netns
+        self.server_url, self.token = server_url, token
+        self.proc = None
+        os.makedirs(data_dir, exist_ok=True)
+        self.start()
+
+    def cmd(self):
+        c = [DROVER, "agent", "--data-dir", self.dir, "--node-name", self.node]
+        if self.server_url:
+            c += ["--server", self.server_url, "--token", self.token]
+        else:
+            c += ["--kubeconfig", self.server.kubeconfig, "--node-ip", "127.0.0.1", "--listen", "127.0.0.1:0"]
+        c += self.extra
+        if self.netns:
+            c = ["ip", "netns", "exec", self.netns] + c
+        return c
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "agent.log"), "ab")
+        self.proc = subprocess.Popen(self.cmd(), stdout=self.log, stderr=subprocess.STDOUT)
+
+    def logtext(self):
+        try:
+            with open(os.path.join(self.dir, "agent.log")) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def cleanup(self):
+        """Stops the agent and removes what it left running: containers, sandboxes, mounts."""
+        self.stop()
+        wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+        rt_root = os.path.join(self.dir, "agent", "runtime")
+        if os.path.isdir(rt_root):
+            for cid in os.listdir(rt_root):
+                subprocess.run(wrap + [DROVER, "runtime", "--root", rt_root, "delete", "-f", cid],
+                               capture_output=True, timeout=60)
+        for st in glob.glob(os.path.join(self.dir, "agent", "pods", "*", "sandbox.pid")):
+            try:
+                os.kill(int(open(st).read().strip()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        for line in reversed(open("/proc/self/mountinfo").read().splitlines()):
+            mp = line.split()[4]
+            if mp.startswith(self.dir):
+                subprocess.run(["umount", "-l", mp], capture_output=True)
+        for uid_dir in glob.glob(os.path.join(self.dir, "agent", "pods", "*")):
+            uid = os.path.basename(uid_dir)
+            for cg in glob.glob(f"/sys/fs/cgroup/*/drover/pods/pod{uid}"):
+                for sub in sorted(glob.glob(cg + "/*/"), reverse=True):
+                    try:
+                        os.rmdir(sub)
+                    except OSError:
+                        pass
+                try:
+                    os.rmdir(cg)
+                except OSError:
+                    pass
+
+
+def pod_status(server, name, ns="default"):
+    code, obj = server.http("GET", f"/api/v1/namespaces/{ns}/pods/{name}")
+    return obj.get("status", {}) if code == 200 else None
+
+
+def ctr_status(server, pod, ctr, ns="default"):
+    st = pod_status(server, pod, ns) or {}
+    for c in st.get("containerStatuses", []) + st.get("initContainerStatuses", []):
+        if c["name"] == ctr:
+            return c
+    return None
+
+
+def create_pod(server, spec, ns="default"):
+    code, obj = server.http("POST", f"/api/v1/namespaces/{ns}/pods", body=spec)
+    assert code == 201, obj
+    return obj
+
+
+def pod(name, node, containers, **spec):
+    s = {"nodeName": node, "containers": containers, "terminationGracePeriodSeconds": 2}
+    s.update(spec)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": s}
+
+
+def ctr(name, script, **kw):
+    c = {"name": name, "image": IMAGE, "command": ["sh", "-c", script]}
+    c.update(kw)
+    return c
+
+
+def delete_all_pods(server, timeout=30):
+    code, lst = server.http("GET", "/api/v1/pods")
+    for p in lst.get("items", []) if code == 200 else []:
+        server.http("DELETE", f"/api/v1/namespaces/{p['metadata']['namespace']}/pods/{p['metadata']['name']}")
+
+    def none_left():
+        c, l = server.http("GET", "/api/v1/pods")
+        return c == 200 and not l.get("items")
+    try:
+        wait_for(none_left, timeout=timeout, what="pods removed")
+    except AssertionError:
+        pass
+
+
+def running(server, name):
+    st = pod_status(server, name) or {}
+    return st.get("phase") == "Running" and all("running" in c["state"] for c in st.get("containerStatuses", [])) \
+        and st.get("containerStatuses")

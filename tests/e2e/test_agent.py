@@ -1,0 +1,268 @@
+"""The node agent on one node: real containers from a locally imported busybox image, driven
+through `drover server` and kubectl. Pods share localhost, logs, probes, restarts with back-off,
+init containers and volumes, graceful deletion, bad input, metrics, and kill -9 of the agent
+with re-adoption of its containers."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from apiserver import Server
+import agentlib as A
+from agentlib import ctr, pod, wait_for
+
+
+@pytest.fixture(scope="module")
+def env():
+    root = tempfile.mkdtemp(prefix=f"drv-agent-{os.getpid()}-")
+    s = Server(data_dir=os.path.join(root, "server"))
+    data = os.path.join(root, "node")
+    A.import_busybox(data, root)
+    node = f"n{os.getpid()}"
+    a = A.Agent(s, data, node)
+    wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, what="node registered")
+    env = {"server": s, "agent": a, "node": node, "root": root}
+    yield env
+    A.delete_all_pods(s, timeout=20)
+    env["agent"].cleanup()
+    s.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def agent_port(env):
+    code, n = env["server"].http("GET", f"/api/v1/nodes/{env['node']}")
+    return n["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"]
+
+
+def test_node_registration_and_lease(env):
+    s, node = env["server"], env["node"]
+    code, n = s.http("GET", f"/api/v1/nodes/{node}")
+    labels = n["metadata"]["labels"]
+    assert labels["kubernetes.io/hostname"] == node and labels["kubernetes.io/os"] == "linux"
+    assert labels["kubernetes.io/arch"] == "amd64"
+    for k in ("cpu", "memory", "pods"):
+        assert k in n["status"]["capacity"] and k in n["status"]["allocatable"]
+    assert {"type": "InternalIP", "address": "127.0.0.1"} in n["status"]["addresses"]
+    ready = [c for c in n["status"]["conditions"] if c["type"] == "Ready"][0]
+    assert ready["status"] == "True"
+    code, l1 = s.http("GET", f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}")
+    assert code == 200 and l1["spec"]["holderIdentity"] == node
+    wait_for(lambda: s.http("GET", f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}")[1]
+             ["spec"]["renewTime"] != l1["spec"]["renewTime"], timeout=5, what="lease renewed")
+    with urllib.request.urlopen(f"http://127.0.0.1:{agent_port(env)}/healthz", timeout=5) as r:
+        assert r.read() == b"ok"
+
+
+def test_two_containers_share_localhost_and_logs(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("web", node, [
+        ctr("server", "mkdir -p /www && echo hello-from-web > /www/index.html && echo serving && exec busybox httpd -f -p 8080 -h /www"),
+        ctr("client", "until busybox wget -qO- http://127.0.0.1:8080/; do sleep 0.2; done; echo done >&2; exec sleep 1000"),
+    ]))
+    wait_for(lambda: A.running(s, "web"), what="pod web running")
+    st = A.pod_status(s, "web")
+    assert st["hostIP"] == "127.0.0.1" and st["podIP"]
+    conds = {c["type"]: c["status"] for c in st["conditions"]}
+    assert conds["PodScheduled"] == "True" and conds["Initialized"] == "True"
+    wait_for(lambda: {c["type"]: c["status"] for c in A.pod_status(s, "web")["conditions"]}["Ready"] == "True",
+             what="Ready condition")
+    out = wait_for(lambda: s.kubectl("logs", "web", "-c", "client").stdout.count("hello-from-web") and
+                   s.kubectl("logs", "web", "-c", "client").stdout, what="client logs")
+    assert "hello-from-web\n" in out and "done\n" in out
+    assert s.kubectl("logs", "web", "-c", "server", "--tail=1").stdout == "serving\n"
+    ts = s.kubectl("logs", "web", "-c", "server", "--timestamps").stdout
+    assert ts.split(" ", 1)[1] == "serving\n" and ts[4] == "-" and ts.split(" ")[0].endswith("Z")
+    # Straight from the agent, the CRI file format underneath.
+    with urllib.request.urlopen(f"http://127.0.0.1:{agent_port(env)}/containerLogs/default/web/server?tailLines=1",
+                                timeout=5) as r:
+        assert r.read() == b"serving\n"
+    logs = [os.path.join(dp, f) for dp, _, fs in os.walk(env["agent"].dir) for f in fs if f == "0.log"]
+    line = open([l for l in logs if "/server/" in l][0]).readline()
+    assert " stdout F serving" in line
+
+
+def test_follow_logs(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("ticker", node, [ctr("t", "i=0; while [ $i -lt 1000 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done")]))
+    wait_for(lambda: A.running(s, "ticker"), what="ticker running")
+    p = subprocess.Popen(["/usr/bin/kubectl", "logs", "-f", "ticker", "--tail=1"], stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, KUBECONFIG=s.kubeconfig))
+    try:
+        seen = [p.stdout.readline() for _ in range(3)]
+        nums = [int(l.split()[1]) for l in seen]
+        assert nums[1] == nums[0] + 1 and nums[2] == nums[1] + 1, seen
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_restart_backoff_previous_logs_and_phases(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("crash", node, [ctr("c", "echo run; exit 3")]))
+    c = wait_for(lambda: (A.ctr_status(s, "crash", "c") or {}).get("restartCount", 0) >= 1 and
+                 A.ctr_status(s, "crash", "c"), what="a restart")
+    assert c["lastState"]["terminated"]["exitCode"] == 3
+    assert c["lastState"]["terminated"]["reason"] == "Error"
+    c = wait_for(lambda: "waiting" in A.ctr_status(s, "crash", "c")["state"] and A.ctr_status(s, "crash", "c"),
+                 what="back-off")
+    assert c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert "back-off 10s" in c["state"]["waiting"]["message"] or "back-off 20s" in c["state"]["waiting"]["message"]
+    assert s.kubectl("logs", "crash", "--previous").stdout == "run\n"
+
+    A.create_pod(s, pod("ok", node, [ctr("c", "echo fine")], restartPolicy="Never"))
+    A.create_pod(s, pod("bad", node, [ctr("c", "exit 7")], restartPolicy="Never"))
+    wait_for(lambda: A.pod_status(s, "ok")["phase"] == "Succeeded", what="Succeeded")
+    wait_for(lambda: A.pod_status(s, "bad")["phase"] == "Failed", what="Failed")
+    t = A.ctr_status(s, "ok", "c")["state"]["terminated"]
+    assert t["exitCode"] == 0 and t["reason"] == "Completed"
+    t = A.ctr_status(s, "bad", "c")["state"]["terminated"]
+    assert t["exitCode"] == 7 and t["reason"] == "Error"
+
+
+def test_init_containers_env_workdir_and_volumes(env):
+    s, node = env["server"], env["node"]
+    host_dir = os.path.join(env["root"], "hostpath")
+    os.makedirs(host_dir)
+    with open(os.path.join(host_dir, "from-host"), "w") as f:
+        f.write("host-data\n")
+    spec = pod("vols", node, [ctr("main", "cat /data/msg /host/from-host; echo $GREETING $MY_POD; pwd; exec sleep 1000",
+                                  env=[{"name": "GREETING", "value": "hi"},
+                                       {"name": "MY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                                  workingDir="/tmp",
+                                  volumeMounts=[{"name": "scratch", "mountPath": "/data"},
+                                                {"name": "host", "mountPath": "/host", "readOnly": True}])],
+               initContainers=[ctr("init", "echo written-by-init > /data/msg",
+                                   volumeMounts=[{"name": "scratch", "mountPath": "/data"}])],
+               volumes=[{"name": "scratch", "emptyDir": {}},
+                        {"name": "host", "hostPath": {"path": host_dir}}])
+    A.create_pod(s, spec)
+    wait_for(lambda: A.running(s, "vols"), what="vols running")
+    init = A.pod_status(s, "vols")["initContainerStatuses"][0]
+    assert init["state"]["terminated"]["reason"] == "Completed"
+    out = wait_for(lambda: "/tmp" in s.kubectl("logs", "vols").stdout and s.kubectl("logs", "vols").stdout,
+                   what="vols logs")
+    assert out == "written-by-init\nhost-data\nhi vols\n/tmp\n"
+
+
+def test_probes(env):
+    s, node = env["server"], env["node"]
+    # Readiness over HTTP: the server appears after 2 s; the pod turns Ready only then.
+    A.create_pod(s, pod("ready", node, [ctr(
+        "c", "sleep 2; mkdir -p /w; echo ok > /w/index.html; exec busybox httpd -f -p 8081 -h /w",
+        readinessProbe={"httpGet": {"path": "/index.html", "port": 8081}, "periodSeconds": 1})]))
+    wait_for(lambda: A.running(s, "ready"), what="ready running")
+    assert A.ctr_status(s, "ready", "c")["ready"] is False
+    wait_for(lambda: A.ctr_status(s, "ready", "c")["ready"], timeout=15, what="readiness")
+    # Liveness (exec) failing after the file goes: restarted.
+    A.create_pod(s, pod("live", node, [ctr(
+        "c", "touch /tmp/alive; sleep 2; rm /tmp/alive; exec sleep 1000",
+        livenessProbe={"exec": {"command": ["cat", "/tmp/alive"]}, "periodSeconds": 1, "failureThreshold": 2})]))
+    wait_for(lambda: A.ctr_status(s, "live", "c")["restartCount"] >= 1, timeout=20, what="liveness restart")
+    # TCP startup probe gates readiness.
+    A.create_pod(s, pod("tcp", node, [ctr(
+        "c", "sleep 1; exec busybox nc -ll -p 9090 -e cat",
+        startupProbe={"tcpSocket": {"port": 9090}, "periodSeconds": 1, "failureThreshold": 20})]))
+    c = wait_for(lambda: A.ctr_status(s, "tcp", "c")["started"] and A.ctr_status(s, "tcp", "c"), timeout=15,
+                 what="startup probe")
+    assert c["ready"] is True
+
+
+def test_bad_input_reported(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("noimage", node, [{"name": "c", "image": "drover.test/missing:v1", "imagePullPolicy": "Never"}]))
+    A.create_pod(s, pod("nocmd", node, [{"name": "c", "image": A.IMAGE, "command": ["/no/such/binary"]}]))
+    A.create_pod(s, pod("pull", node, [{"name": "c", "image": "127.0.0.1:1/nothing:v1"}]))
+    w = wait_for(lambda: A.ctr_status(s, "noimage", "c")["state"].get("waiting"), what="noimage waiting")
+    assert w["reason"] == "ErrImageNeverPull" and "missing" in w["message"]
+    w = wait_for(lambda: A.ctr_status(s, "pull", "c")["state"].get("waiting", {}).get("reason") in
+                 ("ErrImagePull", "ImagePullBackOff") and A.ctr_status(s, "pull", "c")["state"]["waiting"],
+                 what="pull error")
+    assert "127.0.0.1:1" in w["message"]
+    c = wait_for(lambda: A.ctr_status(s, "nocmd", "c")["restartCount"] >= 1 and A.ctr_status(s, "nocmd", "c"),
+                 what="nocmd restarts")
+    assert c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    last = c["lastState"]["terminated"]
+    assert last["exitCode"] != 0
+    # The agent keeps serving others.
+    A.create_pod(s, pod("after", node, [ctr("c", "exec sleep 1000")]))
+    wait_for(lambda: A.running(s, "after"), what="other pod still runs")
+
+
+def test_graceful_termination(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("grace", node, [ctr("c", "trap 'echo got TERM; exit 0' TERM; echo up; while true; do sleep 0.1; done")],
+                        terminationGracePeriodSeconds=10))
+    wait_for(lambda: A.running(s, "grace"), what="grace running")
+    wait_for(lambda: s.kubectl("logs", "grace").stdout == "up\n", what="trap installed")
+    t0 = time.time()
+    s.kubectl("delete", "pod", "grace", "--wait=false")
+    wait_for(lambda: s.http("GET", "/api/v1/namespaces/default/pods/grace")[0] == 404, timeout=15, what="pod gone")
+    assert time.time() - t0 < 8  # the container stopped on SIGTERM, well before the grace period
+    # A container ignoring SIGTERM is killed when its grace period ends.
+    A.create_pod(s, pod("stubborn", node, [ctr("c", "trap '' TERM; while true; do sleep 0.1; done")],
+                        terminationGracePeriodSeconds=2))
+    wait_for(lambda: A.running(s, "stubborn"), what="stubborn running")
+    t0 = time.time()
+    s.kubectl("delete", "pod", "stubborn", "--wait=false")
+    wait_for(lambda: s.http("GET", "/api/v1/namespaces/default/pods/stubborn")[0] == 404, timeout=15, what="stubborn gone")
+    assert time.time() - t0 >= 1.5
+
+
+def test_metrics(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("busy", node, [ctr("c", "exec sleep 1000", resources={
+        "requests": {"cpu": "100m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "64Mi"}})]))
+    wait_for(lambda: A.running(s, "busy"), what="busy running")
+
+    def scrape():
+        with urllib.request.urlopen(f"http://127.0.0.1:{agent_port(env)}/metrics", timeout=5) as r:
+            return r.read().decode()
+    text = wait_for(lambda: 'pod="busy"' in scrape() and scrape(), what="busy in metrics")
+    for name in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+                 "container_network_receive_bytes_total", "container_spec_memory_limit_bytes"):
+        assert f"# TYPE {name} " in text
+    lim = [l for l in text.splitlines() if l.startswith("container_spec_memory_limit_bytes") and 'pod="busy"' in l]
+    assert lim and lim[0].split()[1] == str(64 * 1024 * 1024)
+    assert A.pod_status(s, "busy")["qosClass"] == "Burstable"
+    out = wait_for(lambda: "busy" in s.kubectl("top", "pod", "busy", check=False).stdout and
+                   s.kubectl("top", "pod", "busy").stdout, what="kubectl top")
+    assert "busy" in out
+
+
+def test_kill9_agent_keeps_containers_and_readopts(env):
+    s, node, a = env["server"], env["node"], env["agent"]
+    A.create_pod(s, pod("keep", node, [ctr("c", "exec sleep 1000")]))
+    A.create_pod(s, pod("gone", node, [ctr("c", "exec sleep 1000")]))
+    wait_for(lambda: A.running(s, "keep") and A.running(s, "gone"), what="both running")
+
+    def pid_of(name):
+        code, obj = s.http("GET", f"/api/v1/namespaces/default/pods/{name}")
+        uid = obj["metadata"]["uid"]
+        st = json.load(open(os.path.join(a.dir, "agent", "pods", uid, "state.json")))
+        return st["containers"][0]["pid"], uid
+
+    keep_pid, _ = pid_of("keep")
+    gone_pid, gone_uid = pid_of("gone")
+    assert os.path.exists(f"/proc/{keep_pid}")
+    a.kill9()
+    time.sleep(0.5)
+    assert os.path.exists(f"/proc/{keep_pid}") and os.path.exists(f"/proc/{gone_pid}")
+    # Deleted while the agent is down: the pod object waits for the agent (graceful deletion).
+    s.http("DELETE", "/api/v1/namespaces/default/pods/gone")
+    a.start()
+    wait_for(lambda: s.http("GET", "/api/v1/namespaces/default/pods/gone")[0] == 404, timeout=20, what="gone removed")
+    wait_for(lambda: not os.path.exists(f"/proc/{gone_pid}"), timeout=10, what="gone's container stopped")
+    assert not os.path.exists(os.path.join(a.dir, "agent", "pods", gone_uid))
+    # The kept one was re-adopted, not restarted.
+    time.sleep(1.5)
+    c = A.ctr_status(s, "keep", "c")
+    assert "running" in c["state"] and c["restartCount"] == 0
+    assert os.path.exists(f"/proc/{keep_pid}")
+    assert json.load(open(os.path.join(a.dir, "agent", "pods",
+                                       s.http("GET", "/api/v1/namespaces/default/pods/keep")[1]["metadata"]["uid"],
+                                       "state.json")))["containers"][0]["pid"] == keep_pid
