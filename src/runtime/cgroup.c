@@ -36,7 +36,8 @@ static int join(char *buf, const char *dir, const char *file)
 int drv_cg_write(const char *dir, const char *file, const char *value, drv_err *err)
 {
   char path[PATH_MAX];
-  if (join(path, dir, file) < 0) return drv_error(err, errno, "write `%s` to `%s/%s`", value, dir, file);
+  if (join(path, dir, file) < 0)
+    return drv_error(err, errno, "write `%s` to `%s/%s`", value, dir, file);
   int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return drv_error(err, errno, "write `%s` to `%s`", value, path);
   int r = drv_write_all(fd, value, strlen(value));
@@ -69,7 +70,8 @@ int drv_cg_read(const char *dir, const char *file, char **out, drv_err *err)
   char *text;
   size_t len;
   if (drv_read_file(path, 16u << 20, &text, &len, err) < 0) return -1;
-  while (len && (text[len - 1] == '\n' || text[len - 1] == ' ')) text[--len] = '\0';
+  while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+    text[--len] = '\0';
   *out = text;
   return 0;
 }
@@ -83,7 +85,8 @@ bool drv_cg_has(const char *dir, const char *file)
 
 int drv_cg_parse_u64(const char *s, uint64_t *out)
 {
-  while (*s == ' ' || *s == '\t') s++;
+  while (*s == ' ' || *s == '\t')
+    s++;
   if (strncmp(s, "max", 3) == 0) {
     *out = DRV_CGROUP_UNLIMITED;
     return 0;
@@ -93,7 +96,8 @@ int drv_cg_parse_u64(const char *s, uint64_t *out)
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
   if (errno) return -1;
-  while (*end == ' ' || *end == '\n') end++;
+  while (*end == ' ' || *end == '\n')
+    end++;
   if (*end) return -1;
   *out = v;
   return 0;
@@ -193,8 +197,10 @@ static int expand_slice(const char *slice, drv_buf *out, drv_err *err)
   if (strcmp(slice, "-.slice") == 0) return 0;
   const char *stem_end = slice + n - 6;
   if (slice[0] == '-' || stem_end[-1] == '-' || strstr(slice, "--"))
-    return drv_error(err, EINVAL, "slice `%s`: dashes separate parent slices and may not lead, "
-                     "trail or repeat", slice);
+    return drv_error(err, EINVAL,
+                     "slice `%s`: dashes separate parent slices and may not lead, "
+                     "trail or repeat",
+                     slice);
   for (const char *p = slice; p <= stem_end; p++) {
     if (p == stem_end || *p == '-') drv_buf_printf(out, "/%.*s.slice", (int)(p - slice), slice);
   }
@@ -220,7 +226,8 @@ static int resolve_systemd(const char *spec, drv_buf *out, drv_err *err)
   if (nl > 6 && strcmp(name + nl - 6, ".slice") == 0) {
     /* The unit is a slice itself: its name already says where it sits. */
     drv_buf_reset(out);
-    if (expand_slice(name, out, err) < 0) return drv_err_prefix(err, "linux.cgroupsPath `%s`", spec);
+    if (expand_slice(name, out, err) < 0)
+      return drv_err_prefix(err, "linux.cgroupsPath `%s`", spec);
   } else if (*prefix) {
     drv_buf_printf(out, "/%s-%s.scope", prefix, name);
   } else {
@@ -251,8 +258,10 @@ int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
   const char *p = cgroups_path ? cgroups_path : "";
   bool sd_form = *p && *p != '/' && strchr(p, ':');
   if (systemd && *p && !sd_form)
-    return drv_error(err, EINVAL, "linux.cgroupsPath `%s`: with systemd cgroups it must be "
-                     "slice:prefix:name", p);
+    return drv_error(err, EINVAL,
+                     "linux.cgroupsPath `%s`: with systemd cgroups it must be "
+                     "slice:prefix:name",
+                     p);
   if (sd_form) {
     if (resolve_systemd(p, &raw, err) < 0) return -1;
   } else if (*p == '/') {
@@ -270,8 +279,10 @@ int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
   }
   if (normalize(raw.data, &norm, p, err) < 0) return -1;
   if (norm.len == 0)
-    return drv_error(err, EINVAL, "linux.cgroupsPath `%s`: the root cgroup cannot be a "
-                     "container's cgroup", p);
+    return drv_error(err, EINVAL,
+                     "linux.cgroupsPath `%s`: the root cgroup cannot be a "
+                     "container's cgroup",
+                     p);
   *out = drv_buf_steal(&norm);
   return 0;
 }
@@ -293,7 +304,10 @@ const char *drv_cgroup_dir(const drv_cgroup *cg, unsigned controller)
   return drv_cg_dir(cg, controller);
 }
 
-const char *drv_cgroup_path(const drv_cgroup *cg) { return cg->path; }
+const char *drv_cgroup_path(const drv_cgroup *cg)
+{
+  return cg->path;
+}
 
 void drv_cgroup_free(drv_cgroup *cg)
 {
@@ -359,7 +373,8 @@ int drv_cgroup_create(drv_cgroup_system *sys, const char *cgroups_path, const ch
                                         : drv_cg_apply_v1(cg, res, false, err);
   }
   if (r < 0) {
-    for (size_t i = 0; i < sys->n_v1; i++) undo_created(cg->v1_dirs[i], cg->v1_created[i]);
+    for (size_t i = 0; i < sys->n_v1; i++)
+      undo_created(cg->v1_dirs[i], cg->v1_created[i]);
     undo_created(cg->unified_dir, cg->unified_created);
     drv_cgroup_free(cg);
     return -1;
@@ -372,7 +387,8 @@ int drv_cgroup_open(drv_cgroup_system *sys, const char *path, drv_cgroup **out, 
 {
   _cleanup_buf_ drv_buf norm = DRV_BUF_INIT;
   if (normalize(path, &norm, path, err) < 0) return -1;
-  if (norm.len == 0) return drv_error(err, EINVAL, "open cgroup `%s`: not a container's cgroup", path);
+  if (norm.len == 0)
+    return drv_error(err, EINVAL, "open cgroup `%s`: not a container's cgroup", path);
   drv_cgroup *cg = drv_calloc(1, sizeof *cg);
   cg->sys = sys;
   cg->path = drv_buf_steal(&norm);
@@ -472,7 +488,8 @@ static int collect_pids(const char *dir, bool recursive, pid_t **pids, size_t *n
     }
     (*pids)[(*n)++] = (pid_t)v;
     p = end;
-    while (*p == '\n') p++;
+    while (*p == '\n')
+      p++;
   }
   if (!recursive) return 0;
   _cleanup_dir_ DIR *d = opendir(dir);
@@ -538,7 +555,8 @@ static void kill_listed(const drv_cgroup *cg, int sig)
   _cleanup_free_ pid_t *pids = NULL;
   size_t n = 0;
   if (drv_cgroup_pids(cg, true, &pids, &n, NULL) < 0) return;
-  for (size_t i = 0; i < n; i++) kill(pids[i], sig);
+  for (size_t i = 0; i < n; i++)
+    kill(pids[i], sig);
 }
 
 int drv_cgroup_killall(drv_cgroup *cg, int sig, drv_err *err)

@@ -82,9 +82,18 @@ const char *drv_cgroup_system_own_path(const drv_cgroup_system *sys, unsigned co
 
 /* ---- resources (OCI linux.resources) -------------------------------------------------------- */
 
-typedef struct { bool set; int64_t v; } drv_opt_i64;
-typedef struct { bool set; uint64_t v; } drv_opt_u64;
-typedef struct { bool set; bool v; } drv_opt_bool;
+typedef struct {
+  bool set;
+  int64_t v;
+} drv_opt_i64;
+typedef struct {
+  bool set;
+  uint64_t v;
+} drv_opt_u64;
+typedef struct {
+  bool set;
+  bool v;
+} drv_opt_bool;
 
 typedef struct drv_cgroup_device_rule {
   bool allow;
@@ -121,25 +130,25 @@ typedef struct drv_cgroup_rdma {
 
 typedef struct drv_cgroup_resources {
   struct {
-    drv_opt_u64 shares;            /* v1 cpu.shares; v2 cpu.weight (converted) */
-    drv_opt_i64 quota;             /* µs, -1 = no limit */
-    drv_opt_u64 period;            /* µs */
-    drv_opt_u64 burst;             /* µs */
-    drv_opt_i64 realtime_runtime;  /* µs (v1 only) */
-    drv_opt_u64 realtime_period;   /* µs (v1 only) */
-    drv_opt_i64 idle;              /* 0 or 1 */
-    char *cpus;                    /* cpuset list "0-1,3" */
+    drv_opt_u64 shares;           /* v1 cpu.shares; v2 cpu.weight (converted) */
+    drv_opt_i64 quota;            /* µs, -1 = no limit */
+    drv_opt_u64 period;           /* µs */
+    drv_opt_u64 burst;            /* µs */
+    drv_opt_i64 realtime_runtime; /* µs (v1 only) */
+    drv_opt_u64 realtime_period;  /* µs (v1 only) */
+    drv_opt_i64 idle;             /* 0 or 1 */
+    char *cpus;                   /* cpuset list "0-1,3" */
     char *mems;
   } cpu;
   struct {
-    drv_opt_i64 limit;        /* bytes, -1 = no limit */
-    drv_opt_i64 reservation;  /* v1 soft limit; v2 memory.low */
-    drv_opt_i64 swap;         /* memory+swap, as in v1; v2 gets swap - limit */
-    drv_opt_i64 kernel;       /* v1 only (deprecated by the kernel) */
-    drv_opt_i64 kernel_tcp;   /* v1 only */
-    drv_opt_u64 swappiness;   /* 0..100, v1 only */
-    drv_opt_bool disable_oom_killer; /* v1 only */
-    drv_opt_bool use_hierarchy;      /* v1 only */
+    drv_opt_i64 limit;                /* bytes, -1 = no limit */
+    drv_opt_i64 reservation;          /* v1 soft limit; v2 memory.low */
+    drv_opt_i64 swap;                 /* memory+swap, as in v1; v2 gets swap - limit */
+    drv_opt_i64 kernel;               /* v1 only (deprecated by the kernel) */
+    drv_opt_i64 kernel_tcp;           /* v1 only */
+    drv_opt_u64 swappiness;           /* 0..100, v1 only */
+    drv_opt_bool disable_oom_killer;  /* v1 only */
+    drv_opt_bool use_hierarchy;       /* v1 only */
     drv_opt_bool check_before_update; /* refuse a limit below current usage */
   } memory;
   struct {
@@ -156,7 +165,7 @@ typedef struct drv_cgroup_resources {
   drv_cgroup_hugetlb *hugetlb;
   size_t n_hugetlb;
   struct {
-    drv_opt_u64 class_id;     /* v1 net_cls */
+    drv_opt_u64 class_id;      /* v1 net_cls */
     drv_cgroup_kv *priorities; /* v1 net_prio: interface name → priority */
     size_t n_priorities;
   } network;
@@ -196,12 +205,13 @@ typedef struct drv_cgroup drv_cgroup;
  *                     → /<slice expanded like systemd>/<prefix>-<name>.scope, e.g.
  *                       "machine-a.slice:drover:x" → /machine.slice/machine-a.slice/drover-x.scope.
  * ".." components are refused. Returns a malloc'ed absolute path. */
-int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd,
-                            char **out, drv_err *err);
+int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd, char **out,
+                            drv_err *err);
 
 enum {
-  DRV_CGROUP_CREATE_SYSTEMD = 1u << 0, /* --systemd-cgroup: cgroups_path must be slice:prefix:name */
-  DRV_CGROUP_CREATE_EXCL = 1u << 1,    /* fail if the leaf exists already */
+  DRV_CGROUP_CREATE_SYSTEMD =
+      1u << 0,                      /* --systemd-cgroup: cgroups_path must be slice:prefix:name */
+  DRV_CGROUP_CREATE_EXCL = 1u << 1, /* fail if the leaf exists already */
 };
 
 /* Creates the group in every hierarchy (parents as needed; v2: enables controllers in each
@@ -274,10 +284,10 @@ typedef struct drv_cgroup_stats {
     uint64_t rss;         /* anonymous memory */
     uint64_t cache;       /* page cache */
     uint64_t inactive_file;
-    uint64_t swap;        /* swap in use (v1: memsw.usage - usage) */
-    uint64_t failcnt;     /* v1 memory.failcnt; v2 memory.events max */
-    uint64_t oom_events;  /* v2 memory.events oom; v1 under_oom episodes are not counted: 0 */
-    uint64_t oom_kills;   /* v1 memory.oom_control oom_kill; v2 memory.events oom_kill */
+    uint64_t swap;       /* swap in use (v1: memsw.usage - usage) */
+    uint64_t failcnt;    /* v1 memory.failcnt; v2 memory.events max */
+    uint64_t oom_events; /* v2 memory.events oom; v1 under_oom episodes are not counted: 0 */
+    uint64_t oom_kills;  /* v1 memory.oom_control oom_kill; v2 memory.events oom_kill */
   } memory;
   struct {
     uint64_t current;

@@ -53,7 +53,8 @@ unsigned drv_cg_controller_bits(const char *list, bool v2)
   unsigned bits = 0;
   _cleanup_free_ char *copy = drv_strdup(list);
   char *save = NULL;
-  for (char *t = strtok_r(copy, v2 ? " \n" : ",", &save); t; t = strtok_r(NULL, v2 ? " \n" : ",", &save))
+  for (char *t = strtok_r(copy, v2 ? " \n" : ",", &save); t;
+       t = strtok_r(NULL, v2 ? " \n" : ",", &save))
     bits |= drv_cg_controller_bit(t, v2);
   return bits;
 }
@@ -61,9 +62,12 @@ unsigned drv_cg_controller_bits(const char *list, bool v2)
 const char *drv_cgroup_mode_name(drv_cgroup_mode mode)
 {
   switch (mode) {
-  case DRV_CGROUP_MODE_V1: return "v1";
-  case DRV_CGROUP_MODE_HYBRID: return "hybrid";
-  case DRV_CGROUP_MODE_V2: return "v2";
+  case DRV_CGROUP_MODE_V1:
+    return "v1";
+  case DRV_CGROUP_MODE_HYBRID:
+    return "hybrid";
+  case DRV_CGROUP_MODE_V2:
+    return "v2";
   }
   return "unknown";
 }
@@ -157,7 +161,8 @@ int drv_cgroup_system_detect(const char *mountinfo, const char *proc_cgroup,
     }
     if (nf < 6) continue;
     char *fstype = NULL, *superopts = NULL;
-    while (t && strcmp(t, "-") != 0) t = strtok_r(NULL, " ", &s2);
+    while (t && strcmp(t, "-") != 0)
+      t = strtok_r(NULL, " ", &s2);
     if (!t) continue;
     fstype = strtok_r(NULL, " ", &s2);
     if (!fstype || !strtok_r(NULL, " ", &s2)) continue;
@@ -243,17 +248,24 @@ int drv_cgroup_system_get(drv_cgroup_system **out, drv_err *err)
   return 0;
 }
 
-drv_cgroup_mode drv_cgroup_system_mode(const drv_cgroup_system *sys) { return sys->mode; }
+drv_cgroup_mode drv_cgroup_system_mode(const drv_cgroup_system *sys)
+{
+  return sys->mode;
+}
 
 unsigned drv_cgroup_system_controllers(const drv_cgroup_system *sys)
 {
   if (sys->mode == DRV_CGROUP_MODE_V2) return sys->v2_controllers;
   unsigned bits = 0;
-  for (size_t i = 0; i < sys->n_v1; i++) bits |= sys->v1[i].controllers;
+  for (size_t i = 0; i < sys->n_v1; i++)
+    bits |= sys->v1[i].controllers;
   return bits;
 }
 
-const char *drv_cgroup_system_unified_mount(const drv_cgroup_system *sys) { return sys->unified; }
+const char *drv_cgroup_system_unified_mount(const drv_cgroup_system *sys)
+{
+  return sys->unified;
+}
 
 const char *drv_cgroup_system_v1_mount(const drv_cgroup_system *sys, unsigned controller)
 {

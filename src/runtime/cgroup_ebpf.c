@@ -59,7 +59,8 @@ struct bpf_insn *drv_cg_devices_bpf(const drv_cgroup_device_rule *rules, size_t 
     bool type = r->type == 'c' || r->type == 'b';
     bool any_access = acc == ACC_ALL;
     bool major = type && r->major >= 0, minor = type && r->minor >= 0;
-    size_t len_block = (type ? 1 : 0) + (any_access ? 0 : 3) + (major ? 1 : 0) + (minor ? 1 : 0) + 2;
+    size_t len_block =
+        (type ? 1 : 0) + (any_access ? 0 : 3) + (major ? 1 : 0) + (minor ? 1 : 0) + 2;
     size_t at = 0; /* index within the block of the next instruction */
 #define SKIP() ((int16_t)(len_block - at - 1))
     if (type) {

@@ -27,9 +27,9 @@ struct drv_cgroup_system {
 
 struct drv_cgroup {
   drv_cgroup_system *sys;
-  char *path;                   /* "/drover/x" */
+  char *path;                     /* "/drover/x" */
   char *v1_dirs[DRV_CG_MAX_HIER]; /* per sys->v1[i]; NULL when that hierarchy is not used */
-  char *unified_dir;            /* NULL in V1 mode */
+  char *unified_dir;              /* NULL in V1 mode */
   /* Set by create: the topmost directory this call made, per hierarchy (for undo). */
   char *v1_created[DRV_CG_MAX_HIER];
   char *unified_created;
@@ -67,8 +67,8 @@ bool drv_cg_wait(bool (*done)(void *), void *arg, long long deadline_ms);
 int drv_cg_rmdir_tree(const char *dir, long long deadline_ms, drv_err *err);
 
 /* Backends. */
-int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char *path,
-                          bool excl, char **dir, char **created, drv_err *err);
+int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char *path, bool excl,
+                          char **dir, char **created, drv_err *err);
 int drv_cg_v2_prepare_dir(const drv_cgroup_system *sys, const char *path, bool excl, char **dir,
                           char **created, drv_err *err);
 int drv_cg_v1_freeze(const char *dir, bool frozen, drv_err *err);

@@ -19,7 +19,10 @@
 
 /* ---- the struct ------------------------------------------------------------------------------ */
 
-void drv_cgroup_resources_init(drv_cgroup_resources *res) { memset(res, 0, sizeof *res); }
+void drv_cgroup_resources_init(drv_cgroup_resources *res)
+{
+  memset(res, 0, sizeof *res);
+}
 
 static void free_kv(drv_cgroup_kv *kv, size_t n)
 {
@@ -40,10 +43,12 @@ void drv_cgroup_resources_free(drv_cgroup_resources *res)
   free(res->blkio.write_bps);
   free(res->blkio.read_iops);
   free(res->blkio.write_iops);
-  for (size_t i = 0; i < res->n_hugetlb; i++) free(res->hugetlb[i].page_size);
+  for (size_t i = 0; i < res->n_hugetlb; i++)
+    free(res->hugetlb[i].page_size);
   free(res->hugetlb);
   free_kv(res->network.priorities, res->network.n_priorities);
-  for (size_t i = 0; i < res->n_rdma; i++) free(res->rdma[i].device);
+  for (size_t i = 0; i < res->n_rdma; i++)
+    free(res->rdma[i].device);
   free(res->rdma);
   free_kv(res->unified, res->n_unified);
   free(res->devices);
@@ -59,19 +64,19 @@ void drv_cgroup_resources_add_device(drv_cgroup_resources *res, const drv_cgroup
 void drv_cgroup_resources_add_default_devices(drv_cgroup_resources *res)
 {
   static const drv_cgroup_device_rule defaults[] = {
-      {true, 'c', -1, -1, "m"},   {true, 'b', -1, -1, "m"},
-      {true, 'c', 1, 3, "rwm"},   /* null */
-      {true, 'c', 1, 5, "rwm"},   /* zero */
-      {true, 'c', 1, 7, "rwm"},   /* full */
-      {true, 'c', 1, 8, "rwm"},   /* random */
-      {true, 'c', 1, 9, "rwm"},   /* urandom */
-      {true, 'c', 5, 0, "rwm"},   /* tty */
-      {true, 'c', 5, 1, "rwm"},   /* console */
-      {true, 'c', 5, 2, "rwm"},   /* ptmx */
-      {true, 'c', 136, -1, "rwm"}, /* pts/N */
-      {true, 'c', 10, 200, "rwm"}, /* net/tun */
+      {true, 'c', -1, -1, "m"},    {true, 'b', -1, -1, "m"}, {true, 'c', 1, 3, "rwm"}, /* null */
+      {true, 'c', 1, 5, "rwm"},                                                        /* zero */
+      {true, 'c', 1, 7, "rwm"},                                                        /* full */
+      {true, 'c', 1, 8, "rwm"},                                                        /* random */
+      {true, 'c', 1, 9, "rwm"},                                                        /* urandom */
+      {true, 'c', 5, 0, "rwm"},                                                        /* tty */
+      {true, 'c', 5, 1, "rwm"},                                                        /* console */
+      {true, 'c', 5, 2, "rwm"},                                                        /* ptmx */
+      {true, 'c', 136, -1, "rwm"},                                                     /* pts/N */
+      {true, 'c', 10, 200, "rwm"},                                                     /* net/tun */
   };
-  for (size_t i = 0; i < DRV_ARRAY_LEN(defaults); i++) drv_cgroup_resources_add_device(res, &defaults[i]);
+  for (size_t i = 0; i < DRV_ARRAY_LEN(defaults); i++)
+    drv_cgroup_resources_add_device(res, &defaults[i]);
 }
 
 /* ---- conversions ----------------------------------------------------------------------------- */
@@ -109,11 +114,15 @@ int drv_cg_swap_to_v2(const drv_cgroup_resources *res, int64_t *out, bool *unset
     return 0;
   }
   if (limit <= 0)
-    return drv_error(err, EINVAL, P ".memory.swap: %lld needs a memory.limit too (swap is "
-                     "memory plus swap)", (long long)swap);
+    return drv_error(err, EINVAL,
+                     P ".memory.swap: %lld needs a memory.limit too (swap is "
+                       "memory plus swap)",
+                     (long long)swap);
   if (swap < limit)
-    return drv_error(err, EINVAL, P ".memory.swap: %lld is below memory.limit %lld (swap is "
-                     "memory plus swap)", (long long)swap, (long long)limit);
+    return drv_error(err, EINVAL,
+                     P ".memory.swap: %lld is below memory.limit %lld (swap is "
+                       "memory plus swap)",
+                     (long long)swap, (long long)limit);
   *out = swap - limit;
   return 0;
 }
@@ -122,7 +131,8 @@ int drv_cg_parse_cpu_list(const char *list, uint64_t bits[16])
 {
   memset(bits, 0, 16 * sizeof bits[0]);
   const char *p = list;
-  while (*p == ' ' || *p == '\n') p++;
+  while (*p == ' ' || *p == '\n')
+    p++;
   if (!*p) return 0;
   for (;;) {
     char *end;
@@ -136,8 +146,10 @@ int drv_cg_parse_cpu_list(const char *list, uint64_t bits[16])
       p = end;
     }
     if (a > b || b >= 1024) return -1;
-    for (unsigned long i = a; i <= b; i++) bits[i / 64] |= 1ull << (i % 64);
-    while (*p == ' ' || *p == '\n') p++;
+    for (unsigned long i = a; i <= b; i++)
+      bits[i / 64] |= 1ull << (i % 64);
+    while (*p == ' ' || *p == '\n')
+      p++;
     if (!*p) return 0;
     if (*p != ',') return -1;
     p++;
@@ -149,7 +161,8 @@ int drv_cg_parse_cpu_list(const char *list, uint64_t bits[16])
 static bool page_size_ok(const char *s)
 {
   size_t n = strspn(s, "0123456789");
-  return n > 0 && (strcmp(s + n, "KB") == 0 || strcmp(s + n, "MB") == 0 || strcmp(s + n, "GB") == 0);
+  return n > 0 &&
+         (strcmp(s + n, "KB") == 0 || strcmp(s + n, "MB") == 0 || strcmp(s + n, "GB") == 0);
 }
 
 static bool is_word(const char *s)
@@ -164,16 +177,20 @@ int drv_cgroup_resources_validate(const drv_cgroup_resources *res, drv_err *err)
     if (!strchr("abc", d->type) || !d->type)
       return drv_error(err, EINVAL, P ".devices[%zu].type: `%c` is not a, b or c", i, d->type);
     if (!d->access[0] || strspn(d->access, "rwm") != strlen(d->access))
-      return drv_error(err, EINVAL, P ".devices[%zu].access: `%s` is not a combination of r, w "
-                       "and m", i, d->access);
+      return drv_error(err, EINVAL,
+                       P ".devices[%zu].access: `%s` is not a combination of r, w "
+                         "and m",
+                       i, d->access);
   }
   const typeof(res->cpu) *c = &res->cpu;
   if (c->shares.set && c->shares.v && (c->shares.v < 2 || c->shares.v > 262144))
     return drv_error(err, EINVAL, P ".cpu.shares: %llu is outside 2..262144",
                      (unsigned long long)c->shares.v);
   if (c->quota.set && c->quota.v != 0 && c->quota.v != -1 && c->quota.v < 1000)
-    return drv_error(err, EINVAL, P ".cpu.quota: %lld is below the minimum of 1000 µs (or -1 "
-                     "for no limit)", (long long)c->quota.v);
+    return drv_error(err, EINVAL,
+                     P ".cpu.quota: %lld is below the minimum of 1000 µs (or -1 "
+                       "for no limit)",
+                     (long long)c->quota.v);
   if (c->period.set && c->period.v && (c->period.v < 1000 || c->period.v > 1000000))
     return drv_error(err, EINVAL, P ".cpu.period: %llu is outside 1000..1000000 µs",
                      (unsigned long long)c->period.v);
@@ -191,8 +208,10 @@ int drv_cgroup_resources_validate(const drv_cgroup_resources *res, drv_err *err)
       return drv_error(err, EINVAL, P ".memory.limit: %lld is negative (-1 means no limit)",
                        (long long)m->limit.v);
     if (m->limit.v < MEMORY_MIN)
-      return drv_error(err, EINVAL, P ".memory.limit: %lld is below the minimum of %lld bytes "
-                       "(1 MiB)", (long long)m->limit.v, MEMORY_MIN);
+      return drv_error(err, EINVAL,
+                       P ".memory.limit: %lld is below the minimum of %lld bytes "
+                         "(1 MiB)",
+                       (long long)m->limit.v, MEMORY_MIN);
   }
   if (m->reservation.set && m->reservation.v < -1)
     return drv_error(err, EINVAL, P ".memory.reservation: %lld is negative (-1 means no limit)",
@@ -201,8 +220,10 @@ int drv_cgroup_resources_validate(const drv_cgroup_resources *res, drv_err *err)
     return drv_error(err, EINVAL, P ".memory.swap: %lld is negative (-1 means no limit)",
                      (long long)m->swap.v);
   if (m->swap.set && m->swap.v > 0 && m->limit.set && m->limit.v > 0 && m->swap.v < m->limit.v)
-    return drv_error(err, EINVAL, P ".memory.swap: %lld is below memory.limit %lld (swap is "
-                     "memory plus swap)", (long long)m->swap.v, (long long)m->limit.v);
+    return drv_error(err, EINVAL,
+                     P ".memory.swap: %lld is below memory.limit %lld (swap is "
+                       "memory plus swap)",
+                     (long long)m->swap.v, (long long)m->limit.v);
   if (m->swappiness.set && m->swappiness.v > 100)
     return drv_error(err, EINVAL, P ".memory.swappiness: %llu is above 100",
                      (unsigned long long)m->swappiness.v);
@@ -217,22 +238,31 @@ int drv_cgroup_resources_validate(const drv_cgroup_resources *res, drv_err *err)
   for (size_t i = 0; i < b->n_weight_device; i++) {
     const drv_cgroup_weight_device *w = &b->weight_device[i];
     if (w->major < 0 || w->minor < 0)
-      return drv_error(err, EINVAL, P ".blockIO.weightDevice[%zu]: major and minor are required", i);
+      return drv_error(err, EINVAL, P ".blockIO.weightDevice[%zu]: major and minor are required",
+                       i);
     if (w->weight.set && (w->weight.v < 10 || w->weight.v > 1000))
-      return drv_error(err, EINVAL, P ".blockIO.weightDevice[%zu].weight: %llu is outside "
-                       "10..1000", i, (unsigned long long)w->weight.v);
+      return drv_error(err, EINVAL,
+                       P ".blockIO.weightDevice[%zu].weight: %llu is outside "
+                         "10..1000",
+                       i, (unsigned long long)w->weight.v);
     if (w->leaf_weight.set && (w->leaf_weight.v < 10 || w->leaf_weight.v > 1000))
-      return drv_error(err, EINVAL, P ".blockIO.weightDevice[%zu].leafWeight: %llu is outside "
-                       "10..1000", i, (unsigned long long)w->leaf_weight.v);
+      return drv_error(err, EINVAL,
+                       P ".blockIO.weightDevice[%zu].leafWeight: %llu is outside "
+                         "10..1000",
+                       i, (unsigned long long)w->leaf_weight.v);
   }
   for (size_t i = 0; i < res->n_hugetlb; i++)
     if (!page_size_ok(res->hugetlb[i].page_size))
-      return drv_error(err, EINVAL, P ".hugepageLimits[%zu].pageSize: `%s` is not a size like "
-                       "2MB or 1GB", i, res->hugetlb[i].page_size);
+      return drv_error(err, EINVAL,
+                       P ".hugepageLimits[%zu].pageSize: `%s` is not a size like "
+                         "2MB or 1GB",
+                       i, res->hugetlb[i].page_size);
   for (size_t i = 0; i < res->network.n_priorities; i++)
     if (!is_word(res->network.priorities[i].key))
-      return drv_error(err, EINVAL, P ".network.priorities[%zu].name: `%s` is not an interface "
-                       "name", i, res->network.priorities[i].key);
+      return drv_error(err, EINVAL,
+                       P ".network.priorities[%zu].name: `%s` is not an interface "
+                         "name",
+                       i, res->network.priorities[i].key);
   for (size_t i = 0; i < res->n_rdma; i++)
     if (!is_word(res->rdma[i].device))
       return drv_error(err, EINVAL, P ".rdma: `%s` is not a device name", res->rdma[i].device);
@@ -240,8 +270,10 @@ int drv_cgroup_resources_validate(const drv_cgroup_resources *res, drv_err *err)
     const char *k = res->unified[i].key;
     const char *dot = strchr(k, '.');
     if (!is_word(k) || k[0] == '.' || !dot || !dot[1])
-      return drv_error(err, EINVAL, P ".unified: `%s` is not a cgroup file name like "
-                       "memory.high", k);
+      return drv_error(err, EINVAL,
+                       P ".unified: `%s` is not a cgroup file name like "
+                         "memory.high",
+                       k);
     if (strcmp(k, "cgroup.procs") == 0 || strcmp(k, "cgroup.threads") == 0 ||
         strcmp(k, "cgroup.kill") == 0 || strcmp(k, "cgroup.subtree_control") == 0)
       return drv_error(err, EINVAL, P ".unified.%s: managed by the runtime, not settable", k);
@@ -315,7 +347,10 @@ static int write_cpuset(const char *dir, bool v2, const drv_cgroup_resources *re
   return 0;
 }
 
-static char *devnum(int64_t v) { return v < 0 ? drv_strdup("*") : drv_asprintf("%lld", (long long)v); }
+static char *devnum(int64_t v)
+{
+  return v < 0 ? drv_strdup("*") : drv_asprintf("%lld", (long long)v);
+}
 
 static int check_usage(const char *dir, const char *file, const drv_cgroup_resources *res,
                        drv_err *err)
@@ -325,8 +360,10 @@ static int check_usage(const char *dir, const char *file, const drv_cgroup_resou
   uint64_t usage;
   if (drv_cg_read_u64(dir, file, &usage, err) < 0) return drv_err_prefix(err, P ".memory.limit");
   if ((uint64_t)res->memory.limit.v < usage)
-    return drv_error(err, EBUSY, P ".memory.limit: %lld is below the current usage of %llu bytes "
-                     "(checkBeforeUpdate)", (long long)res->memory.limit.v, (unsigned long long)usage);
+    return drv_error(err, EBUSY,
+                     P ".memory.limit: %lld is below the current usage of %llu bytes "
+                       "(checkBeforeUpdate)",
+                     (long long)res->memory.limit.v, (unsigned long long)usage);
   return 0;
 }
 
@@ -362,8 +399,10 @@ static int write_rdma(const char *dir, const drv_cgroup_resources *res, drv_err 
     if (!r->hca_handles.set && !r->hca_objects.set) continue;
     _cleanup_buf_ drv_buf b = DRV_BUF_INIT;
     drv_buf_puts(&b, r->device);
-    if (r->hca_handles.set) drv_buf_printf(&b, " hca_handle=%llu", (unsigned long long)r->hca_handles.v);
-    if (r->hca_objects.set) drv_buf_printf(&b, " hca_object=%llu", (unsigned long long)r->hca_objects.v);
+    if (r->hca_handles.set)
+      drv_buf_printf(&b, " hca_handle=%llu", (unsigned long long)r->hca_handles.v);
+    if (r->hca_objects.set)
+      drv_buf_printf(&b, " hca_object=%llu", (unsigned long long)r->hca_objects.v);
     if (drv_cg_write(dir, "rdma.max", b.data, err) < 0)
       return drv_err_prefix(err, P ".rdma.%s", r->device);
   }
@@ -385,7 +424,8 @@ static int write_hugetlb(const char *dir, const drv_cgroup_resources *res, bool 
                        field, h->page_size);
     if (wr(dir, file, field, err, "%llu", (unsigned long long)h->limit) < 0) return -1;
     /* Reservations are limited alike, or a mapping could reserve past the limit. */
-    if (drv_cg_has(dir, rsvd) && wr(dir, rsvd, field, err, "%llu", (unsigned long long)h->limit) < 0)
+    if (drv_cg_has(dir, rsvd) &&
+        wr(dir, rsvd, field, err, "%llu", (unsigned long long)h->limit) < 0)
       return -1;
   }
   return 0;
@@ -396,8 +436,10 @@ static int write_unified(const char *dir, const drv_cgroup_resources *res, drv_e
   for (size_t i = 0; i < res->n_unified; i++) {
     const drv_cgroup_kv *kv = &res->unified[i];
     if (!drv_cg_has(dir, kv->key))
-      return drv_error(err, ENOENT, P ".unified.%s: no such file in `%s` (controller not "
-                       "enabled, or not a cgroup file)", kv->key, dir);
+      return drv_error(err, ENOENT,
+                       P ".unified.%s: no such file in `%s` (controller not "
+                         "enabled, or not a cgroup file)",
+                       kv->key, dir);
     if (drv_cg_write(dir, kv->key, kv->value, err) < 0)
       return drv_err_prefix(err, P ".unified.%s", kv->key);
   }
@@ -424,7 +466,8 @@ static int v1_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
         wr(d, "cpu.shares", P ".cpu.shares", err, "%llu", (unsigned long long)c->shares.v) < 0)
       return -1;
     if (c->period.set && c->period.v &&
-        wr(d, "cpu.cfs_period_us", P ".cpu.period", err, "%llu", (unsigned long long)c->period.v) < 0)
+        wr(d, "cpu.cfs_period_us", P ".cpu.period", err, "%llu", (unsigned long long)c->period.v) <
+            0)
       return -1;
     if (c->quota.set && c->quota.v &&
         wr(d, "cpu.cfs_quota_us", P ".cpu.quota", err, "%lld", (long long)c->quota.v) < 0)
@@ -432,7 +475,8 @@ static int v1_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
     if (c->burst.set) {
       if (!drv_cg_has(d, "cpu.cfs_burst_us"))
         return drv_error(err, ENOTSUP, P ".cpu.burst: this kernel has no cpu.cfs_burst_us");
-      if (wr(d, "cpu.cfs_burst_us", P ".cpu.burst", err, "%llu", (unsigned long long)c->burst.v) < 0)
+      if (wr(d, "cpu.cfs_burst_us", P ".cpu.burst", err, "%llu", (unsigned long long)c->burst.v) <
+          0)
         return -1;
     }
     /* The period first: a runtime is checked against the period in place. */
@@ -440,9 +484,8 @@ static int v1_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
         wr(d, "cpu.rt_period_us", P ".cpu.realtimePeriod", err, "%llu",
            (unsigned long long)c->realtime_period.v) < 0)
       return -1;
-    if (c->realtime_runtime.set &&
-        wr(d, "cpu.rt_runtime_us", P ".cpu.realtimeRuntime", err, "%lld",
-           (long long)c->realtime_runtime.v) < 0)
+    if (c->realtime_runtime.set && wr(d, "cpu.rt_runtime_us", P ".cpu.realtimeRuntime", err, "%lld",
+                                      (long long)c->realtime_runtime.v) < 0)
       return -1;
     if (c->idle.set) {
       if (!drv_cg_has(d, "cpu.idle"))
@@ -476,19 +519,22 @@ static int v1_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
   if (!d) return no_controller(P ".memory", "memory", err);
   if (check_usage(d, "memory.usage_in_bytes", res, err) < 0) return -1;
   if (swap && !drv_cg_has(d, "memory.memsw.limit_in_bytes"))
-    return drv_error(err, ENOTSUP, P ".memory.swap: swap accounting is off on this machine (no "
-                     "memory.memsw.limit_in_bytes; boot with swapaccount=1)");
+    return drv_error(err, ENOTSUP,
+                     P ".memory.swap: swap accounting is off on this machine (no "
+                       "memory.memsw.limit_in_bytes; boot with swapaccount=1)");
   /* memsw must stay >= limit at every step: raise memsw first when the limit grows. */
   bool swap_first = false;
   if (lim && swap) {
     uint64_t cur;
     uint64_t want = m->limit.v < 0 ? UINT64_MAX : (uint64_t)m->limit.v;
-    if (drv_cg_read_u64(d, "memory.limit_in_bytes", &cur, NULL) == 0 && want > cur) swap_first = true;
+    if (drv_cg_read_u64(d, "memory.limit_in_bytes", &cur, NULL) == 0 && want > cur)
+      swap_first = true;
   }
   if (swap && swap_first &&
       wr(d, "memory.memsw.limit_in_bytes", P ".memory.swap", err, "%lld", (long long)m->swap.v) < 0)
     return -1;
-  if (lim && wr(d, "memory.limit_in_bytes", P ".memory.limit", err, "%lld", (long long)m->limit.v) < 0)
+  if (lim &&
+      wr(d, "memory.limit_in_bytes", P ".memory.limit", err, "%lld", (long long)m->limit.v) < 0)
     return -1;
   if (swap && !swap_first &&
       wr(d, "memory.memsw.limit_in_bytes", P ".memory.swap", err, "%lld", (long long)m->swap.v) < 0)
@@ -499,24 +545,25 @@ static int v1_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
     return -1;
   /* Kernel memory limits are going away (no file, or EOPNOTSUPP since 5.16 on some
    * configurations): what the kernel no longer offers is skipped, as runc does. */
-  if (m->kernel.set && kmem_write(d, "memory.kmem.limit_in_bytes", P ".memory.kernel", m->kernel.v, err) < 0)
+  if (m->kernel.set &&
+      kmem_write(d, "memory.kmem.limit_in_bytes", P ".memory.kernel", m->kernel.v, err) < 0)
     return -1;
-  if (m->kernel_tcp.set &&
-      kmem_write(d, "memory.kmem.tcp.limit_in_bytes", P ".memory.kernelTCP", m->kernel_tcp.v, err) < 0)
+  if (m->kernel_tcp.set && kmem_write(d, "memory.kmem.tcp.limit_in_bytes", P ".memory.kernelTCP",
+                                      m->kernel_tcp.v, err) < 0)
     return -1;
-  if (m->swappiness.set &&
-      wr(d, "memory.swappiness", P ".memory.swappiness", err, "%llu", (unsigned long long)m->swappiness.v) < 0)
+  if (m->swappiness.set && wr(d, "memory.swappiness", P ".memory.swappiness", err, "%llu",
+                              (unsigned long long)m->swappiness.v) < 0)
     return -1;
-  if (m->disable_oom_killer.set &&
-      wr(d, "memory.oom_control", P ".memory.disableOOMKiller", err, "%d", m->disable_oom_killer.v) < 0)
+  if (m->disable_oom_killer.set && wr(d, "memory.oom_control", P ".memory.disableOOMKiller", err,
+                                      "%d", m->disable_oom_killer.v) < 0)
     return -1;
   if (m->use_hierarchy.set) {
     /* Kernels since 5.16 are always hierarchical and only accept 1. */
     _cleanup_free_ char *cur = NULL;
     bool same = drv_cg_read(d, "memory.use_hierarchy", &cur, NULL) == 0 &&
                 strcmp(cur, m->use_hierarchy.v ? "1" : "0") == 0;
-    if (!same && wr(d, "memory.use_hierarchy", P ".memory.useHierarchy", err, "%d",
-                    m->use_hierarchy.v) < 0)
+    if (!same &&
+        wr(d, "memory.use_hierarchy", P ".memory.useHierarchy", err, "%d", m->use_hierarchy.v) < 0)
       return -1;
   }
   return 0;
@@ -526,7 +573,8 @@ static int v1_blkio(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *er
 {
   const typeof(res->blkio) *b = &res->blkio;
   bool any = (b->weight.set && b->weight.v) || (b->leaf_weight.set && b->leaf_weight.v) ||
-             b->n_weight_device || b->n_read_bps || b->n_write_bps || b->n_read_iops || b->n_write_iops;
+             b->n_weight_device || b->n_read_bps || b->n_write_bps || b->n_read_iops ||
+             b->n_write_iops;
   if (!any) return 0;
   const char *d = drv_cg_dir(cg, DRV_CG_BLKIO);
   if (!d) return no_controller(P ".blockIO", "blkio", err);
@@ -536,9 +584,11 @@ static int v1_blkio(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *er
   const char *wdfile = cfq ? "blkio.weight_device" : "blkio.bfq.weight_device";
   if (b->weight.set && b->weight.v) {
     if (!drv_cg_has(d, wfile))
-      return drv_error(err, ENOTSUP, P ".blockIO.weight: no proportional io scheduler (CFQ or "
-                       "BFQ) offers weights on this machine");
-    if (wr(d, wfile, P ".blockIO.weight", err, "%llu", (unsigned long long)b->weight.v) < 0) return -1;
+      return drv_error(err, ENOTSUP,
+                       P ".blockIO.weight: no proportional io scheduler (CFQ or "
+                         "BFQ) offers weights on this machine");
+    if (wr(d, wfile, P ".blockIO.weight", err, "%llu", (unsigned long long)b->weight.v) < 0)
+      return -1;
   }
   if (b->leaf_weight.set && b->leaf_weight.v) {
     if (!drv_cg_has(d, "blkio.leaf_weight"))
@@ -639,8 +689,9 @@ int drv_cg_apply_v1(drv_cgroup *cg, const drv_cgroup_resources *res, bool update
   if (res->pids.limit.set && res->pids.limit.v) {
     const char *d = drv_cg_dir(cg, DRV_CG_PIDS);
     if (!d) return no_controller(P ".pids", "pids", err);
-    if ((res->pids.limit.v > 0 ? wr(d, "pids.max", P ".pids.limit", err, "%lld", (long long)res->pids.limit.v)
-                               : wr(d, "pids.max", P ".pids.limit", err, "max")) < 0)
+    if ((res->pids.limit.v > 0
+             ? wr(d, "pids.max", P ".pids.limit", err, "%lld", (long long)res->pids.limit.v)
+             : wr(d, "pids.max", P ".pids.limit", err, "max")) < 0)
       return -1;
   }
   if (v1_blkio(cg, res, err) < 0) return -1;
@@ -657,7 +708,8 @@ int drv_cg_apply_v1(drv_cgroup *cg, const drv_cgroup_resources *res, bool update
     if (!d) return no_controller(P ".network.priorities", "net_prio", err);
     char **lines = drv_calloc(res->network.n_priorities + 1, sizeof *lines);
     for (size_t i = 0; i < res->network.n_priorities; i++)
-      lines[i] = drv_asprintf("%s %s", res->network.priorities[i].key, res->network.priorities[i].value);
+      lines[i] =
+          drv_asprintf("%s %s", res->network.priorities[i].key, res->network.priorities[i].value);
     int r = drv_cg_write_lines(d, "net_prio.ifpriomap", lines, res->network.n_priorities, err);
     drv_strv_free(lines);
     if (r < 0) return drv_err_prefix(err, P ".network.priorities");
@@ -675,8 +727,9 @@ int drv_cg_apply_v1(drv_cgroup *cg, const drv_cgroup_resources *res, bool update
   }
   if (res->n_unified) {
     if (!cg->unified_dir)
-      return drv_error(err, ENOTSUP, P ".unified: needs a cgroup v2 hierarchy (this machine "
-                       "has only v1)");
+      return drv_error(err, ENOTSUP,
+                       P ".unified: needs a cgroup v2 hierarchy (this machine "
+                         "has only v1)");
     if (write_unified(cg->unified_dir, res, err) < 0) return -1;
   }
   return 0;
@@ -693,11 +746,13 @@ static int v2_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
 {
   const typeof(res->cpu) *c = &res->cpu;
   if (c->realtime_runtime.set && c->realtime_runtime.v)
-    return drv_error(err, ENOTSUP, P ".cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth "
-                     "control");
+    return drv_error(err, ENOTSUP,
+                     P ".cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth "
+                       "control");
   if (c->realtime_period.set && c->realtime_period.v)
-    return drv_error(err, ENOTSUP, P ".cpu.realtimePeriod: cgroup v2 has no realtime bandwidth "
-                     "control");
+    return drv_error(err, ENOTSUP,
+                     P ".cpu.realtimePeriod: cgroup v2 has no realtime bandwidth "
+                       "control");
   if (cpu_fields_set(res)) {
     const char *d = v2_dir(cg, DRV_CG_CPU);
     if (!d) return no_controller(P ".cpu", "cpu", err);
@@ -744,13 +799,15 @@ static int v2_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
   if (m->swappiness.set)
     return drv_error(err, ENOTSUP, P ".memory.swappiness: cgroup v2 has no per-group swappiness");
   if (m->disable_oom_killer.set && m->disable_oom_killer.v)
-    return drv_error(err, ENOTSUP, P ".memory.disableOOMKiller: cgroup v2 cannot disable the OOM "
-                     "killer");
+    return drv_error(err, ENOTSUP,
+                     P ".memory.disableOOMKiller: cgroup v2 cannot disable the OOM "
+                       "killer");
   if (m->use_hierarchy.set && !m->use_hierarchy.v)
     return drv_error(err, ENOTSUP, P ".memory.useHierarchy: cgroup v2 is always hierarchical");
   if (m->kernel.set || m->kernel_tcp.set)
     drv_log_debug("cgroup %s: memory.kernel/kernelTCP ignored: cgroup v2 accounts kernel memory "
-                  "within memory.max", cg->path);
+                  "within memory.max",
+                  cg->path);
   int64_t swap;
   bool swap_unset;
   if (drv_cg_swap_to_v2(res, &swap, &swap_unset, err) < 0) return -1;
@@ -763,15 +820,18 @@ static int v2_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
     if (!drv_cg_has(d, "memory.swap.max")) {
       /* No swap accounting: "unlimited" is what the machine does anyway. */
       if (swap != -1)
-        return drv_error(err, ENOTSUP, P ".memory.swap: swap accounting is off on this machine "
-                         "(no memory.swap.max)");
+        return drv_error(err, ENOTSUP,
+                         P ".memory.swap: swap accounting is off on this machine "
+                           "(no memory.swap.max)");
     } else if ((swap < 0 ? wr(d, "memory.swap.max", P ".memory.swap", err, "max")
-                         : wr(d, "memory.swap.max", P ".memory.swap", err, "%lld", (long long)swap)) < 0) {
+                         : wr(d, "memory.swap.max", P ".memory.swap", err, "%lld",
+                              (long long)swap)) < 0) {
       return -1;
     }
   }
-  if (lim && (m->limit.v < 0 ? wr(d, "memory.max", P ".memory.limit", err, "max")
-                             : wr(d, "memory.max", P ".memory.limit", err, "%lld", (long long)m->limit.v)) < 0)
+  if (lim && (m->limit.v < 0
+                  ? wr(d, "memory.max", P ".memory.limit", err, "max")
+                  : wr(d, "memory.max", P ".memory.limit", err, "%lld", (long long)m->limit.v)) < 0)
     return -1;
   if (resv && (m->reservation.v < 0 ? wr(d, "memory.low", P ".memory.reservation", err, "max")
                                     : wr(d, "memory.low", P ".memory.reservation", err, "%lld",
@@ -793,7 +853,8 @@ static int v2_io(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
   /* BFQ takes the blkio range as it is; io.weight (iocost) wants 1..10000. */
   bool bfq = drv_cg_has(d, "io.bfq.weight");
   if (b->weight.set && b->weight.v) {
-    int r = bfq ? wr(d, "io.bfq.weight", P ".blockIO.weight", err, "%llu", (unsigned long long)b->weight.v)
+    int r = bfq ? wr(d, "io.bfq.weight", P ".blockIO.weight", err, "%llu",
+                     (unsigned long long)b->weight.v)
                 : wr(d, "io.weight", P ".blockIO.weight", err, "default %llu",
                      (unsigned long long)drv_cg_blkio_to_io_weight(b->weight.v));
     if (r < 0) return -1;
@@ -803,19 +864,24 @@ static int v2_io(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
     if (!w->weight.set) continue;
     char field[64];
     snprintf(field, sizeof field, P ".blockIO.weightDevice[%zu]", i);
-    int r = bfq ? wr(d, "io.bfq.weight", field, err, "%lld:%lld %llu", (long long)w->major,
-                     (long long)w->minor, (unsigned long long)w->weight.v)
-                : wr(d, "io.weight", field, err, "%lld:%lld %llu", (long long)w->major,
-                     (long long)w->minor, (unsigned long long)drv_cg_blkio_to_io_weight(w->weight.v));
+    int r =
+        bfq ? wr(d, "io.bfq.weight", field, err, "%lld:%lld %llu", (long long)w->major,
+                 (long long)w->minor, (unsigned long long)w->weight.v)
+            : wr(d, "io.weight", field, err, "%lld:%lld %llu", (long long)w->major,
+                 (long long)w->minor, (unsigned long long)drv_cg_blkio_to_io_weight(w->weight.v));
     if (r < 0) return -1;
   }
   if (b->n_read_bps + b->n_write_bps + b->n_read_iops + b->n_write_iops) {
     if (!drv_cg_has(d, "io.max"))
       return drv_error(err, ENOTSUP, P ".blockIO: this kernel has no io.max (throttling)");
-    if (write_dev_lines(d, "io.max", P ".blockIO.throttleReadBpsDevice", b->read_bps, b->n_read_bps, "rbps", err) < 0 ||
-        write_dev_lines(d, "io.max", P ".blockIO.throttleWriteBpsDevice", b->write_bps, b->n_write_bps, "wbps", err) < 0 ||
-        write_dev_lines(d, "io.max", P ".blockIO.throttleReadIOPSDevice", b->read_iops, b->n_read_iops, "riops", err) < 0 ||
-        write_dev_lines(d, "io.max", P ".blockIO.throttleWriteIOPSDevice", b->write_iops, b->n_write_iops, "wiops", err) < 0)
+    if (write_dev_lines(d, "io.max", P ".blockIO.throttleReadBpsDevice", b->read_bps, b->n_read_bps,
+                        "rbps", err) < 0 ||
+        write_dev_lines(d, "io.max", P ".blockIO.throttleWriteBpsDevice", b->write_bps,
+                        b->n_write_bps, "wbps", err) < 0 ||
+        write_dev_lines(d, "io.max", P ".blockIO.throttleReadIOPSDevice", b->read_iops,
+                        b->n_read_iops, "riops", err) < 0 ||
+        write_dev_lines(d, "io.max", P ".blockIO.throttleWriteIOPSDevice", b->write_iops,
+                        b->n_write_iops, "wiops", err) < 0)
       return -1;
   }
   return 0;
@@ -829,8 +895,9 @@ int drv_cg_apply_v2(drv_cgroup *cg, const drv_cgroup_resources *res, bool update
   if (res->pids.limit.set && res->pids.limit.v) {
     const char *d = v2_dir(cg, DRV_CG_PIDS);
     if (!d) return no_controller(P ".pids", "pids", err);
-    if ((res->pids.limit.v > 0 ? wr(d, "pids.max", P ".pids.limit", err, "%lld", (long long)res->pids.limit.v)
-                               : wr(d, "pids.max", P ".pids.limit", err, "max")) < 0)
+    if ((res->pids.limit.v > 0
+             ? wr(d, "pids.max", P ".pids.limit", err, "%lld", (long long)res->pids.limit.v)
+             : wr(d, "pids.max", P ".pids.limit", err, "max")) < 0)
       return -1;
   }
   if (v2_io(cg, res, err) < 0) return -1;

@@ -36,7 +36,8 @@ static int get_bool(const json_t *obj, const char *key, drv_opt_bool *out, const
 {
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
-  if (!json_is_boolean(v)) return drv_error(err, EINVAL, "%s.%s: expected true or false", where, key);
+  if (!json_is_boolean(v))
+    return drv_error(err, EINVAL, "%s.%s: expected true or false", where, key);
   out->set = true;
   out->v = json_is_true(v);
   return 0;
@@ -85,13 +86,15 @@ static int parse_devices(const json_t *arr, drv_cgroup_resources *res, drv_err *
   if (want_array(arr, P ".devices", err) < 0) return -1;
   size_t i;
   json_t *d;
-  json_array_foreach(arr, i, d) {
+  json_array_foreach(arr, i, d)
+  {
     char where[64];
     snprintf(where, sizeof where, P ".devices[%zu]", i);
     if (want_object(d, where, err) < 0) return -1;
     drv_cgroup_device_rule r = {.type = 'a', .major = -1, .minor = -1};
     json_t *allow = json_object_get(d, "allow");
-    if (!json_is_boolean(allow)) return drv_error(err, EINVAL, "%s.allow: expected true or false", where);
+    if (!json_is_boolean(allow))
+      return drv_error(err, EINVAL, "%s.allow: expected true or false", where);
     r.allow = json_is_true(allow);
     json_t *type = json_object_get(d, "type");
     if (type && !json_is_null(type)) {
@@ -107,7 +110,8 @@ static int parse_devices(const json_t *arr, drv_cgroup_resources *res, drv_err *
       const char *a = json_string_value(acc);
       if (!a) return drv_error(err, EINVAL, "%s.access: expected a string", where);
       if (strlen(a) > 3 || strspn(a, "rwm") != strlen(a))
-        return drv_error(err, EINVAL, "%s.access: `%s` is not a combination of r, w and m", where, a);
+        return drv_error(err, EINVAL, "%s.access: `%s` is not a combination of r, w and m", where,
+                         a);
       snprintf(r.access, sizeof r.access, "%s", *a ? a : "rwm");
     } else {
       strcpy(r.access, "rwm");
@@ -128,7 +132,8 @@ static int parse_throttle(const json_t *bio, const char *key, drv_cgroup_throttl
   *out = drv_calloc(json_array_size(arr) + 1, sizeof **out);
   size_t i;
   json_t *d;
-  json_array_foreach(arr, i, d) {
+  json_array_foreach(arr, i, d)
+  {
     snprintf(where, sizeof where, P ".blockIO.%s[%zu]", key, i);
     if (want_object(d, where, err) < 0) return -1;
     drv_cgroup_throttle_device *t = &(*out)[*n];
@@ -152,10 +157,12 @@ static int parse_blkio(const json_t *bio, drv_cgroup_resources *res, drv_err *er
   json_t *arr = json_object_get(bio, "weightDevice");
   if (arr && !json_is_null(arr)) {
     if (want_array(arr, P ".blockIO.weightDevice", err) < 0) return -1;
-    res->blkio.weight_device = drv_calloc(json_array_size(arr) + 1, sizeof *res->blkio.weight_device);
+    res->blkio.weight_device =
+        drv_calloc(json_array_size(arr) + 1, sizeof *res->blkio.weight_device);
     size_t i;
     json_t *d;
-    json_array_foreach(arr, i, d) {
+    json_array_foreach(arr, i, d)
+    {
       char where[96];
       snprintf(where, sizeof where, P ".blockIO.weightDevice[%zu]", i);
       if (want_object(d, where, err) < 0) return -1;
@@ -167,10 +174,14 @@ static int parse_blkio(const json_t *bio, drv_cgroup_resources *res, drv_err *er
       res->blkio.n_weight_device++;
     }
   }
-  if (parse_throttle(bio, "throttleReadBpsDevice", &res->blkio.read_bps, &res->blkio.n_read_bps, err) < 0 ||
-      parse_throttle(bio, "throttleWriteBpsDevice", &res->blkio.write_bps, &res->blkio.n_write_bps, err) < 0 ||
-      parse_throttle(bio, "throttleReadIOPSDevice", &res->blkio.read_iops, &res->blkio.n_read_iops, err) < 0 ||
-      parse_throttle(bio, "throttleWriteIOPSDevice", &res->blkio.write_iops, &res->blkio.n_write_iops, err) < 0)
+  if (parse_throttle(bio, "throttleReadBpsDevice", &res->blkio.read_bps, &res->blkio.n_read_bps,
+                     err) < 0 ||
+      parse_throttle(bio, "throttleWriteBpsDevice", &res->blkio.write_bps, &res->blkio.n_write_bps,
+                     err) < 0 ||
+      parse_throttle(bio, "throttleReadIOPSDevice", &res->blkio.read_iops, &res->blkio.n_read_iops,
+                     err) < 0 ||
+      parse_throttle(bio, "throttleWriteIOPSDevice", &res->blkio.write_iops,
+                     &res->blkio.n_write_iops, err) < 0)
     return -1;
   return 0;
 }
@@ -225,7 +236,8 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
     res->hugetlb = drv_calloc(json_array_size(v) + 1, sizeof *res->hugetlb);
     size_t i;
     json_t *h;
-    json_array_foreach(v, i, h) {
+    json_array_foreach(v, i, h)
+    {
       char where[64];
       snprintf(where, sizeof where, P ".hugepageLimits[%zu]", i);
       if (want_object(h, where, err) < 0) return -1;
@@ -245,15 +257,18 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
     json_t *pr = json_object_get(v, "priorities");
     if (pr && !json_is_null(pr)) {
       if (want_array(pr, P ".network.priorities", err) < 0) return -1;
-      res->network.priorities = drv_calloc(json_array_size(pr) + 1, sizeof *res->network.priorities);
+      res->network.priorities =
+          drv_calloc(json_array_size(pr) + 1, sizeof *res->network.priorities);
       size_t i;
       json_t *e;
-      json_array_foreach(pr, i, e) {
+      json_array_foreach(pr, i, e)
+      {
         char where[64];
         snprintf(where, sizeof where, P ".network.priorities[%zu]", i);
         if (want_object(e, where, err) < 0) return -1;
         json_t *name = json_object_get(e, "name"), *prio = json_object_get(e, "priority");
-        if (!json_is_string(name)) return drv_error(err, EINVAL, "%s.name: expected a string", where);
+        if (!json_is_string(name))
+          return drv_error(err, EINVAL, "%s.name: expected a string", where);
         if (!json_is_integer(prio) || json_integer_value(prio) < 0)
           return drv_error(err, EINVAL, "%s.priority: expected a non-negative integer", where);
         drv_cgroup_kv *kv = &res->network.priorities[res->network.n_priorities++];
@@ -268,7 +283,8 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
     res->rdma = drv_calloc(json_object_size(v) + 1, sizeof *res->rdma);
     const char *dev;
     json_t *e;
-    json_object_foreach(v, dev, e) {
+    json_object_foreach(v, dev, e)
+    {
       char where[128];
       snprintf(where, sizeof where, P ".rdma.%s", dev);
       if (want_object(e, where, err) < 0) return -1;
@@ -285,7 +301,8 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
     res->unified = drv_calloc(json_object_size(v) + 1, sizeof *res->unified);
     const char *key;
     json_t *e;
-    json_object_foreach(v, key, e) {
+    json_object_foreach(v, key, e)
+    {
       if (!json_is_string(e))
         return drv_error(err, EINVAL, P ".unified.%s: expected a string", key);
       drv_cgroup_kv *kv = &res->unified[res->n_unified++];
@@ -296,8 +313,7 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
   return 0;
 }
 
-int drv_cgroup_resources_from_json(const json_t *resources, drv_cgroup_resources *out,
-                                   drv_err *err)
+int drv_cgroup_resources_from_json(const json_t *resources, drv_cgroup_resources *out, drv_err *err)
 {
   drv_cgroup_resources_init(out);
   if (!resources || json_is_null(resources)) return 0;

@@ -89,7 +89,8 @@ int drv_cg_stats_v1(const drv_cgroup *cg, drv_cgroup_stats *st, drv_err *err)
     st->memory.inactive_file =
         ms && drv_cg_kv_get(ms, "total_inactive_file", &v) ? v : kv(ms, "inactive_file");
     st->memory.working_set = st->memory.usage > st->memory.inactive_file
-                                 ? st->memory.usage - st->memory.inactive_file : 0;
+                                 ? st->memory.usage - st->memory.inactive_file
+                                 : 0;
     uint64_t memsw;
     if (read_u64(mem, "memory.memsw.usage_in_bytes", &memsw) && memsw > st->memory.usage)
       st->memory.swap = memsw - st->memory.usage;
@@ -129,10 +130,14 @@ void drv_cg_parse_v2_io_stat(const char *text, drv_cgroup_stats *st)
       if (!eq) continue;
       *eq = '\0';
       uint64_t v = strtoull(eq + 1, NULL, 10);
-      if (strcmp(t, "rbytes") == 0) st->io.read_bytes += v;
-      else if (strcmp(t, "wbytes") == 0) st->io.write_bytes += v;
-      else if (strcmp(t, "rios") == 0) st->io.read_ops += v;
-      else if (strcmp(t, "wios") == 0) st->io.write_ops += v;
+      if (strcmp(t, "rbytes") == 0)
+        st->io.read_bytes += v;
+      else if (strcmp(t, "wbytes") == 0)
+        st->io.write_bytes += v;
+      else if (strcmp(t, "rios") == 0)
+        st->io.read_ops += v;
+      else if (strcmp(t, "wios") == 0)
+        st->io.write_ops += v;
     }
     p = eol ? eol + 1 : NULL;
   }
@@ -162,7 +167,8 @@ int drv_cg_stats_v2(const char *dir, drv_cgroup_stats *st, drv_err *err)
     st->memory.cache = kv(ms, "file");
     st->memory.inactive_file = kv(ms, "inactive_file");
     st->memory.working_set = st->memory.usage > st->memory.inactive_file
-                                 ? st->memory.usage - st->memory.inactive_file : 0;
+                                 ? st->memory.usage - st->memory.inactive_file
+                                 : 0;
     read_u64(dir, "memory.swap.current", &st->memory.swap);
     _cleanup_free_ char *ev = read_text(dir, "memory.events");
     st->memory.failcnt = kv(ev, "max");

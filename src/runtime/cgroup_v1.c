@@ -27,8 +27,8 @@ static int cpuset_inherit(const char *dir, drv_err *err)
   return 0;
 }
 
-int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char *path,
-                          bool excl, char **dir_out, char **created, drv_err *err)
+int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char *path, bool excl,
+                          char **dir_out, char **created, drv_err *err)
 {
   const drv_cg_hier *h = &sys->v1[hier];
   bool cpuset = h->controllers & DRV_CG_CPUSET;
@@ -107,8 +107,8 @@ int drv_cg_v1_freeze(const char *dir, bool frozen, drv_err *err)
   struct freezer_arg a = {dir, want};
   if (!drv_cg_wait(freezer_reached, &a, drv_now_ms() + FREEZE_DEADLINE_MS)) {
     if (frozen) (void)drv_cg_write(dir, "freezer.state", "THAWED", NULL);
-    return drv_error(err, ETIMEDOUT, "`%s/freezer.state` did not reach %s within %d ms", dir,
-                     want, FREEZE_DEADLINE_MS);
+    return drv_error(err, ETIMEDOUT, "`%s/freezer.state` did not reach %s within %d ms", dir, want,
+                     FREEZE_DEADLINE_MS);
   }
   return 0;
 }

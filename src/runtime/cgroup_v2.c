@@ -19,7 +19,8 @@ static int enable_controllers(const char *dir, unsigned want, drv_err *err)
   _cleanup_free_ char *avail = NULL, *enabled = NULL;
   if (drv_cg_read(dir, "cgroup.controllers", &avail, err) < 0) return -1;
   if (drv_cg_read(dir, "cgroup.subtree_control", &enabled, err) < 0) return -1;
-  unsigned missing = want & drv_cg_controller_bits(avail, true) & ~drv_cg_controller_bits(enabled, true);
+  unsigned missing =
+      want & drv_cg_controller_bits(avail, true) & ~drv_cg_controller_bits(enabled, true);
   if (!missing) return 0;
   _cleanup_buf_ drv_buf b = DRV_BUF_INIT;
   for (unsigned bit = 1; bit && bit <= missing; bit <<= 1) {
@@ -29,14 +30,14 @@ static int enable_controllers(const char *dir, unsigned want, drv_err *err)
   if (b.len && drv_cg_write(dir, "cgroup.subtree_control", b.data, err) < 0) {
     if (err && err->errnum == EBUSY)
       drv_err_prefix(err, "enable controllers (the group holds processes, and v2 allows "
-                     "processes only in leaves)");
+                          "processes only in leaves)");
     return -1;
   }
   return 0;
 }
 
-int drv_cg_v2_prepare_dir(const drv_cgroup_system *sys, const char *path, bool excl,
-                          char **dir_out, char **created, drv_err *err)
+int drv_cg_v2_prepare_dir(const drv_cgroup_system *sys, const char *path, bool excl, char **dir_out,
+                          char **created, drv_err *err)
 {
   _cleanup_free_ char *dir = drv_asprintf("%s%s", sys->unified, path);
   size_t ml = strlen(sys->unified);
@@ -49,7 +50,8 @@ int drv_cg_v2_prepare_dir(const drv_cgroup_system *sys, const char *path, bool e
     bool leaf = c == '\0';
     /* The parent of this level must hand the controllers down. */
     char *slash = s;
-    do slash--;
+    do
+      slash--;
     while (*slash != '/');
     *slash = '\0';
     int r = enable_controllers(*dir ? dir : "/", want, err);
@@ -115,8 +117,8 @@ int drv_cg_v2_freeze(const char *dir, bool frozen, drv_err *err)
   struct events_arg a = {dir, frozen ? 1 : 0};
   if (!drv_cg_wait(frozen_reached, &a, drv_now_ms() + FREEZE_DEADLINE_MS)) {
     if (frozen) (void)drv_cg_write(dir, "cgroup.freeze", "0", NULL);
-    return drv_error(err, ETIMEDOUT, "`%s/cgroup.events` did not say frozen %d within %d ms",
-                     dir, frozen ? 1 : 0, FREEZE_DEADLINE_MS);
+    return drv_error(err, ETIMEDOUT, "`%s/cgroup.events` did not say frozen %d within %d ms", dir,
+                     frozen ? 1 : 0, FREEZE_DEADLINE_MS);
   }
   return 0;
 }

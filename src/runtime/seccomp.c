@@ -46,12 +46,30 @@ void drv_seccomp_free(drv_seccomp_filter *f)
   free(f);
 }
 
-size_t drv_seccomp_filter_len(const drv_seccomp_filter *f) { return f->len; }
-const void *drv_seccomp_filter_program(const drv_seccomp_filter *f) { return f->insns; }
-unsigned drv_seccomp_filter_flags(const drv_seccomp_filter *f) { return f->flags; }
-bool drv_seccomp_uses_notify(const drv_seccomp_filter *f) { return f->notify; }
-const char *drv_seccomp_listener_path(const drv_seccomp_filter *f) { return f->listener_path; }
-const char *drv_seccomp_listener_metadata(const drv_seccomp_filter *f) { return f->listener_metadata; }
+size_t drv_seccomp_filter_len(const drv_seccomp_filter *f)
+{
+  return f->len;
+}
+const void *drv_seccomp_filter_program(const drv_seccomp_filter *f)
+{
+  return f->insns;
+}
+unsigned drv_seccomp_filter_flags(const drv_seccomp_filter *f)
+{
+  return f->flags;
+}
+bool drv_seccomp_uses_notify(const drv_seccomp_filter *f)
+{
+  return f->notify;
+}
+const char *drv_seccomp_listener_path(const drv_seccomp_filter *f)
+{
+  return f->listener_path;
+}
+const char *drv_seccomp_listener_metadata(const drv_seccomp_filter *f)
+{
+  return f->listener_metadata;
+}
 
 static void ctx_release(scmp_filter_ctx *c)
 {
@@ -70,14 +88,22 @@ static int parse_action(const char *name, const json_t *errno_ret, uint32_t *out
     ret = (uint32_t)json_integer_value(errno_ret);
   }
   if (!name) return drv_error(err, EINVAL, "%s: missing", where);
-  if (strcmp(name, "SCMP_ACT_KILL") == 0) *out = SCMP_ACT_KILL;
-  else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0) *out = SCMP_ACT_KILL_PROCESS;
-  else if (strcmp(name, "SCMP_ACT_KILL_THREAD") == 0) *out = SCMP_ACT_KILL_THREAD;
-  else if (strcmp(name, "SCMP_ACT_TRAP") == 0) *out = SCMP_ACT_TRAP;
-  else if (strcmp(name, "SCMP_ACT_ERRNO") == 0) *out = SCMP_ACT_ERRNO(ret);
-  else if (strcmp(name, "SCMP_ACT_TRACE") == 0) *out = SCMP_ACT_TRACE(ret);
-  else if (strcmp(name, "SCMP_ACT_ALLOW") == 0) *out = SCMP_ACT_ALLOW;
-  else if (strcmp(name, "SCMP_ACT_LOG") == 0) *out = SCMP_ACT_LOG;
+  if (strcmp(name, "SCMP_ACT_KILL") == 0)
+    *out = SCMP_ACT_KILL;
+  else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0)
+    *out = SCMP_ACT_KILL_PROCESS;
+  else if (strcmp(name, "SCMP_ACT_KILL_THREAD") == 0)
+    *out = SCMP_ACT_KILL_THREAD;
+  else if (strcmp(name, "SCMP_ACT_TRAP") == 0)
+    *out = SCMP_ACT_TRAP;
+  else if (strcmp(name, "SCMP_ACT_ERRNO") == 0)
+    *out = SCMP_ACT_ERRNO(ret);
+  else if (strcmp(name, "SCMP_ACT_TRACE") == 0)
+    *out = SCMP_ACT_TRACE(ret);
+  else if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
+    *out = SCMP_ACT_ALLOW;
+  else if (strcmp(name, "SCMP_ACT_LOG") == 0)
+    *out = SCMP_ACT_LOG;
   else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0) {
     *out = SCMP_ACT_NOTIFY;
     *notify = true;
@@ -93,9 +119,12 @@ static int parse_op(const char *name, enum scmp_compare *out)
     const char *name;
     enum scmp_compare op;
   } ops[] = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_NE", SCMP_CMP_NE},
+      {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE},
+      {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE},
+      {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
   };
   for (size_t i = 0; name && i < DRV_ARRAY_LEN(ops); i++)
@@ -112,7 +141,8 @@ static uint32_t parse_arch(const char *name)
   if (!name || strncmp(name, "SCMP_ARCH_", 10) != 0) return 0;
   char low[32];
   size_t n = 0;
-  for (const char *p = name + 10; *p && n + 1 < sizeof low; p++) low[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+  for (const char *p = name + 10; *p && n + 1 < sizeof low; p++)
+    low[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
   low[n] = '\0';
   if (strcmp(low, "native") == 0) return seccomp_arch_native();
   return seccomp_arch_resolve_name(low);
@@ -121,12 +151,16 @@ static uint32_t parse_arch(const char *name)
 static int parse_flag(const char *name, unsigned *flags)
 {
   if (!name) return -1;
-  if (strcmp(name, "SECCOMP_FILTER_FLAG_TSYNC") == 0) *flags |= SECCOMP_FILTER_FLAG_TSYNC;
-  else if (strcmp(name, "SECCOMP_FILTER_FLAG_LOG") == 0) *flags |= SECCOMP_FILTER_FLAG_LOG;
-  else if (strcmp(name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0) *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  if (strcmp(name, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_TSYNC;
+  else if (strcmp(name, "SECCOMP_FILTER_FLAG_LOG") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_LOG;
+  else if (strcmp(name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
   else if (strcmp(name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
     *flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-  else return -1;
+  else
+    return -1;
   return 0;
 }
 
@@ -141,8 +175,10 @@ static int parse_args(const json_t *args, struct scmp_arg_cmp *cmp, size_t *n, c
                      json_array_size(args));
   size_t i;
   json_t *a;
-  json_array_foreach(args, i, a) {
-    if (!json_is_object(a)) return drv_error(err, EINVAL, "%s.args[%zu]: expected an object", where, i);
+  json_array_foreach(args, i, a)
+  {
+    if (!json_is_object(a))
+      return drv_error(err, EINVAL, "%s.args[%zu]: expected an object", where, i);
     json_t *idx = json_object_get(a, "index"), *val = json_object_get(a, "value");
     json_t *val2 = json_object_get(a, "valueTwo"), *op = json_object_get(a, "op");
     if (!json_is_integer(idx) || json_integer_value(idx) < 0 || json_integer_value(idx) >= MAX_ARGS)
@@ -193,7 +229,8 @@ static int add_syscalls(scmp_filter_ctx ctx, const json_t *syscalls, uint32_t de
   if (!json_is_array(syscalls)) return drv_error(err, EINVAL, P ".syscalls: expected an array");
   size_t i;
   json_t *s;
-  json_array_foreach(syscalls, i, s) {
+  json_array_foreach(syscalls, i, s)
+  {
     char where[64];
     snprintf(where, sizeof where, P ".syscalls[%zu]", i);
     if (!json_is_object(s)) return drv_error(err, EINVAL, "%s: expected an object", where);
@@ -248,13 +285,15 @@ static int export_bpf(scmp_filter_ctx ctx, drv_seccomp_filter *f, drv_err *err)
     return drv_error(err, errno ? errno : EIO, "seccomp: read the exported program");
   f->len = (size_t)size / sizeof(struct sock_filter);
   if (f->len > BPF_MAXINSNS)
-    return drv_error(err, E2BIG, "seccomp: the program has %zu instructions, above the kernel's "
-                     "limit of %d", f->len, BPF_MAXINSNS);
+    return drv_error(err, E2BIG,
+                     "seccomp: the program has %zu instructions, above the kernel's "
+                     "limit of %d",
+                     f->len, BPF_MAXINSNS);
   return 0;
 }
 
-/* ---- ENOSYS for syscalls newer than the profile ------------------------------------------------ *
- * An allowlist answers EPERM for everything it does not name, including syscalls added to the
+/* ---- ENOSYS for syscalls newer than the profile ------------------------------------------------
+ * * An allowlist answers EPERM for everything it does not name, including syscalls added to the
  * kernel after the profile was written; libc then fails instead of falling back to the older
  * call, which it does on ENOSYS. So, as runc does, syscall numbers above the highest one the
  * profile names (per architecture) get ENOSYS from a short prologue in front of the program. */
@@ -274,7 +313,8 @@ static bool profile_max(const json_t *syscalls, uint32_t arch, uint32_t *max)
   size_t i;
   json_t *s;
   *max = 0;
-  json_array_foreach(syscalls, i, s) {
+  json_array_foreach(syscalls, i, s)
+  {
     json_t *names = json_object_get(s, "names"), *single = json_object_get(s, "name");
     size_t n = json_is_array(names) ? json_array_size(names) : 0;
     for (size_t k = 0; k < n + (json_is_string(single) ? 1 : 0); k++) {
@@ -307,7 +347,8 @@ static int prepend_enosys(drv_seccomp_filter *f, const uint32_t *arches, size_t 
     /* x32 syscalls arrive as x86_64 ones with bit 30 set. */
     uint32_t audit = arches[i] == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arches[i];
     size_t k = 0;
-    while (k < ne && e[k].audit != audit) k++;
+    while (k < ne && e[k].audit != audit)
+      k++;
     if (k == ne) {
       memset(&e[ne], 0, sizeof e[ne]);
       e[ne++].audit = audit;
@@ -324,7 +365,8 @@ static int prepend_enosys(drv_seccomp_filter *f, const uint32_t *arches, size_t 
   struct sock_filter st[24 * 6 + 4];
   uint32_t jt[DRV_ARRAY_LEN(st)], jf[DRV_ARRAY_LEN(st)];
   size_t k = 0;
-#define EMIT(c, kk, t, fl) (st[k] = (struct sock_filter)BPF_STMT(c, kk), jt[k] = (t), jf[k] = (fl), k++)
+#define EMIT(c, kk, t, fl)                                                                         \
+  (st[k] = (struct sock_filter)BPF_STMT(c, kk), jt[k] = (t), jf[k] = (fl), k++)
   EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
   for (size_t i = 0; i < ne; i++) {
     size_t jeq = k;
@@ -361,8 +403,10 @@ static int prepend_enosys(drv_seccomp_filter *f, const uint32_t *arches, size_t 
     st[i].jf = (uint8_t)(fl - i - 1);
   }
   if (f->len + k > BPF_MAXINSNS)
-    return drv_error(err, E2BIG, "seccomp: the program has %zu instructions, above the kernel's "
-                     "limit of %d", f->len + k, BPF_MAXINSNS);
+    return drv_error(err, E2BIG,
+                     "seccomp: the program has %zu instructions, above the kernel's "
+                     "limit of %d",
+                     f->len + k, BPF_MAXINSNS);
   struct sock_filter *all = drv_malloc((f->len + k) * sizeof *all);
   memcpy(all, st, k * sizeof *all);
   memcpy(all + k, f->insns, f->len * sizeof *all);
@@ -385,7 +429,8 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     goto fail;
   }
   json_t *der = json_object_get(sc, "defaultErrnoRet");
-  if (parse_action(json_string_value(da), der, &def_action, &f->notify, P ".defaultAction", err) < 0)
+  if (parse_action(json_string_value(da), der, &def_action, &f->notify, P ".defaultAction", err) <
+      0)
     goto fail;
   if (f->notify) {
     drv_error(err, EINVAL, P ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
@@ -410,7 +455,8 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     }
     size_t i;
     json_t *a;
-    json_array_foreach(arches, i, a) {
+    json_array_foreach(arches, i, a)
+    {
       uint32_t arch = parse_arch(json_string_value(a));
       if (!arch) {
         drv_error(err, EINVAL, P ".architectures[%zu]: unknown architecture `%s`", i,
@@ -434,7 +480,8 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     }
     size_t i;
     json_t *fl;
-    json_array_foreach(flags, i, fl) {
+    json_array_foreach(flags, i, fl)
+    {
       if (parse_flag(json_string_value(fl), &f->flags) < 0) {
         drv_error(err, EINVAL, P ".flags[%zu]: unknown flag `%s`", i,
                   json_is_string(fl) ? json_string_value(fl) : "?");
@@ -492,7 +539,8 @@ int drv_seccomp_compile_text(const char *text, size_t len, drv_seccomp_filter **
   return r;
 }
 
-/* ---- cache ------------------------------------------------------------------------------------ */
+/* ---- cache ------------------------------------------------------------------------------------
+ */
 
 #define CACHE_SLOTS 8
 #define CACHE_MAGIC "DRVSCMP1"
@@ -540,7 +588,8 @@ static int profile_key(const json_t *sc, unsigned char key[32])
 static char *cache_file(const char *dir, const unsigned char key[32])
 {
   char hex[65];
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", key[i]);
   return drv_asprintf("%s/%s.bpf", dir, hex);
 }
 
@@ -552,7 +601,8 @@ static drv_seccomp_filter *cache_read(const char *dir, const unsigned char key[3
   if (fd < 0) return NULL;
   struct stat st, dst;
   if (fstat(fd, &st) < 0 || stat(dir, &dst) < 0) return NULL;
-  if (st.st_uid != geteuid() || (st.st_mode & 022) || dst.st_uid != geteuid() || (dst.st_mode & 022))
+  if (st.st_uid != geteuid() || (st.st_mode & 022) || dst.st_uid != geteuid() ||
+      (dst.st_mode & 022))
     return NULL;
   struct cache_hdr h;
   if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, CACHE_MAGIC, 8) != 0 ||
@@ -642,7 +692,8 @@ int drv_seccomp_compile_cached(const json_t *sc, const char *cache_dir, drv_secc
     f = cache_read(cache_dir, key);
     if (f) {
       /* The listener settings are not part of the program: take them from the profile. */
-      json_t *lp = json_object_get(sc, "listenerPath"), *lm = json_object_get(sc, "listenerMetadata");
+      json_t *lp = json_object_get(sc, "listenerPath"),
+             *lm = json_object_get(sc, "listenerMetadata");
       if (json_is_string(lp)) f->listener_path = drv_strdup(json_string_value(lp));
       if (json_is_string(lm)) f->listener_metadata = drv_strdup(json_string_value(lm));
       cache_put(key, f);
@@ -704,15 +755,16 @@ int drv_seccomp_send_listener(const drv_seccomp_filter *f, int listener_fd, cons
     struct cmsghdr align;
   } u;
   memset(&u, 0, sizeof u);
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                      .msg_controllen = sizeof u.buf};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &listener_fd, sizeof(int));
   ssize_t w;
-  do w = sendmsg(s, &mh, MSG_NOSIGNAL);
+  do
+    w = sendmsg(s, &mh, MSG_NOSIGNAL);
   while (w < 0 && errno == EINTR);
   if (w < 0) return drv_error(err, errno, P ".listenerPath: send to `%s`", f->listener_path);
   return 0;

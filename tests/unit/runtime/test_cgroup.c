@@ -113,7 +113,8 @@ static void detect_v1_comounted(void **state)
   drv_err err;
   assert_int_equal(drv_cgroup_system_detect(mi, pc, &sys, &err), 0);
   assert_int_equal(drv_cgroup_system_mode(sys), DRV_CGROUP_MODE_V1);
-  assert_string_equal(drv_cgroup_system_v1_mount(sys, DRV_CG_CPUACCT), "/sys/fs/cgroup/cpu,cpuacct");
+  assert_string_equal(drv_cgroup_system_v1_mount(sys, DRV_CG_CPUACCT),
+                      "/sys/fs/cgroup/cpu,cpuacct");
   assert_string_equal(drv_cgroup_system_v1_mount(sys, DRV_CG_PIDS), "/sys/fs/cgroup/my dir");
   assert_string_equal(drv_cgroup_system_own_path(sys, DRV_CG_CPU), "/a");
   assert_string_equal(drv_cgroup_system_own_path(sys, DRV_CG_PIDS), "/b");
@@ -126,7 +127,8 @@ static void detect_v2_and_none(void **state)
   (void)state;
   char *root = tmpdir();
   put(root, "cgroup.controllers", "cpuset cpu io memory pids\n");
-  _cleanup_free_ char *mi = drv_asprintf("30 20 0:26 / %s rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n", root);
+  _cleanup_free_ char *mi =
+      drv_asprintf("30 20 0:26 / %s rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n", root);
   drv_cgroup_system *sys;
   drv_err err;
   assert_int_equal(drv_cgroup_system_detect(mi, "0::/user.slice\n", &sys, &err), 0);
@@ -137,7 +139,8 @@ static void detect_v2_and_none(void **state)
   drv_cgroup_system_free(sys);
   /* Named hierarchies alone (name=systemd) and no cgroup2: nothing to manage. */
   assert_int_equal(drv_cgroup_system_detect("1 0 0:1 / /x rw - cgroup cgroup rw,name=systemd\n",
-                                            NULL, &sys, &err), -1);
+                                            NULL, &sys, &err),
+                   -1);
   assert_non_null(strstr(err.msg, "no cgroup"));
   rmtree(root);
   free(root);
@@ -191,7 +194,8 @@ static void json_errors_name_the_field(void **state)
   } cases[] = {
       {"{\"memory\":{\"limit\":\"lots\"}}", "linux.resources.memory.limit: expected an integer"},
       {"{\"memory\":{\"limit\":1}}", "linux.resources.memory.limit: 1 is below the minimum"},
-      {"{\"memory\":{\"limit\":4194304,\"swap\":1048576}}", "linux.resources.memory.swap: 1048576 is below"},
+      {"{\"memory\":{\"limit\":4194304,\"swap\":1048576}}",
+       "linux.resources.memory.swap: 1048576 is below"},
       {"{\"memory\":{\"swappiness\":101}}", "linux.resources.memory.swappiness: 101 is above 100"},
       {"{\"cpu\":{\"shares\":1}}", "linux.resources.cpu.shares: 1 is outside"},
       {"{\"cpu\":{\"quota\":10}}", "linux.resources.cpu.quota: 10 is below"},
@@ -199,15 +203,19 @@ static void json_errors_name_the_field(void **state)
       {"{\"cpu\":{\"cpus\":\"0-\"}}", "linux.resources.cpu.cpus `0-`: not a cpu list"},
       {"{\"cpu\":{\"shares\":-5}}", "linux.resources.cpu.shares: expected a non-negative"},
       {"{\"devices\":[{\"allow\":true,\"type\":\"x\"}]}", "linux.resources.devices[0].type: `x`"},
-      {"{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}", "linux.resources.devices[0].access: `rwx`"},
-      {"{\"devices\":[{\"type\":\"c\"}]}", "linux.resources.devices[0].allow: expected true or false"},
+      {"{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}",
+       "linux.resources.devices[0].access: `rwx`"},
+      {"{\"devices\":[{\"type\":\"c\"}]}",
+       "linux.resources.devices[0].allow: expected true or false"},
       {"{\"blockIO\":{\"weight\":5}}", "linux.resources.blockIO.weight: 5 is outside 10..1000"},
       {"{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"rate\":1}]}}",
        "linux.resources.blockIO.throttleReadBpsDevice[0].minor: required"},
-      {"{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}", "linux.resources.hugepageLimits[0].pageSize: `2XB`"},
+      {"{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}",
+       "linux.resources.hugepageLimits[0].pageSize: `2XB`"},
       {"{\"unified\":{\"../x\":\"1\"}}", "linux.resources.unified: `../x`"},
       {"{\"unified\":{\"cgroup.procs\":\"1\"}}", "linux.resources.unified.cgroup.procs: managed"},
-      {"{\"unified\":{\"memory.high\":5}}", "linux.resources.unified.memory.high: expected a string"},
+      {"{\"unified\":{\"memory.high\":5}}",
+       "linux.resources.unified.memory.high: expected a string"},
       {"{\"pids\":[]}", "linux.resources.pids: expected an object"},
       {"[]", "linux.resources: expected an object"},
   };
@@ -219,7 +227,8 @@ static void json_errors_name_the_field(void **state)
       r = drv_cgroup_resources_validate(&res, &err);
       drv_cgroup_resources_free(&res);
     }
-    if (r != -1 || !strstr(err.msg, cases[i].want)) fail_msg("case %zu: got `%s`", i, r ? err.msg : "success");
+    if (r != -1 || !strstr(err.msg, cases[i].want))
+      fail_msg("case %zu: got `%s`", i, r ? err.msg : "success");
   }
 }
 
@@ -228,13 +237,16 @@ static void json_full_parse(void **state)
   (void)state;
   drv_cgroup_resources res;
   drv_err err;
-  assert_int_equal(parse_res("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-                             "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}],"
-                             "\"memory\":{\"limit\":67108864,\"swap\":-1,\"disableOOMKiller\":true},"
-                             "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\"},"
-                             "\"pids\":{\"limit\":10},\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},"
-                             "\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\",\"priority\":5}]}}",
-                             &res, &err), 0);
+  assert_int_equal(
+      parse_res(
+          "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+          "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}],"
+          "\"memory\":{\"limit\":67108864,\"swap\":-1,\"disableOOMKiller\":true},"
+          "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\"},"
+          "\"pids\":{\"limit\":10},\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},"
+          "\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\",\"priority\":5}]}}",
+          &res, &err),
+      0);
   assert_int_equal(res.n_devices, 2);
   assert_int_equal(res.devices[0].type, 'a');
   assert_false(res.devices[0].allow);
@@ -309,10 +321,28 @@ static void conversions(void **state)
 /* ---- v2 fixture ------------------------------------------------------------------------------ */
 
 static const char *const V2_LEAF_FILES[] = {
-    "cgroup.procs", "cgroup.freeze", "cgroup.kill", "cgroup.controllers", "cgroup.subtree_control",
-    "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",
-    "memory.max", "memory.low", "memory.swap.max", "memory.current", "pids.max", "io.weight",
-    "io.max", "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "rdma.max", "memory.high",
+    "cgroup.procs",
+    "cgroup.freeze",
+    "cgroup.kill",
+    "cgroup.controllers",
+    "cgroup.subtree_control",
+    "cpu.weight",
+    "cpu.max",
+    "cpu.max.burst",
+    "cpu.idle",
+    "cpuset.cpus",
+    "cpuset.mems",
+    "memory.max",
+    "memory.low",
+    "memory.swap.max",
+    "memory.current",
+    "pids.max",
+    "io.weight",
+    "io.max",
+    "hugetlb.2MB.max",
+    "hugetlb.2MB.rsvd.max",
+    "rdma.max",
+    "memory.high",
 };
 
 static char *v2_fixture(drv_cgroup_system **sys)
@@ -327,7 +357,8 @@ static char *v2_fixture(drv_cgroup_system **sys)
   put(mid, "cpuset.cpus.effective", "0-1\n");
   put(mid, "cpuset.mems.effective", "0\n");
   _cleanup_free_ char *leaf = drv_asprintf("%s/drover/c1", root);
-  for (size_t i = 0; i < DRV_ARRAY_LEN(V2_LEAF_FILES); i++) put(leaf, V2_LEAF_FILES[i], "");
+  for (size_t i = 0; i < DRV_ARRAY_LEN(V2_LEAF_FILES); i++)
+    put(leaf, V2_LEAF_FILES[i], "");
   put(leaf, "cpu.max", "max 100000\n");
   put(leaf, "memory.current", "1048576\n");
   put(leaf, "cgroup.events", "populated 1\nfrozen 0\n");
@@ -343,24 +374,28 @@ static void v2_resources(void **state)
   _cleanup_free_ char *root = v2_fixture(&sys);
   drv_cgroup_resources res;
   drv_err err;
-  assert_int_equal(parse_res("{\"cpu\":{\"shares\":1024,\"quota\":50000,\"burst\":1000,\"idle\":0,"
-                             "\"cpus\":\"1\",\"mems\":\"0\"},"
-                             "\"memory\":{\"limit\":104857600,\"reservation\":52428800,\"swap\":209715200,"
-                             "\"kernel\":1},"
-                             "\"pids\":{\"limit\":-1},"
-                             "\"blockIO\":{\"weight\":500,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":1000}],"
-                             "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}],"
-                             "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":0}]},"
-                             "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
-                             "\"rdma\":{\"mlx5_0\":{\"hcaHandles\":2,\"hcaObjects\":2000}},"
-                             "\"unified\":{\"memory.high\":\"90000000\"}}",
-                             &res, &err), 0);
+  assert_int_equal(
+      parse_res("{\"cpu\":{\"shares\":1024,\"quota\":50000,\"burst\":1000,\"idle\":0,"
+                "\"cpus\":\"1\",\"mems\":\"0\"},"
+                "\"memory\":{\"limit\":104857600,\"reservation\":52428800,\"swap\":209715200,"
+                "\"kernel\":1},"
+                "\"pids\":{\"limit\":-1},"
+                "\"blockIO\":{\"weight\":500,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":"
+                "1000}],"
+                "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}],"
+                "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":0}]},"
+                "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+                "\"rdma\":{\"mlx5_0\":{\"hcaHandles\":2,\"hcaObjects\":2000}},"
+                "\"unified\":{\"memory.high\":\"90000000\"}}",
+                &res, &err),
+      0);
   drv_cgroup *cg;
   if (drv_cgroup_create(sys, "c1", "c1", &res, 0, &cg, &err) < 0) fail_msg("%s", err.msg);
   const char *d = drv_cgroup_dir(cg, DRV_CG_MEMORY);
   _cleanup_free_ char *want_dir = drv_asprintf("%s/drover/c1", root);
   assert_string_equal(d, want_dir);
-  assert_file(root, "cgroup.subtree_control", "+cpu +cpuset +memory +io +pids +hugetlb +rdma +misc");
+  assert_file(root, "cgroup.subtree_control",
+              "+cpu +cpuset +memory +io +pids +hugetlb +rdma +misc");
   assert_file(d, "cpu.weight", "39");
   assert_file(d, "cpu.max", "50000 100000");
   assert_file(d, "cpu.max.burst", "1000");
@@ -380,7 +415,8 @@ static void v2_resources(void **state)
   drv_cgroup_resources_free(&res);
 
   /* update: only the period; cpu.max keeps the quota in place. */
-  assert_int_equal(parse_res("{\"cpu\":{\"period\":200000},\"blockIO\":{\"weight\":10}}", &res, &err), 0);
+  assert_int_equal(
+      parse_res("{\"cpu\":{\"period\":200000},\"blockIO\":{\"weight\":10}}", &res, &err), 0);
   if (drv_cgroup_update(cg, &res, &err) < 0) fail_msg("%s", err.msg);
   assert_file(d, "cpu.max", "50000 200000");
   assert_file(d, "io.weight", "default 1");
@@ -392,15 +428,19 @@ static void v2_resources(void **state)
       {"{\"memory\":{\"disableOOMKiller\":true}}", "linux.resources.memory.disableOOMKiller"},
       {"{\"cpu\":{\"realtimeRuntime\":1000}}", "linux.resources.cpu.realtimeRuntime"},
       {"{\"network\":{\"classID\":1}}", "linux.resources.network"},
-      {"{\"cpu\":{\"cpus\":\"99\"}}", "linux.resources.cpu.cpus `99`: not in the cpus this machine has (0-1)"},
-      {"{\"hugepageLimits\":[{\"pageSize\":\"1GB\",\"limit\":1}]}", "pageSize: `1GB` is not a huge page size"},
-      {"{\"unified\":{\"memory.nothere\":\"1\"}}", "linux.resources.unified.memory.nothere: no such file"},
+      {"{\"cpu\":{\"cpus\":\"99\"}}",
+       "linux.resources.cpu.cpus `99`: not in the cpus this machine has (0-1)"},
+      {"{\"hugepageLimits\":[{\"pageSize\":\"1GB\",\"limit\":1}]}",
+       "pageSize: `1GB` is not a huge page size"},
+      {"{\"unified\":{\"memory.nothere\":\"1\"}}",
+       "linux.resources.unified.memory.nothere: no such file"},
   };
   for (size_t i = 0; i < DRV_ARRAY_LEN(refused); i++) {
     assert_int_equal(parse_res(refused[i][0], &res, &err), 0);
     int r = drv_cgroup_update(cg, &res, &err);
     drv_cgroup_resources_free(&res);
-    if (r != -1 || !strstr(err.msg, refused[i][1])) fail_msg("case %zu: got `%s`", i, r ? err.msg : "success");
+    if (r != -1 || !strstr(err.msg, refused[i][1]))
+      fail_msg("case %zu: got `%s`", i, r ? err.msg : "success");
   }
 
   /* enter, pids, freeze (events say frozen as a kernel would), kill */
@@ -474,18 +514,21 @@ static char *v1_fixture(drv_cgroup_mode mode, drv_cgroup_system **sys)
     const char *hier;
     const char *files[12];
   } layout[] = {
-      {"cpu", {"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us",
-               "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle", "cpu.stat"}},
+      {"cpu",
+       {"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us",
+        "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle", "cpu.stat"}},
       {"cpuacct", {"cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys"}},
       {"cpuset", {"cpuset.cpus", "cpuset.mems"}},
-      {"memory", {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
-                  "memory.kmem.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes", "memory.swappiness",
-                  "memory.oom_control", "memory.use_hierarchy", "memory.usage_in_bytes"}},
+      {"memory",
+       {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
+        "memory.kmem.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes", "memory.swappiness",
+        "memory.oom_control", "memory.use_hierarchy", "memory.usage_in_bytes"}},
       {"devices", {"devices.allow", "devices.deny"}},
       {"freezer", {"freezer.state"}},
-      {"blkio", {"blkio.bfq.weight", "blkio.bfq.weight_device", "blkio.throttle.read_bps_device",
-                 "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device",
-                 "blkio.throttle.write_iops_device"}},
+      {"blkio",
+       {"blkio.bfq.weight", "blkio.bfq.weight_device", "blkio.throttle.read_bps_device",
+        "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device",
+        "blkio.throttle.write_iops_device"}},
       {"pids", {"pids.max", "pids.current"}},
       {"hugetlb", {"hugetlb.2MB.limit_in_bytes"}},
       {"net_cls", {"net_cls.classid"}},
@@ -494,7 +537,8 @@ static char *v1_fixture(drv_cgroup_mode mode, drv_cgroup_system **sys)
   for (size_t i = 0; i < DRV_ARRAY_LEN(layout); i++) {
     _cleanup_free_ char *leaf = drv_asprintf("%s/%s/drover/c1", root, layout[i].hier);
     put(leaf, "cgroup.procs", "");
-    for (size_t k = 0; layout[i].files[k]; k++) put(leaf, layout[i].files[k], "");
+    for (size_t k = 0; layout[i].files[k]; k++)
+      put(leaf, layout[i].files[k], "");
   }
   _cleanup_free_ char *cs = drv_asprintf("%s/cpuset", root);
   put(cs, "cpuset.cpus", "0-1\n");
@@ -529,25 +573,29 @@ static void v1_resources(void **state)
   _cleanup_free_ char *root = v1_fixture(DRV_CGROUP_MODE_V1, &sys);
   drv_cgroup_resources res;
   drv_err err;
-  assert_int_equal(parse_res("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-                             "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"},"
-                             "{\"allow\":true,\"type\":\"c\",\"major\":136,\"access\":\"rw\"},"
-                             "{\"allow\":false,\"type\":\"a\",\"access\":\"w\"}],"
-                             "\"cpu\":{\"shares\":512,\"quota\":20000,\"period\":50000,\"burst\":100,"
-                             "\"realtimePeriod\":1000000,\"realtimeRuntime\":0,\"idle\":1,\"cpus\":\"0-1\",\"mems\":\"0\"},"
-                             "\"memory\":{\"limit\":67108864,\"reservation\":33554432,\"swap\":134217728,"
-                             "\"kernel\":16777216,\"kernelTCP\":8388608,\"swappiness\":10,\"disableOOMKiller\":true},"
-                             "\"pids\":{\"limit\":32},"
-                             "\"blockIO\":{\"weight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":700}],"
-                             "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576},"
-                             "{\"major\":8,\"minor\":16,\"rate\":2097152}],"
-                             "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":3}],"
-                             "\"throttleReadIOPSDevice\":[{\"major\":8,\"minor\":0,\"rate\":4}],"
-                             "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":0,\"rate\":5}]},"
-                             "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":2097152}],"
-                             "\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\",\"priority\":5},"
-                             "{\"name\":\"lo\",\"priority\":1}]}}",
-                             &res, &err), 0);
+  assert_int_equal(
+      parse_res(
+          "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+          "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"},"
+          "{\"allow\":true,\"type\":\"c\",\"major\":136,\"access\":\"rw\"},"
+          "{\"allow\":false,\"type\":\"a\",\"access\":\"w\"}],"
+          "\"cpu\":{\"shares\":512,\"quota\":20000,\"period\":50000,\"burst\":100,"
+          "\"realtimePeriod\":1000000,\"realtimeRuntime\":0,\"idle\":1,\"cpus\":\"0-1\",\"mems\":"
+          "\"0\"},"
+          "\"memory\":{\"limit\":67108864,\"reservation\":33554432,\"swap\":134217728,"
+          "\"kernel\":16777216,\"kernelTCP\":8388608,\"swappiness\":10,\"disableOOMKiller\":true},"
+          "\"pids\":{\"limit\":32},"
+          "\"blockIO\":{\"weight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":700}],"
+          "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576},"
+          "{\"major\":8,\"minor\":16,\"rate\":2097152}],"
+          "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":3}],"
+          "\"throttleReadIOPSDevice\":[{\"major\":8,\"minor\":0,\"rate\":4}],"
+          "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":0,\"rate\":5}]},"
+          "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":2097152}],"
+          "\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\",\"priority\":5},"
+          "{\"name\":\"lo\",\"priority\":1}]}}",
+          &res, &err),
+      0);
   drv_cgroup *cg;
   if (drv_cgroup_create(sys, "/drover/c1", "c1", &res, 0, &cg, &err) < 0) fail_msg("%s", err.msg);
   drv_cgroup_resources_free(&res);
@@ -588,9 +636,11 @@ static void v1_resources(void **state)
   /* memory raised with swap: memsw goes first (checked by the order the kernel needs, here by
    * the final values), and a lower limit than usage is refused with checkBeforeUpdate. */
   put(mem, "memory.usage_in_bytes", "50000000\n");
-  assert_int_equal(parse_res("{\"memory\":{\"limit\":33554432,\"checkBeforeUpdate\":true}}", &res, &err), 0);
+  assert_int_equal(
+      parse_res("{\"memory\":{\"limit\":33554432,\"checkBeforeUpdate\":true}}", &res, &err), 0);
   assert_int_equal(drv_cgroup_update(cg, &res, &err), -1);
-  assert_non_null(strstr(err.msg, "linux.resources.memory.limit: 33554432 is below the current usage of 50000000"));
+  assert_non_null(strstr(
+      err.msg, "linux.resources.memory.limit: 33554432 is below the current usage of 50000000"));
   drv_cgroup_resources_free(&res);
 
   /* v2-only input on a v1-only machine */
@@ -639,8 +689,9 @@ static void v1_failure_leaves_nothing(void **state)
   /* Fixture directories get no files from a kernel, so this fails part-way. */
   assert_int_equal(drv_cgroup_create(sys, "/new/deeper/c2", "c2", &res, 0, &cg, &err), -1);
   drv_cgroup_resources_free(&res);
-  static const char *const hiers[] = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
-                                      "blkio", "pids", "hugetlb", "net_cls", "net_prio"};
+  static const char *const hiers[] = {"cpu",     "cpuacct", "cpuset",  "memory",
+                                      "devices", "freezer", "blkio",   "pids",
+                                      "hugetlb", "net_cls", "net_prio"};
   for (size_t i = 0; i < DRV_ARRAY_LEN(hiers); i++) {
     _cleanup_free_ char *p = drv_asprintf("%s/%s/new", root, hiers[i]);
     if (drv_path_exists(p)) fail_msg("left behind: %s (error was: %s)", p, err.msg);
@@ -658,7 +709,8 @@ static void hybrid_layout(void **state)
   drv_cgroup_resources res;
   drv_err err;
   /* hybrid: v1 limits, the unified map into the v2 side */
-  assert_int_equal(parse_res("{\"pids\":{\"limit\":5},\"unified\":{\"cgroup.pressure\":\"0\"}}", &res, &err), 0);
+  assert_int_equal(
+      parse_res("{\"pids\":{\"limit\":5},\"unified\":{\"cgroup.pressure\":\"0\"}}", &res, &err), 0);
   drv_cgroup *cg;
   if (drv_cgroup_create(sys, "c1", "c1", &res, 0, &cg, &err) < 0) fail_msg("%s", err.msg);
   drv_cgroup_resources_free(&res);
@@ -693,15 +745,17 @@ static void stats_v1(void **state)
   put(acct, "cpuacct.usage", "123456789\n");
   put(acct, "cpuacct.usage_user", "100000000\n");
   put(acct, "cpuacct.usage_sys", "23456789\n");
-  put(drv_cgroup_dir(cg, DRV_CG_CPU), "cpu.stat", "nr_periods 10\nnr_throttled 3\nthrottled_time 5000\n");
+  put(drv_cgroup_dir(cg, DRV_CG_CPU), "cpu.stat",
+      "nr_periods 10\nnr_throttled 3\nthrottled_time 5000\n");
   const char *mem = drv_cgroup_dir(cg, DRV_CG_MEMORY);
   put(mem, "memory.usage_in_bytes", "10485760\n");
   put(mem, "memory.max_usage_in_bytes", "20971520\n");
   put(mem, "memory.limit_in_bytes", "9223372036854771712\n");
   put(mem, "memory.memsw.usage_in_bytes", "11534336\n");
   put(mem, "memory.failcnt", "7\n");
-  put(mem, "memory.stat", "cache 1\nrss 2\ninactive_file 3\ntotal_cache 4194304\ntotal_rss 6291456\n"
-                          "total_inactive_file 1048576\n");
+  put(mem, "memory.stat",
+      "cache 1\nrss 2\ninactive_file 3\ntotal_cache 4194304\ntotal_rss 6291456\n"
+      "total_inactive_file 1048576\n");
   put(mem, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   put(drv_cgroup_dir(cg, DRV_CG_PIDS), "pids.current", "3\n");
   put(drv_cgroup_dir(cg, DRV_CG_PIDS), "pids.max", "max\n");
@@ -747,18 +801,21 @@ static void stats_v2(void **state)
   drv_err err;
   assert_int_equal(drv_cgroup_open(sys, "/drover/c1", &cg, &err), 0);
   const char *d = drv_cgroup_dir(cg, 0);
-  put(d, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 4\nnr_throttled 1\n"
-                     "throttled_usec 20\n");
+  put(d, "cpu.stat",
+      "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 4\nnr_throttled 1\n"
+      "throttled_usec 20\n");
   put(d, "memory.current", "8388608\n");
   put(d, "memory.peak", "9437184\n");
   put(d, "memory.max", "16777216\n");
-  put(d, "memory.stat", "anon 4194304\nfile 2097152\nkernel 100\nactive_file 1\ninactive_file 1048576\n");
+  put(d, "memory.stat",
+      "anon 4194304\nfile 2097152\nkernel 100\nactive_file 1\ninactive_file 1048576\n");
   put(d, "memory.swap.current", "4096\n");
   put(d, "memory.events", "low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\noom_group_kill 0\n");
   put(d, "pids.current", "4\n");
   put(d, "pids.max", "100\n");
-  put(d, "io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n"
-                    "8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n");
+  put(d, "io.stat",
+      "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n"
+      "8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n");
   drv_cgroup_stats st;
   assert_int_equal(drv_cgroup_stats_read(cg, &st, &err), 0);
   assert_int_equal(st.have, DRV_CGROUP_STATS_CPU | DRV_CGROUP_STATS_MEMORY | DRV_CGROUP_STATS_PIDS |
@@ -809,18 +866,28 @@ static int run_bpf(const struct bpf_insn *p, size_t len, uint32_t type, uint32_t
       assert_int_equal(i->src_reg, BPF_REG_1);
       r[i->dst_reg] = ctx[i->off / 4];
       break;
-    case BPF_ALU | BPF_AND | BPF_K: r[i->dst_reg] = (uint32_t)(r[i->dst_reg] & (uint32_t)i->imm); break;
-    case BPF_ALU | BPF_RSH | BPF_K: r[i->dst_reg] = (uint32_t)r[i->dst_reg] >> i->imm; break;
-    case BPF_ALU | BPF_MOV | BPF_X: r[i->dst_reg] = (uint32_t)r[i->src_reg]; break;
-    case BPF_ALU64 | BPF_MOV | BPF_K: r[i->dst_reg] = (uint64_t)(int64_t)i->imm; break;
+    case BPF_ALU | BPF_AND | BPF_K:
+      r[i->dst_reg] = (uint32_t)(r[i->dst_reg] & (uint32_t)i->imm);
+      break;
+    case BPF_ALU | BPF_RSH | BPF_K:
+      r[i->dst_reg] = (uint32_t)r[i->dst_reg] >> i->imm;
+      break;
+    case BPF_ALU | BPF_MOV | BPF_X:
+      r[i->dst_reg] = (uint32_t)r[i->src_reg];
+      break;
+    case BPF_ALU64 | BPF_MOV | BPF_K:
+      r[i->dst_reg] = (uint64_t)(int64_t)i->imm;
+      break;
     case BPF_JMP | BPF_JNE | BPF_K:
       if (r[i->dst_reg] != (uint64_t)(uint32_t)i->imm) pc += (size_t)i->off;
       break;
     case BPF_JMP | BPF_JEQ | BPF_K:
       if (r[i->dst_reg] == (uint64_t)(uint32_t)i->imm) pc += (size_t)i->off;
       break;
-    case BPF_JMP | BPF_EXIT: return (int)r[0];
-    default: fail_msg("unexpected opcode 0x%x", i->code);
+    case BPF_JMP | BPF_EXIT:
+      return (int)r[0];
+    default:
+      fail_msg("unexpected opcode 0x%x", i->code);
     }
   }
   fail_msg("program did not exit");

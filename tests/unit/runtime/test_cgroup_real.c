@@ -80,7 +80,8 @@ static int teardown(void **state)
       }
     }
   }
-  for (size_t i = 0; i < n_paths; i++) free(paths[i]);
+  for (size_t i = 0; i < n_paths; i++)
+    free(paths[i]);
   n_paths = 0;
   return 0;
 }
@@ -124,7 +125,8 @@ static int child_body(void *p)
   wait_go(a);
   switch (a->mode) {
   case 0: /* spin, counting, until killed */
-    for (;;) (*a->counter)++;
+    for (;;)
+      (*a->counter)++;
   case 1: { /* devices: /dev/null allowed, /dev/kmsg (1:11) denied */
     int fd = open("/dev/null", O_RDONLY);
     if (fd < 0) return 1;
@@ -148,7 +150,8 @@ static int child_body(void *p)
     size_t n = 256u << 20;
     char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return 5;
-    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
+    for (size_t i = 0; i < n; i += 4096)
+      m[i] = 1;
     return 6;
   }
   case 4: { /* eBPF devices on the v2 side: reading /dev/null denied */
@@ -184,10 +187,11 @@ static void limits_enter_stats_freeze_kill(void **state)
   drv_cgroup_system *sys = system_or_skip();
   _cleanup_free_ char *path = unique_path();
   drv_cgroup_resources res;
-  parse_res("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],"
-            "\"memory\":{\"limit\":67108864,\"swap\":67108864},\"pids\":{\"limit\":16},"
-            "\"cpu\":{\"shares\":256,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"}}",
-            &res);
+  parse_res(
+      "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],"
+      "\"memory\":{\"limit\":67108864,\"swap\":67108864},\"pids\":{\"limit\":16},"
+      "\"cpu\":{\"shares\":256,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"}}",
+      &res);
   drv_cgroup_resources_add_default_devices(&res);
   drv_cgroup *cg;
   drv_err err;
@@ -197,8 +201,12 @@ static void limits_enter_stats_freeze_kill(void **state)
   uint64_t v;
   if (drv_cgroup_dir(cg, DRV_CG_MEMORY)) {
     const char *mem = drv_cgroup_dir(cg, DRV_CG_MEMORY);
-    assert_int_equal(drv_cg_read_u64(mem, drv_cgroup_system_mode(sys) == DRV_CGROUP_MODE_V2 ?
-                                              "memory.max" : "memory.limit_in_bytes", &v, &err), 0);
+    assert_int_equal(drv_cg_read_u64(mem,
+                                     drv_cgroup_system_mode(sys) == DRV_CGROUP_MODE_V2
+                                         ? "memory.max"
+                                         : "memory.limit_in_bytes",
+                                     &v, &err),
+                     0);
     assert_int_equal(v, 67108864);
   }
   if (drv_cgroup_dir(cg, DRV_CG_PIDS)) {
@@ -207,7 +215,8 @@ static void limits_enter_stats_freeze_kill(void **state)
   }
 
   /* a spinning child, entered */
-  volatile uint64_t *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  volatile uint64_t *counter =
+      mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   assert_true(counter != MAP_FAILED);
   struct child_arg a = {.counter = counter, .mode = 0};
   assert_int_equal(pipe(a.go), 0);
@@ -250,7 +259,8 @@ static void limits_enter_stats_freeze_kill(void **state)
   assert_int_equal(drv_cgroup_is_frozen(cg, &frozen, &err), 0);
   assert_false(frozen);
   deadline = drv_now_ms() + 5000;
-  while (*counter == c1 && drv_now_ms() < deadline) sched_yield();
+  while (*counter == c1 && drv_now_ms() < deadline)
+    sched_yield();
   assert_true(*counter != c1);
 
   /* update */
@@ -282,7 +292,8 @@ static void devices_pids_and_oom(void **state)
   _cleanup_free_ char *path = unique_path();
   drv_cgroup_resources res;
   parse_res("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],\"pids\":{\"limit\":4},"
-            "\"memory\":{\"limit\":33554432,\"swap\":33554432}}", &res);
+            "\"memory\":{\"limit\":33554432,\"swap\":33554432}}",
+            &res);
   drv_cgroup_resources_add_default_devices(&res);
   drv_cgroup *cg;
   drv_err err;
@@ -324,8 +335,10 @@ static void failure_leaves_nothing(void **state)
   drv_err err;
   assert_int_equal(drv_cgroup_create(sys, deep, "x", &res, 0, &cg, &err), -1);
   drv_cgroup_resources_free(&res);
-  assert_non_null(strstr(err.msg, "linux.resources.cpu.cpus `1000`: not in the cpus this machine has"));
-  static const unsigned ctl[] = {DRV_CG_CPU, DRV_CG_MEMORY, DRV_CG_PIDS, DRV_CG_CPUSET, DRV_CG_FREEZER};
+  assert_non_null(
+      strstr(err.msg, "linux.resources.cpu.cpus `1000`: not in the cpus this machine has"));
+  static const unsigned ctl[] = {DRV_CG_CPU, DRV_CG_MEMORY, DRV_CG_PIDS, DRV_CG_CPUSET,
+                                 DRV_CG_FREEZER};
   for (size_t i = 0; i < DRV_ARRAY_LEN(ctl); i++) {
     const char *m = drv_cgroup_system_v1_mount(sys, ctl[i]);
     if (!m) continue;
@@ -502,7 +515,9 @@ static void v2_backend_on_this_machine(void **state)
   _cleanup_free_ char *path = unique_path();
   _cleanup_free_ char *leaf = drv_asprintf("%s/pod/ctr", path);
   drv_cgroup_resources res;
-  parse_res("{\"devices\":[{\"allow\":false,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"r\"}]}", &res);
+  parse_res(
+      "{\"devices\":[{\"allow\":false,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"r\"}]}",
+      &res);
   drv_cgroup *cg;
   if (drv_cgroup_create(v2sys, leaf, "x", &res, 0, &cg, &err) < 0) fail_msg("%s", err.msg);
   drv_cgroup_resources_free(&res);
@@ -517,7 +532,8 @@ static void v2_backend_on_this_machine(void **state)
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_msg("device child: status %d", st);
 
   /* freeze/thaw with cgroup.freeze, stats from cpu.stat, kill with cgroup.kill */
-  volatile uint64_t *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  volatile uint64_t *counter =
+      mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   assert_true(counter != MAP_FAILED);
   struct child_arg b = {.counter = counter, .mode = 0};
   assert_int_equal(pipe(b.go), 0);
@@ -525,7 +541,8 @@ static void v2_backend_on_this_machine(void **state)
   if (drv_cgroup_enter(cg, pid, 0, &err) < 0) fail_msg("%s", err.msg);
   go(&b);
   long long deadline = drv_now_ms() + 5000;
-  while (*counter == 0 && drv_now_ms() < deadline) sched_yield();
+  while (*counter == 0 && drv_now_ms() < deadline)
+    sched_yield();
   if (drv_cgroup_freeze(cg, true, &err) < 0) fail_msg("%s", err.msg);
   bool frozen;
   assert_int_equal(drv_cgroup_is_frozen(cg, &frozen, &err), 0);
@@ -536,7 +553,8 @@ static void v2_backend_on_this_machine(void **state)
   assert_true(*counter == c1);
   if (drv_cgroup_freeze(cg, false, &err) < 0) fail_msg("%s", err.msg);
   deadline = drv_now_ms() + 5000;
-  while (*counter == c1 && drv_now_ms() < deadline) sched_yield();
+  while (*counter == c1 && drv_now_ms() < deadline)
+    sched_yield();
   assert_true(*counter != c1);
   drv_cgroup_stats stats;
   assert_int_equal(drv_cgroup_stats_read(cg, &stats, &err), 0);

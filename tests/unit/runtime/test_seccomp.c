@@ -34,7 +34,8 @@ static drv_seccomp_filter *compile_ok(const char *json)
 {
   drv_seccomp_filter *f = NULL;
   drv_err err;
-  if (drv_seccomp_compile_text(json, strlen(json), &f, &err) < 0) fail_msg("compile %s: %s", json, err.msg);
+  if (drv_seccomp_compile_text(json, strlen(json), &f, &err) < 0)
+    fail_msg("compile %s: %s", json, err.msg);
   assert_true(drv_seccomp_filter_len(f) > 0);
   return f;
 }
@@ -53,14 +54,15 @@ static void compile_fails(const char *json, const char *want)
 static void every_action_compiles(void **state)
 {
   (void)state;
-  static const char *const actions[] = {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                                        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-                                        "SCMP_ACT_TRACE", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"};
+  static const char *const actions[] = {
+      "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+      "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",        "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY"};
   for (size_t i = 0; i < DRV_ARRAY_LEN(actions); i++) {
-    _cleanup_free_ char *j = drv_asprintf(
-        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/x.sock\","
-        "\"syscalls\":[{\"names\":[\"getpid\",\"no_such_syscall_at_all\"],\"action\":\"%s\",\"errnoRet\":5}]}",
-        actions[i]);
+    _cleanup_free_ char *j =
+        drv_asprintf("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/x.sock\","
+                     "\"syscalls\":[{\"names\":[\"getpid\",\"no_such_syscall_at_all\"],\"action\":"
+                     "\"%s\",\"errnoRet\":5}]}",
+                     actions[i]);
     drv_seccomp_filter *f = compile_ok(j);
     assert_int_equal(drv_seccomp_uses_notify(f), strcmp(actions[i], "SCMP_ACT_NOTIFY") == 0);
     drv_seccomp_free(f);
@@ -71,7 +73,8 @@ static void every_action_compiles(void **state)
         "{\"defaultAction\":\"%s\",\"defaultErrnoRet\":38,\"architectures\":[\"SCMP_ARCH_X86_64\","
         "\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\","
         "\"SECCOMP_FILTER_FLAG_LOG\",\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"],"
-        "\"syscalls\":[{\"names\":[\"read\",\"write\",\"exit_group\"],\"action\":\"SCMP_ACT_ALLOW\"}]}",
+        "\"syscalls\":[{\"names\":[\"read\",\"write\",\"exit_group\"],\"action\":\"SCMP_ACT_"
+        "ALLOW\"}]}",
         actions[i]);
     drv_seccomp_filter *f = compile_ok(j);
     assert_int_equal(drv_seccomp_filter_flags(f), 7);
@@ -82,20 +85,23 @@ static void every_action_compiles(void **state)
 static void every_operator_compiles(void **state)
 {
   (void)state;
-  static const char *const ops[] = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
-                                    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
+  static const char *const ops[] = {"SCMP_CMP_NE",       "SCMP_CMP_LT", "SCMP_CMP_LE",
+                                    "SCMP_CMP_EQ",       "SCMP_CMP_GE", "SCMP_CMP_GT",
+                                    "SCMP_CMP_MASKED_EQ"};
   for (size_t i = 0; i < DRV_ARRAY_LEN(ops); i++) {
     _cleanup_free_ char *j = drv_asprintf(
         "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"personality\"],"
-        "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":255,\"valueTwo\":8,\"op\":\"%s\"},"
+        "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":255,\"valueTwo\":8,\"op\":"
+        "\"%s\"},"
         "{\"index\":1,\"value\":1,\"op\":\"%s\"}]}]}",
         ops[i], ops[i]);
     drv_seccomp_free(compile_ok(j));
   }
   /* same index twice: alternatives, one rule each */
-  drv_seccomp_free(compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"personality\"],"
-                              "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},"
-                              "{\"index\":0,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}]}]}"));
+  drv_seccomp_free(compile_ok(
+      "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"personality\"],"
+      "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},"
+      "{\"index\":0,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}]}]}"));
 }
 
 static void bad_input_names_the_field(void **state)
@@ -104,28 +110,37 @@ static void bad_input_names_the_field(void **state)
   compile_fails("{}", "linux.seccomp.defaultAction: required");
   compile_fails("[]", "linux.seccomp: expected an object");
   compile_fails("{\"defaultAction\":", "linux.seccomp: line 1");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_MAYBE\"}", "linux.seccomp.defaultAction: unknown action `SCMP_ACT_MAYBE`");
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_MAYBE\"}",
+                "linux.seccomp.defaultAction: unknown action `SCMP_ACT_MAYBE`");
   compile_fails("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}", "cannot be the default");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":-1}", "errnoRet must be");
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":-1}",
+                "errnoRet must be");
   compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_Z80\"]}",
                 "linux.seccomp.architectures[0]: unknown architecture `SCMP_ARCH_Z80`");
   compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_FAST\"]}",
                 "linux.seccomp.flags[0]: unknown flag `SECCOMP_FILTER_FLAG_FAST`");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOPE\"}]}",
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+                "\"action\":\"SCMP_ACT_NOPE\"}]}",
                 "linux.seccomp.syscalls[0].action: unknown action `SCMP_ACT_NOPE`");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\","
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\","
                 "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ALMOST\"}]}]}",
                 "linux.seccomp.syscalls[0].args[0].op: unknown operator `SCMP_CMP_ALMOST`");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\","
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\","
                 "\"args\":[{\"index\":6,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
                 "linux.seccomp.syscalls[0].args[0].index: expected 0..5");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"SCMP_ACT_ERRNO\"}]}",
-                "linux.seccomp.syscalls[0].names: at least one");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+  compile_fails(
+      "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"SCMP_ACT_ERRNO\"}]}",
+      "linux.seccomp.syscalls[0].names: at least one");
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+                "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
                 "linux.seccomp.listenerPath: required");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[3],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[3],\"action\":"
+                "\"SCMP_ACT_ERRNO\"}]}",
                 "linux.seccomp.syscalls[0].names[0]: expected a string");
-  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}", "linux.seccomp.syscalls: expected an array");
+  compile_fails("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}",
+                "linux.seccomp.syscalls: expected an array");
 }
 
 /* Runs fn in a forked child after loading the filter; returns the wait status. */
@@ -263,9 +278,11 @@ static void notify_listener(void **state)
   strcpy(sa.sun_path, sock);
   assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
   assert_int_equal(listen(ls, 1), 0);
-  _cleanup_free_ char *j = drv_asprintf(
-      "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\",\"listenerMetadata\":\"hello\","
-      "\"syscalls\":[{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}", sock);
+  _cleanup_free_ char *j =
+      drv_asprintf("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\","
+                   "\"listenerMetadata\":\"hello\","
+                   "\"syscalls\":[{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+                   sock);
   drv_seccomp_filter *f = compile_ok(j);
   assert_string_equal(drv_seccomp_listener_metadata(f), "hello");
   pid_t pid = fork();
@@ -288,7 +305,8 @@ static void notify_listener(void **state)
     struct cmsghdr a;
   } u;
   struct iovec iov = {buf, sizeof buf - 1};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
   ssize_t n = recvmsg(c, &mh, 0);
   assert_true(n > 0);
   buf[n] = '\0';
@@ -298,10 +316,12 @@ static void notify_listener(void **state)
   memcpy(&nfd, CMSG_DATA(cm), sizeof nfd);
   json_t *msg = json_loads(buf, 0, NULL);
   assert_non_null(msg);
-  assert_string_equal(json_string_value(json_array_get(json_object_get(msg, "fds"), 0)), "seccompFd");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(msg, "fds"), 0)),
+                      "seccompFd");
   assert_string_equal(json_string_value(json_object_get(msg, "metadata")), "hello");
   assert_int_equal(json_integer_value(json_object_get(msg, "pid")), pid);
-  assert_string_equal(json_string_value(json_object_get(json_object_get(msg, "state"), "id")), "c1");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(msg, "state"), "id")),
+                      "c1");
   json_decref(msg);
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;
@@ -441,7 +461,8 @@ static void compile_cache(void **state)
   drv_rm_rf(dir, &err);
 }
 
-/* ---- ENOSYS prologue ---------------------------------------------------------------------------- */
+/* ---- ENOSYS prologue ----------------------------------------------------------------------------
+ */
 
 /* A classic BPF interpreter for what libseccomp and the prologue emit. */
 static uint32_t run_cbpf(const struct sock_filter *p, size_t len, const struct seccomp_data *d)
@@ -452,28 +473,52 @@ static uint32_t run_cbpf(const struct sock_filter *p, size_t len, const struct s
     const struct sock_filter *i = &p[pc];
     switch (BPF_CLASS(i->code)) {
     case BPF_LD:
-      if (BPF_MODE(i->code) == BPF_ABS) memcpy(&A, data + i->k, 4);
-      else if (BPF_MODE(i->code) == BPF_IMM) A = i->k;
-      else if (BPF_MODE(i->code) == BPF_MEM) A = M[i->k];
-      else fail_msg("ld mode 0x%x", i->code);
+      if (BPF_MODE(i->code) == BPF_ABS)
+        memcpy(&A, data + i->k, 4);
+      else if (BPF_MODE(i->code) == BPF_IMM)
+        A = i->k;
+      else if (BPF_MODE(i->code) == BPF_MEM)
+        A = M[i->k];
+      else
+        fail_msg("ld mode 0x%x", i->code);
       break;
     case BPF_LDX:
-      if (BPF_MODE(i->code) == BPF_IMM) X = i->k;
-      else if (BPF_MODE(i->code) == BPF_MEM) X = M[i->k];
-      else fail_msg("ldx mode 0x%x", i->code);
+      if (BPF_MODE(i->code) == BPF_IMM)
+        X = i->k;
+      else if (BPF_MODE(i->code) == BPF_MEM)
+        X = M[i->k];
+      else
+        fail_msg("ldx mode 0x%x", i->code);
       break;
-    case BPF_ST: M[i->k] = A; break;
-    case BPF_STX: M[i->k] = X; break;
+    case BPF_ST:
+      M[i->k] = A;
+      break;
+    case BPF_STX:
+      M[i->k] = X;
+      break;
     case BPF_ALU: {
       uint32_t v = BPF_SRC(i->code) == BPF_X ? X : i->k;
       switch (BPF_OP(i->code)) {
-      case BPF_AND: A &= v; break;
-      case BPF_OR: A |= v; break;
-      case BPF_ADD: A += v; break;
-      case BPF_SUB: A -= v; break;
-      case BPF_LSH: A <<= v; break;
-      case BPF_RSH: A >>= v; break;
-      default: fail_msg("alu op 0x%x", i->code);
+      case BPF_AND:
+        A &= v;
+        break;
+      case BPF_OR:
+        A |= v;
+        break;
+      case BPF_ADD:
+        A += v;
+        break;
+      case BPF_SUB:
+        A -= v;
+        break;
+      case BPF_LSH:
+        A <<= v;
+        break;
+      case BPF_RSH:
+        A >>= v;
+        break;
+      default:
+        fail_msg("alu op 0x%x", i->code);
       }
       break;
     }
@@ -485,21 +530,35 @@ static uint32_t run_cbpf(const struct sock_filter *p, size_t len, const struct s
       uint32_t v = BPF_SRC(i->code) == BPF_X ? X : i->k;
       bool c;
       switch (BPF_OP(i->code)) {
-      case BPF_JEQ: c = A == v; break;
-      case BPF_JGT: c = A > v; break;
-      case BPF_JGE: c = A >= v; break;
-      case BPF_JSET: c = (A & v) != 0; break;
-      default: fail_msg("jmp op 0x%x", i->code); c = false;
+      case BPF_JEQ:
+        c = A == v;
+        break;
+      case BPF_JGT:
+        c = A > v;
+        break;
+      case BPF_JGE:
+        c = A >= v;
+        break;
+      case BPF_JSET:
+        c = (A & v) != 0;
+        break;
+      default:
+        fail_msg("jmp op 0x%x", i->code);
+        c = false;
       }
       pc += c ? i->jt : i->jf;
       break;
     }
-    case BPF_RET: return BPF_RVAL(i->code) == BPF_A ? A : i->k;
+    case BPF_RET:
+      return BPF_RVAL(i->code) == BPF_A ? A : i->k;
     case BPF_MISC:
-      if (BPF_MISCOP(i->code) == BPF_TAX) X = A;
-      else A = X;
+      if (BPF_MISCOP(i->code) == BPF_TAX)
+        X = A;
+      else
+        A = X;
       break;
-    default: fail_msg("class 0x%x", i->code);
+    default:
+      fail_msg("class 0x%x", i->code);
     }
   }
   fail_msg("fell off the program");
@@ -517,19 +576,20 @@ static uint32_t decide(const drv_seccomp_filter *f, uint32_t arch, uint32_t nr)
 static int child_enosys(void *arg)
 {
   (void)arg;
-  if (syscall(SYS_getpid) <= 0) return 1;                        /* allowed */
+  if (syscall(SYS_getpid) <= 0) return 1;                                   /* allowed */
   if (syscall(SYS_reboot, 0, 0, 0, NULL) != -1 || errno != EPERM) return 2; /* refused: EPERM */
-  if (syscall(1000) != -1 || errno != ENOSYS) return 3;         /* newer than the profile */
+  if (syscall(1000) != -1 || errno != ENOSYS) return 3; /* newer than the profile */
   return 0;
 }
 
 static void enosys_for_newer_syscalls(void **state)
 {
   (void)state;
-  drv_seccomp_filter *f = compile_ok(
-      "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\","
-      "\"SCMP_ARCH_X32\"],\"syscalls\":[{\"names\":[\"read\",\"write\",\"exit\",\"exit_group\",\"getpid\","
-      "\"rt_sigreturn\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
+  drv_seccomp_filter *f = compile_ok("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":["
+                                     "\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\","
+                                     "\"SCMP_ARCH_X32\"],\"syscalls\":[{\"names\":[\"read\","
+                                     "\"write\",\"exit\",\"exit_group\",\"getpid\","
+                                     "\"rt_sigreturn\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
   /* x86_64: getpid 39 allowed, getppid 110 (< exit_group 231) EPERM, 400 ENOSYS */
   assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 39), SECCOMP_RET_ALLOW);
   assert_int_equal(decide(f, AUDIT_ARCH_X86_64, 110), RET_ERRNO(EPERM));
