@@ -24,7 +24,21 @@ typedef struct ctx {
   anchor *anchors;
   drv_err *err;
   int depth;
+  long budget; /* values left to create: aliases cannot expand without bound */
 } ctx;
+
+#define YAML_MAX_VALUES 2000000L
+
+static long count_values(const json_t *v)
+{
+  long n = 1;
+  size_t i;
+  const char *k;
+  json_t *m;
+  if (json_is_object(v)) json_object_foreach((json_t *)v, k, m) n += count_values(m);
+  else if (json_is_array(v)) json_array_foreach(v, i, m) n += count_values(m);
+  return n;
+}
 
 static const char *const true_words[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
                                          "on", "On", "ON", NULL};
@@ -277,6 +291,7 @@ err:
 
 static int parse_node(ctx *c, yaml_event_t *ev, json_t **out)
 {
+  if (--c->budget < 0) return fail(c, ev, "document expands to too many values");
   if (++c->depth > 512) {
     c->depth--;
     return fail(c, ev, "nesting too deep");
@@ -293,6 +308,11 @@ static int parse_node(ctx *c, yaml_event_t *ev, json_t **out)
     r = fail(c, ev, "unknown anchor");
     for (anchor *a = c->anchors; a; a = a->next)
       if (strcmp(a->name, (const char *)ev->data.alias.anchor) == 0) {
+        c->budget -= count_values(a->value);
+        if (c->budget < 0) {
+          r = fail(c, ev, "document expands to too many values (aliases)");
+          break;
+        }
         /* Copies keep documents trees (an aliased node edited later must not change both). */
         *out = json_deep_copy(a->value);
         r = 0;
@@ -319,7 +339,7 @@ static void free_anchors(ctx *c)
 
 json_t *drv_yaml_load_all(const char *buf, size_t len, drv_err *err)
 {
-  ctx c = {.err = err};
+  ctx c = {.err = err, .budget = YAML_MAX_VALUES};
   if (!yaml_parser_initialize(&c.parser)) {
     drv_error(err, ENOMEM, "yaml: initialize parser");
     return NULL;

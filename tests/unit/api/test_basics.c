@@ -41,6 +41,13 @@ static void yaml_multi_document_anchors_errors(void **state)
   assert_non_null(strstr(err.msg, "line "));
   const char *two = "a: 1\n---\nb: 2\n";
   assert_null(drv_yaml_load(two, strlen(two), &err));
+  /* an alias bomb is refused, not expanded */
+  const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                     "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                     "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                     "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
+  assert_null(drv_yaml_load_all(bomb, strlen(bomb), &err));
+  assert_non_null(strstr(err.msg, "too many values"));
   /* round trip through drv_json_to_yaml */
   json_t *v = J("{\"a\":\"1\",\"b\":[{\"c\":true,\"d\":[]},\"x: y\"],\"e\":{},\"f\":\"yes\",\"g\":null,\"h\":\"multi\\nline\"}");
   char *text = drv_json_to_yaml(v);
