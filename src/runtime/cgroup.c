@@ -108,7 +108,7 @@ int drv_cg_read_u64(const char *dir, const char *file, uint64_t *out, drv_err *e
   _cleanup_free_ char *text = NULL;
   if (drv_cg_read(dir, file, &text, err) < 0) return -1;
   if (drv_cg_parse_u64(text, out) < 0)
-    return drv_error(err, EINVAL, "read `%s/%s`: `%s` is not a number", dir, file, text);
+    return drv_cg_fail(err, EINVAL, "read `%s/%s`: `%s` is not a number", dir, file, text);
   return 0;
 }
 
@@ -193,14 +193,14 @@ static int expand_slice(const char *slice, drv_buf *out, drv_err *err)
 {
   size_t n = strlen(slice);
   if (n < 6 || strcmp(slice + n - 6, ".slice") != 0 || strchr(slice, '/'))
-    return drv_error(err, EINVAL, "slice `%s`: not a systemd slice name (NAME.slice)", slice);
+    return drv_cg_fail(err, EINVAL, "slice `%s`: not a systemd slice name (NAME.slice)", slice);
   if (strcmp(slice, "-.slice") == 0) return 0;
   const char *stem_end = slice + n - 6;
   if (slice[0] == '-' || stem_end[-1] == '-' || strstr(slice, "--"))
-    return drv_error(err, EINVAL,
-                     "slice `%s`: dashes separate parent slices and may not lead, "
-                     "trail or repeat",
-                     slice);
+    return drv_cg_fail(err, EINVAL,
+                       "slice `%s`: dashes separate parent slices and may not lead, "
+                       "trail or repeat",
+                       slice);
   for (const char *p = slice; p <= stem_end; p++) {
     if (p == stem_end || *p == '-') drv_buf_printf(out, "/%.*s.slice", (int)(p - slice), slice);
   }
@@ -212,14 +212,14 @@ static int resolve_systemd(const char *spec, drv_buf *out, drv_err *err)
   const char *c1 = strchr(spec, ':');
   const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
   if (!c1 || !c2 || strchr(c2 + 1, ':'))
-    return drv_error(err, EINVAL, "linux.cgroupsPath `%s`: expected slice:prefix:name", spec);
+    return drv_cg_fail(err, EINVAL, "linux.cgroupsPath `%s`: expected slice:prefix:name", spec);
   _cleanup_free_ char *slice = drv_strndup(spec, (size_t)(c1 - spec));
   _cleanup_free_ char *prefix = drv_strndup(c1 + 1, (size_t)(c2 - c1 - 1));
   const char *name = c2 + 1;
-  if (!*name) return drv_error(err, EINVAL, "linux.cgroupsPath `%s`: the name is empty", spec);
+  if (!*name) return drv_cg_fail(err, EINVAL, "linux.cgroupsPath `%s`: the name is empty", spec);
   if (strchr(name, '/') || strchr(prefix, '/'))
-    return drv_error(err, EINVAL, "linux.cgroupsPath `%s`: prefix and name may not contain `/`",
-                     spec);
+    return drv_cg_fail(err, EINVAL, "linux.cgroupsPath `%s`: prefix and name may not contain `/`",
+                       spec);
   if (expand_slice(*slice ? slice : "system.slice", out, err) < 0)
     return drv_err_prefix(err, "linux.cgroupsPath `%s`", spec);
   size_t nl = strlen(name);
@@ -244,7 +244,7 @@ static int normalize(const char *in, drv_buf *out, const char *what, drv_err *er
   for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
     if (strcmp(t, ".") == 0) continue;
     if (strcmp(t, "..") == 0)
-      return drv_error(err, EINVAL, "linux.cgroupsPath `%s`: `..` is not allowed", what);
+      return drv_cg_fail(err, EINVAL, "linux.cgroupsPath `%s`: `..` is not allowed", what);
     drv_buf_printf(out, "/%s", t);
   }
   return 0;
@@ -258,10 +258,10 @@ int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
   const char *p = cgroups_path ? cgroups_path : "";
   bool sd_form = *p && *p != '/' && strchr(p, ':');
   if (systemd && *p && !sd_form)
-    return drv_error(err, EINVAL,
-                     "linux.cgroupsPath `%s`: with systemd cgroups it must be "
-                     "slice:prefix:name",
-                     p);
+    return drv_cg_fail(err, EINVAL,
+                       "linux.cgroupsPath `%s`: with systemd cgroups it must be "
+                       "slice:prefix:name",
+                       p);
   if (sd_form) {
     if (resolve_systemd(p, &raw, err) < 0) return -1;
   } else if (*p == '/') {
@@ -270,8 +270,8 @@ int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
     drv_buf_printf(&raw, "%s/%s", DEFAULT_PARENT, p);
   } else {
     if (!id || !*id || strchr(id, '/') || strcmp(id, "..") == 0 || strcmp(id, ".") == 0)
-      return drv_error(err, EINVAL, "cgroup path: container id `%s` cannot name a cgroup",
-                       id ? id : "");
+      return drv_cg_fail(err, EINVAL, "cgroup path: container id `%s` cannot name a cgroup",
+                         id ? id : "");
     if (systemd)
       drv_buf_printf(&raw, "/system.slice/drover-%s.scope", id);
     else
@@ -279,10 +279,10 @@ int drv_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
   }
   if (normalize(raw.data, &norm, p, err) < 0) return -1;
   if (norm.len == 0)
-    return drv_error(err, EINVAL,
-                     "linux.cgroupsPath `%s`: the root cgroup cannot be a "
-                     "container's cgroup",
-                     p);
+    return drv_cg_fail(err, EINVAL,
+                       "linux.cgroupsPath `%s`: the root cgroup cannot be a "
+                       "container's cgroup",
+                       p);
   *out = drv_buf_steal(&norm);
   return 0;
 }
@@ -388,7 +388,7 @@ int drv_cgroup_open(drv_cgroup_system *sys, const char *path, drv_cgroup **out, 
   _cleanup_buf_ drv_buf norm = DRV_BUF_INIT;
   if (normalize(path, &norm, path, err) < 0) return -1;
   if (norm.len == 0)
-    return drv_error(err, EINVAL, "open cgroup `%s`: not a container's cgroup", path);
+    return drv_cg_fail(err, EINVAL, "open cgroup `%s`: not a container's cgroup", path);
   drv_cgroup *cg = drv_calloc(1, sizeof *cg);
   cg->sys = sys;
   cg->path = drv_buf_steal(&norm);
@@ -450,7 +450,7 @@ int drv_cgroup_enter(drv_cgroup *cg, pid_t pid, unsigned flags, drv_err *err)
 int drv_cgroup_unified_fd(const drv_cgroup *cg, drv_err *err)
 {
   if (!cg->unified_dir)
-    return drv_error(err, ENOTSUP, "cgroup `%s`: no cgroup v2 group to clone into", cg->path);
+    return drv_cg_fail(err, ENOTSUP, "cgroup `%s`: no cgroup v2 group to clone into", cg->path);
   int fd = open(cg->unified_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return drv_error(err, errno, "open cgroup `%s`", cg->unified_dir);
   return fd;
@@ -528,7 +528,7 @@ int drv_cgroup_freeze(drv_cgroup *cg, bool frozen, drv_err *err)
   else if (cg->unified_dir)
     r = drv_cg_v2_freeze(cg->unified_dir, frozen, err);
   else
-    r = drv_error(err, ENOTSUP, "no freezer controller is mounted");
+    r = drv_cg_fail(err, ENOTSUP, "no freezer controller is mounted");
   if (r < 0) return drv_err_prefix(err, "%s cgroup `%s`", frozen ? "freeze" : "thaw", cg->path);
   return 0;
 }

@@ -184,7 +184,7 @@ int drv_cgroup_system_detect(const char *mountinfo, const char *proc_cgroup,
   }
   if (sys->n_v1 == 0 && !sys->unified) {
     drv_cgroup_system_free(sys);
-    return drv_error(err, ENOENT, "detect cgroups: no cgroup or cgroup2 file system is mounted");
+    return drv_cg_fail(err, ENOENT, "detect cgroups: no cgroup or cgroup2 file system is mounted");
   }
   set_mode(sys);
   read_v2_controllers(sys);

@@ -3,12 +3,26 @@
 #define DRV_RUNTIME_CGROUP_INTERNAL_H
 
 #include <linux/bpf.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "runtime/cgroup.h"
 
 #define DRV_CG_MAX_HIER 16
+
+/* An error whose message says it all: errnum is kept for callers, but its strerror text
+ * ("Invalid argument") is not appended. */
+static inline int __attribute__((format(printf, 3, 4)))
+drv_cg_fail(drv_err *err, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  drv_verror(err, 0, fmt, ap);
+  va_end(ap);
+  if (err) err->errnum = errnum;
+  return -1;
+}
 
 typedef struct drv_cg_hier {
   unsigned controllers; /* DRV_CG_ bits; 0 for a named hierarchy we do not use */

@@ -114,15 +114,15 @@ int drv_cg_swap_to_v2(const drv_cgroup_resources *res, int64_t *out, bool *unset
     return 0;
   }
   if (limit <= 0)
-    return drv_error(err, EINVAL,
-                     P ".memory.swap: %lld needs a memory.limit too (swap is "
-                       "memory plus swap)",
-                     (long long)swap);
+    return drv_cg_fail(err, EINVAL,
+                       P ".memory.swap: %lld needs a memory.limit too (swap is "
+                         "memory plus swap)",
+                       (long long)swap);
   if (swap < limit)
-    return drv_error(err, EINVAL,
-                     P ".memory.swap: %lld is below memory.limit %lld (swap is "
-                       "memory plus swap)",
-                     (long long)swap, (long long)limit);
+    return drv_cg_fail(err, EINVAL,
+                       P ".memory.swap: %lld is below memory.limit %lld (swap is "
+                         "memory plus swap)",
+                       (long long)swap, (long long)limit);
   *out = swap - limit;
   return 0;
 }
@@ -175,108 +175,108 @@ int drv_cgroup_resources_validate(const drv_cgroup_resources *res, drv_err *err)
   for (size_t i = 0; i < res->n_devices; i++) {
     const drv_cgroup_device_rule *d = &res->devices[i];
     if (!strchr("abc", d->type) || !d->type)
-      return drv_error(err, EINVAL, P ".devices[%zu].type: `%c` is not a, b or c", i, d->type);
+      return drv_cg_fail(err, EINVAL, P ".devices[%zu].type: `%c` is not a, b or c", i, d->type);
     if (!d->access[0] || strspn(d->access, "rwm") != strlen(d->access))
-      return drv_error(err, EINVAL,
-                       P ".devices[%zu].access: `%s` is not a combination of r, w "
-                         "and m",
-                       i, d->access);
+      return drv_cg_fail(err, EINVAL,
+                         P ".devices[%zu].access: `%s` is not a combination of r, w "
+                           "and m",
+                         i, d->access);
   }
   const typeof(res->cpu) *c = &res->cpu;
   if (c->shares.set && c->shares.v && (c->shares.v < 2 || c->shares.v > 262144))
-    return drv_error(err, EINVAL, P ".cpu.shares: %llu is outside 2..262144",
-                     (unsigned long long)c->shares.v);
+    return drv_cg_fail(err, EINVAL, P ".cpu.shares: %llu is outside 2..262144",
+                       (unsigned long long)c->shares.v);
   if (c->quota.set && c->quota.v != 0 && c->quota.v != -1 && c->quota.v < 1000)
-    return drv_error(err, EINVAL,
-                     P ".cpu.quota: %lld is below the minimum of 1000 µs (or -1 "
-                       "for no limit)",
-                     (long long)c->quota.v);
+    return drv_cg_fail(err, EINVAL,
+                       P ".cpu.quota: %lld is below the minimum of 1000 µs (or -1 "
+                         "for no limit)",
+                       (long long)c->quota.v);
   if (c->period.set && c->period.v && (c->period.v < 1000 || c->period.v > 1000000))
-    return drv_error(err, EINVAL, P ".cpu.period: %llu is outside 1000..1000000 µs",
-                     (unsigned long long)c->period.v);
+    return drv_cg_fail(err, EINVAL, P ".cpu.period: %llu is outside 1000..1000000 µs",
+                       (unsigned long long)c->period.v);
   if (c->idle.set && c->idle.v != 0 && c->idle.v != 1)
-    return drv_error(err, EINVAL, P ".cpu.idle: %lld is not 0 or 1", (long long)c->idle.v);
+    return drv_cg_fail(err, EINVAL, P ".cpu.idle: %lld is not 0 or 1", (long long)c->idle.v);
   uint64_t bits[16];
   if (c->cpus && *c->cpus && drv_cg_parse_cpu_list(c->cpus, bits) < 0)
-    return drv_error(err, EINVAL, P ".cpu.cpus `%s`: not a cpu list like 0-3,5", c->cpus);
+    return drv_cg_fail(err, EINVAL, P ".cpu.cpus `%s`: not a cpu list like 0-3,5", c->cpus);
   if (c->mems && *c->mems && drv_cg_parse_cpu_list(c->mems, bits) < 0)
-    return drv_error(err, EINVAL, P ".cpu.mems `%s`: not a node list like 0-1", c->mems);
+    return drv_cg_fail(err, EINVAL, P ".cpu.mems `%s`: not a node list like 0-1", c->mems);
 
   const typeof(res->memory) *m = &res->memory;
   if (m->limit.set && m->limit.v != 0 && m->limit.v != -1) {
     if (m->limit.v < 0)
-      return drv_error(err, EINVAL, P ".memory.limit: %lld is negative (-1 means no limit)",
-                       (long long)m->limit.v);
+      return drv_cg_fail(err, EINVAL, P ".memory.limit: %lld is negative (-1 means no limit)",
+                         (long long)m->limit.v);
     if (m->limit.v < MEMORY_MIN)
-      return drv_error(err, EINVAL,
-                       P ".memory.limit: %lld is below the minimum of %lld bytes "
-                         "(1 MiB)",
-                       (long long)m->limit.v, MEMORY_MIN);
+      return drv_cg_fail(err, EINVAL,
+                         P ".memory.limit: %lld is below the minimum of %lld bytes "
+                           "(1 MiB)",
+                         (long long)m->limit.v, MEMORY_MIN);
   }
   if (m->reservation.set && m->reservation.v < -1)
-    return drv_error(err, EINVAL, P ".memory.reservation: %lld is negative (-1 means no limit)",
-                     (long long)m->reservation.v);
+    return drv_cg_fail(err, EINVAL, P ".memory.reservation: %lld is negative (-1 means no limit)",
+                       (long long)m->reservation.v);
   if (m->swap.set && m->swap.v < -1)
-    return drv_error(err, EINVAL, P ".memory.swap: %lld is negative (-1 means no limit)",
-                     (long long)m->swap.v);
+    return drv_cg_fail(err, EINVAL, P ".memory.swap: %lld is negative (-1 means no limit)",
+                       (long long)m->swap.v);
   if (m->swap.set && m->swap.v > 0 && m->limit.set && m->limit.v > 0 && m->swap.v < m->limit.v)
-    return drv_error(err, EINVAL,
-                     P ".memory.swap: %lld is below memory.limit %lld (swap is "
-                       "memory plus swap)",
-                     (long long)m->swap.v, (long long)m->limit.v);
+    return drv_cg_fail(err, EINVAL,
+                       P ".memory.swap: %lld is below memory.limit %lld (swap is "
+                         "memory plus swap)",
+                       (long long)m->swap.v, (long long)m->limit.v);
   if (m->swappiness.set && m->swappiness.v > 100)
-    return drv_error(err, EINVAL, P ".memory.swappiness: %llu is above 100",
-                     (unsigned long long)m->swappiness.v);
+    return drv_cg_fail(err, EINVAL, P ".memory.swappiness: %llu is above 100",
+                       (unsigned long long)m->swappiness.v);
 
   const typeof(res->blkio) *b = &res->blkio;
   if (b->weight.set && b->weight.v && (b->weight.v < 10 || b->weight.v > 1000))
-    return drv_error(err, EINVAL, P ".blockIO.weight: %llu is outside 10..1000",
-                     (unsigned long long)b->weight.v);
+    return drv_cg_fail(err, EINVAL, P ".blockIO.weight: %llu is outside 10..1000",
+                       (unsigned long long)b->weight.v);
   if (b->leaf_weight.set && b->leaf_weight.v && (b->leaf_weight.v < 10 || b->leaf_weight.v > 1000))
-    return drv_error(err, EINVAL, P ".blockIO.leafWeight: %llu is outside 10..1000",
-                     (unsigned long long)b->leaf_weight.v);
+    return drv_cg_fail(err, EINVAL, P ".blockIO.leafWeight: %llu is outside 10..1000",
+                       (unsigned long long)b->leaf_weight.v);
   for (size_t i = 0; i < b->n_weight_device; i++) {
     const drv_cgroup_weight_device *w = &b->weight_device[i];
     if (w->major < 0 || w->minor < 0)
-      return drv_error(err, EINVAL, P ".blockIO.weightDevice[%zu]: major and minor are required",
-                       i);
+      return drv_cg_fail(err, EINVAL, P ".blockIO.weightDevice[%zu]: major and minor are required",
+                         i);
     if (w->weight.set && (w->weight.v < 10 || w->weight.v > 1000))
-      return drv_error(err, EINVAL,
-                       P ".blockIO.weightDevice[%zu].weight: %llu is outside "
-                         "10..1000",
-                       i, (unsigned long long)w->weight.v);
+      return drv_cg_fail(err, EINVAL,
+                         P ".blockIO.weightDevice[%zu].weight: %llu is outside "
+                           "10..1000",
+                         i, (unsigned long long)w->weight.v);
     if (w->leaf_weight.set && (w->leaf_weight.v < 10 || w->leaf_weight.v > 1000))
-      return drv_error(err, EINVAL,
-                       P ".blockIO.weightDevice[%zu].leafWeight: %llu is outside "
-                         "10..1000",
-                       i, (unsigned long long)w->leaf_weight.v);
+      return drv_cg_fail(err, EINVAL,
+                         P ".blockIO.weightDevice[%zu].leafWeight: %llu is outside "
+                           "10..1000",
+                         i, (unsigned long long)w->leaf_weight.v);
   }
   for (size_t i = 0; i < res->n_hugetlb; i++)
     if (!page_size_ok(res->hugetlb[i].page_size))
-      return drv_error(err, EINVAL,
-                       P ".hugepageLimits[%zu].pageSize: `%s` is not a size like "
-                         "2MB or 1GB",
-                       i, res->hugetlb[i].page_size);
+      return drv_cg_fail(err, EINVAL,
+                         P ".hugepageLimits[%zu].pageSize: `%s` is not a size like "
+                           "2MB or 1GB",
+                         i, res->hugetlb[i].page_size);
   for (size_t i = 0; i < res->network.n_priorities; i++)
     if (!is_word(res->network.priorities[i].key))
-      return drv_error(err, EINVAL,
-                       P ".network.priorities[%zu].name: `%s` is not an interface "
-                         "name",
-                       i, res->network.priorities[i].key);
+      return drv_cg_fail(err, EINVAL,
+                         P ".network.priorities[%zu].name: `%s` is not an interface "
+                           "name",
+                         i, res->network.priorities[i].key);
   for (size_t i = 0; i < res->n_rdma; i++)
     if (!is_word(res->rdma[i].device))
-      return drv_error(err, EINVAL, P ".rdma: `%s` is not a device name", res->rdma[i].device);
+      return drv_cg_fail(err, EINVAL, P ".rdma: `%s` is not a device name", res->rdma[i].device);
   for (size_t i = 0; i < res->n_unified; i++) {
     const char *k = res->unified[i].key;
     const char *dot = strchr(k, '.');
     if (!is_word(k) || k[0] == '.' || !dot || !dot[1])
-      return drv_error(err, EINVAL,
-                       P ".unified: `%s` is not a cgroup file name like "
-                         "memory.high",
-                       k);
+      return drv_cg_fail(err, EINVAL,
+                         P ".unified: `%s` is not a cgroup file name like "
+                           "memory.high",
+                         k);
     if (strcmp(k, "cgroup.procs") == 0 || strcmp(k, "cgroup.threads") == 0 ||
         strcmp(k, "cgroup.kill") == 0 || strcmp(k, "cgroup.subtree_control") == 0)
-      return drv_error(err, EINVAL, P ".unified.%s: managed by the runtime, not settable", k);
+      return drv_cg_fail(err, EINVAL, P ".unified.%s: managed by the runtime, not settable", k);
   }
   return 0;
 }
@@ -298,8 +298,8 @@ wr(const char *dir, const char *file, const char *field, drv_err *err, const cha
 
 static int no_controller(const char *field, const char *controller, drv_err *err)
 {
-  return drv_error(err, ENOTSUP, "%s: the %s controller is not available on this machine", field,
-                   controller);
+  return drv_cg_fail(err, ENOTSUP, "%s: the %s controller is not available on this machine", field,
+                     controller);
 }
 
 static const char *parent_of(const char *dir, char *buf, size_t n)
@@ -322,8 +322,8 @@ static int check_cpuset(const char *dir, const char *parent_file, const char *va
   if (drv_cg_parse_cpu_list(value, want) < 0 || drv_cg_parse_cpu_list(avail, have) < 0) return 0;
   for (size_t i = 0; i < 16; i++)
     if (want[i] & ~have[i])
-      return drv_error(err, EINVAL, "%s `%s`: not in the %s this machine has (%s)", field, value,
-                       what, avail);
+      return drv_cg_fail(err, EINVAL, "%s `%s`: not in the %s this machine has (%s)", field, value,
+                         what, avail);
   return 0;
 }
 
@@ -360,10 +360,10 @@ static int check_usage(const char *dir, const char *file, const drv_cgroup_resou
   uint64_t usage;
   if (drv_cg_read_u64(dir, file, &usage, err) < 0) return drv_err_prefix(err, P ".memory.limit");
   if ((uint64_t)res->memory.limit.v < usage)
-    return drv_error(err, EBUSY,
-                     P ".memory.limit: %lld is below the current usage of %llu bytes "
-                       "(checkBeforeUpdate)",
-                     (long long)res->memory.limit.v, (unsigned long long)usage);
+    return drv_cg_fail(err, EBUSY,
+                       P ".memory.limit: %lld is below the current usage of %llu bytes "
+                         "(checkBeforeUpdate)",
+                       (long long)res->memory.limit.v, (unsigned long long)usage);
   return 0;
 }
 
@@ -420,8 +420,8 @@ static int write_hugetlb(const char *dir, const drv_cgroup_resources *res, bool 
     snprintf(rsvd, sizeof rsvd, "hugetlb.%s.rsvd.%s", h->page_size, v2 ? "max" : "limit_in_bytes");
     snprintf(field, sizeof field, P ".hugepageLimits[%zu]", i);
     if (!drv_cg_has(dir, file))
-      return drv_error(err, EINVAL, "%s.pageSize: `%s` is not a huge page size of this machine",
-                       field, h->page_size);
+      return drv_cg_fail(err, EINVAL, "%s.pageSize: `%s` is not a huge page size of this machine",
+                         field, h->page_size);
     if (wr(dir, file, field, err, "%llu", (unsigned long long)h->limit) < 0) return -1;
     /* Reservations are limited alike, or a mapping could reserve past the limit. */
     if (drv_cg_has(dir, rsvd) &&
@@ -436,10 +436,10 @@ static int write_unified(const char *dir, const drv_cgroup_resources *res, drv_e
   for (size_t i = 0; i < res->n_unified; i++) {
     const drv_cgroup_kv *kv = &res->unified[i];
     if (!drv_cg_has(dir, kv->key))
-      return drv_error(err, ENOENT,
-                       P ".unified.%s: no such file in `%s` (controller not "
-                         "enabled, or not a cgroup file)",
-                       kv->key, dir);
+      return drv_cg_fail(err, ENOENT,
+                         P ".unified.%s: no such file in `%s` (controller not "
+                           "enabled, or not a cgroup file)",
+                         kv->key, dir);
     if (drv_cg_write(dir, kv->key, kv->value, err) < 0)
       return drv_err_prefix(err, P ".unified.%s", kv->key);
   }
@@ -474,7 +474,7 @@ static int v1_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
       return -1;
     if (c->burst.set) {
       if (!drv_cg_has(d, "cpu.cfs_burst_us"))
-        return drv_error(err, ENOTSUP, P ".cpu.burst: this kernel has no cpu.cfs_burst_us");
+        return drv_cg_fail(err, ENOTSUP, P ".cpu.burst: this kernel has no cpu.cfs_burst_us");
       if (wr(d, "cpu.cfs_burst_us", P ".cpu.burst", err, "%llu", (unsigned long long)c->burst.v) <
           0)
         return -1;
@@ -489,7 +489,7 @@ static int v1_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
       return -1;
     if (c->idle.set) {
       if (!drv_cg_has(d, "cpu.idle"))
-        return drv_error(err, ENOTSUP, P ".cpu.idle: this kernel has no cpu.idle");
+        return drv_cg_fail(err, ENOTSUP, P ".cpu.idle: this kernel has no cpu.idle");
       if (wr(d, "cpu.idle", P ".cpu.idle", err, "%lld", (long long)c->idle.v) < 0) return -1;
     }
   }
@@ -519,9 +519,9 @@ static int v1_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
   if (!d) return no_controller(P ".memory", "memory", err);
   if (check_usage(d, "memory.usage_in_bytes", res, err) < 0) return -1;
   if (swap && !drv_cg_has(d, "memory.memsw.limit_in_bytes"))
-    return drv_error(err, ENOTSUP,
-                     P ".memory.swap: swap accounting is off on this machine (no "
-                       "memory.memsw.limit_in_bytes; boot with swapaccount=1)");
+    return drv_cg_fail(err, ENOTSUP,
+                       P ".memory.swap: swap accounting is off on this machine (no "
+                         "memory.memsw.limit_in_bytes; boot with swapaccount=1)");
   /* memsw must stay >= limit at every step: raise memsw first when the limit grows. */
   bool swap_first = false;
   if (lim && swap) {
@@ -584,15 +584,16 @@ static int v1_blkio(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *er
   const char *wdfile = cfq ? "blkio.weight_device" : "blkio.bfq.weight_device";
   if (b->weight.set && b->weight.v) {
     if (!drv_cg_has(d, wfile))
-      return drv_error(err, ENOTSUP,
-                       P ".blockIO.weight: no proportional io scheduler (CFQ or "
-                         "BFQ) offers weights on this machine");
+      return drv_cg_fail(err, ENOTSUP,
+                         P ".blockIO.weight: no proportional io scheduler (CFQ or "
+                           "BFQ) offers weights on this machine");
     if (wr(d, wfile, P ".blockIO.weight", err, "%llu", (unsigned long long)b->weight.v) < 0)
       return -1;
   }
   if (b->leaf_weight.set && b->leaf_weight.v) {
     if (!drv_cg_has(d, "blkio.leaf_weight"))
-      return drv_error(err, ENOTSUP, P ".blockIO.leafWeight: this kernel has no blkio.leaf_weight");
+      return drv_cg_fail(err, ENOTSUP,
+                         P ".blockIO.leafWeight: this kernel has no blkio.leaf_weight");
     if (wr(d, "blkio.leaf_weight", P ".blockIO.leafWeight", err, "%llu",
            (unsigned long long)b->leaf_weight.v) < 0)
       return -1;
@@ -603,15 +604,15 @@ static int v1_blkio(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *er
     snprintf(field, sizeof field, P ".blockIO.weightDevice[%zu]", i);
     if (w->weight.set) {
       if (!drv_cg_has(d, wdfile))
-        return drv_error(err, ENOTSUP, "%s.weight: no per-device weights on this machine", field);
+        return drv_cg_fail(err, ENOTSUP, "%s.weight: no per-device weights on this machine", field);
       if (wr(d, wdfile, field, err, "%lld:%lld %llu", (long long)w->major, (long long)w->minor,
              (unsigned long long)w->weight.v) < 0)
         return -1;
     }
     if (w->leaf_weight.set) {
       if (!drv_cg_has(d, "blkio.leaf_weight_device"))
-        return drv_error(err, ENOTSUP, "%s.leafWeight: this kernel has no blkio.leaf_weight_device",
-                         field);
+        return drv_cg_fail(err, ENOTSUP,
+                           "%s.leafWeight: this kernel has no blkio.leaf_weight_device", field);
       if (wr(d, "blkio.leaf_weight_device", field, err, "%lld:%lld %llu", (long long)w->major,
              (long long)w->minor, (unsigned long long)w->leaf_weight.v) < 0)
         return -1;
@@ -727,9 +728,9 @@ int drv_cg_apply_v1(drv_cgroup *cg, const drv_cgroup_resources *res, bool update
   }
   if (res->n_unified) {
     if (!cg->unified_dir)
-      return drv_error(err, ENOTSUP,
-                       P ".unified: needs a cgroup v2 hierarchy (this machine "
-                         "has only v1)");
+      return drv_cg_fail(err, ENOTSUP,
+                         P ".unified: needs a cgroup v2 hierarchy (this machine "
+                           "has only v1)");
     if (write_unified(cg->unified_dir, res, err) < 0) return -1;
   }
   return 0;
@@ -746,13 +747,13 @@ static int v2_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
 {
   const typeof(res->cpu) *c = &res->cpu;
   if (c->realtime_runtime.set && c->realtime_runtime.v)
-    return drv_error(err, ENOTSUP,
-                     P ".cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth "
-                       "control");
+    return drv_cg_fail(err, ENOTSUP,
+                       P ".cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth "
+                         "control");
   if (c->realtime_period.set && c->realtime_period.v)
-    return drv_error(err, ENOTSUP,
-                     P ".cpu.realtimePeriod: cgroup v2 has no realtime bandwidth "
-                       "control");
+    return drv_cg_fail(err, ENOTSUP,
+                       P ".cpu.realtimePeriod: cgroup v2 has no realtime bandwidth "
+                         "control");
   if (cpu_fields_set(res)) {
     const char *d = v2_dir(cg, DRV_CG_CPU);
     if (!d) return no_controller(P ".cpu", "cpu", err);
@@ -780,13 +781,13 @@ static int v2_cpu(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
     }
     if (c->burst.set) {
       if (!drv_cg_has(d, "cpu.max.burst"))
-        return drv_error(err, ENOTSUP, P ".cpu.burst: this kernel has no cpu.max.burst");
+        return drv_cg_fail(err, ENOTSUP, P ".cpu.burst: this kernel has no cpu.max.burst");
       if (wr(d, "cpu.max.burst", P ".cpu.burst", err, "%llu", (unsigned long long)c->burst.v) < 0)
         return -1;
     }
     if (c->idle.set) {
       if (!drv_cg_has(d, "cpu.idle"))
-        return drv_error(err, ENOTSUP, P ".cpu.idle: this kernel has no cpu.idle");
+        return drv_cg_fail(err, ENOTSUP, P ".cpu.idle: this kernel has no cpu.idle");
       if (wr(d, "cpu.idle", P ".cpu.idle", err, "%lld", (long long)c->idle.v) < 0) return -1;
     }
   }
@@ -797,13 +798,13 @@ static int v2_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
 {
   const typeof(res->memory) *m = &res->memory;
   if (m->swappiness.set)
-    return drv_error(err, ENOTSUP, P ".memory.swappiness: cgroup v2 has no per-group swappiness");
+    return drv_cg_fail(err, ENOTSUP, P ".memory.swappiness: cgroup v2 has no per-group swappiness");
   if (m->disable_oom_killer.set && m->disable_oom_killer.v)
-    return drv_error(err, ENOTSUP,
-                     P ".memory.disableOOMKiller: cgroup v2 cannot disable the OOM "
-                       "killer");
+    return drv_cg_fail(err, ENOTSUP,
+                       P ".memory.disableOOMKiller: cgroup v2 cannot disable the OOM "
+                         "killer");
   if (m->use_hierarchy.set && !m->use_hierarchy.v)
-    return drv_error(err, ENOTSUP, P ".memory.useHierarchy: cgroup v2 is always hierarchical");
+    return drv_cg_fail(err, ENOTSUP, P ".memory.useHierarchy: cgroup v2 is always hierarchical");
   if (m->kernel.set || m->kernel_tcp.set)
     drv_log_debug("cgroup %s: memory.kernel/kernelTCP ignored: cgroup v2 accounts kernel memory "
                   "within memory.max",
@@ -820,9 +821,9 @@ static int v2_memory(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *e
     if (!drv_cg_has(d, "memory.swap.max")) {
       /* No swap accounting: "unlimited" is what the machine does anyway. */
       if (swap != -1)
-        return drv_error(err, ENOTSUP,
-                         P ".memory.swap: swap accounting is off on this machine "
-                           "(no memory.swap.max)");
+        return drv_cg_fail(err, ENOTSUP,
+                           P ".memory.swap: swap accounting is off on this machine "
+                             "(no memory.swap.max)");
     } else if ((swap < 0 ? wr(d, "memory.swap.max", P ".memory.swap", err, "max")
                          : wr(d, "memory.swap.max", P ".memory.swap", err, "%lld",
                               (long long)swap)) < 0) {
@@ -873,7 +874,7 @@ static int v2_io(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
   }
   if (b->n_read_bps + b->n_write_bps + b->n_read_iops + b->n_write_iops) {
     if (!drv_cg_has(d, "io.max"))
-      return drv_error(err, ENOTSUP, P ".blockIO: this kernel has no io.max (throttling)");
+      return drv_cg_fail(err, ENOTSUP, P ".blockIO: this kernel has no io.max (throttling)");
     if (write_dev_lines(d, "io.max", P ".blockIO.throttleReadBpsDevice", b->read_bps, b->n_read_bps,
                         "rbps", err) < 0 ||
         write_dev_lines(d, "io.max", P ".blockIO.throttleWriteBpsDevice", b->write_bps,
@@ -890,7 +891,7 @@ static int v2_io(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
 int drv_cg_apply_v2(drv_cgroup *cg, const drv_cgroup_resources *res, bool update, drv_err *err)
 {
   (void)update;
-  if (!cg->unified_dir) return drv_error(err, ENOENT, "cgroup `%s`: no v2 group", cg->path);
+  if (!cg->unified_dir) return drv_cg_fail(err, ENOENT, "cgroup `%s`: no v2 group", cg->path);
   if (v2_cpu(cg, res, err) < 0 || v2_memory(cg, res, err) < 0) return -1;
   if (res->pids.limit.set && res->pids.limit.v) {
     const char *d = v2_dir(cg, DRV_CG_PIDS);
@@ -903,7 +904,7 @@ int drv_cg_apply_v2(drv_cgroup *cg, const drv_cgroup_resources *res, bool update
   if (v2_io(cg, res, err) < 0) return -1;
   if (write_hugetlb(v2_dir(cg, DRV_CG_HUGETLB), res, true, err) < 0) return -1;
   if (res->network.class_id.set || res->network.n_priorities)
-    return drv_error(err, ENOTSUP, P ".network: net_cls and net_prio do not exist on cgroup v2");
+    return drv_cg_fail(err, ENOTSUP, P ".network: net_cls and net_prio do not exist on cgroup v2");
   if (write_rdma(v2_dir(cg, DRV_CG_RDMA), res, err) < 0) return -1;
   if (res->n_devices && devices_bpf(cg->unified_dir, res, err) < 0) return -1;
   if (write_unified(cg->unified_dir, res, err) < 0) return -1;

@@ -13,7 +13,8 @@ static int get_i64(const json_t *obj, const char *key, drv_opt_i64 *out, const c
 {
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
-  if (!json_is_integer(v)) return drv_error(err, EINVAL, "%s.%s: expected an integer", where, key);
+  if (!json_is_integer(v))
+    return drv_cg_fail(err, EINVAL, "%s.%s: expected an integer", where, key);
   out->set = true;
   out->v = json_integer_value(v);
   return 0;
@@ -25,7 +26,7 @@ static int get_u64(const json_t *obj, const char *key, drv_opt_u64 *out, const c
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_integer(v) || json_integer_value(v) < 0)
-    return drv_error(err, EINVAL, "%s.%s: expected a non-negative integer", where, key);
+    return drv_cg_fail(err, EINVAL, "%s.%s: expected a non-negative integer", where, key);
   out->set = true;
   out->v = (uint64_t)json_integer_value(v);
   return 0;
@@ -37,7 +38,7 @@ static int get_bool(const json_t *obj, const char *key, drv_opt_bool *out, const
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_boolean(v))
-    return drv_error(err, EINVAL, "%s.%s: expected true or false", where, key);
+    return drv_cg_fail(err, EINVAL, "%s.%s: expected true or false", where, key);
   out->set = true;
   out->v = json_is_true(v);
   return 0;
@@ -47,7 +48,7 @@ static int get_str(const json_t *obj, const char *key, char **out, const char *w
 {
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
-  if (!json_is_string(v)) return drv_error(err, EINVAL, "%s.%s: expected a string", where, key);
+  if (!json_is_string(v)) return drv_cg_fail(err, EINVAL, "%s.%s: expected a string", where, key);
   free(*out);
   *out = drv_strdup(json_string_value(v));
   return 0;
@@ -55,13 +56,13 @@ static int get_str(const json_t *obj, const char *key, char **out, const char *w
 
 static int want_object(const json_t *v, const char *where, drv_err *err)
 {
-  if (!json_is_object(v)) return drv_error(err, EINVAL, "%s: expected an object", where);
+  if (!json_is_object(v)) return drv_cg_fail(err, EINVAL, "%s: expected an object", where);
   return 0;
 }
 
 static int want_array(const json_t *v, const char *where, drv_err *err)
 {
-  if (!json_is_array(v)) return drv_error(err, EINVAL, "%s: expected an array", where);
+  if (!json_is_array(v)) return drv_cg_fail(err, EINVAL, "%s: expected an array", where);
   return 0;
 }
 
@@ -72,11 +73,11 @@ static int get_devnum(const json_t *obj, const char *key, int64_t *out, bool req
   json_t *v = json_object_get(obj, key);
   *out = -1;
   if (!v || json_is_null(v)) {
-    if (required) return drv_error(err, EINVAL, "%s.%s: required", where, key);
+    if (required) return drv_cg_fail(err, EINVAL, "%s.%s: required", where, key);
     return 0;
   }
   if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 0xffffffffLL)
-    return drv_error(err, EINVAL, "%s.%s: expected a device number", where, key);
+    return drv_cg_fail(err, EINVAL, "%s.%s: expected a device number", where, key);
   *out = json_integer_value(v);
   return 0;
 }
@@ -94,13 +95,13 @@ static int parse_devices(const json_t *arr, drv_cgroup_resources *res, drv_err *
     drv_cgroup_device_rule r = {.type = 'a', .major = -1, .minor = -1};
     json_t *allow = json_object_get(d, "allow");
     if (!json_is_boolean(allow))
-      return drv_error(err, EINVAL, "%s.allow: expected true or false", where);
+      return drv_cg_fail(err, EINVAL, "%s.allow: expected true or false", where);
     r.allow = json_is_true(allow);
     json_t *type = json_object_get(d, "type");
     if (type && !json_is_null(type)) {
       const char *t = json_string_value(type);
       if (!t || strlen(t) != 1 || !strchr("abc", t[0]))
-        return drv_error(err, EINVAL, "%s.type: `%s` is not a, b or c", where, t ? t : "?");
+        return drv_cg_fail(err, EINVAL, "%s.type: `%s` is not a, b or c", where, t ? t : "?");
       r.type = t[0];
     }
     if (get_devnum(d, "major", &r.major, false, where, err) < 0) return -1;
@@ -108,10 +109,10 @@ static int parse_devices(const json_t *arr, drv_cgroup_resources *res, drv_err *
     json_t *acc = json_object_get(d, "access");
     if (acc && !json_is_null(acc)) {
       const char *a = json_string_value(acc);
-      if (!a) return drv_error(err, EINVAL, "%s.access: expected a string", where);
+      if (!a) return drv_cg_fail(err, EINVAL, "%s.access: expected a string", where);
       if (strlen(a) > 3 || strspn(a, "rwm") != strlen(a))
-        return drv_error(err, EINVAL, "%s.access: `%s` is not a combination of r, w and m", where,
-                         a);
+        return drv_cg_fail(err, EINVAL, "%s.access: `%s` is not a combination of r, w and m", where,
+                           a);
       snprintf(r.access, sizeof r.access, "%s", *a ? a : "rwm");
     } else {
       strcpy(r.access, "rwm");
@@ -141,7 +142,7 @@ static int parse_throttle(const json_t *bio, const char *key, drv_cgroup_throttl
     if (get_devnum(d, "minor", &t->minor, true, where, err) < 0) return -1;
     drv_opt_u64 rate = {0};
     if (get_u64(d, "rate", &rate, where, err) < 0) return -1;
-    if (!rate.set) return drv_error(err, EINVAL, "%s.rate: required", where);
+    if (!rate.set) return drv_cg_fail(err, EINVAL, "%s.rate: required", where);
     t->rate = rate.v;
     (*n)++;
   }
@@ -243,10 +244,10 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
       if (want_object(h, where, err) < 0) return -1;
       drv_cgroup_hugetlb *e = &res->hugetlb[res->n_hugetlb++];
       if (get_str(h, "pageSize", &e->page_size, where, err) < 0) return -1;
-      if (!e->page_size) return drv_error(err, EINVAL, "%s.pageSize: required", where);
+      if (!e->page_size) return drv_cg_fail(err, EINVAL, "%s.pageSize: required", where);
       drv_opt_u64 lim = {0};
       if (get_u64(h, "limit", &lim, where, err) < 0) return -1;
-      if (!lim.set) return drv_error(err, EINVAL, "%s.limit: required", where);
+      if (!lim.set) return drv_cg_fail(err, EINVAL, "%s.limit: required", where);
       e->limit = lim.v;
     }
   }
@@ -268,9 +269,9 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
         if (want_object(e, where, err) < 0) return -1;
         json_t *name = json_object_get(e, "name"), *prio = json_object_get(e, "priority");
         if (!json_is_string(name))
-          return drv_error(err, EINVAL, "%s.name: expected a string", where);
+          return drv_cg_fail(err, EINVAL, "%s.name: expected a string", where);
         if (!json_is_integer(prio) || json_integer_value(prio) < 0)
-          return drv_error(err, EINVAL, "%s.priority: expected a non-negative integer", where);
+          return drv_cg_fail(err, EINVAL, "%s.priority: expected a non-negative integer", where);
         drv_cgroup_kv *kv = &res->network.priorities[res->network.n_priorities++];
         kv->key = drv_strdup(json_string_value(name));
         kv->value = drv_asprintf("%lld", (long long)json_integer_value(prio));
@@ -304,7 +305,7 @@ static int parse_all(const json_t *r, drv_cgroup_resources *res, drv_err *err)
     json_object_foreach(v, key, e)
     {
       if (!json_is_string(e))
-        return drv_error(err, EINVAL, P ".unified.%s: expected a string", key);
+        return drv_cg_fail(err, EINVAL, P ".unified.%s: expected a string", key);
       drv_cgroup_kv *kv = &res->unified[res->n_unified++];
       kv->key = drv_strdup(key);
       kv->value = drv_strdup(json_string_value(e));

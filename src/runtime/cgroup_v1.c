@@ -107,8 +107,8 @@ int drv_cg_v1_freeze(const char *dir, bool frozen, drv_err *err)
   struct freezer_arg a = {dir, want};
   if (!drv_cg_wait(freezer_reached, &a, drv_now_ms() + FREEZE_DEADLINE_MS)) {
     if (frozen) (void)drv_cg_write(dir, "freezer.state", "THAWED", NULL);
-    return drv_error(err, ETIMEDOUT, "`%s/freezer.state` did not reach %s within %d ms", dir, want,
-                     FREEZE_DEADLINE_MS);
+    return drv_cg_fail(err, ETIMEDOUT, "`%s/freezer.state` did not reach %s within %d ms", dir,
+                       want, FREEZE_DEADLINE_MS);
   }
   return 0;
 }

@@ -112,13 +112,13 @@ static bool frozen_reached(void *p)
 int drv_cg_v2_freeze(const char *dir, bool frozen, drv_err *err)
 {
   if (!drv_cg_has(dir, "cgroup.freeze"))
-    return drv_error(err, ENOTSUP, "`%s/cgroup.freeze` is missing (kernel older than 5.2)", dir);
+    return drv_cg_fail(err, ENOTSUP, "`%s/cgroup.freeze` is missing (kernel older than 5.2)", dir);
   if (drv_cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0) return -1;
   struct events_arg a = {dir, frozen ? 1 : 0};
   if (!drv_cg_wait(frozen_reached, &a, drv_now_ms() + FREEZE_DEADLINE_MS)) {
     if (frozen) (void)drv_cg_write(dir, "cgroup.freeze", "0", NULL);
-    return drv_error(err, ETIMEDOUT, "`%s/cgroup.events` did not say frozen %d within %d ms", dir,
-                     frozen ? 1 : 0, FREEZE_DEADLINE_MS);
+    return drv_cg_fail(err, ETIMEDOUT, "`%s/cgroup.events` did not say frozen %d within %d ms", dir,
+                       frozen ? 1 : 0, FREEZE_DEADLINE_MS);
   }
   return 0;
 }
@@ -126,6 +126,6 @@ int drv_cg_v2_freeze(const char *dir, bool frozen, drv_err *err)
 int drv_cg_v2_kill(const char *dir, drv_err *err)
 {
   if (!drv_cg_has(dir, "cgroup.kill"))
-    return drv_error(err, ENOTSUP, "`%s/cgroup.kill` is missing (kernel older than 5.14)", dir);
+    return drv_cg_fail(err, ENOTSUP, "`%s/cgroup.kill` is missing (kernel older than 5.14)", dir);
   return drv_cg_write(dir, "cgroup.kill", "1", err);
 }

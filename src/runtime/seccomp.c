@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,18 @@
 
 #define P "linux.seccomp"
 #define MAX_ARGS 6
+
+/* An error whose message says it all (no "Invalid argument" appended). */
+static int __attribute__((format(printf, 3, 4)))
+fail(drv_err *err, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  drv_verror(err, 0, fmt, ap);
+  va_end(ap);
+  if (err) err->errnum = errnum;
+  return -1;
+}
 
 struct drv_seccomp_filter {
   struct sock_filter *insns;
@@ -84,10 +97,10 @@ static int parse_action(const char *name, const json_t *errno_ret, uint32_t *out
   if (errno_ret && !json_is_null(errno_ret)) {
     if (!json_is_integer(errno_ret) || json_integer_value(errno_ret) < 0 ||
         json_integer_value(errno_ret) > 0xffff)
-      return drv_error(err, EINVAL, "%s: errnoRet must be an integer in 0..65535", where);
+      return fail(err, EINVAL, "%s: errnoRet must be an integer in 0..65535", where);
     ret = (uint32_t)json_integer_value(errno_ret);
   }
-  if (!name) return drv_error(err, EINVAL, "%s: missing", where);
+  if (!name) return fail(err, EINVAL, "%s: missing", where);
   if (strcmp(name, "SCMP_ACT_KILL") == 0)
     *out = SCMP_ACT_KILL;
   else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0)
@@ -108,7 +121,7 @@ static int parse_action(const char *name, const json_t *errno_ret, uint32_t *out
     *out = SCMP_ACT_NOTIFY;
     *notify = true;
   } else {
-    return drv_error(err, EINVAL, "%s: unknown action `%s`", where, name);
+    return fail(err, EINVAL, "%s: unknown action `%s`", where, name);
   }
   return 0;
 }
@@ -169,28 +182,27 @@ static int parse_args(const json_t *args, struct scmp_arg_cmp *cmp, size_t *n, c
 {
   *n = 0;
   if (!args || json_is_null(args)) return 0;
-  if (!json_is_array(args)) return drv_error(err, EINVAL, "%s.args: expected an array", where);
+  if (!json_is_array(args)) return fail(err, EINVAL, "%s.args: expected an array", where);
   if (json_array_size(args) > MAX_ARGS * 4)
-    return drv_error(err, EINVAL, "%s.args: %zu conditions are more than a syscall can use", where,
-                     json_array_size(args));
+    return fail(err, EINVAL, "%s.args: %zu conditions are more than a syscall can use", where,
+                json_array_size(args));
   size_t i;
   json_t *a;
   json_array_foreach(args, i, a)
   {
-    if (!json_is_object(a))
-      return drv_error(err, EINVAL, "%s.args[%zu]: expected an object", where, i);
+    if (!json_is_object(a)) return fail(err, EINVAL, "%s.args[%zu]: expected an object", where, i);
     json_t *idx = json_object_get(a, "index"), *val = json_object_get(a, "value");
     json_t *val2 = json_object_get(a, "valueTwo"), *op = json_object_get(a, "op");
     if (!json_is_integer(idx) || json_integer_value(idx) < 0 || json_integer_value(idx) >= MAX_ARGS)
-      return drv_error(err, EINVAL, "%s.args[%zu].index: expected 0..5", where, i);
+      return fail(err, EINVAL, "%s.args[%zu].index: expected 0..5", where, i);
     if (!json_is_integer(val))
-      return drv_error(err, EINVAL, "%s.args[%zu].value: expected an integer", where, i);
+      return fail(err, EINVAL, "%s.args[%zu].value: expected an integer", where, i);
     if (val2 && !json_is_null(val2) && !json_is_integer(val2))
-      return drv_error(err, EINVAL, "%s.args[%zu].valueTwo: expected an integer", where, i);
+      return fail(err, EINVAL, "%s.args[%zu].valueTwo: expected an integer", where, i);
     enum scmp_compare o;
     if (!json_is_string(op) || parse_op(json_string_value(op), &o) < 0)
-      return drv_error(err, EINVAL, "%s.args[%zu].op: unknown operator `%s`", where, i,
-                       json_is_string(op) ? json_string_value(op) : "?");
+      return fail(err, EINVAL, "%s.args[%zu].op: unknown operator `%s`", where, i,
+                  json_is_string(op) ? json_string_value(op) : "?");
     cmp[*n].arg = (unsigned)json_integer_value(idx);
     cmp[*n].op = o;
     cmp[*n].datum_a = (scmp_datum_t)json_integer_value(val);
@@ -226,18 +238,18 @@ static int add_syscalls(scmp_filter_ctx ctx, const json_t *syscalls, uint32_t de
                         bool *notify, drv_err *err)
 {
   if (!syscalls || json_is_null(syscalls)) return 0;
-  if (!json_is_array(syscalls)) return drv_error(err, EINVAL, P ".syscalls: expected an array");
+  if (!json_is_array(syscalls)) return fail(err, EINVAL, P ".syscalls: expected an array");
   size_t i;
   json_t *s;
   json_array_foreach(syscalls, i, s)
   {
     char where[64];
     snprintf(where, sizeof where, P ".syscalls[%zu]", i);
-    if (!json_is_object(s)) return drv_error(err, EINVAL, "%s: expected an object", where);
+    if (!json_is_object(s)) return fail(err, EINVAL, "%s: expected an object", where);
     char awhere[80];
     snprintf(awhere, sizeof awhere, "%s.action", where);
     json_t *act = json_object_get(s, "action");
-    if (!json_is_string(act)) return drv_error(err, EINVAL, "%s: expected a string", awhere);
+    if (!json_is_string(act)) return fail(err, EINVAL, "%s: expected a string", awhere);
     json_t *eret = json_object_get(s, "errnoRet");
     uint32_t action;
     if (parse_action(json_string_value(act), eret && !json_is_null(eret) ? eret : NULL, &action,
@@ -248,14 +260,14 @@ static int add_syscalls(scmp_filter_ctx ctx, const json_t *syscalls, uint32_t de
     if (parse_args(json_object_get(s, "args"), cmp, &ncmp, where, err) < 0) return -1;
     json_t *names = json_object_get(s, "names"), *single = json_object_get(s, "name");
     if (names && !json_is_null(names) && !json_is_array(names))
-      return drv_error(err, EINVAL, "%s.names: expected an array of strings", where);
+      return fail(err, EINVAL, "%s.names: expected an array of strings", where);
     size_t n_names = json_is_array(names) ? json_array_size(names) : 0;
     if (!n_names && !json_is_string(single))
-      return drv_error(err, EINVAL, "%s.names: at least one syscall name is required", where);
+      return fail(err, EINVAL, "%s.names: at least one syscall name is required", where);
     for (size_t k = 0; k < n_names + (json_is_string(single) ? 1 : 0); k++) {
       json_t *nm = k < n_names ? json_array_get(names, k) : single;
       if (!json_is_string(nm))
-        return drv_error(err, EINVAL, "%s.names[%zu]: expected a string", where, k);
+        return fail(err, EINVAL, "%s.names[%zu]: expected a string", where, k);
       const char *name = json_string_value(nm);
       int nr = seccomp_syscall_resolve_name(name);
       if (nr == __NR_SCMP_ERROR) {
@@ -279,16 +291,16 @@ static int export_bpf(scmp_filter_ctx ctx, drv_seccomp_filter *f, drv_err *err)
   if (r < 0) return drv_error(err, -r, "seccomp: export the BPF program");
   off_t size = lseek(fd, 0, SEEK_END);
   if (size <= 0 || size % (off_t)sizeof(struct sock_filter))
-    return drv_error(err, EINVAL, "seccomp: exported program has a bad size %lld", (long long)size);
+    return fail(err, EINVAL, "seccomp: exported program has a bad size %lld", (long long)size);
   f->insns = drv_malloc((size_t)size);
   if (pread(fd, f->insns, (size_t)size, 0) != size)
     return drv_error(err, errno ? errno : EIO, "seccomp: read the exported program");
   f->len = (size_t)size / sizeof(struct sock_filter);
   if (f->len > BPF_MAXINSNS)
-    return drv_error(err, E2BIG,
-                     "seccomp: the program has %zu instructions, above the kernel's "
-                     "limit of %d",
-                     f->len, BPF_MAXINSNS);
+    return fail(err, E2BIG,
+                "seccomp: the program has %zu instructions, above the kernel's "
+                "limit of %d",
+                f->len, BPF_MAXINSNS);
   return 0;
 }
 
@@ -403,10 +415,10 @@ static int prepend_enosys(drv_seccomp_filter *f, const uint32_t *arches, size_t 
     st[i].jf = (uint8_t)(fl - i - 1);
   }
   if (f->len + k > BPF_MAXINSNS)
-    return drv_error(err, E2BIG,
-                     "seccomp: the program has %zu instructions, above the kernel's "
-                     "limit of %d",
-                     f->len + k, BPF_MAXINSNS);
+    return fail(err, E2BIG,
+                "seccomp: the program has %zu instructions, above the kernel's "
+                "limit of %d",
+                f->len + k, BPF_MAXINSNS);
   struct sock_filter *all = drv_malloc((f->len + k) * sizeof *all);
   memcpy(all, st, k * sizeof *all);
   memcpy(all + k, f->insns, f->len * sizeof *all);
@@ -418,14 +430,14 @@ static int prepend_enosys(drv_seccomp_filter *f, const uint32_t *arches, size_t 
 
 int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err)
 {
-  if (!json_is_object(sc)) return drv_error(err, EINVAL, P ": expected an object");
+  if (!json_is_object(sc)) return fail(err, EINVAL, P ": expected an object");
   drv_seccomp_filter *f = drv_calloc(1, sizeof *f);
   __attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
 
   json_t *da = json_object_get(sc, "defaultAction");
   uint32_t def_action;
   if (!json_is_string(da)) {
-    drv_error(err, EINVAL, P ".defaultAction: required, a string like SCMP_ACT_ERRNO");
+    fail(err, EINVAL, P ".defaultAction: required, a string like SCMP_ACT_ERRNO");
     goto fail;
   }
   json_t *der = json_object_get(sc, "defaultErrnoRet");
@@ -433,12 +445,12 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
       0)
     goto fail;
   if (f->notify) {
-    drv_error(err, EINVAL, P ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+    fail(err, EINVAL, P ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
     goto fail;
   }
   ctx = seccomp_init(def_action);
   if (!ctx) {
-    drv_error(err, EINVAL, P ".defaultAction: libseccomp refused `%s`", json_string_value(da));
+    fail(err, EINVAL, P ".defaultAction: libseccomp refused `%s`", json_string_value(da));
     goto fail;
   }
   /* drover sets no_new_privs itself when the spec says so. (The binary-tree optimizer makes
@@ -450,7 +462,7 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
   json_t *arches = json_object_get(sc, "architectures");
   if (arches && !json_is_null(arches)) {
     if (!json_is_array(arches)) {
-      drv_error(err, EINVAL, P ".architectures: expected an array");
+      fail(err, EINVAL, P ".architectures: expected an array");
       goto fail;
     }
     size_t i;
@@ -459,8 +471,8 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     {
       uint32_t arch = parse_arch(json_string_value(a));
       if (!arch) {
-        drv_error(err, EINVAL, P ".architectures[%zu]: unknown architecture `%s`", i,
-                  json_is_string(a) ? json_string_value(a) : "?");
+        fail(err, EINVAL, P ".architectures[%zu]: unknown architecture `%s`", i,
+             json_is_string(a) ? json_string_value(a) : "?");
         goto fail;
       }
       if (n_arches < DRV_ARRAY_LEN(arch_list)) arch_list[n_arches++] = arch;
@@ -475,7 +487,7 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
   json_t *flags = json_object_get(sc, "flags");
   if (flags && !json_is_null(flags)) {
     if (!json_is_array(flags)) {
-      drv_error(err, EINVAL, P ".flags: expected an array");
+      fail(err, EINVAL, P ".flags: expected an array");
       goto fail;
     }
     size_t i;
@@ -483,8 +495,8 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
     json_array_foreach(flags, i, fl)
     {
       if (parse_flag(json_string_value(fl), &f->flags) < 0) {
-        drv_error(err, EINVAL, P ".flags[%zu]: unknown flag `%s`", i,
-                  json_is_string(fl) ? json_string_value(fl) : "?");
+        fail(err, EINVAL, P ".flags[%zu]: unknown flag `%s`", i,
+             json_is_string(fl) ? json_string_value(fl) : "?");
         goto fail;
       }
     }
@@ -496,20 +508,20 @@ int drv_seccomp_compile(const json_t *sc, drv_seccomp_filter **out, drv_err *err
   json_t *lp = json_object_get(sc, "listenerPath"), *lm = json_object_get(sc, "listenerMetadata");
   if (lp && !json_is_null(lp)) {
     if (!json_is_string(lp) || json_string_value(lp)[0] != '/') {
-      drv_error(err, EINVAL, P ".listenerPath: expected an absolute path");
+      fail(err, EINVAL, P ".listenerPath: expected an absolute path");
       goto fail;
     }
     f->listener_path = drv_strdup(json_string_value(lp));
   }
   if (lm && !json_is_null(lm)) {
     if (!json_is_string(lm)) {
-      drv_error(err, EINVAL, P ".listenerMetadata: expected a string");
+      fail(err, EINVAL, P ".listenerMetadata: expected a string");
       goto fail;
     }
     f->listener_metadata = drv_strdup(json_string_value(lm));
   }
   if (f->notify && !f->listener_path) {
-    drv_error(err, EINVAL, P ".listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
+    fail(err, EINVAL, P ".listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
     goto fail;
   }
   if (f->notify) {
@@ -533,7 +545,7 @@ int drv_seccomp_compile_text(const char *text, size_t len, drv_seccomp_filter **
 {
   json_error_t je;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-  if (!j) return drv_error(err, EINVAL, P ": line %d: %s", je.line, je.text);
+  if (!j) return fail(err, EINVAL, P ": line %d: %s", je.line, je.text);
   int r = drv_seccomp_compile(j, out, err);
   json_decref(j);
   return r;
@@ -728,7 +740,7 @@ int drv_seccomp_load(const drv_seccomp_filter *f, int *listener_fd)
 int drv_seccomp_send_listener(const drv_seccomp_filter *f, int listener_fd, const json_t *state,
                               drv_err *err)
 {
-  if (!f->listener_path) return drv_error(err, EINVAL, P ".listenerPath: not set");
+  if (!f->listener_path) return fail(err, EINVAL, P ".listenerPath: not set");
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(f->listener_path) >= sizeof sa.sun_path)
     return drv_error(err, ENAMETOOLONG, P ".listenerPath `%s`", f->listener_path);
