@@ -616,8 +616,11 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
     a->network = true;
   }
   drv_pods_restore(a);
-  _cleanup_free_ char *fs = drv_asprintf("spec.nodeName=%s", a->node_name);
-  if (!(a->pod_inf = informer(a, &pods_ref, fs, err))) goto fail;
+  {
+    _cleanup_free_ char *fs = drv_asprintf("spec.nodeName=%s", a->node_name);
+    a->pod_inf = informer(a, &pods_ref, fs, err);
+  }
+  if (!a->pod_inf) goto fail;
   if (a->network) {
     drv_api_ref svc = {.version = "v1", .resource = "services"};
     drv_api_ref eps = {.version = "v1", .resource = "endpoints"};

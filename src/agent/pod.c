@@ -159,10 +159,12 @@ static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
       goto fail;
     }
   }
-  _cleanup_free_ char *hosts = drv_asprintf("%s/etc-hosts", p->dir);
-  _cleanup_free_ char *text = drv_asprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
-                                           a->network ? p->ip : "127.0.1.1", p->name);
-  drv_write_file_atomic(hosts, text, strlen(text), 0644, err);
+  {
+    _cleanup_free_ char *hosts = drv_asprintf("%s/etc-hosts", p->dir);
+    _cleanup_free_ char *text = drv_asprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+                                             a->network ? p->ip : "127.0.1.1", p->name);
+    drv_write_file_atomic(hosts, text, strlen(text), 0644, err);
+  }
   drv_pod_checkpoint(a, p);
   return 0;
 fail:

@@ -180,7 +180,7 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
     drv_cgroup_resources_add_device(&res, &rule);
   }
   if (drv_cgroup_create(sys, spec->cgroups_path, o->id, &res, 0, &cg, err) < 0) {
-    drv_err_prefix(err, "linux.cgroupsPath: ");
+    drv_err_prefix(err, "linux.cgroupsPath");
     goto out;
   }
   if (spec->seccomp && drv_seccomp_compile(spec->seccomp, &filter, err) < 0) goto out;
@@ -334,7 +334,7 @@ out:
   drv_seccomp_free(filter);
   drv_cgroup_resources_free(&res);
   drv_rt_spec_free(spec);
-  if (r < 0) drv_err_prefix(err, "create container `%s`: ", o->id);
+  if (r < 0) drv_err_prefix(err, "create container `%s`", o->id);
   return r;
 }
 
@@ -344,13 +344,13 @@ int drv_rt_start(const char *root, const char *id, drv_err *err)
   drv_rt_saved s;
   if (drv_rt_saved_read(root, id, &s, err) < 0) return -1;
   int r = -1;
+  _cleanup_free_ char *fifo = drv_asprintf("%s/%s/exec.fifo", root, id);
   drv_rt_status st;
   drv_rt_saved_status(root, &s, &st);
   if (st != DRV_RT_CREATED) {
     drv_error(err, 0, "start container `%s`: it is %s, not created", id, drv_rt_status_name(st));
     goto out;
   }
-  _cleanup_free_ char *fifo = drv_asprintf("%s/%s/exec.fifo", root, id);
   int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     drv_error(err, errno == ENXIO ? 0 : errno, "start container `%s`: %s", id,

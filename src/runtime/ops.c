@@ -207,6 +207,7 @@ int drv_rt_update(const char *root, const char *id, json_t *resources, drv_err *
   drv_cgroup_resources res;
   drv_cgroup_resources_init(&res);
   drv_cgroup *cg = NULL;
+  _cleanup_free_ char *dir = drv_rt_state_dir(root, id);
   drv_rt_status st;
   drv_rt_saved_status(root, &s, &st);
   if (st == DRV_RT_STOPPED) {
@@ -225,12 +226,11 @@ int drv_rt_update(const char *root, const char *id, json_t *resources, drv_err *
   json_t *old = json_object_get(lx, "resources");
   if (json_is_object(old)) json_object_update_recursive(old, resources);
   else json_object_set(lx, "resources", resources);
-  _cleanup_free_ char *dir = drv_rt_state_dir(root, id);
   r = drv_rt_saved_write(dir, &s, err);
 out:
   drv_cgroup_free(cg);
   drv_cgroup_resources_free(&res);
   drv_rt_saved_clear(&s);
-  if (r < 0) drv_err_prefix(err, "update container `%s`: ", id);
+  if (r < 0) drv_err_prefix(err, "update container `%s`", id);
   return r;
 }

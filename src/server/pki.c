@@ -133,11 +133,12 @@ int drv_pki_ensure(const char *dir, const char *host, drv_pki *out, drv_err *err
   X509 *ca = cakey ? make_cert(cakey, "drover-ca", NULL, NULL, true, NULL) : NULL;
   X509 *srv = ca && skey ? make_cert(skey, "drover-apiserver", ca, cakey, false, san) : NULL;
   int rc = -1;
+  _cleanup_free_ char *ca_key_pem = NULL;
   if (!srv) {
     drv_error(err, EIO, "generate certificates in `%s`: OpenSSL failed", dir);
     goto out;
   }
-  _cleanup_free_ char *ca_key_pem = pem_key(cakey);
+  ca_key_pem = pem_key(cakey);
   out->ca_pem = pem_cert(ca);
   out->cert_pem = pem_cert(srv);
   out->key_pem = pem_key(skey);
