@@ -30,7 +30,7 @@ unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
 
 asan:
-	@[ -f $(ASAN)/build.ninja ] || $(MESON) setup $(ASAN) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	@[ -f $(ASAN)/build.ninja ] || CC=clang $(MESON) setup $(ASAN) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(ASAN)
 	$(MESON) test -C $(ASAN) --suite unit --print-errorlogs
 

@@ -31,7 +31,7 @@ if [ ! -f "$RESULTS/build.failed" ]; then
   run_unit build unit
 
   suite "unit (AddressSanitizer + UndefinedBehaviorSanitizer)"
-  [ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debug \
+  [ -f build-asan/build.ninja ] || CC=clang meson setup build-asan --buildtype=debug \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
   if ninja -C build-asan; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
