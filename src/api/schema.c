@@ -46,7 +46,7 @@ const drv_schema_field *drv_schema_field_find(const drv_schema_type *t, const ch
   return NULL;
 }
 
-#define MAX_TYPES 160
+#define MAX_TYPES 400
 
 static const drv_schema_type *all[MAX_TYPES + 1];
 static size_t nall;

@@ -13,6 +13,7 @@
 #define F_BOOL(n, d) {n, DRV_S_BOOL, 0, NULL, NULL, 0, d}
 #define F_QTY(n, d) {n, DRV_S_QUANTITY, 0, NULL, NULL, 0, d}
 #define F_IOS(n, d) {n, DRV_S_INT_OR_STRING, 0, NULL, NULL, 0, d}
+#define F_IOS_REQ(n, d) {n, DRV_S_INT_OR_STRING, 0, NULL, NULL, DRV_SF_REQUIRED, d}
 #define F_TIME(n, d) {n, DRV_S_TIME, 0, NULL, NULL, 0, d}
 #define F_ANY(n, d) {n, DRV_S_ANY, 0, NULL, NULL, 0, d}
 #define F_OBJ(n, t, d) {n, DRV_S_OBJECT, 0, &t, NULL, 0, d}
@@ -44,6 +45,14 @@ extern const drv_schema_type drv_t_Pod, drv_t_PodSpec, drv_t_PodStatus, drv_t_Po
     drv_t_Container, drv_t_Namespace, drv_t_Node, drv_t_Service, drv_t_Endpoints,
     drv_t_ConfigMap, drv_t_Secret, drv_t_ServiceAccount, drv_t_Event, drv_t_ObjectReference,
     drv_t_LocalObjectReference, drv_t_EventSource;
+/* nested pod types (schema_podextra.c) */
+extern const drv_schema_type drv_t_Affinity, drv_t_PodSecurityContext, drv_t_SecurityContext,
+    drv_t_Lifecycle, drv_t_ConfigMapVolumeSource, drv_t_SecretVolumeSource,
+    drv_t_EmptyDirVolumeSource, drv_t_HostPathVolumeSource, drv_t_PVCVolumeSource,
+    drv_t_DownwardAPIVolumeSource, drv_t_ProjectedVolumeSource, drv_t_ConfigMapEnvSource,
+    drv_t_SecretEnvSource, drv_t_PodDNSConfig, drv_t_ExecAction, drv_t_HTTPGetAction,
+    drv_t_TCPSocketAction, drv_t_GRPCAction, drv_t_ObjectFieldSelector,
+    drv_t_ResourceFieldSelector;
 /* other groups */
 extern const drv_schema_type drv_t_Deployment, drv_t_ReplicaSet, drv_t_EventsV1Event,
     drv_t_HPAv2, drv_t_HPAv1, drv_t_Lease, drv_t_EndpointSlice, drv_t_NodeMetrics,

@@ -193,3 +193,46 @@ def test_kubectl_explain_and_validation(srv, tmp_path):
     assert "spec.template.spec.containers[0].ports[1].containerPort: Invalid value: 70000" in p.stderr
     assert "spec.template.spec.containers[1].image: Required value" in p.stderr
     assert srv.kubectl("get", "deploy", "kbad", check=False).returncode != 0
+
+
+def test_kubectl_apply_nested_pod_types(srv, tmp_path):
+    """kubectl computes apply patches from the OpenAPI v3 schemas: nested pod types (affinity,
+    security contexts, probes, volume sources) must be described, or it warns and falls back."""
+    f = tmp_path / "aff.yaml"
+    m = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kaff}
+spec:
+  selector: {matchLabels: {app: kaff}}
+  template:
+    metadata: {labels: {app: kaff}}
+    spec:
+      securityContext: {runAsUser: 1000, supplementalGroups: [1, 2]}
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+            - matchExpressions: [{key: disk, operator: In, values: [ssd]}]
+      containers:
+      - name: a
+        image: nginx
+        securityContext: {capabilities: {add: [NET_ADMIN]}}
+        livenessProbe: {httpGet: {path: /, port: 80}}
+        volumeMounts: [{name: v, mountPath: /v}]
+      volumes: [{name: v, configMap: {name: cm}}]
+"""
+    f.write_text(m)
+    p = srv.kubectl("apply", "-f", str(f))
+    assert "warning" not in p.stderr.lower()
+    f.write_text(m.replace("NET_ADMIN", "SYS_TIME").replace("ssd", "hdd").replace("[1, 2]", "[3]")
+                 .replace("path: /,", "path: /healthz,").replace("configMap: {name: cm}", "emptyDir: {}"))
+    p = srv.kubectl("apply", "-f", str(f))
+    assert "warning" not in p.stderr.lower(), p.stderr
+    s = getj(srv, "deploy", "kaff")["spec"]["template"]["spec"]
+    assert s["securityContext"]["supplementalGroups"] == [3]
+    assert s["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["hdd"]
+    c = s["containers"][0]
+    assert c["securityContext"]["capabilities"]["add"] == ["SYS_TIME"]
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert s["volumes"] == [{"name": "v", "emptyDir": {}}]  # the old source is gone ($retainKeys)
