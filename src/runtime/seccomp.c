@@ -728,6 +728,8 @@ int drv_seccomp_load(const drv_seccomp_filter *f, int *listener_fd)
   if (r < 0 && errno == ENOSYS && f->flags == 0)
     r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0); /* kernels before 3.17 */
   if (r < 0) return -errno;
+  /* TSYNC without a listener reports a thread it could not sync by its id. */
+  if (r > 0 && !(f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return -ESRCH;
   if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
     if (listener_fd)
       *listener_fd = (int)r;
