@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/crilog.h"
+#include "agent/exec.h"
 #include "agent/internal.h"
 #include "agent/metrics.h"
 #include "common/buf.h"
@@ -242,6 +243,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return r;
   }
   if (!strncmp(url, "/containerLogs/", 15)) return serve_logs(a, c, url + 15);
+  if (!strncmp(url, "/exec/", 6)) return drv_agent_serve_exec(a, c, url + 6);
   return reply_text(c, 404, "not found\n");
 }
 
@@ -261,7 +263,7 @@ int drv_agent_httpd_start(drv_agent *a, drv_err *err)
   if (*host && inet_pton(AF_INET, host, &sa.sin_addr) != 1)
     return drv_error(err, EINVAL, "agent listen address `%s`: not an IPv4 address", host);
   a->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                  MHD_USE_ERROR_LOG,
+                                  MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
                               (uint16_t)port, NULL, NULL, handler, a, MHD_OPTION_SOCK_ADDR, &sa,
                               MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
   if (!a->httpd) return drv_error(err, errno ? errno : EADDRINUSE, "agent: listen on %s:%d", host, port);

@@ -266,3 +266,18 @@ def test_kill9_agent_keeps_containers_and_readopts(env):
     assert json.load(open(os.path.join(a.dir, "agent", "pods",
                                        s.http("GET", "/api/v1/namespaces/default/pods/keep")[1]["metadata"]["uid"],
                                        "state.json")))["containers"][0]["pid"] == keep_pid
+
+
+def test_exec(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("ex", node, [ctr("c", "echo secret > /tmp/f; exec sleep 1000")]))
+    wait_for(lambda: A.running(s, "ex"), what="ex running")
+    wait_for(lambda: s.kubectl("exec", "ex", "--", "cat", "/tmp/f", check=False).stdout == "secret\n",
+             what="exec output")
+    p = s.kubectl("exec", "ex", "--", "sh", "-c", "echo out; echo err >&2; exit 4", check=False)
+    assert p.stdout == "out\n" and "err" in p.stderr and p.returncode == 4
+    p = s.kubectl("exec", "-i", "ex", "--", "sh", "-c", "tr a-z A-Z", input="hello stdin\n")
+    assert p.stdout == "HELLO STDIN\n"
+    # Same namespaces as the container: its hostname and its own pid namespace.
+    assert s.kubectl("exec", "ex", "--", "busybox", "hostname").stdout == "ex\n"
+    assert "sleep 1000" in s.kubectl("exec", "ex", "--", "busybox", "ps").stdout

@@ -1,0 +1,342 @@
+/* `kubectl exec` on the agent: GET /exec/NS/POD/CONTAINER?command=…&stdin=&stdout=&stderr=
+ * upgraded to a WebSocket with Kubernetes' channel protocol (v5.channel.k8s.io, falling back to
+ * v4.channel.k8s.io): each binary message starts with a channel byte — 0 stdin, 1 stdout,
+ * 2 stderr, 3 the final Status, 4 resize; v5 adds 255 = the client closed a channel. The process
+ * runs through the runtime's exec (namespaces and cgroup of the container). No TTY. */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/exec.h"
+#include "agent/internal.h"
+#include "common/buf.h"
+#include "common/fs.h"
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+typedef struct exec_req {
+  drv_agent *a;
+  char *rt_id;
+  json_t *args;
+  bool want_stdin, want_stdout, want_stderr;
+  bool v5;
+  char *extra;
+  size_t n_extra;
+  MHD_socket sock;
+  struct MHD_UpgradeResponseHandle *urh;
+} exec_req;
+
+static void exec_req_free(exec_req *r)
+{
+  free(r->rt_id);
+  json_decref(r->args);
+  free(r->extra);
+  free(r);
+}
+
+static int send_frame(int sock, int opcode, int channel, const void *data, size_t len)
+{
+  unsigned char hdr[16];
+  size_t n = 0, plen = len + (channel >= 0 ? 1 : 0);
+  hdr[n++] = (unsigned char)(0x80 | opcode);
+  if (plen < 126) hdr[n++] = (unsigned char)plen;
+  else if (plen < 65536) {
+    hdr[n++] = 126;
+    hdr[n++] = (unsigned char)(plen >> 8);
+    hdr[n++] = (unsigned char)plen;
+  } else {
+    hdr[n++] = 127;
+    for (int i = 7; i >= 0; i--) hdr[n++] = (unsigned char)((uint64_t)plen >> (8 * i));
+  }
+  if (channel >= 0) hdr[n++] = (unsigned char)channel;
+  struct iovec iov[2] = {{hdr, n}, {(void *)data, len}};
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+  size_t total = n + len;
+  while (total > 0) {
+    ssize_t k = sendmsg(sock, &m, MSG_NOSIGNAL);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    total -= (size_t)k;
+    while (k > 0 && m.msg_iovlen > 0) {
+      if ((size_t)k >= m.msg_iov[0].iov_len) {
+        k -= (ssize_t)m.msg_iov[0].iov_len;
+        m.msg_iov++;
+        m.msg_iovlen--;
+      } else {
+        m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + k;
+        m.msg_iov[0].iov_len -= (size_t)k;
+        k = 0;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Parses complete frames from in; calls back for each data payload. Returns bytes used, or -1
+ * when the client closed the connection. */
+typedef struct ws_state {
+  int stdin_fd;
+  int sock;
+} ws_state;
+
+static ssize_t ws_consume(ws_state *ws, unsigned char *in, size_t len)
+{
+  size_t pos = 0;
+  for (;;) {
+    if (len - pos < 2) return (ssize_t)pos;
+    unsigned char *f = in + pos;
+    int opcode = f[0] & 0x0f;
+    bool masked = f[1] & 0x80;
+    uint64_t plen = f[1] & 0x7f;
+    size_t hl = 2;
+    if (plen == 126) {
+      if (len - pos < 4) return (ssize_t)pos;
+      plen = ((uint64_t)f[2] << 8) | f[3];
+      hl = 4;
+    } else if (plen == 127) {
+      if (len - pos < 10) return (ssize_t)pos;
+      plen = 0;
+      for (int i = 0; i < 8; i++) plen = (plen << 8) | f[2 + i];
+      hl = 10;
+    }
+    if (masked) hl += 4;
+    if (len - pos < hl + plen) return (ssize_t)pos;
+    unsigned char *p = f + hl;
+    if (masked)
+      for (uint64_t i = 0; i < plen; i++) p[i] ^= f[hl - 4 + (i & 3)];
+    if (opcode == 0x8) return -1;
+    if (opcode == 0x9) send_frame(ws->sock, 0xA, -1, p, plen);
+    if ((opcode == 0x2 || opcode == 0x1 || opcode == 0x0) && plen >= 1) {
+      int ch = p[0];
+      if (ch == 0 && ws->stdin_fd >= 0 && plen > 1) {
+        if (drv_write_all(ws->stdin_fd, p + 1, plen - 1) < 0) {
+          close(ws->stdin_fd);
+          ws->stdin_fd = -1;
+        }
+      } else if (ch == 255 && plen >= 2 && p[1] == 0 && ws->stdin_fd >= 0) {
+        close(ws->stdin_fd);
+        ws->stdin_fd = -1;
+      }
+    }
+    pos += hl + plen;
+  }
+}
+
+static void *exec_thread(void *arg)
+{
+  exec_req *r = arg;
+  int sock = r->sock;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  drv_err err;
+  pid_t pid = -1;
+  bool ok = pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0;
+  if (!ok) drv_error(&err, errno, "exec: pipes");
+  if (ok) {
+    json_t *proc = json_pack("{s:O, s:s, s:[s], s:{s:i, s:i}, s:b}", "args", r->args, "cwd", "/",
+                             "env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                             "user", "uid", 0, "gid", 0, "terminal", false);
+    drv_rt_exec_opts o;
+    drv_rt_exec_opts_init(&o);
+    o.root = r->a->rt_root;
+    o.id = r->rt_id;
+    o.process = proc;
+    o.stdio[0] = r->want_stdin ? in[0] : devnull;
+    o.stdio[1] = r->want_stdout ? out[1] : devnull;
+    o.stdio[2] = r->want_stderr ? errp[1] : devnull;
+    ok = drv_rt_exec(&o, &pid, &err) == 0;
+    json_decref(proc);
+  }
+  if (in[0] >= 0) close(in[0]);
+  if (out[1] >= 0) close(out[1]);
+  if (errp[1] >= 0) close(errp[1]);
+  if (devnull >= 0) close(devnull);
+  ws_state ws = {.stdin_fd = ok && r->want_stdin ? in[1] : -1, .sock = sock};
+  if (!(ok && r->want_stdin) && in[1] >= 0) close(in[1]);
+  int code = -1;
+  if (ok) {
+    drv_buf inbuf = DRV_BUF_INIT;
+    if (r->n_extra) drv_buf_append(&inbuf, r->extra, r->n_extra);
+    int fds_open = 2;
+    bool client_gone = false;
+    while (fds_open > 0 && !client_gone) {
+      if (inbuf.len) {
+        ssize_t used = ws_consume(&ws, (unsigned char *)inbuf.data, inbuf.len);
+        if (used < 0) break;
+        memmove(inbuf.data, inbuf.data + used, inbuf.len - (size_t)used);
+        inbuf.len -= (size_t)used;
+      }
+      struct pollfd p[3] = {{out[0], POLLIN, 0}, {errp[0], POLLIN, 0}, {sock, POLLIN, 0}};
+      if (poll(p, 3, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      char buf[32768];
+      for (int i = 0; i < 2; i++) {
+        if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t k = read(p[i].fd, buf, sizeof buf);
+        if (k > 0) {
+          if (send_frame(sock, 0x2, i + 1, buf, (size_t)k) < 0) client_gone = true;
+        } else if (k == 0 || errno != EINTR) {
+          close(p[i].fd);
+          if (i == 0) out[0] = -1;
+          else errp[0] = -1;
+          fds_open--;
+        }
+      }
+      if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t k = recv(sock, buf, sizeof buf, 0);
+        if (k <= 0) client_gone = true;
+        else drv_buf_append(&inbuf, buf, (size_t)k);
+      }
+    }
+    drv_buf_free(&inbuf);
+    if (client_gone) kill(pid, SIGKILL);
+    if (drv_rt_wait(pid, &code, &err) < 0) code = -1;
+  }
+  if (ws.stdin_fd >= 0) close(ws.stdin_fd);
+  if (out[0] >= 0) close(out[0]);
+  if (errp[0] >= 0) close(errp[0]);
+  char *status;
+  if (!ok)
+    status = drv_asprintf("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"%s\",\"reason\":\"InternalError\",\"code\":500}",
+                          err.msg);
+  else if (code == 0)
+    status = drv_strdup("{\"metadata\":{},\"status\":\"Success\"}");
+  else
+    status = drv_asprintf("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with "
+                          "non-zero exit code: %d\",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":"
+                          "[{\"reason\":\"ExitCode\",\"message\":\"%d\"}]}}",
+                          code, code);
+  for (char *c = status; *c; c++)
+    if (*c == '\n') *c = ' ';
+  send_frame(sock, 0x2, 3, status, strlen(status));
+  free(status);
+  unsigned char close_code[2] = {0x03, 0xe8};
+  send_frame(sock, 0x8, -1, close_code, 2);
+  MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
+  exec_req_free(r);
+  return NULL;
+}
+
+static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
+                     size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+  (void)c, (void)con_cls;
+  exec_req *r = cls;
+  r->sock = sock;
+  r->urh = urh;
+  if (extra_in_size) {
+    r->extra = drv_malloc(extra_in_size);
+    memcpy(r->extra, extra_in, extra_in_size);
+    r->n_extra = extra_in_size;
+  }
+  pthread_t t;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&t, &at, exec_thread, r) != 0) {
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    exec_req_free(r);
+  }
+  pthread_attr_destroy(&at);
+}
+
+static enum MHD_Result collect_command(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+  (void)kind;
+  if (key && !strcmp(key, "command") && value) json_array_append_new(cls, json_string(value));
+  return MHD_YES;
+}
+
+static enum MHD_Result plain(struct MHD_Connection *c, unsigned code, const char *msg)
+{
+  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+  enum MHD_Result ret = MHD_queue_response(c, code, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static bool qbool(struct MHD_Connection *c, const char *k)
+{
+  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+  return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, const char *rest)
+{
+  char ns[256], pod[256], ctr[256];
+  if (sscanf(rest, "%255[^/]/%255[^/]/%255[^/?]", ns, pod, ctr) != 3)
+    return plain(c, 400, "expected /exec/NAMESPACE/POD/CONTAINER\n");
+  const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+  const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+  const char *protos = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol");
+  if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !key)
+    return plain(c, 400, "exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)\n");
+  const char *proto = NULL;
+  if (protos && strstr(protos, "v5.channel.k8s.io")) proto = "v5.channel.k8s.io";
+  else if (protos && strstr(protos, "v4.channel.k8s.io")) proto = "v4.channel.k8s.io";
+  else if (protos && strstr(protos, "channel.k8s.io")) proto = "channel.k8s.io";
+  if (!proto) return plain(c, 400, "unsupported WebSocket subprotocol: want v5.channel.k8s.io or v4.channel.k8s.io\n");
+  json_t *args = json_array();
+  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_command, args);
+  if (json_array_size(args) == 0) {
+    json_decref(args);
+    return plain(c, 400, "exec: no command given\n");
+  }
+  if (qbool(c, "tty")) {
+    json_decref(args);
+    return plain(c, 400, "exec: tty is not supported by this agent; run without -t\n");
+  }
+  char *rt_id = NULL;
+  pthread_mutex_lock(&a->lock);
+  drv_pod *p = drv_agent_find_pod(a, ns, pod);
+  for (size_t i = 0; p && i < p->n_ctrs; i++)
+    if (!strcmp(p->ctrs[i].name, ctr) && p->ctrs[i].rt_id && p->ctrs[i].kind == DRV_CS_RUNNING)
+      rt_id = drv_strdup(p->ctrs[i].rt_id);
+  pthread_mutex_unlock(&a->lock);
+  if (!rt_id) {
+    json_decref(args);
+    _cleanup_free_ char *m = drv_asprintf("container %s is not running in pod %s/%s on this node\n", ctr, ns, pod);
+    return plain(c, 404, m);
+  }
+  exec_req *r = drv_calloc(1, sizeof *r);
+  r->a = a;
+  r->rt_id = rt_id;
+  r->args = args;
+  r->want_stdin = qbool(c, "stdin") || qbool(c, "input");
+  r->want_stdout = qbool(c, "stdout") || qbool(c, "output");
+  r->want_stderr = qbool(c, "stderr") || qbool(c, "error");
+  r->v5 = !strcmp(proto, "v5.channel.k8s.io");
+  /* Sec-WebSocket-Accept = base64(SHA-1(key + GUID)). */
+  _cleanup_free_ char *cat = drv_asprintf("%s" WS_GUID, key);
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1((const unsigned char *)cat, strlen(cat), md);
+  unsigned char accept[64];
+  EVP_EncodeBlock(accept, md, SHA_DIGEST_LENGTH);
+  struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded, r);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+  MHD_add_response_header(resp, "Sec-WebSocket-Accept", (const char *)accept);
+  MHD_add_response_header(resp, "Sec-WebSocket-Protocol", proto);
+  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+  MHD_destroy_response(resp);
+  if (ret != MHD_YES) exec_req_free(r);
+  return ret;
+}
