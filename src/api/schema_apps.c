@@ -8,7 +8,10 @@ extern const drv_schema_type drv_t_DeploymentSpec, drv_t_DeploymentStatus,
     drv_t_HPABehavior, drv_t_HPAScalingRules, drv_t_HPAScalingPolicy, drv_t_HPACondition,
     drv_t_HPAv1Spec, drv_t_HPAv1Status, drv_t_LeaseSpec, drv_t_Endpoint, drv_t_EndpointSlicePort,
     drv_t_EndpointConditions, drv_t_ContainerMetrics, drv_t_ScaleSpec, drv_t_ScaleStatus,
-    drv_t_EventsV1Series, drv_t_MetricTarget, drv_t_ResourceMetricSource;
+    drv_t_EventsV1Series, drv_t_MetricTarget, drv_t_ResourceMetricSource, drv_t_MetricIdentifier,
+    drv_t_PodsMetricSource, drv_t_ObjectMetricSource,
+    drv_t_ExternalMetricSource, drv_t_ContainerResourceMetricSource, drv_t_MetricValueStatus,
+    drv_t_ResourceMetricStatus;
 
 #define TYPEMETA                                                                               \
   F_STR("apiVersion", "Versioned schema of this representation of an object."),                \
@@ -102,19 +105,53 @@ TYPE(drv_t_ResourceMetricSource, "io.k8s.api.autoscaling.v2.ResourceMetricSource
      F_STR_REQ("name", "Name of the resource."),
      F_OBJ_REQ("target", drv_t_MetricTarget, "Target value for the given metric."));
 
+TYPE(drv_t_MetricIdentifier, "io.k8s.api.autoscaling.v2.MetricIdentifier",
+     "Name and selector of a metric.", F_STR_REQ("name", "Name of the metric."),
+     F_OBJ("selector", drv_t_LabelSelector, "Selects the metric's series."));
+
+TYPE(drv_t_PodsMetricSource, "io.k8s.api.autoscaling.v2.PodsMetricSource",
+     "A metric describing each pod, averaged.",
+     F_OBJ_REQ("metric", drv_t_MetricIdentifier, "The metric."),
+     F_OBJ_REQ("target", drv_t_MetricTarget, "Target value."));
+
+TYPE(drv_t_ObjectMetricSource, "io.k8s.api.autoscaling.v2.ObjectMetricSource",
+     "A metric describing one Kubernetes object.",
+     F_OBJ_REQ("describedObject", drv_t_CrossVersionObjectReference, "The object."),
+     F_OBJ_REQ("metric", drv_t_MetricIdentifier, "The metric."),
+     F_OBJ_REQ("target", drv_t_MetricTarget, "Target value."));
+
+TYPE(drv_t_ExternalMetricSource, "io.k8s.api.autoscaling.v2.ExternalMetricSource",
+     "A metric not associated with any Kubernetes object.",
+     F_OBJ_REQ("metric", drv_t_MetricIdentifier, "The metric."),
+     F_OBJ_REQ("target", drv_t_MetricTarget, "Target value."));
+
+TYPE(drv_t_ContainerResourceMetricSource, "io.k8s.api.autoscaling.v2.ContainerResourceMetricSource",
+     "A resource metric of one container of each pod.",
+     F_STR_REQ("container", "Name of the container."), F_STR_REQ("name", "Name of the resource."),
+     F_OBJ_REQ("target", drv_t_MetricTarget, "Target value."));
+
 TYPE_OPEN(drv_t_MetricSpec, "io.k8s.api.autoscaling.v2.MetricSpec",
           "The specification for a single metric to scale on.",
-          F_ANY("containerResource", "A resource metric of one container."),
-          F_ANY("external", "A metric not associated with any Kubernetes object."),
-          F_ANY("object", "A metric describing a single Kubernetes object."),
-          F_ANY("pods", "A metric describing each pod."),
+          F_OBJ("containerResource", drv_t_ContainerResourceMetricSource, "A resource metric of one container."),
+          F_OBJ("external", drv_t_ExternalMetricSource, "A metric not associated with any Kubernetes object."),
+          F_OBJ("object", drv_t_ObjectMetricSource, "A metric describing a single Kubernetes object."),
+          F_OBJ("pods", drv_t_PodsMetricSource, "A metric describing each pod."),
           F_OBJ("resource", drv_t_ResourceMetricSource, "A resource metric (cpu, memory)."),
           F_STR_REQ("type", "ContainerResource, External, Object, Pods or Resource."));
+
+TYPE(drv_t_MetricValueStatus, "io.k8s.api.autoscaling.v2.MetricValueStatus",
+     "The current value of a metric.", F_INT("averageUtilization", "Current utilization percentage."),
+     F_QTY("averageValue", "Current average value."), F_QTY("value", "Current value."));
+
+TYPE_OPEN(drv_t_ResourceMetricStatus, "io.k8s.api.autoscaling.v2.ResourceMetricStatus",
+          "Current value of a resource metric.",
+          F_OBJ_REQ("current", drv_t_MetricValueStatus, "Current value."),
+          F_STR_REQ("name", "Name of the resource."));
 
 TYPE_OPEN(drv_t_MetricStatus, "io.k8s.api.autoscaling.v2.MetricStatus",
           "The last read state of a single metric.", F_ANY("containerResource", ""),
           F_ANY("external", ""), F_ANY("object", ""), F_ANY("pods", ""),
-          F_ANY("resource", "Current value of a resource metric."),
+          F_OBJ("resource", drv_t_ResourceMetricStatus, "Current value of a resource metric."),
           F_STR_REQ("type", "Type of metric source."));
 
 TYPE(drv_t_HPAScalingPolicy, "io.k8s.api.autoscaling.v2.HPAScalingPolicy",

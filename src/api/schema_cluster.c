@@ -5,7 +5,8 @@ extern const drv_schema_type drv_t_NamespaceSpec, drv_t_NamespaceStatus, drv_t_N
     drv_t_NodeStatus, drv_t_Taint, drv_t_NodeCondition, drv_t_NodeAddress, drv_t_NodeSystemInfo,
     drv_t_ServiceSpec, drv_t_ServiceStatus, drv_t_ServicePort, drv_t_EndpointSubset,
     drv_t_EndpointAddress, drv_t_EndpointPort, drv_t_NamespaceCondition, drv_t_EventSeries,
-    drv_t_ContainerImage;
+    drv_t_ContainerImage, drv_t_ClientIPConfig, drv_t_SessionAffinityConfig, drv_t_PortStatus,
+    drv_t_LoadBalancerIngress, drv_t_LoadBalancerStatus;
 
 #define TYPEMETA                                                                               \
   F_STR("apiVersion", "Versioned schema of this representation of an object."),                \
@@ -89,6 +90,23 @@ TYPE(drv_t_ServicePort, "io.k8s.api.core.v1.ServicePort",
      F_STR("protocol", "TCP, UDP or SCTP. Default TCP."),
      F_IOS("targetPort", "Number or name of the port to access on the pods."));
 
+TYPE(drv_t_ClientIPConfig, "io.k8s.api.core.v1.ClientIPConfig", "ClientIP session affinity settings.",
+     F_INT("timeoutSeconds", "Seconds of sticky sessions (default 10800)."));
+
+TYPE(drv_t_SessionAffinityConfig, "io.k8s.api.core.v1.SessionAffinityConfig",
+     "Session affinity settings.", F_OBJ("clientIP", drv_t_ClientIPConfig, "ClientIP settings."));
+
+TYPE(drv_t_PortStatus, "io.k8s.api.core.v1.PortStatus", "Status of a load-balancer port.",
+     F_STR("error", "Error of the port."), F_INT_REQ("port", "Port number."),
+     F_STR_REQ("protocol", "TCP, UDP or SCTP."));
+
+TYPE(drv_t_LoadBalancerIngress, "io.k8s.api.core.v1.LoadBalancerIngress",
+     "An ingress point of a load balancer.", F_STR("hostname", "DNS name."), F_STR("ip", "IP address."),
+     F_STR("ipMode", "VIP or Proxy."), F_LIST("ports", drv_t_PortStatus, NULL, "Port statuses."));
+
+TYPE(drv_t_LoadBalancerStatus, "io.k8s.api.core.v1.LoadBalancerStatus", "Status of a load balancer.",
+     F_LIST("ingress", drv_t_LoadBalancerIngress, NULL, "Ingress points."));
+
 TYPE_OPEN(drv_t_ServiceSpec, "io.k8s.api.core.v1.ServiceSpec",
           "Attributes a user creates on a service.",
           F_BOOL("allocateLoadBalancerNodePorts", "Allocate node ports for LoadBalancer."),
@@ -108,14 +126,14 @@ TYPE_OPEN(drv_t_ServiceSpec, "io.k8s.api.core.v1.ServiceSpec",
           F_BOOL("publishNotReadyAddresses", "Publish endpoints of unready pods."),
           F_MAP_STR("selector", "Route traffic to pods with labels matching this selector."),
           F_STR("sessionAffinity", "ClientIP or None."),
-          F_ANY("sessionAffinityConfig", "Configuration of session affinity."),
+          F_OBJ("sessionAffinityConfig", drv_t_SessionAffinityConfig, "Configuration of session affinity."),
           F_STR("trafficDistribution", "Traffic distribution preference."),
           F_STR("type", "ClusterIP, NodePort, LoadBalancer or ExternalName."));
 
 TYPE_OPEN(drv_t_ServiceStatus, "io.k8s.api.core.v1.ServiceStatus",
           "Current status of a service.",
           F_LIST("conditions", drv_t_Condition, "type", "Current service state."),
-          F_ANY("loadBalancer", "Status of the load-balancer."));
+          F_OBJ("loadBalancer", drv_t_LoadBalancerStatus, "Status of the load-balancer."));
 
 TYPE(drv_t_Service, "io.k8s.api.core.v1.Service",
      "Service is a named abstraction of software service (for example, mysql) consisting of "
