@@ -3,6 +3,9 @@
  * Kubernetes does with percentageOfNodesToScore=100), and compares their placement quality:
  *   - per decision: fast score / exhaustive best score on the same cluster state (sampled);
  *   - end state: mean node score (spread: free share; pack: nodes used) after all placements.
+ * With MIXED=1 the workload has constraints too: a tenth of the nodes carry a NoSchedule
+ * taint that a fifth of the pods tolerate, a third of the pods pin a zone (nodeSelector) and
+ * a third prefer one (preferred node affinity, weight 50).
  * usage: bench_scheduler NODES PODS spread|pack [exhaustive_pods] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,8 @@ static const shape SHAPES[] = {{8000, 32 * GI}, {16000, 64 * GI}, {32000, 128 * 
 static const int64_t TPL_CPU[] = {100, 250, 500, 1000, 2000, 250, 500};
 static const int64_t TPL_MEM[] = {128, 256, 512, 1024, 4096, 1024, 2048};
 
+static bool mixed;
+
 static drv_sched *cluster(int nnodes, drv_sched_strategy strat, double tol, int64_t maxpods)
 {
   drv_sched_opts o;
@@ -45,15 +50,20 @@ static drv_sched *cluster(int nnodes, drv_sched_strategy strat, double tol, int6
     snprintf(name, sizeof name, "node-%05d", i);
     drv_sched_label l[2] = {{host, drv_sched_intern(s, name)}, {zone, zones[i % 3]}};
     const shape *sh = &SHAPES[i % 4];
+    drv_sched_taint taint = {drv_sched_intern(s, "dedicated"), drv_sched_intern(s, "batch"), DRV_SCHED_NO_SCHEDULE};
     drv_sched_node_spec sp = {.name = name, .cpu_m = sh->cpu, .mem = sh->mem, .pods = maxpods,
                               .nlabels = 2, .labels = l};
+    if (mixed && i % 10 == 9) {
+      sp.ntaints = 1;
+      sp.taints = &taint;
+    }
     drv_sched_node_set(s, &sp);
   }
   return s;
 }
 
 /* Pod k of the workload, its requests scaled so the total is ~70% of the cluster's cpu. */
-static void make_pod(int k, double scale, drv_sched_pod *p)
+static void make_pod(drv_sched *s, int k, double scale, drv_sched_pod *p)
 {
   unsigned x = (unsigned)k * 2654435761u;
   int t = (int)((x >> 7) % 7);
@@ -61,6 +71,30 @@ static void make_pod(int k, double scale, drv_sched_pod *p)
   p->cpu_m = (int64_t)(TPL_CPU[t] * scale);
   if (p->cpu_m < 1) p->cpu_m = 1;
   p->mem = (int64_t)(TPL_MEM[t] * MI * scale);
+  if (!mixed) return;
+  static const char *const zn[3] = {"z0", "z1", "z2"};
+  drv_sched_str zone = drv_sched_intern(s, "topology.kubernetes.io/zone");
+  drv_sched_str z = drv_sched_intern(s, zn[(x >> 11) % 3]);
+  int kind = (int)((x >> 3) % 3);
+  if (kind == 0) {
+    p->nselector = 1;
+    p->selector = malloc(sizeof *p->selector);
+    p->selector[0] = (drv_sched_label){zone, z};
+  } else if (kind == 1) {
+    p->npreferred = 1;
+    p->preferred = calloc(1, sizeof *p->preferred);
+    p->preferred[0].weight = 50;
+    p->preferred[0].nexprs = 1;
+    p->preferred[0].exprs = calloc(1, sizeof *p->preferred[0].exprs);
+    p->preferred[0].exprs[0] = (drv_sched_expr){.key = zone, .op = DRV_SCHED_OP_IN, .nvalues = 1,
+                                                .values = malloc(sizeof(drv_sched_str))};
+    p->preferred[0].exprs[0].values[0] = z;
+  }
+  if ((x >> 17) % 5 == 0) {
+    p->ntols = 1;
+    p->tols = malloc(sizeof *p->tols);
+    p->tols[0] = (drv_sched_toleration){.key = drv_sched_intern(s, "dedicated"), .exists = true};
+  }
 }
 
 /* Mean over live nodes of the strategy's own objective: spread = mean free cpu+mem share of
@@ -81,6 +115,7 @@ int main(int argc, char **argv)
   drv_sched_strategy strat = strcmp(argv[3], "pack") == 0 ? DRV_SCHED_PACK : DRV_SCHED_SPREAD;
   int nex = argc > 4 ? atoi(argv[4]) : npods;
   double tol = getenv("TOLERANCE") ? atof(getenv("TOLERANCE")) : 0.5;
+  mixed = getenv("MIXED") && atoi(getenv("MIXED"));
 
   int64_t cap_cpu = 0;
   for (int i = 0; i < nnodes; i++) cap_cpu += SHAPES[i % 4].cpu;
@@ -90,11 +125,11 @@ int main(int argc, char **argv)
   int64_t maxpods = 110;
   if ((int64_t)npods > (int64_t)nnodes * 80) maxpods = (int64_t)npods * 2 / nnodes + 1;
 
-  drv_sched_pod *pods = malloc(sizeof *pods * (size_t)npods);
-  for (int k = 0; k < npods; k++) make_pod(k, scale, &pods[k]);
-
-  /* 1. fast search, timed */
+  /* 1. fast search, timed (pods' strings interned in this instance: ids are the same in
+   * every instance because all intern the same strings in the same order) */
   drv_sched *s = cluster(nnodes, strat, tol, maxpods);
+  drv_sched_pod *pods = malloc(sizeof *pods * (size_t)npods);
+  for (int k = 0; k < npods; k++) make_pod(s, k, scale, &pods[k]);
   uint32_t *where = malloc(sizeof *where * (size_t)npods);
   int placed = 0;
   double t0 = now();
@@ -154,12 +189,12 @@ int main(int argc, char **argv)
     fsum += a > 0 ? a : 0;
     esum += b > 0 ? b : 0;
   }
-  printf("{\"nodes\": %d, \"pods\": %d, \"strategy\": \"%s\", \"tolerance\": %.2f, "
+  printf("{\"nodes\": %d, \"pods\": %d, \"strategy\": \"%s%s\", \"tolerance\": %.2f, "
          "\"placed\": %d, \"fast_s\": %.3f, \"fast_per_s\": %.0f, "
          "\"exhaustive_pods\": %d, \"exhaustive_placed\": %d, \"exhaustive_s\": %.3f, \"exhaustive_per_s\": %.0f, "
          "\"speedup\": %.1f, \"decision_quality_mean\": %.5f, \"decision_quality_min\": %.5f, \"samples\": %d, "
          "\"end_state_quality\": %.5f}\n",
-         nnodes, npods, strat == DRV_SCHED_PACK ? "pack" : "spread", tol, placed, fast_s,
+         nnodes, npods, strat == DRV_SCHED_PACK ? "pack" : "spread", mixed ? "+mixed" : "", tol, placed, fast_s,
          placed / fast_s, nex, ex_placed, ex_s, ex_placed / ex_s,
          (placed / fast_s) / (ex_placed / ex_s), samples ? ratio_sum / samples : 0, ratio_min, samples,
          esum > 0 ? fsum / esum : 0);

@@ -158,6 +158,13 @@ void ctl_expect_deleted(drv_ctl *ctl, const char *uid)
 {
   if (!uid) return;
   pthread_mutex_lock(&ctl->exp_lock);
+  if (json_object_size(ctl->deleted_uids) > 10000) {
+    /* deletions never seen (missed events): forget the old ones */
+    long long now = drv_now_ms();
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(ctl->deleted_uids, tmp, k, v) if (now - json_integer_value(v) > 60000) json_object_del(ctl->deleted_uids, k);
+  }
   json_object_set_new(ctl->deleted_uids, uid, json_integer(drv_now_ms()));
   pthread_mutex_unlock(&ctl->exp_lock);
 }
