@@ -51,9 +51,17 @@ static const char *qos_class(const json_t *spec)
   return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/* Cluster-scoped objects carry no namespace, whatever the client sent (as Kubernetes'
+ * BeforeCreate/BeforeUpdate clear it). */
+static void clear_namespace(const drv_api_resource *res, json_t *obj)
+{
+  if (!res->namespaced) json_object_del(drv_obj_meta(obj), "namespace");
+}
+
 void drv_api_prepare_for_create(const drv_api_resource *res, json_t *obj)
 {
   const char *k = res->kind;
+  clear_namespace(res, obj);
   if (drv_api_tracks_generation(res)) drv_obj_set_generation(obj, 1);
   if (!strcmp(k, "Deployment") || !strcmp(k, "ReplicaSet") ||
       !strcmp(k, "HorizontalPodAutoscaler")) {
@@ -84,6 +92,7 @@ static void keep_from_old(json_t *obj, const json_t *old, const char *key)
 
 void drv_api_prepare_for_update(const drv_api_resource *res, json_t *obj, const json_t *old)
 {
+  clear_namespace(res, obj);
   json_t *m = drv_obj_meta(obj);
   json_t *om = json_object_get(old, "metadata");
   /* identity fields the client cannot change */

@@ -8,7 +8,8 @@
 
 #include "api/resource.h"
 
-/* Before create: generation 1 where the type tracks it; status cleared for types whose
+/* Before create: metadata.namespace cleared on cluster-scoped kinds; generation 1 where the
+ * type tracks it; status cleared for types whose
  * status only controllers write (deployments, replicasets, hpa, ...), pods get status.phase
  * Pending, namespaces Active, nodes keep theirs. */
 void drv_api_prepare_for_create(const drv_api_resource *res, json_t *obj);

@@ -226,9 +226,7 @@ void v_object_meta(vctx *v, const drv_api_resource *res, const json_t *obj)
       const char *why = drv_api_check_dns1123_label(ns);
       if (why) v_invalid_str(v, "metadata.namespace", ns, why);
     }
-  } else if (ns && *ns) {
-    v_forbidden(v, "metadata.namespace", "not allowed on this type");
-  }
+  } /* cluster-scoped: the namespace is cleared before validation (strategy.c) */
   v_labels(v, "metadata.labels", json_object_get(meta, "labels"));
   json_t *ann = json_object_get(meta, "annotations");
   if (json_is_object(ann)) {
