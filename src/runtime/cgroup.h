@@ -80,6 +80,14 @@ const char *drv_cgroup_system_v1_mount(const drv_cgroup_system *sys, unsigned co
  * (controller 0), from /proc/self/cgroup; NULL when unknown. */
 const char *drv_cgroup_system_own_path(const drv_cgroup_system *sys, unsigned controller);
 
+/* Turns on the kernel's "favordynmods" mode for cgroups: moving a task between groups then no
+ * longer waits for an RCU grace period (7.5-19 ms measured here for the first move after a quiet
+ * moment, 0.05 ms with it), at the price of a slightly slower fork/exit. Node setup policy, not
+ * done implicitly: remounts the v2 mount keeping its options (+favordynmods), or on v1-only hosts
+ * mounts a named hierarchy with it at /run/drover-cgroup-dynmods. Kernels from 6.x cannot turn it
+ * off again until reboot. Returns 1 when it was on already, 0 when turned on now. */
+int drv_cgroup_favor_dynmods(drv_cgroup_system *sys, drv_err *err);
+
 /* ---- resources (OCI linux.resources) -------------------------------------------------------- */
 
 typedef struct {

@@ -80,6 +80,12 @@ bool drv_cg_wait(bool (*done)(void *), void *arg, long long deadline_ms);
 /* rmdir with retries on EBUSY, depth-first through sub-groups; ENOENT is success. */
 int drv_cg_rmdir_tree(const char *dir, long long deadline_ms, drv_err *err);
 
+/* For the favordynmods remount of the v2 mount at `mount_point`, from mountinfo text: the
+ * mount(2) flags and data that keep its current options; 1 when favordynmods is on already,
+ * 0 when flags/data were filled (data malloc'ed), -1 when the mount is not in mountinfo. */
+int drv_cg_dynmods_remount_args(const char *mountinfo, const char *mount_point,
+                                unsigned long *flags, char **data);
+
 /* Backends. */
 int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char *path, bool excl,
                           char **dir, char **created, drv_err *err);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +145,24 @@ static void detect_v2_and_none(void **state)
   assert_non_null(strstr(err.msg, "no cgroup"));
   rmtree(root);
   free(root);
+}
+
+static void dynmods_remount_keeps_options(void **state)
+{
+  (void)state;
+  const char *mi = "30 20 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 "
+                   "cgroup2 rw,nsdelegate,memory_recursiveprot\n"
+                   "41 31 0:38 / /mnt/u ro,relatime - cgroup2 cgroup2 ro,favordynmods\n"
+                   "42 31 0:39 / /mnt/v1 rw - cgroup cgroup rw,cpu\n";
+  unsigned long flags = 0;
+  char *data = NULL;
+  assert_int_equal(drv_cg_dynmods_remount_args(mi, "/sys/fs/cgroup", &flags, &data), 0);
+  assert_int_equal(flags, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+  assert_string_equal(data, "nsdelegate,memory_recursiveprot,favordynmods");
+  free(data);
+  assert_int_equal(drv_cg_dynmods_remount_args(mi, "/mnt/u", &flags, &data), 1);
+  assert_int_equal(drv_cg_dynmods_remount_args(mi, "/mnt/v1", &flags, &data), -1);
+  assert_int_equal(drv_cg_dynmods_remount_args(mi, "/nowhere", &flags, &data), -1);
 }
 
 /* ---- paths ----------------------------------------------------------------------------------- */
@@ -944,21 +963,14 @@ static void devices_bpf_translation(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(detect_hybrid),
-      cmocka_unit_test(detect_v1_comounted),
-      cmocka_unit_test(detect_v2_and_none),
-      cmocka_unit_test(resolve_paths),
-      cmocka_unit_test(json_errors_name_the_field),
-      cmocka_unit_test(json_full_parse),
-      cmocka_unit_test(conversions),
-      cmocka_unit_test(v2_resources),
-      cmocka_unit_test(v2_devices_and_failure_cleanup),
-      cmocka_unit_test(v1_resources),
-      cmocka_unit_test(v1_failure_leaves_nothing),
-      cmocka_unit_test(hybrid_layout),
-      cmocka_unit_test(stats_v1),
-      cmocka_unit_test(stats_v2),
-      cmocka_unit_test(devices_bpf_translation),
+      cmocka_unit_test(detect_hybrid),      cmocka_unit_test(detect_v1_comounted),
+      cmocka_unit_test(detect_v2_and_none), cmocka_unit_test(dynmods_remount_keeps_options),
+      cmocka_unit_test(resolve_paths),      cmocka_unit_test(json_errors_name_the_field),
+      cmocka_unit_test(json_full_parse),    cmocka_unit_test(conversions),
+      cmocka_unit_test(v2_resources),       cmocka_unit_test(v2_devices_and_failure_cleanup),
+      cmocka_unit_test(v1_resources),       cmocka_unit_test(v1_failure_leaves_nothing),
+      cmocka_unit_test(hybrid_layout),      cmocka_unit_test(stats_v1),
+      cmocka_unit_test(stats_v2),           cmocka_unit_test(devices_bpf_translation),
   };
   return cmocka_run_group_tests_name("runtime_cgroup", tests, NULL, NULL);
 }
