@@ -2,6 +2,7 @@
  * sigs.k8s.io/yaml (go-yaml v2) applies; JSON → YAML for display. */
 #include "common/yaml.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -409,17 +410,19 @@ json_t *drv_yaml_load(const char *buf, size_t len, drv_err *err)
   return v;
 }
 
-/* A string may go out plain when reading it back gives the same string. */
+/* A string goes out plain only when it is made of unremarkable characters and reading it back
+ * gives the same string; anything else is written double-quoted (JSON string syntax). */
 static bool plain_ok(const char *s)
 {
-  if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` ", s[0])) {
-    if (!(s[0] == '-' && s[1] && s[1] != ' ')) return false;
-  }
   size_t n = strlen(s);
+  if (n == 0 || n > 200) return false;
+  if (!(isalnum((unsigned char)s[0]) || s[0] == '/' || s[0] == '_' || s[0] == '.')) return false;
   if (s[n - 1] == ' ' || s[n - 1] == ':') return false;
-  for (const char *p = s; *p; p++) {
-    if ((unsigned char)*p < 0x20 || *p == '#' || (*p == ':' && (p[1] == ' ' || !p[1]))) return false;
-    if (*p == ' ' && p[1] == '#') return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(isalnum(c) || strchr(" -_./+=@,:", c))) return false;
+    if (c == ':' && s[i + 1] == ' ') return false;
+    if (c == ' ' && (s[i + 1] == ' ' || s[i + 1] == '#')) return false;
   }
   json_t *r = resolve_plain(s);
   bool ok = json_is_string(r);

@@ -9,7 +9,10 @@
 #include "api/defaults.h"
 #include "api/fieldvalidation.h"
 #include "api/protobuf.h"
+#include "api/convert.h"
 #include "api/resource.h"
+#include "api/strategy.h"
+#include "api/table.h"
 #include "api/validate.h"
 #include "common/yaml.h"
 
@@ -22,7 +25,21 @@ static void exercise(const json_t *doc)
   if (!text) return;
   json_t *warnings = NULL, *status = NULL;
   json_t *obj = drv_api_decode(res, text, strlen(text), false, DRV_FV_WARN, &warnings, &status);
+  /* tables and conversions must cope with any shape, defaulted or not */
+  json_t *t = drv_api_table(res, doc, DRV_TABLE_OBJECT_FULL, 1700000000);
+  json_decref(t);
+  json_t *scale = drv_api_scale_get(res, doc);
+  json_decref(scale);
+  const drv_api_resource *st = drv_api_resource_storage(res);
+  drv_err err;
+  json_t *conv = drv_api_convert(doc, res, st, &err);
+  json_decref(conv);
   if (obj) {
+    json_t *copy = json_deep_copy(obj);
+    drv_api_prepare_for_create(res, copy);
+    drv_api_prepare_for_update(res, copy, obj);
+    drv_api_prepare_for_status_update(res, copy, obj);
+    json_decref(copy);
     drv_api_default(res, obj);
     json_t *st = drv_api_validate(res, obj, NULL);
     json_t *st2 = drv_api_validate(res, obj, obj);
