@@ -25,11 +25,12 @@ typedef struct gopts {
 } gopts;
 
 static const char *verb = "runtime";
+static bool have_log; /* --log given: errors also go there (containerd reads them back) */
 
 static int fail(const drv_err *err)
 {
   fprintf(stderr, "drover runtime %s: %s\n", verb, err->msg);
-  drv_log_error("%s", err->msg);
+  if (have_log) drv_log_error("%s", err->msg);
   return 1;
 }
 
@@ -627,6 +628,8 @@ int drv_cmd_runtime(int argc, char **argv)
   if (g.log && g.log[0]) {
     if (drv_log_init(g.log, g.log_json, g.debug ? DRV_LOG_DEBUG : DRV_LOG_WARN) < 0)
       fprintf(stderr, "drover runtime: cannot open the log `%s`\n", g.log);
+    else
+      have_log = true;
   } else if (g.debug) {
     drv_log_set_level(DRV_LOG_DEBUG);
   }

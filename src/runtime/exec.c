@@ -232,6 +232,6 @@ out:
   drv_rt_process_clear(&p);
   drv_rt_spec_free(spec);
   drv_rt_saved_clear(&s);
-  if (r < 0) drv_err_prefix(err, "exec in container `%s`: ", o->id);
+  if (r < 0) drv_err_prefix(err, "exec in container `%s`", o->id);
   return r;
 }

@@ -122,7 +122,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     _cleanup_close_ int cwd = r < 0 ? -1 : drv_rt_open_in_root(r, p->cwd, DRV_RT_CREATE_DIR, &err);
     if (cwd < 0 || fchdir(cwd) < 0) {
       if (cwd >= 0) drv_error(&err, errno, "process.cwd `%s`", p->cwd);
-      drv_err_prefix(&err, "process.cwd: ");
+      drv_err_prefix(&err, "process.cwd");
       fail(c, &err);
     }
     char buf[8];

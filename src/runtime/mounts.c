@@ -169,7 +169,7 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
   char what[128];
   snprintf(what, sizeof what, "mounts[%zu] `%s`", idx, m->destination);
   if (!m->bind && !strcmp(m->type, "cgroup")) {
-    if (mount_cgroup(c, m, err) < 0) return drv_err_prefix(err, "mounts[%zu]: ", idx);
+    if (mount_cgroup(c, m, err) < 0) return drv_err_prefix(err, "mounts[%zu]", idx);
     return 0;
   }
   _cleanup_free_ char *src = NULL;
@@ -181,7 +181,7 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
     if (!S_ISDIR(st.st_mode)) create = DRV_RT_CREATE_FILE;
   }
   _cleanup_close_ int fd = drv_rt_open_in_root(rootfd, m->destination, create, err);
-  if (fd < 0) return drv_err_prefix(err, "%s: ", what);
+  if (fd < 0) return drv_err_prefix(err, "%s", what);
   bool special = !m->bind && (!strcmp(m->type, "proc") || !strcmp(m->type, "sysfs"));
   if (special) {
     struct stat st;
@@ -201,7 +201,7 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
   }
   /* Reopen: the new mount sits on top of what fd points at. */
   _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
-  if (fd2 < 0) return drv_err_prefix(err, "%s: ", what);
+  if (fd2 < 0) return drv_err_prefix(err, "%s", what);
   fdpath(t, sizeof t, fd2);
   if (special) {
     struct statfs sf;
@@ -226,7 +226,7 @@ static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsign
   const char *name = slash + 1;
   *slash = '\0';
   _cleanup_close_ int dfd = drv_rt_open_in_root(rootfd, dir[0] ? dir : "/", DRV_RT_CREATE_DIR, err);
-  if (dfd < 0) return drv_err_prefix(err, "device `%s`: ", path);
+  if (dfd < 0) return drv_err_prefix(err, "device `%s`", path);
   char dp[64];
   fdpath(dp, sizeof dp, dfd);
   /* O_PATH dirfd for *at calls: use the /proc magic path to get a real one. */
@@ -275,7 +275,7 @@ static int setup_devices(drv_rt_init_ctx *c, drv_err *err)
     const drv_rt_device *d = &c->spec->devices[i];
     if (make_device(c, d->path, d->type, d->major, d->minor, d->mode, d->uid, d->gid, userns,
                     err) < 0)
-      return drv_err_prefix(err, "linux.devices[%zu]: ", i);
+      return drv_err_prefix(err, "linux.devices[%zu]", i);
   }
   for (size_t i = 0; i < DRV_ARRAY_LEN(defs); i++) {
     bool listed = false;

@@ -669,7 +669,7 @@ int drv_rt_spec_load(const char *bundle, drv_rt_spec **out, drv_err *err)
   }
   int r = drv_rt_spec_parse(doc, out, err);
   json_decref(doc);
-  if (r < 0) drv_err_prefix(err, "config.json: ");
+  if (r < 0) drv_err_prefix(err, "config.json");
   return r;
 }
 

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Container run latency: `drover runtime run` vs Debian's `runc run` on the same busybox bundle
+# running /bin/true, alternating, N runs each (default 50). Prints medians, the ratio and the
+# peak RSS of the runtime process. Needs root, /bin/busybox (busybox-static) and runc.
+set -euo pipefail
+N=${N:-50}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DROVER=${DROVER_BIN:-$ROOT/build/drover}
+# the runc drop-in (build/drover-runtime) sits next to drover
+exec /usr/bin/python3 - "$N" "$DROVER" "$(dirname "$DROVER")/drover-runtime" <<'PY'
+import json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+n, drover, drt = int(sys.argv[1]), os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+runc = shutil.which("runc")
+if not runc or not os.path.exists("/bin/busybox"):
+    sys.exit("bench/runtime: needs runc and /bin/busybox (scripts/deps.sh installs them)")
+work = tempfile.mkdtemp(prefix="drv-bench-rt-")
+try:
+    bundle = os.path.join(work, "bundle")
+    os.makedirs(os.path.join(bundle, "rootfs", "bin"))
+    for d in ("proc", "sys", "dev", "etc", "tmp"):
+        os.makedirs(os.path.join(bundle, "rootfs", d))
+    shutil.copy("/bin/busybox", os.path.join(bundle, "rootfs", "bin", "busybox"))
+    for a in ("sh", "true"):
+        os.symlink("busybox", os.path.join(bundle, "rootfs", "bin", a))
+    subprocess.run([runc, "spec"], cwd=bundle, check=True)
+    cfg = json.load(open(os.path.join(bundle, "config.json")))
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["/bin/true"]
+    json.dump(cfg, open(os.path.join(bundle, "config.json"), "w"))
+
+    def one(cmd):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=bundle, stdout=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = (time.perf_counter() - t0) * 1000
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            sys.exit(f"bench/runtime: {cmd} exited {p.returncode}")
+        return dt, ru.ru_maxrss
+
+    res = {"drover-runtime": [], "drover": [], "runc": []}
+    rss = {k: 0 for k in res}
+    if not os.path.exists(drover):
+        print(f"(no {drover}: measuring drover-runtime only)")
+        del res["drover"], rss["drover"]
+    for i in range(n):
+        for name, cmd in (("drover-runtime", [drt, "--root", os.path.join(work, "d"), "run", f"a{os.getpid()}-{i}"]),
+                          ("drover", [drover, "runtime", "--root", os.path.join(work, "d"), "run", f"b{os.getpid()}-{i}"]),
+                          ("runc", [runc, "--root", os.path.join(work, "r"), "run", f"b{os.getpid()}-{i}"])):
+            if name not in res:
+                continue
+            dt, m = one(cmd)
+            res[name].append(dt)
+            rss[name] = max(rss[name], m)
+    med = {k: statistics.median(v) for k, v in res.items()}
+    print(f"runtime run /bin/true (busybox bundle), N={n} each, alternating")
+    for k, label in (("drover-runtime", "drover-runtime run"), ("drover", "drover runtime run"), ("runc", "runc run")):
+        if k in res:
+            print(f"  {label:20s} median {med[k]:6.1f} ms  (min {min(res[k]):5.1f})  peak RSS {rss[k]/1024:5.1f} MB")
+    print(f"  ratio drover-runtime/runc: {med['drover-runtime']/med['runc']:.2f} (goal <= 0.20)")
+    if "drover" in med:
+        print(f"  ratio drover runtime/runc: {med['drover']/med['runc']:.2f}")
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+PY
