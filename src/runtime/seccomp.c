@@ -590,7 +590,7 @@ static int profile_key(const json_t *sc, unsigned char key[32])
   _cleanup_free_ char *text = json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS);
   if (!text) return -1;
   const struct scmp_version *v = seccomp_version();
-  _cleanup_free_ char *salted = drv_asprintf("drover-seccomp-2 %u.%u.%u %u %s", v->major, v->minor,
+  _cleanup_free_ char *salted = drv_asprintf("drover-seccomp-3 %u.%u.%u %u %s", v->major, v->minor,
                                              v->micro, seccomp_arch_native(), text);
   unsigned int n = 0;
   if (!EVP_Digest(salted, strlen(salted), key, &n, EVP_sha256(), NULL) || n != 32) return -1;

@@ -368,6 +368,8 @@ static int child_default_profile(void *arg)
   if (!admin && (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)) return 6;
   if (syscall(SYS_reboot, 0, 0, 0, NULL) != -1 || errno != EPERM) return 7;
   if (personality(0x0040000) != -1 || errno != EPERM) return 8; /* ADDR_COMPAT_LAYOUT alone */
+  if (syscall(SYS_io_uring_setup, 1, NULL) != -1 || errno != EPERM) return 9;
+  if (syscall(SYS_adjtimex, NULL) != -1 || errno != EFAULT) return 10; /* reaches the kernel */
   return 0;
 }
 
