@@ -37,7 +37,7 @@ def main():
     port = s.getsockname()[1]
     s.close()
     log = open(os.path.join(d, "up.log"), "w")
-    proc = subprocess.Popen([DROVER, "up", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
+    proc = subprocess.Popen([DROVER, "up", "--no-agent", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
                             stdout=log, stderr=subprocess.STDOUT)
     kc = os.path.join(d, "kubeconfig")
     kubelet = None

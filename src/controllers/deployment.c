@@ -4,8 +4,8 @@
  * annotations (kubectl rollout undo patches the template back from an old ReplicaSet, which
  * then becomes the new one with the next revision); revisionHistoryLimit; progress deadline
  * with the Progressing and Available conditions; observedGeneration and counts in status.
- * Scaling a Deployment with several active ReplicaSets adds to the newest and removes from
- * the oldest first (Kubernetes distributes proportionally). */
+ * Scaling a Deployment in the middle of a rollout spreads the difference over its active
+ * ReplicaSets in proportion to their sizes, as Kubernetes does. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,6 +427,16 @@ static void sync_status(dctx *c, bool rollout)
   json_decref(out);
 }
 
+/* Larger first; ties: newer first when scaling up (*up), older first when scaling down. */
+static int by_size(const void *a, const void *b, void *up)
+{
+  const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+  long long sx = rs_spec(x), sy = rs_spec(y);
+  if (sx != sy) return sx > sy ? -1 : 1;
+  int c = by_creation(a, b);
+  return *(bool *)up ? -c : c;
+}
+
 static bool rs_active(const json_t *rs)
 {
   return rs_spec(rs) > 0;
@@ -455,23 +465,29 @@ static void scale(dctx *c)
       if (act[i] != c->new_rs) scale_rs(c, act[i], 0);
     goto out;
   }
-  long long allowed = c->replicas > 0 ? c->replicas + (c->rolling ? c->surge : 0) : 0;
+  if (!c->rolling) goto out;
+  /* proportional scaling, as Kubernetes: each active ReplicaSet gets its share of the
+   * difference by the max-replicas annotation it was last scaled under; leftovers go to the
+   * first (largest) one */
   long long total = 0;
   for (size_t i = 0; i < na; i++) total += rs_spec(act[i]);
-  long long add = allowed - total;
-  if (add > 0) {
-    json_t *t = c->new_rs ? c->new_rs : act[na - 1];
-    scale_rs(c, t, rs_spec(t) + add);
-  } else if (add < 0) {
-    long long rm = -add;
-    for (size_t i = 0; i < na && rm > 0; i++) {
-      if (act[i] == c->new_rs) continue;
-      long long s = rs_spec(act[i]), d = s < rm ? s : rm;
-      scale_rs(c, act[i], s - d);
-      rm -= d;
-    }
-    if (rm > 0 && c->new_rs) scale_rs(c, c->new_rs, rs_spec(c->new_rs) > rm ? rs_spec(c->new_rs) - rm : 0);
+  long long add = (c->replicas > 0 ? c->replicas + c->surge : 0) - total;
+  if (add == 0) goto out;
+  bool up = add > 0;
+  qsort_r(act, na, sizeof *act, by_size, &up);
+  long long *sizes = drv_calloc(na, sizeof *sizes), *ann = drv_calloc(na, sizeof *ann);
+  long long *size = drv_calloc(na, sizeof *size);
+  for (size_t i = 0; i < na; i++) {
+    sizes[i] = rs_spec(act[i]);
+    const char *am = drv_obj_annotation(act[i], A_MAX);
+    ann[i] = am ? strtoll(am, NULL, 10) : 0;
   }
+  drv_deploy_proportions(na, sizes, ann, c->replicas, c->surge,
+                         drv_json_get_int(c->d, "status.replicas", 0), size);
+  for (size_t i = 0; i < na; i++) scale_rs(c, act[i], size[i]);
+  free(sizes);
+  free(ann);
+  free(size);
 out:
   free(act);
   free(all);

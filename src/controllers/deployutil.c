@@ -2,6 +2,7 @@
 #include "controllers/deployutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,36 @@ long long drv_deploy_max_scaled_down(long long replicas, long long max_unavailab
   long long new_unavailable = new_rs_replicas - new_rs_available;
   if (new_unavailable < 0) new_unavailable = 0;
   return all_rs_replicas - min_available - new_unavailable;
+}
+
+void drv_deploy_proportions(size_t n, const long long *sizes, const long long *annotated,
+                            long long replicas, long long surge, long long status_replicas,
+                            long long *out)
+{
+  long long allowed = replicas > 0 ? replicas + surge : 0, total = 0, added = 0;
+  for (size_t i = 0; i < n; i++) total += sizes[i];
+  long long add = allowed - total;
+  for (size_t i = 0; i < n; i++) {
+    long long s = sizes[i], prop = 0;
+    if (s != 0 && add != 0 && add != added) {
+      long long frac;
+      if (replicas == 0)
+        frac = -s;
+      else {
+        long long a = annotated[i] > 0 ? annotated[i] : status_replicas;
+        if (a <= 0) a = 1;
+        frac = llround((double)s * (double)(replicas + surge) / (double)a) - s;
+      }
+      long long allow = add - added;
+      prop = add > 0 ? (frac < allow ? frac : allow) : (frac > allow ? frac : allow);
+    }
+    out[i] = s + prop;
+    added += prop;
+  }
+  if (n && add != 0) {
+    out[0] += add - added;
+    if (out[0] < 0) out[0] = 0;
+  }
 }
 
 static json_t *strip_hash(const json_t *t)

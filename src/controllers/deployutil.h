@@ -26,6 +26,15 @@ long long drv_deploy_max_scaled_down(long long replicas, long long max_unavailab
                                      long long all_rs_replicas, long long new_rs_replicas,
                                      long long new_rs_available);
 
+/* Proportional scaling of n active ReplicaSets (sorted: largest first) when a Deployment's
+ * size changes mid-rollout: sizes[i] and the max-replicas annotation each was last scaled
+ * under (annotated[i], <= 0 = unknown → status_replicas) → out[i]. Kubernetes' rules:
+ * each gets round(size × (replicas + surge) / annotated) - size, bounded by what is left to
+ * add (or remove); leftovers go to the first. */
+void drv_deploy_proportions(size_t n, const long long *sizes, const long long *annotated,
+                            long long replicas, long long surge, long long status_replicas,
+                            long long *out);
+
 /* The pod-template-hash of a template (FNV-1a 32 of its canonical JSON, plus the collision
  * count when > 0), encoded with Kubernetes' safe alphabet as Kubernetes encodes its hash.
  * Stable across processes and restarts: keys are sorted. Caller frees. */

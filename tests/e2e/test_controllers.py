@@ -72,7 +72,7 @@ def cluster():
     d = tempfile.mkdtemp(prefix="drv-ctl-e2e-")
     port = free_port()
     log = open(os.path.join(d, "up.log"), "w")
-    proc = subprocess.Popen([DROVER, "up", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
+    proc = subprocess.Popen([DROVER, "up", "--no-agent", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
                             stdout=log, stderr=subprocess.STDOUT)
     kubelet = None
     try:
@@ -347,7 +347,7 @@ def test_restart_resumes_without_acting_twice(tmp_path):
 
     def up():
         log = open(os.path.join(d, "up.log"), "a")
-        p = subprocess.Popen([DROVER, "up", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
+        p = subprocess.Popen([DROVER, "up", "--no-agent", "--data-dir", d, "--listen", "127.0.0.1:%d" % port],
                              stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_for("drover up", lambda: os.path.exists(kc) and run(

@@ -78,6 +78,25 @@ static void test_rolling_steps(void **st)
   assert_int_equal(drv_deploy_max_scaled_down(6, 1, 7, 1, 1), 2);
 }
 
+static void test_proportions(void **st)
+{
+  /* 10 replicas + surge 3 mid-rollout: A=8, B=5 (both scaled under max 13). Scaled to 20
+   * (surge 5): 12 to add, split by size */
+  long long sizes[2] = {8, 5}, ann[2] = {13, 13}, out[2];
+  drv_deploy_proportions(2, sizes, ann, 20, 5, 13, out);
+  assert_int_equal(out[0], 15);
+  assert_int_equal(out[1], 10);
+  /* down to 5 (surge 2): 6 to remove from 13 */
+  drv_deploy_proportions(2, sizes, ann, 5, 2, 13, out);
+  assert_int_equal(out[0] + out[1], 7);
+  assert_int_equal(out[0], 4);
+  assert_int_equal(out[1], 3);
+  /* to zero: everything goes */
+  drv_deploy_proportions(2, sizes, ann, 0, 0, 13, out);
+  assert_int_equal(out[0], 0);
+  assert_int_equal(out[1], 0);
+}
+
 static void test_template_hash(void **st)
 {
   json_t *a = json_loads("{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1.25\"}]}}", 0, NULL);
@@ -114,6 +133,7 @@ int main(void)
       cmocka_unit_test(test_percentages_round),
       cmocka_unit_test(test_fenceposts),
       cmocka_unit_test(test_rolling_steps),
+      cmocka_unit_test(test_proportions),
       cmocka_unit_test(test_template_hash),
   };
   return cmocka_run_group_tests_name("controllers_deployutil", tests, NULL, NULL);
