@@ -180,6 +180,60 @@ static void strategic_deployment_apply(void **state)
   json_decref(r);
 }
 
+static void strategic_more_semantics(void **state)
+{
+  (void)state;
+  const drv_api_resource *pods = res("", "pods");
+  static const char *cases[][3] = {
+      /* $patch: delete on a map removes the key */
+      {"{\"spec\":{\"nodeSelector\":{\"a\":\"b\"},\"x\":1}}", "{\"spec\":{\"nodeSelector\":{\"$patch\":\"delete\"}}}",
+       "{\"spec\":{\"x\":1}}"},
+      /* a list set to null is deleted; a list of primitives is replaced */
+      {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"1\"],\"command\":[\"x\"]}]}}",
+       "{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":null,\"command\":[\"y\",\"z\"]}]}}",
+       "{\"spec\":{\"containers\":[{\"name\":\"a\",\"command\":[\"y\",\"z\"]}]}}"},
+      /* ownerReferences merge by uid; conditions by type */
+      {"{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"a\"}]},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}}",
+       "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"controller\":true},{\"uid\":\"2\",\"name\":\"b\"}]},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+       "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"a\",\"controller\":true},{\"uid\":\"2\",\"name\":\"b\"}]},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}}"},
+      /* new elements lose their directives; unknown fields merge like a merge patch */
+      {"{\"spec\":{\"containers\":[]},\"extra\":{\"a\":{\"b\":1},\"l\":[1,2]}}",
+       "{\"spec\":{\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"E\",\"$patch\":\"delete\"},{\"name\":\"F\"}]}]},\"extra\":{\"a\":{\"c\":2},\"l\":[3]}}",
+       "{\"spec\":{\"containers\":[{\"name\":\"n\",\"env\":[{\"name\":\"F\"}]}]},\"extra\":{\"a\":{\"b\":1,\"c\":2},\"l\":[3]}}"},
+      /* $retainKeys keeps listed keys the patch does not mention */
+      {"{\"spec\":{\"volumes\":[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\"},\"emptyDir\":{}}]}}",
+       "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"$retainKeys\":[\"name\",\"secret\"]}]}}",
+       "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\"}}]}}"},
+      /* $setElementOrder of a primitive set */
+      {"{\"metadata\":{\"finalizers\":[\"a/x\",\"b/y\"]}}",
+       "{\"metadata\":{\"$setElementOrder/finalizers\":[\"c/z\",\"b/y\",\"a/x\"],\"finalizers\":[\"c/z\"]}}",
+       "{\"metadata\":{\"finalizers\":[\"c/z\",\"b/y\",\"a/x\"]}}"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    json_t *r = smp(pods, cases[i][0], cases[i][1]);
+    assert_json_eq(r, cases[i][2]);
+    json_decref(r);
+  }
+  /* a merge-keyed list element without its key is an error, named */
+  json_t *o = J("{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}");
+  json_t *p = J("{\"spec\":{\"containers\":[{\"image\":\"x\"}]}}");
+  drv_err err = {0};
+  assert_null(drv_strategic_merge_patch(pods, o, p, &err));
+  assert_non_null(strstr(err.msg, "merge key: name"));
+  json_decref(p);
+  p = J("{\"spec\":{\"$patch\":\"explode\"}}");
+  assert_null(drv_strategic_merge_patch(pods, o, p, &err));
+  assert_non_null(strstr(err.msg, "explode"));
+  json_decref(p);
+  json_decref(o);
+  /* the pointer helper */
+  json_t *d = J("{\"a/b\":{\"m~n\":[10,20]}}");
+  assert_int_equal(json_integer_value(drv_json_pointer_get(d, "/a~1b/m~0n/1")), 20);
+  assert_null(drv_json_pointer_get(d, "/a~1b/m~0n/2"));
+  assert_null(drv_json_pointer_get(d, "/a~2"));
+  json_decref(d);
+}
+
 static void patch_apply_statuses(void **state)
 {
   (void)state;
@@ -212,6 +266,7 @@ int main(void)
       cmocka_unit_test(json_patch_rfc_examples),
       cmocka_unit_test(strategic_merge_keys),
       cmocka_unit_test(strategic_deployment_apply),
+      cmocka_unit_test(strategic_more_semantics),
       cmocka_unit_test(patch_apply_statuses),
   };
   return cmocka_run_group_tests_name("api_patch", tests, NULL, NULL);
