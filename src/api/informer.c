@@ -1,6 +1,6 @@
 /* Informer: list, then watch from the list's resourceVersion; re-watch from the last seen
- * resourceVersion when a stream ends; relist (delivering the differences) on 410 Gone or a
- * failed watch. The cache is a jansson object keyed "ns/name" under a mutex. */
+ * resourceVersion when a stream ends or breaks (a server restart included); relist
+ * (delivering the differences) only on 410 Gone. The cache is a jansson object keyed "ns/name" under a mutex. */
 #include "api/informer.h"
 
 #include <pthread.h>
@@ -193,6 +193,7 @@ static void *run(void *arg)
 {
   drv_informer *inf = arg;
   bool need_list = true;
+  int failures = 0; /* consecutive failed watches: after a few, relist anyway */
   long long next_resync = inf->resync_ms ? drv_now_ms() + inf->resync_ms : 0;
   while (!inf->stop) {
     drv_err err;
@@ -208,26 +209,36 @@ static void *run(void *arg)
     drv_api_list_opts lo = {.label_selector = inf->label, .field_selector = inf->field,
                             .resource_version = rv, .timeout_seconds = 300, .allow_bookmarks = true};
     drv_api_watch *w = NULL;
-    if (drv_api_watch_open(inf->c, &inf->ref, &lo, &w, &err) < 0) {
-      drv_log_warn("informer %s: watch: %s", inf->resource, err.msg);
-      nap(inf, 1000);
-      need_list = true;
+    int orc = drv_api_watch_open(inf->c, &inf->ref, &lo, &w, &err);
+    if (orc < 0) {
+      /* the server may be restarting: keep resuming from the last resourceVersion; only a
+       * 410 (history compacted past it) needs a relist */
+      if (orc == DRV_API_EGONE || ++failures >= 10) {
+        need_list = true;
+        failures = 0;
+      } else {
+        drv_log_debug("informer %s: watch: %s", inf->resource, err.msg);
+        nap(inf, 1000);
+      }
       continue;
     }
     while (!inf->stop) {
       drv_api_event ev;
       int r = drv_api_watch_next(w, 500, &ev, &err);
       if (r == 1) {
+        failures = 0;
         apply_event(inf, &ev);
         json_decref(ev.object);
       } else if (r == DRV_API_EEOF)
         break;
       else if (r < 0) {
-        if (r != DRV_API_EGONE) {
+        if (r == DRV_API_EGONE || ++failures >= 10) {
+          need_list = true;
+          failures = 0;
+        } else {
           drv_log_debug("informer %s: watch: %s", inf->resource, err.msg);
           nap(inf, 500);
         }
-        need_list = true;
         break;
       }
       if (next_resync && drv_now_ms() >= next_resync) {

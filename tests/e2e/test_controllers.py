@@ -384,3 +384,52 @@ def test_restart_resumes_without_acting_twice(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_standalone_loops_over_http_survive_server_restart(tmp_path):
+    """`drover scheduler` and `drover controllers` alone, over HTTP with a kubeconfig, against
+    `drover server`; the server restarts under them and they carry on from where they were."""
+    d = str(tmp_path)
+    kc = os.path.join(d, "kubeconfig")
+    port = free_port()
+    nodes = ["http-%d-n%d" % (PID, i) for i in range(2)]
+    procs = {}
+
+    def start(name, *args):
+        log = open(os.path.join(d, name + ".log"), "a")
+        procs[name] = subprocess.Popen([DROVER, *args], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def server():
+        start("server", "server", "--data-dir", d, "--listen", "127.0.0.1:%d" % port)
+        wait_for("drover server", lambda: os.path.exists(kc) and run(
+            "kubectl", "--kubeconfig", kc, "get", "ns", check=False).returncode == 0, timeout=30)
+
+    kubelet = None
+    try:
+        server()
+        start("scheduler", "scheduler", "--kubeconfig", kc)
+        start("controllers", "controllers", "--kubeconfig", kc)
+        kubelet = fakekubelet.FakeKubelet(kc, nodes)
+        kubelet.start()
+        for n in nodes:
+            kubelet.core.patch_node(n, {"metadata": {"labels": {"drover-e2e": str(PID)}}})
+        c = Cluster(d, kc, kubelet)
+        c.apply("default", deployment("web", replicas=3))
+        c.kubectl("rollout", "status", "deploy/web", "--timeout=60s")
+        procs["server"].terminate()
+        assert procs["server"].wait(timeout=15) == 0
+        server()
+        c.kubectl("scale", "deploy/web", "--replicas=5")
+        wait_for("5 ready after the restart", lambda: len(ready_pods(c, "default", "web")) == 5, timeout=60)
+        for name in ("scheduler", "controllers"):
+            assert procs[name].poll() is None, name + " exited"
+            procs[name].terminate()
+            assert procs[name].wait(timeout=15) == 0
+    finally:
+        if kubelet:
+            kubelet.stop()
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
