@@ -148,19 +148,15 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
       }
       if (mount(src, st, NULL, MS_BIND | MS_REC, NULL) < 0)
         return drv_error(err, errno, "bind `%s` on `%s`", src, dest);
-      _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, dest, 0, err);
-      if (fd2 < 0) return -1;
-      fdpath(st, sizeof st, fd2);
-      if (bind_remount(st, base | (ro ? MS_RDONLY : 0), dest, err) < 0) return -1;
     }
   }
-  if (ro) {
-    _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
-    if (fd2 < 0) return -1;
-    fdpath(t, sizeof t, fd2);
-    if (mount(NULL, t, NULL, MS_REMOUNT | MS_RDONLY | base, "mode=755") < 0)
-      return drv_error(err, errno, "remount `%s` read-only", m->destination);
-  }
+  /* One recursive attribute change for the tmpfs and every hierarchy under it. */
+  _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
+  if (fd2 < 0) return -1;
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                                        (ro ? MOUNT_ATTR_RDONLY : 0)};
+  if (syscall(SYS_mount_setattr, fd2, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    return drv_error(err, errno, "set the attributes of `%s`", m->destination);
   return 0;
 }
 
@@ -325,10 +321,11 @@ static int mask_paths(drv_rt_init_ctx *c, drv_err *err)
       return drv_error(err, errno, "linux.readonlyPaths[%zu] `%s`: bind", i, s->readonly_paths[i]);
     _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, s->readonly_paths[i], 0, err);
     if (fd2 < 0) return -1;
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-    if (syscall(SYS_mount_setattr, fd2, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-      return drv_error(err, errno, "linux.readonlyPaths[%zu] `%s`: make read-only", i,
-                       s->readonly_paths[i]);
+    char t2[64];
+    fdpath(t2, sizeof t2, fd2);
+    char what[64];
+    snprintf(what, sizeof what, "linux.readonlyPaths[%zu]", i);
+    if (bind_remount(t2, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, what, err) < 0) return -1;
   }
   return 0;
 }

@@ -176,7 +176,7 @@ static int parse_caps(json_t *caps, const char *prefix, drv_rt_process *out, drv
   return 0;
 }
 
-int drv_rt_process_parse(json_t *p, const char *prefix, bool need_args, drv_rt_process *out,
+static int process_parse(json_t *p, const char *prefix, bool need_args, drv_rt_process *out,
                          drv_err *err)
 {
   char f[128];
@@ -266,6 +266,14 @@ int drv_rt_process_parse(json_t *p, const char *prefix, bool need_args, drv_rt_p
   if (get_int(p, "oomScoreAdj", prefix, -1000, 1000, &n, &present, err) < 0) return -1;
   if (present) out->has_oom_score_adj = true, out->oom_score_adj = (int)n;
   return 0;
+}
+
+int drv_rt_process_parse(json_t *p, const char *prefix, bool need_args, drv_rt_process *out,
+                         drv_err *err)
+{
+  int r = process_parse(p, prefix, need_args, out, err);
+  if (r < 0) drv_rt_process_clear(out);
+  return r;
 }
 
 void drv_rt_process_clear(drv_rt_process *p)
