@@ -65,10 +65,6 @@ static char *sock_path(const char *pod_dir)
 
 int drv_sandbox_spawn(const char *pod_dir, const char *hostname, pid_t *pid, drv_err *err)
 {
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n < 0) return drv_error(err, errno, "spawn sandbox: find own executable");
-  exe[n] = '\0';
   _cleanup_free_ char *sock = sock_path(pod_dir);
   _cleanup_free_ char *pidfile = drv_asprintf("%s/sandbox.pid", pod_dir);
   unlink(sock);
@@ -102,7 +98,8 @@ int drv_sandbox_spawn(const char *pod_dir, const char *hostname, pid_t *pid, drv
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     char *argv[] = {"drover", "agent", "sandbox", (char *)pod_dir, NULL};
-    execv(exe, argv);
+    /* /proc/self/exe, not its path: it works even after the binary was replaced on disk. */
+    execv("/proc/self/exe", argv);
     int e = errno;
     (void)!write(p[1], &e, sizeof e);
     _exit(127);

@@ -212,6 +212,22 @@ int drv_nl_link_set_master(drv_nl *nl, const char *name, const char *master, drv
   return link_change(nl, name, what, err, fill_master, &mindex, 0, 0);
 }
 
+int drv_nl_link_set_hairpin(drv_nl *nl, const char *name, bool on, drv_err *err)
+{
+  int index = drv_nl_link_index(nl, name, err);
+  if (index < 0) return drv_err_prefix(err, "set hairpin mode");
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, index);
+  struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+  ifm->ifi_family = AF_BRIDGE;
+  struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+  mnl_attr_nest_end(nlh, pi);
+  int r = nl_talk(nl, nlh, NULL, NULL);
+  if (r < 0) return drv_error(err, -r, "set hairpin mode on `%s`", name);
+  return 0;
+}
+
 static void fill_netns(struct nlmsghdr *nlh, const void *arg)
 {
   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)*(const int *)arg);

@@ -30,6 +30,9 @@ int drv_nl_veth_add(drv_nl *nl, const char *name, const char *peer, int peer_nsf
 int drv_nl_link_del(drv_nl *nl, const char *name, drv_err *err);
 int drv_nl_link_up(drv_nl *nl, const char *name, drv_err *err);
 int drv_nl_link_set_master(drv_nl *nl, const char *name, const char *master, drv_err *err);
+/* Hairpin mode on a bridge port: frames may leave through the port they came in (a pod
+ * reaching itself through a Service address). */
+int drv_nl_link_set_hairpin(drv_nl *nl, const char *name, bool on, drv_err *err);
 int drv_nl_link_set_netns(drv_nl *nl, const char *name, int nsfd, drv_err *err);
 int drv_nl_link_rename(drv_nl *nl, const char *name, const char *newname, drv_err *err);
 /* IPv4 address; an address already present is fine. */

@@ -52,6 +52,7 @@ int drv_podnet_attach(const char *bridge, const char *host_if, int netns_fd, str
   if (drv_nl_link_exists(pod, "eth0")) drv_nl_link_del(pod, "eth0", err);
   if (drv_nl_veth_add(host, host_if, peer, netns_fd, err) < 0) goto fail;
   if (drv_nl_link_set_master(host, host_if, bridge, err) < 0) goto fail;
+  if (drv_nl_link_set_hairpin(host, host_if, true, err) < 0) goto fail;
   if (drv_nl_link_up(host, host_if, err) < 0) goto fail;
   if (drv_nl_link_rename(pod, peer, "eth0", err) < 0) goto fail;
   if (drv_nl_addr_add(pod, "eth0", ip, prefix, err) < 0) goto fail;

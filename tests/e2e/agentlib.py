@@ -54,7 +54,8 @@ class Agent:
             c += ["--kubeconfig", self.server.kubeconfig, "--node-ip", "127.0.0.1", "--listen", "127.0.0.1:0"]
         c += self.extra
         if self.netns:
-            c = ["ip", "netns", "exec", self.netns] + c
+            # nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup hierarchies.
+            c = ["nsenter", f"--net=/run/netns/{self.netns}"] + c
         return c
 
     def start(self):
@@ -87,7 +88,7 @@ class Agent:
     def cleanup(self):
         """Stops the agent and removes what it left running: containers, sandboxes, mounts."""
         self.stop()
-        wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+        wrap = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
         rt_root = os.path.join(self.dir, "agent", "runtime")
         if os.path.isdir(rt_root):
             for cid in os.listdir(rt_root):
