@@ -123,16 +123,6 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
   bool own_child = true;
   _cleanup_free_ char *created = drv_rt_now_rfc3339();
 
-  if (!spec->has_process) {
-    drv_error(err, 0, "process: required");
-    goto out;
-  }
-  bool has_mnt = spec->new_ns_flags & CLONE_NEWNS;
-  for (size_t i = 0; i < spec->nns; i++) has_mnt |= spec->ns[i].type == CLONE_NEWNS;
-  if (!has_mnt) {
-    drv_error(err, 0, "linux.namespaces: a mount namespace is required");
-    goto out;
-  }
   {
     _cleanup_free_ char *rp = spec->root_path[0] == '/'
                                   ? drv_strdup(spec->root_path)
@@ -179,12 +169,9 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
                                    .major = d->major, .minor = d->minor, .access = "rwm"};
     drv_cgroup_resources_add_device(&res, &rule);
   }
-  if (drv_cgroup_create(sys, spec->cgroups_path, o->id, &res, 0, &cg, err) < 0) {
-    drv_err_prefix(err, "linux.cgroupsPath");
-    goto out;
-  }
+  if (drv_cgroup_create(sys, spec->cgroups_path, o->id, &res, 0, &cg, err) < 0) goto out;
   if (spec->seccomp && drv_seccomp_compile(spec->seccomp, &filter, err) < 0) goto out;
-  if (spec->process.terminal && o->console_socket) {
+  if (spec->has_process && spec->process.terminal && o->console_socket) {
     console_fd = drv_rt_connect_unix(o->console_socket, err);
     if (console_fd < 0) goto out;
   }
@@ -286,7 +273,8 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
     if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
     if (m.type == DRV_SYNC_READY) break;
     if (m.type == DRV_SYNC_HOOKS) {
-      _cleanup_free_ char *st = drv_rt_state_text(o->id, pid, "creating", bundle, spec->annotations);
+      /* runtime-spec 1.1: the hooks see the state as "created" (runc passes the same). */
+      _cleanup_free_ char *st = drv_rt_state_text(o->id, pid, "created", bundle, spec->annotations);
       if (drv_rt_hooks_run(spec->hooks[DRV_HOOK_PRESTART], spec->nhooks[DRV_HOOK_PRESTART],
                            "prestart", st, err) < 0 ||
           drv_rt_hooks_run(spec->hooks[DRV_HOOK_CREATE_RUNTIME],

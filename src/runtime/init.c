@@ -86,7 +86,11 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     fail(c, &err);
   }
   if (drv_rt_set_oom(p, &err) < 0) fail(c, &err);
-  if (drv_rt_setup_rootfs(c, &err) < 0) fail(c, &err);
+  /* Without a mount namespace (new or joined) nothing is mounted: that would change the
+   * host. The container only gets its root (chroot). */
+  bool has_mnt = s->new_ns_flags & CLONE_NEWNS;
+  for (size_t i = 0; i < s->nns; i++) has_mnt |= s->ns[i].type == CLONE_NEWNS;
+  if (has_mnt && drv_rt_setup_rootfs(c, &err) < 0) fail(c, &err);
 
   if (s->nhooks[DRV_HOOK_PRESTART] || s->nhooks[DRV_HOOK_CREATE_RUNTIME]) {
     if (drv_sync_send(c->sync_fd, DRV_SYNC_HOOKS, 0, NULL) < 0) _exit(1);
@@ -98,10 +102,24 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
                          "createContainer", st, &err) < 0)
       fail(c, &err);
   }
-  if (drv_rt_finish_rootfs(c, &err) < 0) fail(c, &err);
   struct stat self_st = {0};
   stat("/proc/self/exe", &self_st);
-  if (drv_rt_pivot(c, &err) < 0) fail(c, &err);
+  if (has_mnt) {
+    if (drv_rt_finish_rootfs(c, &err) < 0) fail(c, &err);
+    if (drv_rt_pivot(c, &err) < 0) fail(c, &err);
+  } else if (chroot(c->rootfs) < 0 || chdir("/") < 0) {
+    drv_error(&err, errno, "root.path: chroot `%s`", c->rootfs);
+    fail(c, &err);
+  }
+  /* No process: the container only exists (created → stopped once started). */
+  if (!s->has_process) {
+    prepare_fds(0);
+    if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
+    close(c->sync_fd);
+    char b;
+    while (read(c->fifo_fd, &b, 1) < 0 && errno == EINTR) {}
+    _exit(0);
+  }
 
   if (drv_rt_set_rlimits(p, &err) < 0) fail(c, &err);
   if (s->has_personality && personality(s->personality) < 0) {
@@ -131,9 +149,12 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
       fail(c, &err);
     }
   }
-  _cleanup_free_ char *path = drv_rt_lookup(p->args[0], p->env, &err);
-  if (!path) fail(c, &err);
-  if (drv_rt_check_not_self(path, self_st.st_dev, self_st.st_ino, &err) < 0) fail(c, &err);
+  /* A missing executable is reported after start (like crun): `create` succeeds and the
+   * process exits 127 with the message on its stderr. */
+  drv_err lookup_err;
+  drv_err_clear(&lookup_err);
+  _cleanup_free_ char *path = drv_rt_lookup(p->args[0], p->env, &lookup_err);
+  if (path && drv_rt_check_not_self(path, self_st.st_dev, self_st.st_ino, &err) < 0) fail(c, &err);
   umask(p->has_umask ? p->umask : 022);
   bool setgroups_ok = true;
   if (s->new_ns_flags & CLONE_NEWUSER) {
@@ -164,6 +185,10 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
       fprintf(stderr, "drover runtime: %s\n", err.msg);
       _exit(127);
     }
+  }
+  if (!path) {
+    fprintf(stderr, "drover runtime: %s\n", lookup_err.msg);
+    _exit(127);
   }
   int r;
   if (c->seccomp && p->no_new_privileges && (r = drv_seccomp_load(c->seccomp, NULL)) < 0) {

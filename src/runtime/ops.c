@@ -63,7 +63,9 @@ int drv_rt_delete(const char *root, const char *id, bool force, drv_err *err)
   int r = -1;
   drv_rt_status st;
   drv_rt_saved_status(root, &s, &st);
-  if (st != DRV_RT_STOPPED && st != DRV_RT_CREATED && !force) {
+  /* The spec: deleting a container that is not stopped is an error (runc kills a "created"
+   * one instead; containerd passes --force when it means that). */
+  if (st != DRV_RT_STOPPED && !force) {
     drv_error(err, 0, "delete container `%s`: it is %s (stop it first or use --force)", id,
               drv_rt_status_name(st));
     goto out;
