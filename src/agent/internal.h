@@ -29,6 +29,7 @@ typedef struct drv_ctr {
   int attempt;           /* = restartCount */
   char *rt_id;           /* runtime container id of the current attempt, NULL when none */
   pid_t pid;
+  unsigned long long pid_start; /* start time of pid: a cheap liveness check between syncs */
   char *image_id;
   drv_cs_kind kind;
   char *reason, *message;
@@ -63,6 +64,7 @@ typedef struct drv_pod {
   long long kill_at_ms;        /* monotonic: SIGKILL after the grace period */
   bool gone;                   /* cleaned up; drop from the table */
   char *last_status;           /* last status sent (canonical JSON) */
+  char *last_sig;              /* summary of the state that status was built from */
   char *reason, *message;      /* pod-level failure */
   long long next_sync_ms;
 } drv_pod;

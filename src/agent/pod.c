@@ -13,6 +13,7 @@
 #include "agent/internal.h"
 #include "agent/sandbox.h"
 #include "api/object.h"
+#include "common/buf.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -68,6 +69,7 @@ void drv_pod_free(drv_pod *p)
   free(p->name);
   free(p->dir);
   free(p->last_status);
+  free(p->last_sig);
   free(p->reason);
   free(p->message);
   free(p);
@@ -329,6 +331,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     goto start_error;
   }
   c->pid = pid;
+  c->pid_start = drv_proc_start_time(pid);
   c->kind = DRV_CS_RUNNING;
   c->started_ms = drv_wall_ms();
   set_str(&c->reason, NULL);
@@ -436,6 +439,9 @@ static void step_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
 {
   if (!c->spec) return;
   if (c->rt_id) {
+    /* Still the same process: nothing to ask the runtime (the common, idle case). */
+    if (c->kind == DRV_CS_RUNNING && c->pid > 0 && c->pid_start && drv_proc_alive(c->pid, c->pid_start))
+      return;
     drv_rt_state st = {0};
     drv_err err;
     if (drv_rt_state_get(a->rt_root, c->rt_id, &st, &err) < 0) {
@@ -692,9 +698,32 @@ static const char *qos_class(drv_pod *p)
   return !any ? "BestEffort" : all_guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/* What the status is built from, as a short string: when it is unchanged, so is the status. */
+static char *state_sig(drv_pod *p)
+{
+  drv_buf b = DRV_BUF_INIT;
+  drv_buf_printf(&b, "%d|%s|%s|%s|%d|", p->init_done, p->ip, p->reason ? p->reason : "", p->message ? p->message : "",
+                 p->sandbox_pid > 0);
+  drv_ctr *tables[2] = {p->init, p->ctrs};
+  size_t counts[2] = {p->n_init, p->n_ctrs};
+  for (int t = 0; t < 2; t++)
+    for (size_t i = 0; i < counts[t]; i++) {
+      drv_ctr *c = &tables[t][i];
+      drv_buf_printf(&b, "%d,%s,%s,%lld,%d,%d,%d,%d,%d,%s,%d;", c->kind, c->reason ? c->reason : "",
+                     c->message ? c->message : "", c->started_ms, c->attempt, c->ready, c->started,
+                     c->term.exit_code, c->has_last, c->term_reason ? c->term_reason : "", c->done);
+    }
+  return drv_buf_steal(&b);
+}
+
 static void report_status(drv_agent *a, drv_pod *p)
 {
   if (!p->obj) return;
+  char *sig = state_sig(p);
+  if (p->last_sig && !strcmp(sig, p->last_sig)) {
+    free(sig);
+    return;
+  }
   drv_ctr_status *iv = drv_calloc(p->n_init + 1, sizeof *iv);
   drv_ctr_status *cv = drv_calloc(p->n_ctrs + 1, sizeof *cv);
   view_of(p->init, p->n_init, iv);
@@ -712,6 +741,8 @@ static void report_status(drv_agent *a, drv_pod *p)
   if (p->last_status && !strcmp(text, p->last_status)) {
     free(text);
     json_decref(st);
+    free(p->last_sig);
+    p->last_sig = sig;
     return;
   }
   drv_api_ref ref = {.version = "v1", .resource = "pods", .ns = p->ns, .name = p->name,
@@ -723,10 +754,13 @@ static void report_status(drv_agent *a, drv_pod *p)
   if (r < 0) {
     if (r != DRV_API_ENOTFOUND) drv_log_warn("pod %s/%s: report status: %s", p->ns, p->name, err.msg);
     free(text);
+    free(sig);
     return;
   }
   free(p->last_status);
   p->last_status = text;
+  free(p->last_sig);
+  p->last_sig = sig;
 }
 
 void drv_pod_sync(drv_agent *a, drv_pod *p)
