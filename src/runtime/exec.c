@@ -82,12 +82,8 @@ static __attribute__((noreturn)) void exec_child(const drv_rt_process *p, const 
       close(fd);
     }
   }
-  if (drv_rt_apply_identity(p, f, setgroups_ok, &err) < 0) drv_sync_fail(sync_fd, &err);
-  int r;
-  if (f && p->no_new_privileges && (r = drv_seccomp_load(f, NULL)) < 0) {
-    drv_error(&err, -r, "linux.seccomp: load the filter");
-    drv_sync_fail(sync_fd, &err);
-  }
+  if (drv_rt_apply_identity(p, f, NULL, setgroups_ok, &err) < 0) drv_sync_fail(sync_fd, &err);
+  if (f && p->no_new_privileges && drv_rt_load_seccomp(f, NULL, &err) < 0) drv_sync_fail(sync_fd, &err);
   syscall(SYS_close_range, 3 + preserve, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
   for (int fd = 3; fd < 3 + preserve; fd++) {
     int fl = fcntl(fd, F_GETFD);

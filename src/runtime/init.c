@@ -165,7 +165,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
       close(fd);
     }
   }
-  if (drv_rt_apply_identity(p, c->seccomp, setgroups_ok, &err) < 0) fail(c, &err);
+  _cleanup_free_ char *state = drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations);
+  if (drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &err) < 0) fail(c, &err);
   prepare_fds(c->preserve_fds);
 
   if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
@@ -190,9 +191,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     fprintf(stderr, "drover runtime: %s\n", lookup_err.msg);
     _exit(127);
   }
-  int r;
-  if (c->seccomp && p->no_new_privileges && (r = drv_seccomp_load(c->seccomp, NULL)) < 0) {
-    fprintf(stderr, "drover runtime: linux.seccomp: load the filter: %s\n", strerror(-r));
+  if (c->seccomp && p->no_new_privileges && drv_rt_load_seccomp(c->seccomp, state, &err) < 0) {
+    fprintf(stderr, "drover runtime: %s\n", err.msg);
     _exit(127);
   }
   execve(path, p->args, p->env);

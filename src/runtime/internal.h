@@ -64,7 +64,9 @@ char *drv_rt_lookup(const char *file, char *const *env, drv_err *err);
  * no_new_privileges and the seccomp filter in the order that works for all combinations.
  * setgroups_ok: false inside a user namespace whose setgroups is denied. */
 int drv_rt_apply_identity(const drv_rt_process *p, const struct drv_seccomp_filter *seccomp,
-                          bool setgroups_ok, drv_err *err);
+                          const char *state, bool setgroups_ok, drv_err *err);
+/* Loads the filter; with SCMP_ACT_NOTIFY sends the listener fd (and state) to listenerPath. */
+int drv_rt_load_seccomp(const struct drv_seccomp_filter *f, const char *state, drv_err *err);
 int drv_rt_set_rlimits(const drv_rt_process *p, drv_err *err);
 int drv_rt_set_oom(const drv_rt_process *p, drv_err *err);
 /* Creates the pty, sends the master over console_fd (SCM_RIGHTS), makes the slave the

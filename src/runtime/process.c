@@ -168,13 +168,26 @@ static int last_cap(void)
   return last;
 }
 
-int drv_rt_apply_identity(const drv_rt_process *p, const drv_seccomp_filter *seccomp,
-                          bool setgroups_ok, drv_err *err)
+int drv_rt_load_seccomp(const drv_seccomp_filter *f, const char *state, drv_err *err)
 {
-  int r;
+  if (!f) return 0;
+  int fd = -1;
+  int r = drv_seccomp_load(f, &fd);
+  if (r < 0) return drv_error(err, -r, "linux.seccomp: load the filter");
+  if (fd < 0) return 0;
+  /* SCMP_ACT_NOTIFY: hand the listener to linux.seccomp.listenerPath. */
+  json_t *st = json_loads(state ? state : "{}", 0, NULL);
+  r = drv_seccomp_send_listener(f, fd, st, err);
+  json_decref(st);
+  close(fd);
+  return r;
+}
+
+int drv_rt_apply_identity(const drv_rt_process *p, const drv_seccomp_filter *seccomp,
+                          const char *state, bool setgroups_ok, drv_err *err)
+{
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it. */
-  if (seccomp && !p->no_new_privileges && (r = drv_seccomp_load(seccomp, NULL)) < 0)
-    return drv_error(err, -r, "linux.seccomp: load the filter");
+  if (seccomp && !p->no_new_privileges && drv_rt_load_seccomp(seccomp, state, err) < 0) return -1;
   if (setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
     return drv_error(err, errno, "process.user.additionalGids: setgroups");
   int top = last_cap();
