@@ -19,7 +19,9 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 10000
 
-enum { EV_NODE_SET, EV_NODE_DEL, EV_POD_SET, EV_POD_DEL };
+enum { EV_NODE_SET, EV_NODE_DEL, EV_POD_SET, EV_POD_DEL, EV_BIND_FAILED };
+
+#define BINDERS 4
 
 typedef struct inbox_ev {
   int kind;
@@ -66,6 +68,13 @@ struct drv_scheduler {
   unsigned long long seq;
   drv_scheduler_stats stats;
   pthread_mutex_t stats_lock;
+  /* bindings in flight: the scheduler thread assumes and moves on; binders do the writes */
+  pthread_t binders[BINDERS];
+  int nbinders;
+  pthread_mutex_t bind_lock;
+  pthread_cond_t bind_cond;
+  json_t **jobs;
+  size_t hjobs, njobs, cjobs; /* pending jobs are [hjobs, njobs) */
 };
 
 /* ---- inbox (informer threads) ---- */
@@ -440,26 +449,73 @@ static void schedule_one(drv_scheduler *s, prec *r)
   r->handle = drv_sched_pod_add(s->core, node, &sp);
   r->node_name = drv_strdup(nname);
   drv_sched_pod_clear(&sp);
-  drv_err err;
-  int rc = drv_api_bind(s->c, ns, name, drv_obj_uid(r->pod), nname, &err);
-  if (rc < 0) {
-    release(s, r);
-    pthread_mutex_lock(&s->stats_lock);
-    s->stats.bind_errors++;
-    pthread_mutex_unlock(&s->stats_lock);
-    if (rc == DRV_API_ENOTFOUND || rc == DRV_API_ECONFLICT) return; /* gone or already bound */
-    drv_log_warn("scheduler: bind %s/%s to %s: %s", ns, name, nname, err.msg);
-    to_backoff(s, r);
-    return;
-  }
   free(r->bound_to);
   r->bound_to = drv_strdup(nname);
   r->attempts = 0;
-  pthread_mutex_lock(&s->stats_lock);
-  s->stats.scheduled++;
-  pthread_mutex_unlock(&s->stats_lock);
-  drv_recorder_event(s->rec, r->pod, "v1", "Pod", "Normal", "Scheduled",
-                     "Successfully assigned %s/%s to %s", ns, name, nname);
+  json_t *job = json_pack("{s:s, s:s, s:s, s:s, s:O}", "key", r->key, "ns", ns, "name", name, "node", nname,
+                          "pod", r->pod);
+  pthread_mutex_lock(&s->bind_lock);
+  if (s->hjobs == s->njobs) s->hjobs = s->njobs = 0;
+  if (s->njobs >= s->cjobs) {
+    s->cjobs = s->cjobs ? s->cjobs * 2 : 256;
+    s->jobs = drv_realloc(s->jobs, s->cjobs * sizeof *s->jobs);
+  }
+  s->jobs[s->njobs++] = job;
+  pthread_cond_signal(&s->bind_cond);
+  pthread_mutex_unlock(&s->bind_lock);
+}
+
+/* Binder threads: POST pods/<name>/binding; a failure goes back to the scheduler thread,
+ * which drops the assumption and retries unless the pod is gone or bound already. */
+static void *binder(void *arg)
+{
+  drv_scheduler *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->bind_lock);
+    while (s->hjobs == s->njobs && !s->stop) pthread_cond_wait(&s->bind_cond, &s->bind_lock);
+    if (s->stop) {
+      pthread_mutex_unlock(&s->bind_lock);
+      return NULL;
+    }
+    json_t *job = s->jobs[s->hjobs++];
+    pthread_mutex_unlock(&s->bind_lock);
+    json_t *pod = json_object_get(job, "pod");
+    const char *ns = drv_json_get_str(job, "ns"), *name = drv_json_get_str(job, "name");
+    const char *node = drv_json_get_str(job, "node");
+    drv_err err;
+    int rc = drv_api_bind(s->c, ns, name, drv_obj_uid(pod), node, &err);
+    pthread_mutex_lock(&s->stats_lock);
+    if (rc < 0)
+      s->stats.bind_errors++;
+    else
+      s->stats.scheduled++;
+    pthread_mutex_unlock(&s->stats_lock);
+    if (rc < 0) {
+      if (rc != DRV_API_ENOTFOUND && rc != DRV_API_ECONFLICT)
+        drv_log_warn("scheduler: bind %s/%s to %s: %s", ns, name, node, err.msg);
+      json_object_set_new(job, "rc", json_integer(rc));
+      push(s, EV_BIND_FAILED, job);
+    } else
+      drv_recorder_event(s->rec, pod, "v1", "Pod", "Normal", "Scheduled", "Successfully assigned %s/%s to %s", ns,
+                         name, node);
+    json_decref(job);
+  }
+}
+
+static void on_bind_failed(drv_scheduler *s, json_t *job)
+{
+  prec *r = rec_find(s, drv_json_get_str(job, "key"));
+  const char *node = drv_json_get_str(job, "node");
+  const char *uid = drv_obj_uid(json_object_get(job, "pod"));
+  if (!r || !r->bound_to || strcmp(r->bound_to, node) || (uid && r->uid && strcmp(uid, r->uid))) return;
+  free(r->bound_to);
+  r->bound_to = NULL;
+  /* a pod bound meanwhile (409) shows its node in the next update; one gone (404) is done */
+  const char *cur = drv_json_get_str(r->pod, "spec.nodeName");
+  if (cur && *cur) return;
+  release(s, r);
+  long long rc = drv_json_get_int(job, "rc", -1);
+  if (rc != DRV_API_ENOTFOUND && rc != DRV_API_ECONFLICT) to_backoff(s, r);
 }
 
 /* ---- the thread ---- */
@@ -492,6 +548,7 @@ static void *run(void *arg)
       case EV_NODE_DEL: on_node(s, evs[i].obj, true); break;
       case EV_POD_SET: changed |= on_pod(s, evs[i].obj, false); break;
       case EV_POD_DEL: changed |= on_pod(s, evs[i].obj, true); break;
+      case EV_BIND_FAILED: on_bind_failed(s, evs[i].obj); break;
       }
       json_decref(evs[i].obj);
     }
@@ -527,6 +584,8 @@ int drv_scheduler_start(drv_api_client *c, const drv_scheduler_opts *opts, drv_s
   pthread_mutex_init(&s->lock, NULL);
   pthread_mutex_init(&s->stats_lock, NULL);
   pthread_cond_init(&s->cond, NULL);
+  pthread_mutex_init(&s->bind_lock, NULL);
+  pthread_cond_init(&s->bind_cond, NULL);
   s->rec = drv_recorder_new(c, s->name);
   drv_api_ref nodes = {.version = "v1", .resource = "nodes"};
   drv_api_ref pods = {.version = "v1", .resource = "pods"};
@@ -537,6 +596,14 @@ int drv_scheduler_start(drv_api_client *c, const drv_scheduler_opts *opts, drv_s
   if (drv_informer_start(s->nodes, err) < 0 || drv_informer_start(s->pods, err) < 0) {
     drv_scheduler_stop(s);
     return -1;
+  }
+  for (int i = 0; i < BINDERS; i++) {
+    int rc = pthread_create(&s->binders[i], NULL, binder, s);
+    if (rc) {
+      drv_scheduler_stop(s);
+      return drv_error(err, rc, "start the scheduler's binders");
+    }
+    s->nbinders++;
   }
   int rc = pthread_create(&s->thread, NULL, run, s);
   if (rc) {
@@ -555,6 +622,12 @@ void drv_scheduler_stop(drv_scheduler *s)
   pthread_cond_signal(&s->cond);
   pthread_mutex_unlock(&s->lock);
   if (s->thread) pthread_join(s->thread, NULL);
+  pthread_mutex_lock(&s->bind_lock);
+  pthread_cond_broadcast(&s->bind_cond);
+  pthread_mutex_unlock(&s->bind_lock);
+  for (int i = 0; i < s->nbinders; i++) pthread_join(s->binders[i], NULL);
+  for (size_t i = s->hjobs; i < s->njobs; i++) json_decref(s->jobs[i]);
+  free(s->jobs);
   drv_informer_free(s->nodes);
   drv_informer_free(s->pods);
   for (size_t i = 0; i < s->ninbox; i++) json_decref(s->inbox[i].obj);
@@ -581,6 +654,8 @@ void drv_scheduler_stop(drv_scheduler *s)
   pthread_mutex_destroy(&s->lock);
   pthread_mutex_destroy(&s->stats_lock);
   pthread_cond_destroy(&s->cond);
+  pthread_mutex_destroy(&s->bind_lock);
+  pthread_cond_destroy(&s->bind_cond);
   free(s->name);
   free(s);
 }
