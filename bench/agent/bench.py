@@ -33,6 +33,16 @@ def proc_rss_kb(pid):
     return 0
 
 
+def proc_mem_kb(pid):
+    """Pss and Uss (private pages) from smaps_rollup: RSS counts shared library pages in full."""
+    v = {}
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
+            v[parts[0][:-1]] = int(parts[1])
+    return v.get("Pss", 0), v.get("Private_Clean", 0) + v.get("Private_Dirty", 0)
+
+
 def proc_cpu_ticks(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
@@ -90,6 +100,7 @@ def main():
                 lat.append((running[name] - t0) * 1000)
         time.sleep(3)
         rss = proc_rss_kb(a.proc.pid)
+        pss, uss = proc_mem_kb(a.proc.pid)
         c0 = proc_cpu_ticks(a.proc.pid)
         tasks0 = {t: thread_ticks(a.proc.pid, t) for t in os.listdir(f"/proc/{a.proc.pid}/task")}
         time.sleep(10)
@@ -99,7 +110,8 @@ def main():
         print(f"pods: {N}")
         print(f"start latency created->Running: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
               f"max {max(lat):.1f} ms (goal p50 <= 50 ms, p99 <= 200 ms)")
-        print(f"agent RSS with {N + 1} pods: {rss / 1024:.1f} MB (goal < 10 MB)")
+        print(f"agent RSS with {N + 1} pods: {rss / 1024:.1f} MB (goal < 10 MB); PSS {pss / 1024:.1f} MB, "
+              f"private (USS) {uss / 1024:.1f} MB")
         print(f"agent idle CPU with {N + 1} pods: {idle:.1f} % of one core")
         print(f"ratio to Kubernetes' p99 SLO (5 s): {pct(lat, 99) / 5000:.3f}")
     finally:

@@ -423,11 +423,16 @@ static void *worker_thread(void *arg)
   bool gc_done = false;
   long long next_net = 0;
   pthread_mutex_lock(&a->lock);
+  long long next_relist = 0;
   while (!a->stop) {
+    bool events = a->wake;
     a->wake = false;
     bool synced = drv_informer_synced(a->pod_inf);
-    json_t *objs = synced ? drv_informer_list(a->pod_inf, NULL, NULL, NULL) : NULL;
     long long now = drv_now_ms();
+    /* The table follows the informer on its events, and every 2 s besides; between them only
+     * the pods that are due are looked at. */
+    json_t *objs = synced && (events || now >= next_relist) ? drv_informer_list(a->pod_inf, NULL, NULL, NULL) : NULL;
+    if (objs) next_relist = now + 2000;
     if (objs) {
       size_t i;
       json_t *o;
@@ -481,7 +486,8 @@ static void *worker_thread(void *arg)
       if (!synced) break;
       if (p->next_sync_ms > now) continue;
       drv_pod_sync(a, p);
-      p->next_sync_ms = drv_now_ms() + 1000;
+      /* On a 250 ms grid, so that many pods are handled per wake-up. */
+      p->next_sync_ms = ((drv_now_ms() + 1000) / 250 + 1) * 250;
       for (size_t c = 0; c < p->n_ctrs; c++)
         if (p->ctrs[c].retry_at_ms > now && p->ctrs[c].retry_at_ms < p->next_sync_ms)
           p->next_sync_ms = p->ctrs[c].retry_at_ms;
