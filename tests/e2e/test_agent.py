@@ -281,3 +281,19 @@ def test_exec(env):
     # Same namespaces as the container: its hostname and its own pid namespace.
     assert s.kubectl("exec", "ex", "--", "busybox", "hostname").stdout == "ex\n"
     assert "sleep 1000" in s.kubectl("exec", "ex", "--", "busybox", "ps").stdout
+
+
+def test_oom_killed_and_impossible_limit(env):
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("oom", node, [ctr("c", "busybox head -c 200m /dev/zero | busybox tail",
+                                          resources={"limits": {"memory": "16Mi"}})], restartPolicy="Never"))
+    t = wait_for(lambda: A.ctr_status(s, "oom", "c")["state"].get("terminated"), timeout=30, what="oom terminated")
+    assert t["reason"] == "OOMKilled" and t["exitCode"] == 137, t
+    assert A.pod_status(s, "oom")["phase"] == "Failed"
+    # A memory limit no process fits in: the pod says why, the agent goes on.
+    A.create_pod(s, pod("tiny", node, [ctr("c", "echo hi", resources={"limits": {"memory": "1"}})]))
+    c = wait_for(lambda: A.ctr_status(s, "tiny", "c")["restartCount"] >= 1 and A.ctr_status(s, "tiny", "c"),
+                 timeout=30, what="tiny fails")
+    last = c["lastState"]["terminated"]
+    assert last["reason"] == "StartError" and "memory.limit" in last["message"], last
+    assert c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
