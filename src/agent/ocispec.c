@@ -157,7 +157,22 @@ json_t *drv_ctr_oci_spec(drv_agent *a, drv_pod *p, drv_ctr *c, const char *rootf
   bool privileged = drv_json_get_bool(c->spec, "securityContext.privileged", false);
   json_object_set_new(s, "root", json_pack("{s:s, s:b}", "path", rootfs, "readonly",
                                            drv_json_get_bool(c->spec, "securityContext.readOnlyRootFilesystem", false)));
-  json_object_set_new(s, "hostname", json_string(p->name));
+  bool host_net = drv_json_get_bool(p->obj, "spec.hostNetwork", false);
+  if (host_net) {
+    /* The node's hostname and its /sys (a sysfs mount needs a network namespace of one's own). */
+    json_object_del(s, "hostname");
+    json_t *ms = json_object_get(s, "mounts");
+    for (size_t i = 0; i < json_array_size(ms); i++) {
+      json_t *m = json_array_get(ms, i);
+      if (!strcmp(json_string_value(json_object_get(m, "destination")) ?: "", "/sys")) {
+        json_object_set_new(m, "type", json_string("bind"));
+        json_object_set_new(m, "source", json_string("/sys"));
+        json_object_set_new(m, "options", json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec", "nodev", "ro"));
+      }
+    }
+  } else {
+    json_object_set_new(s, "hostname", json_string(p->name));
+  }
   json_t *lx = json_object_get(s, "linux");
   char ns_path[64];
   json_t *nss = json_array();

@@ -130,11 +130,17 @@ static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
   if (drv_proc_alive(p->sandbox_pid, p->sandbox_start)) return 0;
   if (drv_mkdir_p(p->dir, 0700, err) < 0) return -1;
   pid_t pid;
-  if (drv_sandbox_spawn(p->dir, p->name, &pid, err) < 0) return -1;
+  bool host_net = drv_json_get_bool(p->obj, "spec.hostNetwork", false);
+  char host[256] = "";
+  if (host_net) gethostname(host, sizeof host - 1);
+  if (drv_sandbox_spawn(p->dir, host_net ? host : p->name, host_net, &pid, err) < 0) return -1;
   p->sandbox_pid = pid;
   p->sandbox_start = drv_proc_start_time(pid);
   /* /etc/hosts for the pod: its own name on its IP, like kubelet writes it. */
-  if (a->network) {
+  if (host_net) {
+    /* The node's own network: the pod's IP is the node's. */
+    snprintf(p->ip, sizeof p->ip, "%s", a->node_ip);
+  } else if (a->network) {
     struct in_addr ip;
     if (drv_ipam_alloc(a->ipam, p->uid, &ip, err) < 0) goto fail;
     inet_ntop(AF_INET, &ip, p->ip, sizeof p->ip);

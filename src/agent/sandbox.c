@@ -63,7 +63,8 @@ static char *sock_path(const char *pod_dir)
   return drv_asprintf("%s/sandbox.sock", pod_dir);
 }
 
-int drv_sandbox_spawn(const char *pod_dir, const char *hostname, pid_t *pid, drv_err *err)
+int drv_sandbox_spawn(const char *pod_dir, const char *hostname, bool host_network, pid_t *pid,
+                      drv_err *err)
 {
   _cleanup_free_ char *sock = sock_path(pod_dir);
   _cleanup_free_ char *pidfile = drv_asprintf("%s/sandbox.pid", pod_dir);
@@ -80,7 +81,7 @@ int drv_sandbox_spawn(const char *pod_dir, const char *hostname, pid_t *pid, drv
   if (child == 0) {
     /* Only async-signal-safe calls here: the agent is multi-threaded. */
     setsid();
-    if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+    if (unshare((host_network ? 0 : CLONE_NEWNET) | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
       int e = errno;
       (void)!write(p[1], &e, sizeof e);
       _exit(1);

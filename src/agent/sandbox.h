@@ -15,8 +15,10 @@
 #include "common/err.h"
 
 /* Starts the sandbox for the pod whose directory is pod_dir (exists): new net/ipc/uts
- * namespaces, hostname set, detached; *pid gets its pid once it listens on its socket. */
-int drv_sandbox_spawn(const char *pod_dir, const char *hostname, pid_t *pid, drv_err *err);
+ * namespaces (host_network: the node's network namespace is kept), hostname set, detached;
+ * *pid gets its pid once it listens on its socket. */
+int drv_sandbox_spawn(const char *pod_dir, const char *hostname, bool host_network, pid_t *pid,
+                      drv_err *err);
 /* The sandbox's main loop; returns the process exit code. */
 int drv_sandbox_main(const char *pod_dir);
 /* Passes out_fd/err_fd (read ends) to the sandbox, which logs them to log_path. The caller

@@ -29,7 +29,7 @@ def wait_for(cond, timeout=30, interval=0.1, what="condition"):
     while time.time() < deadline:
         try:
             last = cond()
-        except (AssertionError, KeyError, IndexError, ValueError, TypeError) as e:
+        except (AssertionError, KeyError, IndexError, ValueError, TypeError, OSError) as e:
             last = e
         if last and not isinstance(last, Exception):
             return last

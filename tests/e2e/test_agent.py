@@ -297,3 +297,15 @@ def test_oom_killed_and_impossible_limit(env):
     last = c["lastState"]["terminated"]
     assert last["reason"] == "StartError" and "memory.limit" in last["message"], last
     assert c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+
+
+def test_host_network_pod(env):
+    s, node = env["server"], env["node"]
+    from apiserver import free_port
+    port = free_port()
+    A.create_pod(s, pod("hostnet", node, [ctr("c", f"mkdir -p /w; echo on-host > /w/i; exec busybox httpd -f -p 127.0.0.1:{port} -h /w")],
+                        hostNetwork=True))
+    wait_for(lambda: A.running(s, "hostnet"), what="hostnet running")
+    assert A.pod_status(s, "hostnet")["podIP"] == "127.0.0.1"
+    body = wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/i", timeout=2).read(), what="served on the host")
+    assert body == b"on-host\n"
