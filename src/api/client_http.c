@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/fs.h"
 #include "common/http_client.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -18,6 +19,7 @@
 
 typedef struct http_impl {
   char *server, *ca_file, *token, *cert, *key, *field_manager, *auth_header;
+  char *tmp_dir; /* files decoded from the kubeconfig's *-data fields, removed with the client */
   bool insecure;
   pthread_mutex_t lock;
   drv_http_client *pool[POOL_MAX];
@@ -317,6 +319,11 @@ static void http_free(drv_api_client *c)
   free(h->key);
   free(h->field_manager);
   free(h->auth_header);
+  if (h->tmp_dir) {
+    drv_err err;
+    drv_rm_rf(h->tmp_dir, &err);
+    free(h->tmp_dir);
+  }
   free(h);
   free(c);
 }
@@ -359,11 +366,13 @@ drv_api_client *drv_api_client_http_from_kubeconfig(const char *path, const char
 {
   drv_kubeconfig kc;
   if (drv_kubeconfig_load(path, NULL, &kc, err) < 0) return NULL;
-  /* The client keeps file names: keep the decoded files for the process's life by not
-   * removing the temp dir (it is private and tiny). */
-  free(kc.tmp_dir);
-  kc.tmp_dir = NULL;
+  /* libcurl takes the CA and client certificates by file name: the client owns the files
+   * decoded from the kubeconfig and removes them when it is freed */
   drv_api_client *c = drv_api_client_http_new(&kc, field_manager, err);
+  if (c) {
+    ((http_impl *)c->impl)->tmp_dir = kc.tmp_dir;
+    kc.tmp_dir = NULL;
+  }
   drv_kubeconfig_free(&kc);
   return c;
 }

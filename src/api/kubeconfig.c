@@ -61,9 +61,20 @@ int drv_kubeconfig_load(const char *path, const char *context, drv_kubeconfig *o
   size_t len = 0;
   if (drv_read_file(path, 1 << 20, &text, &len, err) < 0)
     return drv_err_prefix(err, "read kubeconfig `%s`", path);
+  return drv_kubeconfig_parse(text, len, path, context, out, err);
+}
+
+int drv_kubeconfig_parse(const char *text, size_t len, const char *path, const char *context,
+                         drv_kubeconfig *out, drv_err *err)
+{
+  memset(out, 0, sizeof *out);
   json_t *doc = drv_yaml_load(text, len, err);
   if (!doc) return drv_err_prefix(err, "parse kubeconfig `%s`", path);
   int rc = -1;
+  if (!json_is_object(doc)) {
+    drv_error(err, 0, "kubeconfig `%s`: not a mapping", path);
+    goto out;
+  }
   const char *ctxname = context ? context : drv_json_get_str(doc, "current-context");
   if (!ctxname || !*ctxname) {
     drv_error(err, 0, "kubeconfig `%s`: no current-context", path);

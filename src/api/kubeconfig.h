@@ -5,6 +5,7 @@
 #define DRV_API_KUBECONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/err.h"
 
@@ -20,6 +21,9 @@ typedef struct drv_kubeconfig {
 
 /* path NULL: $KUBECONFIG, else ~/.kube/config. context NULL: current-context. */
 int drv_kubeconfig_load(const char *path, const char *context, drv_kubeconfig *out, drv_err *err);
+/* The same from kubeconfig text (where names errors after `where`). */
+int drv_kubeconfig_parse(const char *text, size_t len, const char *where, const char *context,
+                         drv_kubeconfig *out, drv_err *err);
 void drv_kubeconfig_free(drv_kubeconfig *kc);
 
 #endif
