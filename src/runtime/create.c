@@ -196,8 +196,12 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
   unsigned long flags = (unsigned long)(spec->new_ns_flags & ~CLONE_NEWCGROUP);
   bool detach = o->detach || o->monitor;
   fflush(NULL);
+  bool into_cgroup = false;
   if (!spec->joins && !detach) {
-    pid = drv_rt_clone(flags);
+    drv_err ue;
+    int cgfd = drv_cgroup_unified_fd(cg, &ue);
+    pid = drv_rt_clone3(flags, cgfd, &into_cgroup);
+    if (cgfd >= 0 && pid != 0) close(cgfd);
     if (pid < 0) {
       drv_error(err, errno, "clone the container init");
       goto out;
@@ -263,7 +267,7 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
     if (write_map(pid, "gid_map", spec->gid_maps, spec->ngid_maps, err) < 0) goto out;
     if (write_map(pid, "uid_map", spec->uid_maps, spec->nuid_maps, err) < 0) goto out;
   }
-  if (drv_cgroup_enter(cg, pid, 0, err) < 0) goto out;
+  if (drv_cgroup_enter(cg, pid, into_cgroup ? DRV_CGROUP_ENTER_SKIP_UNIFIED : 0, err) < 0) goto out;
   if (drv_sync_send(sync_fd[0], DRV_SYNC_GO, pid, NULL) < 0) {
     drv_error(err, errno, "signal the container init");
     goto out;

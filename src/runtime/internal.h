@@ -129,5 +129,8 @@ int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err);
 
 /* clone(2) with fork semantics (no new stack): returns 0 in the child. */
 pid_t drv_rt_clone(unsigned long flags);
+/* clone3 into the v2 cgroup behind cgroup_fd (when >= 0 and the kernel agrees); falls back to
+ * drv_rt_clone. *into_cgroup tells whether the child was born in that group. */
+pid_t drv_rt_clone3(unsigned long flags, int cgroup_fd, bool *into_cgroup);
 
 #endif

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,22 @@
 #include "common/util.h"
 #include "runtime/internal.h"
 #include "runtime/seccomp.h"
+
+pid_t drv_rt_clone3(unsigned long flags, int cgroup_fd, bool *into_cgroup)
+{
+  *into_cgroup = false;
+  if (cgroup_fd >= 0) {
+    /* Born in its v2 group: one cgroup.procs write (and its scheduler wait) less. */
+    struct clone_args a = {.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+                           .cgroup = (uint64_t)cgroup_fd};
+    pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+    if (pid >= 0) {
+      *into_cgroup = true;
+      return pid;
+    }
+  }
+  return drv_rt_clone(flags);
+}
 
 pid_t drv_rt_clone(unsigned long flags)
 {
