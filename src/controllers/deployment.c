@@ -229,6 +229,10 @@ static int get_new_rs(dctx *c, bool create)
       snprintf(rv, sizeof rv, "%lld", new_rev);
       drv_obj_set_annotation(upd, A_REVISION, rv);
       changed = true;
+      /* an older ReplicaSet's template came back (kubectl rollout undo): say so */
+      if (cur > 0)
+        drv_recorder_event(c->l->rec, c->d, "apps/v1", "Deployment", "Normal", "DeploymentRollback",
+                           "Rolled back deployment \"%s\" to revision %lld", drv_obj_name(c->d), cur);
     }
     long long mrs = drv_json_get_int(c->d, "spec.minReadySeconds", 0);
     if (drv_json_get_int(upd, "spec.minReadySeconds", 0) != mrs) {

@@ -146,7 +146,7 @@ static int put(drv_ctl *ctl, drv_api_ref ref, json_t *obj, bool *created)
     cref.name = NULL;
     rc = drv_api_create(ctl->c, &cref, obj, NULL, &err);
     if (created) *created = rc == 0;
-    return rc < 0 && rc != DRV_API_ECONFLICT ? -1 : rc < 0 ? -1 : 0;
+    return rc < 0 ? -1 : 0;
   }
   if (rc < 0) return -1;
   /* unchanged? compare what we manage */

@@ -57,7 +57,7 @@ static long long purge(drv_ctl *ctl, const char *ns, bool *failed)
         if (!pod || !node_unusable(ctl, drv_json_get_str(o, "spec.nodeName"))) continue;
         opts.grace_period_seconds = 0;
       }
-      if (drv_api_delete(ctl->c, &r, &opts, NULL, &err) < 0 && err.errnum != 0)
+      if (drv_api_delete(ctl->c, &r, &opts, NULL, &err) < 0)
         drv_log_debug("namespace %s: delete %s/%s: %s", ns, res->plural, r.name, err.msg);
     }
     json_decref(list);

@@ -188,6 +188,7 @@ def test_history_undo_restart_pause_resume(cluster):
     d = cluster.get(ns, "deploy", "web")
     assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
     assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    assert "Rolled back deployment" in cluster.kubectl("describe", "-n", ns, "deploy/web").stdout
     # restart: a new ReplicaSet from the restartedAt template annotation
     before = {r["metadata"]["name"] for r in cluster.get(ns, "rs")["items"]}
     cluster.kubectl("rollout", "restart", "-n", ns, "deploy/web")
