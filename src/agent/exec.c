@@ -2,7 +2,8 @@
  * upgraded to a WebSocket with Kubernetes' channel protocol (v5.channel.k8s.io, falling back to
  * v4.channel.k8s.io): each binary message starts with a channel byte — 0 stdin, 1 stdout,
  * 2 stderr, 3 the final Status, 4 resize; v5 adds 255 = the client closed a channel. The process
- * runs through the runtime's exec (namespaces and cgroup of the container). No TTY. */
+ * runs through the runtime's exec (namespaces and cgroup of the container); with tty=true on a
+ * pseudo-terminal whose master the runtime hands over (resize messages set its window size). */
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,8 +34,9 @@ typedef struct exec_req {
   drv_agent *a;
   char *rt_id;
   json_t *args;
-  bool want_stdin, want_stdout, want_stderr;
+  bool want_stdin, want_stdout, want_stderr, tty;
   bool v5;
+  char *console_path;
   char *extra;
   size_t n_extra;
   MHD_socket sock;
@@ -41,6 +45,8 @@ typedef struct exec_req {
 
 static void exec_req_free(exec_req *r)
 {
+  if (r->console_path) unlink(r->console_path);
+  free(r->console_path);
   free(r->rt_id);
   json_decref(r->args);
   free(r->extra);
@@ -92,6 +98,7 @@ static int send_frame(int sock, int opcode, int channel, const void *data, size_
 typedef struct ws_state {
   int stdin_fd;
   int sock;
+  int tty_fd; /* the pty master with a TTY: resize messages apply to it */
 } ws_state;
 
 static ssize_t ws_consume(ws_state *ws, unsigned char *in, size_t len)
@@ -128,7 +135,14 @@ static ssize_t ws_consume(ws_state *ws, unsigned char *in, size_t len)
           close(ws->stdin_fd);
           ws->stdin_fd = -1;
         }
-      } else if (ch == 255 && plen >= 2 && p[1] == 0 && ws->stdin_fd >= 0) {
+      } else if (ch == 4 && ws->tty_fd >= 0 && plen > 1) {
+        /* {"Width":W,"Height":H} */
+        json_t *j = json_loadb((const char *)p + 1, plen - 1, 0, NULL);
+        struct winsize wsz = {.ws_col = (unsigned short)json_integer_value(json_object_get(j, "Width")),
+                              .ws_row = (unsigned short)json_integer_value(json_object_get(j, "Height"))};
+        if (wsz.ws_col && wsz.ws_row) ioctl(ws->tty_fd, TIOCSWINSZ, &wsz);
+        json_decref(j);
+      } else if (ch == 255 && plen >= 2 && p[1] == 0 && ws->stdin_fd >= 0 && ws->stdin_fd != ws->tty_fd) {
         close(ws->stdin_fd);
         ws->stdin_fd = -1;
       }
@@ -147,10 +161,23 @@ static void *exec_thread(void *arg)
   pid_t pid = -1;
   bool ok = pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0;
   if (!ok) drv_error(&err, errno, "exec: pipes");
+  int lsock = -1, master = -1;
+  if (ok && r->tty) {
+    /* The runtime hands the pty master over a unix socket (runc's console-socket protocol). */
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    r->console_path = drv_asprintf("%s/exec-%d-%p.sock", r->a->rt_root, getpid(), (void *)r);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r->console_path);
+    lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lsock < 0 || strlen(r->console_path) >= sizeof sa.sun_path ||
+        bind(lsock, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lsock, 1) < 0) {
+      ok = false;
+      drv_error(&err, errno, "exec: console socket `%s`", r->console_path);
+    }
+  }
   if (ok) {
-    json_t *proc = json_pack("{s:O, s:s, s:[s], s:{s:i, s:i}, s:b}", "args", r->args, "cwd", "/",
+    json_t *proc = json_pack("{s:O, s:s, s:[s,s], s:{s:i, s:i}, s:b}", "args", r->args, "cwd", "/",
                              "env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                             "user", "uid", 0, "gid", 0, "terminal", false);
+                             "TERM=xterm", "user", "uid", 0, "gid", 0, "terminal", r->tty);
     drv_rt_exec_opts o;
     drv_rt_exec_opts_init(&o);
     o.root = r->a->rt_root;
@@ -159,20 +186,51 @@ static void *exec_thread(void *arg)
     o.stdio[0] = r->want_stdin ? in[0] : devnull;
     o.stdio[1] = r->want_stdout ? out[1] : devnull;
     o.stdio[2] = r->want_stderr ? errp[1] : devnull;
+    if (r->tty) o.console_socket = r->console_path;
     ok = drv_rt_exec(&o, &pid, &err) == 0;
     json_decref(proc);
+  }
+  if (ok && r->tty) {
+    int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+    char b[8], cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {b, sizeof b};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *cm;
+    if (c >= 0 && recvmsg(c, &m, MSG_CMSG_CLOEXEC) >= 0 && (cm = CMSG_FIRSTHDR(&m)) &&
+        cm->cmsg_type == SCM_RIGHTS)
+      memcpy(&master, CMSG_DATA(cm), sizeof master);
+    if (c >= 0) close(c);
+    if (master < 0) {
+      kill(pid, SIGKILL);
+      int st;
+      waitpid(pid, &st, 0);
+      ok = false;
+      drv_error(&err, EIO, "exec: no terminal from the runtime");
+    }
+  }
+  if (lsock >= 0) close(lsock);
+  if (master >= 0) {
+    /* With a TTY, all output comes from the master; stdin goes to it. */
+    close(out[0]);
+    out[0] = master;
+    close(errp[0]);
+    errp[0] = -1;
   }
   if (in[0] >= 0) close(in[0]);
   if (out[1] >= 0) close(out[1]);
   if (errp[1] >= 0) close(errp[1]);
   if (devnull >= 0) close(devnull);
-  ws_state ws = {.stdin_fd = ok && r->want_stdin ? in[1] : -1, .sock = sock};
+  ws_state ws = {.stdin_fd = ok && r->want_stdin ? in[1] : -1, .sock = sock, .tty_fd = master};
   if (!(ok && r->want_stdin) && in[1] >= 0) close(in[1]);
+  if (master >= 0) {
+    if (ws.stdin_fd >= 0) close(ws.stdin_fd);
+    ws.stdin_fd = r->want_stdin ? master : -1;
+  }
   int code = -1;
   if (ok) {
     drv_buf inbuf = DRV_BUF_INIT;
     if (r->n_extra) drv_buf_append(&inbuf, r->extra, r->n_extra);
-    int fds_open = 2;
+    int fds_open = master >= 0 ? 1 : 2;
     bool client_gone = false;
     while (fds_open > 0 && !client_gone) {
       if (inbuf.len) {
@@ -209,7 +267,7 @@ static void *exec_thread(void *arg)
     if (client_gone) kill(pid, SIGKILL);
     if (drv_rt_wait(pid, &code, &err) < 0) code = -1;
   }
-  if (ws.stdin_fd >= 0) close(ws.stdin_fd);
+  if (ws.stdin_fd >= 0 && ws.stdin_fd != master) close(ws.stdin_fd);
   if (out[0] >= 0) close(out[0]);
   if (errp[0] >= 0) close(errp[0]);
   char *status;
@@ -301,10 +359,6 @@ enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, con
     json_decref(args);
     return plain(c, 400, "exec: no command given\n");
   }
-  if (qbool(c, "tty")) {
-    json_decref(args);
-    return plain(c, 400, "exec: tty is not supported by this agent; run without -t\n");
-  }
   char *rt_id = NULL;
   pthread_mutex_lock(&a->lock);
   drv_pod *p = drv_agent_find_pod(a, ns, pod);
@@ -325,6 +379,7 @@ enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, con
   r->want_stdout = qbool(c, "stdout") || qbool(c, "output");
   r->want_stderr = qbool(c, "stderr") || qbool(c, "error");
   r->v5 = !strcmp(proto, "v5.channel.k8s.io");
+  r->tty = qbool(c, "tty");
   /* Sec-WebSocket-Accept = base64(SHA-1(key + GUID)). */
   _cleanup_free_ char *cat = drv_asprintf("%s" WS_GUID, key);
   unsigned char md[SHA_DIGEST_LENGTH];

@@ -281,6 +281,11 @@ def test_exec(env):
     # Same namespaces as the container: its hostname and its own pid namespace.
     assert s.kubectl("exec", "ex", "--", "busybox", "hostname").stdout == "ex\n"
     assert "sleep 1000" in s.kubectl("exec", "ex", "--", "busybox", "ps").stdout
+    # With a terminal (kubectl -it under `script`, which gives kubectl a pty of its own).
+    p = subprocess.run(["script", "-qec", f"/usr/bin/kubectl --kubeconfig {s.kubeconfig} exec -it ex -- "
+                        "sh -c 'busybox tty; busybox stty size'", "/dev/null"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert "/dev/pts/" in p.stdout, (p.stdout, p.stderr)
 
 
 def test_oom_killed_and_impossible_limit(env):
