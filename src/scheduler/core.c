@@ -11,6 +11,7 @@
 #include "common/util.h"
 
 #define NONE UINT32_MAX
+#define MAX_SPREAD 8
 #define DEFAULT_CPU_M 100                   /* Kubernetes' non-zero request for scoring */
 #define DEFAULT_MEM (200LL * 1024 * 1024)
 
@@ -95,6 +96,7 @@ typedef struct cls {
   uint32_t live;
   /* per-placement scratch */
   int8_t ok;               /* class-level filters pass */
+  int8_t elig;             /* node selector/affinity pass (topology spread counts these) */
   uint8_t reason;          /* first failing class-level filter */
   uint16_t taint_idx;
   double bonus;            /* preferred affinity + taint scores (upper bound if deferred) */
@@ -160,6 +162,12 @@ struct drv_sched {
   bool aff_any[64];  /* per required affinity term: some pod matches anywhere */
   drv_sched_str existing_keys[16]; /* topology keys of existing anti terms that hit the pod */
   uint32_t nexisting_keys;
+  /* topology spread: matching pods per domain value (indexed by interned id) per constraint */
+  int32_t *spread_cnt[MAX_SPREAD];
+  uint32_t spread_cap;
+  int32_t spread_min[MAX_SPREAD], spread_max[MAX_SPREAD];
+  int32_t spread_self[MAX_SPREAD];
+  double spread_ub;  /* the score bound added to every class's bonus */
 };
 
 enum {
@@ -169,6 +177,8 @@ enum {
   RS_AFFINITY,
   RS_PORTS,
   RS_FIT,
+  RS_SPREAD_MISSING,
+  RS_SPREAD,
   RS_EXISTING_ANTI,
   RS_POD_AFF,
   RS_POD_ANTI,
@@ -178,7 +188,8 @@ enum { FIT_CPU = 1, FIT_MEM = 2, FIT_EPH = 4, FIT_PODS = 8 };
 void drv_sched_opts_default(drv_sched_opts *o)
 {
   *o = (drv_sched_opts){.strategy = DRV_SCHED_SPREAD, .w_fit = 1, .w_balanced = 1,
-                        .w_node_affinity = 2, .w_taint = 3, .tolerance = 0.5};
+                        .w_node_affinity = 2, .w_taint = 3, .w_spread = 2,
+                        .tolerance = 0.5};
 }
 
 drv_sched *drv_sched_new(const drv_sched_opts *opts)
@@ -216,6 +227,11 @@ void drv_sched_pod_clear(drv_sched_pod *p)
     }
     free(sets[k]);
   }
+  for (uint16_t i = 0; i < p->nspread; i++) {
+    for (uint16_t j = 0; j < p->spread[i].sel.nexprs; j++) free(p->spread[i].sel.exprs[j].values);
+    free(p->spread[i].sel.exprs);
+  }
+  free(p->spread);
   free(p->labels);
   free(p->selector);
   free(p->required);
@@ -252,6 +268,7 @@ void drv_sched_free(drv_sched *s)
   free(s->free_pods);
   free(s->heap);
   free(s->dom.slots);
+  for (int i = 0; i < MAX_SPREAD; i++) free(s->spread_cnt[i]);
   free(s);
 }
 
@@ -1048,6 +1065,93 @@ static inline bool t_feasible(const tnode *t, const drv_sched_pod *p)
   return t->fpods >= 1 && t->fcpu >= p->cpu_m && t->fmem >= p->mem && (!p->eph || t->feph >= p->eph);
 }
 
+/* ---- topology spread ---- */
+
+/* nodeSelector and required node affinity only (taints do not make a domain ineligible). */
+static bool class_affinity_ok(drv_sched *s, const drv_sched_pod *p, const cls *c)
+{
+  bool deferred = false;
+  for (uint16_t i = 0; i < p->nselector; i++)
+    if (p->selector[i].key != s->host_key && lab_lookup(c->labels, c->nlabels, p->selector[i].key) != p->selector[i].value)
+      return false;
+  if (!p->nrequired) return true;
+  for (uint16_t i = 0; i < p->nrequired; i++)
+    if (term_match_node(s, &p->required[i], c, NONE, &deferred)) return true;
+  return false;
+}
+
+static int nspread(const drv_sched_pod *p)
+{
+  return p->nspread < MAX_SPREAD ? p->nspread : MAX_SPREAD;
+}
+
+static void spread_prepare(drv_sched *s, const drv_sched_pod *p)
+{
+  int n = nspread(p);
+  if (s->spread_cap < s->st.n) {
+    for (int i = 0; i < MAX_SPREAD; i++) {
+      free(s->spread_cnt[i]);
+      s->spread_cnt[i] = NULL;
+    }
+    s->spread_cap = s->st.n * 2;
+  }
+  for (int i = 0; i < n; i++) {
+    if (!s->spread_cnt[i]) s->spread_cnt[i] = drv_malloc(s->spread_cap * sizeof(int32_t));
+    memset(s->spread_cnt[i], 0, s->spread_cap * sizeof(int32_t));
+    s->spread_self[i] = sel_match_labels(s, &p->spread[i].sel, p->labels, p->nlabels) ? 1 : 0;
+  }
+  for (uint32_t h = 0; h < s->npods; h++) {
+    placed *pl = &s->pods[h];
+    if (!pl->live || pl->node >= s->nnodes || !s->nodes[pl->node].live || pl->pod.ns != p->ns) continue;
+    if (!s->classes[s->nodes[pl->node].cls].elig) continue;
+    for (int i = 0; i < n; i++) {
+      if (!sel_match_labels(s, &p->spread[i].sel, pl->pod.labels, pl->pod.nlabels)) continue;
+      drv_sched_str v = node_label(s, pl->node, p->spread[i].topology_key);
+      if (v && v < s->spread_cap) s->spread_cnt[i][v]++;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    int32_t mn = INT32_MAX, mx = 0;
+    for (uint32_t id = 0; id < s->nnodes; id++) {
+      if (!s->nodes[id].live || !s->classes[s->nodes[id].cls].elig) continue;
+      drv_sched_str v = node_label(s, id, p->spread[i].topology_key);
+      if (!v) continue;
+      int32_t c = s->spread_cnt[i][v];
+      if (c < mn) mn = c;
+      if (c > mx) mx = c;
+    }
+    s->spread_min[i] = mn == INT32_MAX ? 0 : mn;
+    s->spread_max[i] = mx;
+  }
+}
+
+static uint8_t spread_filter(drv_sched *s, const drv_sched_pod *p, uint32_t nid)
+{
+  for (int i = 0; i < nspread(p); i++) {
+    if (!p->spread[i].hard) continue;
+    drv_sched_str v = node_label(s, nid, p->spread[i].topology_key);
+    if (!v) return RS_SPREAD_MISSING;
+    if (s->spread_cnt[i][v] + s->spread_self[i] - s->spread_min[i] > p->spread[i].max_skew) return RS_SPREAD;
+  }
+  return RS_OK;
+}
+
+/* 0..100 per soft constraint, averaged: the emptier the node's domain, the higher. */
+static double spread_score(drv_sched *s, const drv_sched_pod *p, uint32_t nid)
+{
+  double sum = 0;
+  int soft = 0;
+  for (int i = 0; i < nspread(p); i++) {
+    if (p->spread[i].hard) continue;
+    soft++;
+    drv_sched_str v = node_label(s, nid, p->spread[i].topology_key);
+    if (!v) continue;
+    int32_t range = s->spread_max[i] - s->spread_min[i];
+    sum += 100.0 * (double)(s->spread_max[i] - s->spread_cnt[i][v]) / (double)(range > 0 ? range : 1);
+  }
+  return soft ? sum / soft : 0;
+}
+
 /* Exact verdict and score of pod on node (the class's scratch must be prepared). */
 static uint8_t node_eval(drv_sched *s, const drv_sched_pod *p, uint32_t nid, bool need_host,
                          bool need_aff, double *score, unsigned *fitb, uint16_t *taint_idx)
@@ -1059,6 +1163,7 @@ static uint8_t node_eval(drv_sched *s, const drv_sched_pod *p, uint32_t nid, boo
     bool deferred = false;
     uint8_t r = class_filter(s, p, c, nid, taint_idx, &bonus, &deferred);
     if (r) return r;
+    bonus += s->spread_ub;
   } else if (!c->ok) {
     *taint_idx = c->taint_idx;
     return c->reason;
@@ -1068,6 +1173,12 @@ static uint8_t node_eval(drv_sched *s, const drv_sched_pod *p, uint32_t nid, boo
   if (fb) {
     if (fitb) *fitb = fb;
     return RS_FIT;
+  }
+  if (p->nspread) {
+    uint8_t r = spread_filter(s, p, nid);
+    if (r) return r;
+    /* the class bonus holds the spread score's upper bound: put the node's own in */
+    bonus += spread_score(s, p, nid) * s->o.w_spread - s->spread_ub;
   }
   if (need_aff) {
     uint8_t r = affinity_filter(s, p, nid);
@@ -1081,6 +1192,9 @@ static uint8_t node_eval(drv_sched *s, const drv_sched_pod *p, uint32_t nid, boo
 static void prepare(drv_sched *s, const drv_sched_pod *p, bool *need_host, bool *need_aff)
 {
   *need_host = false;
+  bool soft = false;
+  for (int i = 0; i < nspread(p); i++) soft |= !p->spread[i].hard;
+  s->spread_ub = soft ? 100.0 * s->o.w_spread : 0;
   for (uint32_t i = 0; i < s->nclasses; i++) {
     cls *c = &s->classes[i];
     bool deferred = false;
@@ -1088,8 +1202,11 @@ static void prepare(drv_sched *s, const drv_sched_pod *p, bool *need_host, bool 
     c->bonus = 0;
     c->reason = c->live ? class_filter(s, p, c, NONE, &c->taint_idx, &c->bonus, &deferred) : RS_UNSCHED;
     c->ok = c->reason == RS_OK;
+    c->bonus += s->spread_ub;
+    c->elig = p->nspread ? class_affinity_ok(s, p, c) : 1;
     if (deferred) *need_host = true;
   }
+  if (p->nspread) spread_prepare(s, p);
   *need_aff = pod_needs_affinity(s, p);
   if (*need_aff) affinity_prepare(s, p);
 }
@@ -1254,6 +1371,12 @@ char *drv_sched_explain(drv_sched *s, const drv_sched_pod *p)
       if (fb & FIT_CPU) reason_add(&rc, &nrc, drv_strdup("Insufficient cpu"));
       if (fb & FIT_MEM) reason_add(&rc, &nrc, drv_strdup("Insufficient memory"));
       if (fb & FIT_EPH) reason_add(&rc, &nrc, drv_strdup("Insufficient ephemeral-storage"));
+      break;
+    case RS_SPREAD_MISSING:
+      reason_add(&rc, &nrc, drv_strdup("node(s) didn't match pod topology spread constraints (missing required label)"));
+      break;
+    case RS_SPREAD:
+      reason_add(&rc, &nrc, drv_strdup("node(s) didn't match pod topology spread constraints"));
       break;
     case RS_EXISTING_ANTI:
       reason_add(&rc, &nrc, drv_strdup("node(s) didn't satisfy existing pods anti-affinity rules"));

@@ -14,7 +14,8 @@
  * Scores follow Kubernetes' plugins, each 0..100 times a weight: NodeResourcesFit
  * (LeastAllocated = spread, or MostAllocated = bin-packing), NodeResourcesBalancedAllocation,
  * NodeAffinity (preferred terms: matched weight over total weight), TaintToleration
- * (PreferNoSchedule taints not tolerated). Not thread-safe: one scheduler thread owns it. */
+ * (PreferNoSchedule taints not tolerated), PodTopologySpread (ScheduleAnyway constraints:
+ * fewer matching pods in the node's domain score higher; DoNotSchedule ones filter). Not thread-safe: one scheduler thread owns it. */
 #ifndef DRV_SCHEDULER_CORE_H
 #define DRV_SCHEDULER_CORE_H
 
@@ -85,6 +86,13 @@ typedef struct drv_sched_port {
   uint32_t ip;         /* host IP (network order), 0 = every address */
 } drv_sched_port;
 
+typedef struct drv_sched_spread {
+  drv_sched_term sel;        /* pods counted (in the pod's namespace) */
+  drv_sched_str topology_key;
+  int32_t max_skew;
+  bool hard;                 /* whenUnsatisfiable: DoNotSchedule (else ScheduleAnyway) */
+} drv_sched_spread;
+
 /* What a pod asks of a node. Arrays belong to the struct (drv_sched_pod_clear frees them). */
 typedef struct drv_sched_pod {
   int64_t cpu_m, mem, eph;       /* requests: millicores, bytes, bytes */
@@ -99,6 +107,8 @@ typedef struct drv_sched_pod {
   drv_sched_port *ports;
   drv_sched_pod_term *aff;       /* podAffinity required */
   drv_sched_pod_term *anti;      /* podAntiAffinity required */
+  uint16_t nspread;
+  drv_sched_spread *spread;      /* topologySpreadConstraints (the first 8 count) */
 } drv_sched_pod;
 
 typedef struct drv_sched_node_spec {
@@ -113,6 +123,7 @@ typedef struct drv_sched_node_spec {
 typedef struct drv_sched_opts {
   drv_sched_strategy strategy;
   int w_fit, w_balanced, w_node_affinity, w_taint; /* Kubernetes defaults 1, 1, 2, 3 */
+  int w_spread;      /* PodTopologySpread score weight, Kubernetes default 2 */
   double tolerance;  /* score points the fast search may leave on the table; 0 = exact */
 } drv_sched_opts;
 

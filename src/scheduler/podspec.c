@@ -250,6 +250,18 @@ void drv_sched_pod_from_json(drv_sched *s, const json_t *pod, drv_sched_pod *out
       }
     }
   }
+  const json_t *tsc = json_object_get(spec, "topologySpreadConstraints");
+  out->nspread = (uint16_t)json_array_size(tsc);
+  out->spread = out->nspread ? drv_calloc(out->nspread, sizeof *out->spread) : NULL;
+  for (uint16_t k = 0; k < out->nspread; k++) {
+    const json_t *c = json_array_get(tsc, k);
+    label_sel_from(s, json_object_get(c, "labelSelector"), &out->spread[k].sel);
+    const char *tk = drv_json_get_str(c, "topologyKey");
+    out->spread[k].topology_key = drv_sched_intern(s, tk ? tk : "");
+    out->spread[k].max_skew = (int32_t)drv_json_get_int(c, "maxSkew", 1);
+    const char *wu = drv_json_get_str(c, "whenUnsatisfiable");
+    out->spread[k].hard = !wu || strcmp(wu, "ScheduleAnyway") != 0;
+  }
   out->aff = pod_terms_from(s, drv_json_get(spec, "affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution"), &out->naff);
   out->anti = pod_terms_from(s, drv_json_get(spec, "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"), &out->nanti);
 }

@@ -8,7 +8,8 @@
 
 /* What pod asks of a node: requests (max of the init containers' and the sum of the
  * containers', plus overhead; limits stand in for missing requests), priority, labels,
- * nodeSelector, node affinity, tolerations, host ports, required pod (anti-)affinity.
+ * nodeSelector, node affinity, tolerations, host ports, required pod (anti-)affinity,
+ * topology spread constraints.
  * out must be zeroed or cleared; drv_sched_pod_clear frees it. */
 void drv_sched_pod_from_json(drv_sched *s, const json_t *pod, drv_sched_pod *out);
 

@@ -210,6 +210,57 @@ static void test_pod_anti_affinity(void **st)
   drv_sched_free(s);
 }
 
+static void test_topology_spread(void **st)
+{
+  drv_sched_opts o;
+  drv_sched_opts_default(&o);
+  o.tolerance = 0;
+  drv_sched *s = drv_sched_new(&o);
+  /* zone a: one big node; zone b: one small node. Resources alone would put everything on
+   * the big one; maxSkew 1 by zone alternates. */
+  const char *za[] = {"zone", "a", NULL}, *zb[] = {"zone", "b", NULL};
+  uint32_t big = add_node(s, "big", 64000, 256 * GI, za, NULL, 0, false);
+  uint32_t small = add_node(s, "small", 8000, 32 * GI, zb, NULL, 0, false);
+  add_node(s, "nozone", 64000, 256 * GI, NULL, NULL, 0, false);
+  drv_sched_label app = {drv_sched_intern(s, "app"), drv_sched_intern(s, "web")};
+  drv_sched_str web = app.value;
+  drv_sched_expr e = {.key = app.key, .op = DRV_SCHED_OP_IN, .nvalues = 1, .values = &web};
+  drv_sched_spread c = {.sel = {.nexprs = 1, .exprs = &e}, .topology_key = drv_sched_intern(s, "zone"),
+                        .max_skew = 1, .hard = true};
+  drv_sched_pod p = {.cpu_m = 500, .mem = GI, .ns = drv_sched_intern(s, "default"), .nlabels = 1,
+                     .labels = &app, .nspread = 1, .spread = &c};
+  int in_a = 0, in_b = 0;
+  for (int i = 0; i < 6; i++) {
+    double fs, es;
+    uint32_t n = drv_sched_place(s, &p, &fs);
+    assert_int_equal(n, drv_sched_place_exhaustive(s, &p, &es));
+    assert_true(n == big || n == small);
+    if (n == big) in_a++; else in_b++;
+    assert_true(abs(in_a - in_b) <= 1);
+    drv_sched_pod_add(s, n, &p);
+  }
+  /* the small node full: zone b cannot take more, zone a may hold one more only */
+  drv_sched_pod filler = {.cpu_m = 8000 - 3 * 500};
+  drv_sched_pod_add(s, small, &filler);
+  assert_int_equal(drv_sched_place(s, &p, NULL), big);
+  drv_sched_pod_add(s, big, &p);
+  assert_int_equal(drv_sched_place(s, &p, NULL), UINT32_MAX);
+  char *m = drv_sched_explain(s, &p);
+  assert_string_equal(m, "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod topology "
+                         "spread constraints, 1 node(s) didn't match pod topology spread constraints (missing "
+                         "required label).");
+  free(m);
+  /* ScheduleAnyway: a preference, never a refusal, and the fast search agrees with the
+   * exhaustive one */
+  c.hard = false;
+  double fs, es;
+  uint32_t f = drv_sched_place(s, &p, &fs), x = drv_sched_place_exhaustive(s, &p, &es);
+  assert_true(f != UINT32_MAX);
+  assert_true(fs >= es - 1e-9 && fs <= es + 1e-9);
+  (void)x;
+  drv_sched_free(s);
+}
+
 static void test_fast_matches_exhaustive(void **st)
 {
   for (int mode = 0; mode < 2; mode++) {
@@ -271,6 +322,7 @@ int main(void)
       cmocka_unit_test(test_balanced),
       cmocka_unit_test(test_ports_and_pods),
       cmocka_unit_test(test_pod_anti_affinity),
+      cmocka_unit_test(test_topology_spread),
       cmocka_unit_test(test_fast_matches_exhaustive),
       cmocka_unit_test(test_node_update_and_remove),
   };
