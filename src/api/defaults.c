@@ -108,16 +108,6 @@ void drv_api_default_pod_spec(json_t *spec)
   SETDEF(spec, "securityContext", json_object());
   SETDEF(spec, "schedulerName", json_string("default-scheduler"));
   SETDEF(spec, "enableServiceLinks", json_true());
-  /* what the ServiceAccount and Priority admission plugins add */
-  json_t *sa = json_object_get(spec, "serviceAccountName");
-  json_t *dep = json_object_get(spec, "serviceAccount");
-  if (!json_is_string(sa) || !json_string_length(sa)) {
-    const char *name = json_is_string(dep) && json_string_length(dep) ? json_string_value(dep) : "default";
-    json_object_set_new(spec, "serviceAccountName", json_string(name));
-  }
-  SETDEF(spec, "serviceAccount", json_incref(json_object_get(spec, "serviceAccountName")));
-  SETDEF(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
-  SETDEF(spec, "priority", json_integer(0));
   if (json_is_true(json_object_get(spec, "hostNetwork"))) {
     /* host-network pods use the host's ports as container ports */
     size_t i;
@@ -146,6 +136,21 @@ void drv_api_default_pod_spec(json_t *spec)
     const char *op = json_string_value(json_object_get(c, "operator"));
     if (!op) json_object_set_new(c, "operator", json_string("Equal"));
   }
+}
+
+/* What the ServiceAccount and Priority admission plugins add to pods (not to templates). */
+static void admit_pod_spec(json_t *spec)
+{
+  if (!json_is_object(spec)) return;
+  json_t *sa = json_object_get(spec, "serviceAccountName");
+  json_t *dep = json_object_get(spec, "serviceAccount");
+  if (!json_is_string(sa) || !json_string_length(sa)) {
+    const char *name = json_is_string(dep) && json_string_length(dep) ? json_string_value(dep) : "default";
+    json_object_set_new(spec, "serviceAccountName", json_string(name));
+  }
+  SETDEF(spec, "serviceAccount", json_incref(json_object_get(spec, "serviceAccountName")));
+  SETDEF(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+  SETDEF(spec, "priority", json_integer(0));
 }
 
 static void default_template(json_t *obj)
@@ -281,6 +286,7 @@ void drv_api_default(const drv_api_resource *res, json_t *obj)
   const char *k = res->kind;
   if (!strcmp(k, "Pod")) {
     drv_api_default_pod_spec(json_object_get(obj, "spec"));
+    admit_pod_spec(json_object_get(obj, "spec"));
   } else if (!strcmp(k, "Deployment")) {
     default_deployment(obj);
   } else if (!strcmp(k, "ReplicaSet")) {

@@ -12,7 +12,8 @@
  * are left for validation to name. */
 void drv_api_default(const drv_api_resource *res, json_t *obj);
 
-/* Pieces other layers reuse (the pod template of a deployment is defaulted as a pod spec). */
+/* Pieces other layers reuse (the pod template of a deployment is defaulted as a pod spec; the
+ * service account and priority that admission adds are set on pods only). */
 void drv_api_default_pod_spec(json_t *spec);
 /* "Always" for ":latest" or no tag (digests aside), else "IfNotPresent". */
 const char *drv_api_default_pull_policy(const char *image);

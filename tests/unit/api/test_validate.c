@@ -59,6 +59,7 @@ static void workload_defaults(void **state)
   assert_string_equal(drv_json_get_str(d, "spec.strategy.type"), "RollingUpdate");
   assert_string_equal(drv_json_get_str(d, "spec.strategy.rollingUpdate.maxSurge"), "25%");
   assert_string_equal(drv_json_get_str(d, "spec.template.spec.restartPolicy"), "Always");
+  assert_null(drv_json_get(d, "spec.template.spec.serviceAccountName")); /* admission: pods only */
   json_decref(d);
   json_t *s = J("{\"spec\":{\"ports\":[{\"port\":80},{\"port\":53,\"protocol\":\"UDP\",\"targetPort\":\"dns\"}]}}");
   drv_api_default(R("", "v1", "services"), s);
