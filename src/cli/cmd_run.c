@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,37 @@ static void spawn_reaper(const char *rt_root, const char *id, const char *bundle
   }
   cleanup(rt_root, id, bundle, true);
   _exit(0);
+}
+
+/* Foreground runs: SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to drover go to the container's init.
+ * A handler calling kill(2) (async-signal-safe); no thread, since the runtime clones. */
+static volatile pid_t forward_pid;
+
+static void forward_signal(int sig)
+{
+  if (forward_pid > 0) kill(forward_pid, sig);
+}
+
+static int run_foreground(const drv_rt_create_opts *co, int *exit_code, drv_err *err)
+{
+  pid_t pid;
+  if (drv_rt_create(co, &pid, err) < 0) return -1;
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  struct sigaction sa = {.sa_handler = forward_signal}, old[DRV_ARRAY_LEN(sigs)];
+  sigemptyset(&sa.sa_mask);
+  forward_pid = pid;
+  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++) sigaction(sigs[i], &sa, &old[i]);
+  int rc = drv_rt_start(co->root, co->id, err);
+  if (rc == 0) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  forward_pid = 0;
+  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++) sigaction(sigs[i], &old[i], NULL);
+  drv_err derr;
+  drv_rt_delete(co->root, co->id, true, &derr);
+  return rc;
 }
 
 enum { OPT_RM = 1000, OPT_NAME, OPT_DATA_DIR, OPT_AUTH, OPT_ENTRYPOINT };
@@ -239,7 +271,7 @@ int drv_cmd_run(int argc, char **argv)
     goto out;
   }
   int exit_code = 0;
-  if (drv_rt_run(&co, true, &exit_code, NULL, &err) < 0) {
+  if (run_foreground(&co, &exit_code, &err) < 0) {
     rc = fail(NULL, &err);
     goto out;
   }

@@ -67,3 +67,24 @@ def test_run_errors(env):
     p = run(root, "--rm", "-u", "nosuchuser", ref, check=False)
     assert p.returncode == 125 and "no such user" in p.stderr
     assert os.listdir(os.path.join(root, "d", "containers")) == []
+
+
+def test_run_forwards_signals(env):
+    import signal
+    import subprocess
+    root, ref = env
+    p = subprocess.Popen([os.environ.get("DROVER_BIN", "build/drover"), "run", "--rm", "--data-dir",
+                          os.path.join(root, "d"), "--entrypoint", "/bin/sh", ref, "-c",
+                          "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.1; done"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 7, err
+    assert "got-term" in out
+    assert os.listdir(os.path.join(root, "d", "containers")) == []
