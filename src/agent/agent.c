@@ -543,6 +543,8 @@ static void agent_free(drv_agent *a)
   if (a->images) drv_image_store_close(a->images);
   drv_ipam_free(a->ipam);
   json_decref(a->metrics_last);
+  drv_kubeconfig_free(&a->kc);
+  free(a->tokens);
   free(a->data_dir), free(a->node_name), free(a->node_ip), free(a->pod_cidr), free(a->bridge);
   free(a->rt_root), free(a->pods_dir), free(a->svc_rules_last), free(a->routes_last);
   pthread_mutex_destroy(&a->lock);
@@ -592,21 +594,19 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
   if (drv_mkdir_p(a->rt_root, 0700, err) < 0 || drv_mkdir_p(a->pods_dir, 0700, err) < 0) goto fail;
 
   if (opts->kubeconfig) {
-    a->api = drv_api_client_http_from_kubeconfig(opts->kubeconfig, "drover-agent", err);
+    if (drv_kubeconfig_load(opts->kubeconfig, NULL, &a->kc, err) < 0) goto fail;
   } else if (opts->server) {
-    drv_kubeconfig kc = {.server = (char *)opts->server, .token = (char *)opts->token,
-                         .ca_file = (char *)opts->ca_file, .insecure = !opts->ca_file};
-    a->api = drv_api_client_http_new(&kc, "drover-agent", err);
+    a->kc.server = drv_strdup(opts->server);
+    a->kc.token = opts->token ? drv_strdup(opts->token) : NULL;
+    a->kc.ca_file = opts->ca_file ? drv_strdup(opts->ca_file) : NULL;
+    a->kc.insecure = !opts->ca_file;
   } else {
     drv_error(err, EINVAL, "agent: --server URL or --kubeconfig FILE is required");
     goto fail;
   }
+  a->api = drv_api_client_http_new(&a->kc, "drover-agent", err);
   if (!a->api) goto fail;
-  const char *server = opts->server;
-  drv_kubeconfig kc2 = {0};
-  if (!server && drv_kubeconfig_load(opts->kubeconfig, NULL, &kc2, err) == 0) server = kc2.server;
-  a->node_ip = opts->node_ip ? drv_strdup(opts->node_ip) : server ? route_source_ip(server) : NULL;
-  if (kc2.server) drv_kubeconfig_free(&kc2);
+  a->node_ip = opts->node_ip ? drv_strdup(opts->node_ip) : route_source_ip(a->kc.server);
   if (!a->node_ip) a->node_ip = drv_strdup("127.0.0.1");
   if (drv_image_store_open(a->data_dir, &a->images, err) < 0) goto fail;
 

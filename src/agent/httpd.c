@@ -1,9 +1,11 @@
 /* The agent's HTTP port (kubelet's 10250 role): /healthz, /metrics (Prometheus text, cAdvisor
  * names) and /containerLogs/NS/POD/CONTAINER (tail, follow, timestamps, previous,
- * sinceSeconds, limitBytes) that the API server proxies `kubectl logs` to. */
+ * sinceSeconds, limitBytes) and /exec/… that the API server proxies `kubectl logs`/`exec` to.
+ * Logs and exec need a bearer token the API server accepts (checked with it, cached 60 s). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "agent/exec.h"
 #include "agent/internal.h"
 #include "agent/metrics.h"
+#include "api/client_http.h"
 #include "common/buf.h"
 #include "common/util.h"
 
@@ -215,6 +218,59 @@ static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const 
   return ret;
 }
 
+/* ---- who may read logs and exec: callers with a token the API server accepts ---- */
+
+struct drv_token_cache {
+  unsigned char sha[SHA256_DIGEST_LENGTH];
+  long long expires_ms;
+};
+
+#define TOKEN_CACHE_MAX 64
+#define TOKEN_TTL_MS 60000
+
+static bool token_valid(drv_agent *a, const char *token)
+{
+  unsigned char h[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)token, strlen(token), h);
+  long long now = drv_now_ms();
+  pthread_mutex_lock(&a->lock);
+  for (size_t i = 0; i < a->n_tokens; i++)
+    if (a->tokens[i].expires_ms > now && !memcmp(a->tokens[i].sha, h, sizeof h)) {
+      pthread_mutex_unlock(&a->lock);
+      return true;
+    }
+  pthread_mutex_unlock(&a->lock);
+  /* Ask the API server: a token it accepts for reading this Node is good enough here. */
+  drv_kubeconfig kc = a->kc;
+  kc.token = (char *)token;
+  kc.client_cert = kc.client_key = NULL;
+  kc.tmp_dir = NULL;
+  drv_err err;
+  drv_api_client *c = drv_api_client_http_new(&kc, "drover-agent-authn", &err);
+  if (!c) return false;
+  drv_api_ref ref = {.version = "v1", .resource = "nodes", .name = a->node_name};
+  int r = drv_api_get(c, &ref, NULL, &err);
+  drv_api_client_free(c);
+  if (r != 0) return false;
+  pthread_mutex_lock(&a->lock);
+  if (!a->tokens) a->tokens = drv_calloc(TOKEN_CACHE_MAX, sizeof *a->tokens);
+  size_t slot = 0;
+  for (size_t i = 0; i < a->n_tokens; i++)
+    if (a->tokens[i].expires_ms < a->tokens[slot].expires_ms) slot = i;
+  if (a->n_tokens < TOKEN_CACHE_MAX) slot = a->n_tokens++;
+  memcpy(a->tokens[slot].sha, h, sizeof h);
+  a->tokens[slot].expires_ms = now + TOKEN_TTL_MS;
+  pthread_mutex_unlock(&a->lock);
+  return true;
+}
+
+static bool authorized(drv_agent *a, struct MHD_Connection *c)
+{
+  const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) return false;
+  return token_valid(a, auth + 7);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *data,
                                size_t *data_size, void **state)
@@ -242,8 +298,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     drv_buf_free(&out);
     return r;
   }
-  if (!strncmp(url, "/containerLogs/", 15)) return serve_logs(a, c, url + 15);
-  if (!strncmp(url, "/exec/", 6)) return drv_agent_serve_exec(a, c, url + 6);
+  bool logs = !strncmp(url, "/containerLogs/", 15), exec = !strncmp(url, "/exec/", 6);
+  if ((logs || exec) && !authorized(a, c))
+    return reply_text(c, 401, "Unauthorized: a bearer token the API server accepts is required\n");
+  if (logs) return serve_logs(a, c, url + 15);
+  if (exec) return drv_agent_serve_exec(a, c, url + 6);
   return reply_text(c, 404, "not found\n");
 }
 

@@ -14,6 +14,7 @@
 #include "agent/status.h"
 #include "api/client.h"
 #include "api/informer.h"
+#include "api/kubeconfig.h"
 #include "common/err.h"
 
 struct drv_image_store;
@@ -79,6 +80,9 @@ struct drv_agent {
   char *data_dir, *node_name, *node_ip, *pod_cidr, *bridge, *rt_root, *pods_dir;
   int port;
   drv_api_client *api;
+  drv_kubeconfig kc;           /* how to reach the server (and check callers' tokens with it) */
+  struct drv_token_cache *tokens; /* bearer tokens recently found valid, under lock */
+  size_t n_tokens;
   struct drv_image_store *images;
   struct drv_ipam *ipam;
   bool network;                /* pods get a veth on the bridge */

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -78,9 +79,17 @@ def test_two_containers_share_localhost_and_logs(env):
     ts = s.kubectl("logs", "web", "-c", "server", "--timestamps").stdout
     assert ts.split(" ", 1)[1] == "serving\n" and ts[4] == "-" and ts.split(" ")[0].endswith("Z")
     # Straight from the agent, the CRI file format underneath.
-    with urllib.request.urlopen(f"http://127.0.0.1:{agent_port(env)}/containerLogs/default/web/server?tailLines=1",
+    url = f"http://127.0.0.1:{agent_port(env)}/containerLogs/default/web/server?tailLines=1"
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer " + s.token()}),
                                 timeout=5) as r:
         assert r.read() == b"serving\n"
+    # Without a token the API server accepts, no logs.
+    for hdr in ({}, {"Authorization": "Bearer not-a-token"}):
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=hdr), timeout=5)
+            raise AssertionError("logs served without a valid token")
+        except urllib.error.HTTPError as e:
+            assert e.code == 401
     logs = [os.path.join(dp, f) for dp, _, fs in os.walk(env["agent"].dir) for f in fs if f == "0.log"]
     line = open([l for l in logs if "/server/" in l][0]).readline()
     assert " stdout F serving" in line
