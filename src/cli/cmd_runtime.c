@@ -7,7 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -154,10 +159,95 @@ static const optdef create_defs[] = {
     {"no-subreaper", 0, false},  {NULL, 0, false}};
 
 static volatile pid_t fwd_pid;
+static volatile int fwd_pty = -1;
 
 static void forward(int sig)
 {
+  if (sig == SIGWINCH && fwd_pty >= 0) {
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(fwd_pty, TIOCSWINSZ, &ws);
+    return;
+  }
   if (fwd_pid > 0) kill(fwd_pid, sig);
+}
+
+static bool wants_terminal(const char *bundle)
+{
+  _cleanup_free_ char *path = drv_asprintf("%s/config.json", bundle);
+  json_t *c = json_load_file(path, 0, NULL);
+  bool t = json_is_true(json_object_get(json_object_get(c, "process"), "terminal"));
+  json_decref(c);
+  return t;
+}
+
+static int listen_unix(const char *path, drv_err *err)
+{
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return drv_error(err, ENAMETOOLONG, "socket `%s`", path);
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return drv_error(err, errno, "socket");
+  unlink(path);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
+    int e = errno;
+    close(fd);
+    return drv_error(err, e, "listen on `%s`", path);
+  }
+  return fd;
+}
+
+/* The pty master the init sent (SCM_RIGHTS) to our console socket. */
+static int recv_pty(int listen_fd, drv_err *err)
+{
+  int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0) return drv_error(err, errno, "accept the console connection");
+  char name[256], cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+  ssize_t n = recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
+  close(c);
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) return drv_error(err, 0, "no pty received from the container");
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
+/* Copies stdin → pty and pty → stdout until the container side closes (raw mode on a tty). */
+static void relay_pty(int master)
+{
+  struct termios saved, raw;
+  bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (tty) {
+    raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSANOW, &raw);
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+  bool in_open = true;
+  char buf[8192];
+  for (;;) {
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break; /* EIO: every slave fd is closed, the container is done */
+      if (drv_write_all(1, buf, (size_t)n) < 0) break;
+    }
+    if (p[1].revents) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n <= 0) in_open = false;
+      else if (drv_write_all(master, buf, (size_t)n) < 0) break;
+    }
+  }
+  if (tty) tcsetattr(0, TCSANOW, &saved);
+  close(master);
+  fwd_pty = -1;
 }
 
 static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
@@ -187,8 +277,31 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
     if (drv_rt_run(&o, false, NULL, &pid, &err) < 0) return fail(&err);
     return 0;
   }
-  if (drv_rt_create(&o, &pid, &err) < 0) return fail(&err);
+  /* `run` of a terminal container without --console-socket: receive the pty ourselves and
+   * relay it to our stdio, like runc does. */
+  int listen_fd = -1, master = -1;
+  _cleanup_free_ char *sock_path = NULL;
+  if (!o.console_socket && wants_terminal(o.bundle)) {
+    if (drv_mkdir_p(o.root, 0711, &err) < 0) return fail(&err);
+    sock_path = drv_asprintf("%s/.console-%d.sock", o.root, getpid());
+    listen_fd = listen_unix(sock_path, &err);
+    if (listen_fd < 0) return fail(&err);
+    o.console_socket = sock_path;
+  }
+  int r = drv_rt_create(&o, &pid, &err);
+  if (listen_fd >= 0) {
+    if (r == 0) master = recv_pty(listen_fd, &err);
+    close(listen_fd);
+    unlink(sock_path);
+    if (r == 0 && master < 0) {
+      drv_err e;
+      drv_rt_delete(o.root, o.id, true, &e);
+      return fail(&err);
+    }
+  }
+  if (r < 0) return fail(&err);
   fwd_pid = pid;
+  fwd_pty = master;
   struct sigaction sa = {.sa_handler = forward};
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
@@ -199,6 +312,7 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
     drv_rt_delete(o.root, o.id, true, &e);
     return fail(&err);
   }
+  if (master >= 0) relay_pty(master);
   int code = 0;
   if (drv_rt_wait(pid, &code, &err) < 0) return fail(&err);
   if (!p.count[C_KEEP] && drv_rt_delete(o.root, o.id, true, &err) < 0) return fail(&err);

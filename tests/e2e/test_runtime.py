@@ -368,3 +368,28 @@ def test_spec_and_features():
         assert "user" in f["linux"]["namespaces"] and "poststop" in f["hooks"]
     finally:
         shutil.rmtree(d)
+
+
+def test_run_terminal_without_console_socket_relays_pty(env):
+    import pty
+    b = env.bundle(["/bin/sh", "-c", "test -t 0 && echo is-a-tty; exit 5"])
+    env.edit(b, lambda c: c["process"].update(terminal=True))
+    master, slave = pty.openpty()
+    p = subprocess.Popen([RUNTIME, "--root", env.root, "run", "--bundle", b, env.new_id()],
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    end = time.time() + 20
+    while time.time() < end:
+        try:
+            chunk = os.read(master, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if p.poll() is not None and b"is-a-tty" in out:
+            break
+    assert p.wait(timeout=20) == 5
+    os.close(master)
+    assert b"is-a-tty" in out
