@@ -72,9 +72,30 @@ static void resources(vctx *v, const char *path, const json_t *res)
   json_decref(parsed[1]);
 }
 
+/* A probe or hook port: a number in range or an IANA service name. */
+static void handler_port(vctx *v, const char *path, const json_t *handler)
+{
+  json_t *port = json_object_get(handler, "port");
+  if (!json_is_object(handler)) return;
+  char *f = v_path(path, "port");
+  if (!port) v_required(v, f, NULL);
+  else if (json_is_integer(port)) v_port(v, f, port, false);
+  else if (json_is_string(port)) {
+    const char *why = v_check_port_name(json_string_value(port));
+    if (why) v_invalid(v, f, port, why);
+  }
+  free(f);
+}
+
 static void probe(vctx *v, const char *path, const json_t *p)
 {
   if (!json_is_object(p)) return;
+  const char *ported[] = {"httpGet", "tcpSocket"};
+  for (size_t i = 0; i < 2; i++) {
+    char *hp = v_path(path, ported[i]);
+    handler_port(v, hp, json_object_get(p, ported[i]));
+    free(hp);
+  }
   const char *nums[] = {"initialDelaySeconds", "timeoutSeconds", "periodSeconds",
                         "successThreshold", "failureThreshold"};
   for (size_t i = 0; i < DRV_ARRAY_LEN(nums); i++) {
@@ -246,6 +267,32 @@ void v_pod_spec(vctx *v, const char *path, const json_t *spec)
   json_array_foreach(volumes, i, vol)
   {
     char *vp = v_index(vpath, i);
+    /* exactly one volume source */
+    static const char *const sources[] = {
+        "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret",
+        "nfs", "iscsi", "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder",
+        "cephfs", "flocker", "downwardAPI", "fc", "azureFile", "configMap", "vsphereVolume",
+        "quobyte", "azureDisk", "photonPersistentDisk", "projected", "portworxVolume", "scaleIO",
+        "storageos", "csi", "ephemeral", "image", NULL};
+    const char *first = NULL;
+    for (size_t k = 0; sources[k]; k++) {
+      json_t *src = json_object_get(vol, sources[k]);
+      if (!src || json_is_null(src)) continue;
+      if (first) {
+        f = v_path(vp, sources[k]);
+        v_forbidden(v, f, "may not specify more than 1 volume type");
+        free(f);
+      } else first = sources[k];
+    }
+    if (!first && json_is_object(vol)) v_required(v, vp, "must specify a volume type");
+    if (first && !strcmp(first, "hostPath")) {
+      const char *hp = drv_json_get_str(vol, "hostPath.path");
+      if (!hp || !*hp) {
+        f = drv_asprintf("%s.hostPath.path", vp);
+        v_required(v, f, NULL);
+        free(f);
+      }
+    }
     f = v_path(vp, "name");
     const char *n = json_string_value(json_object_get(vol, "name"));
     if (!n || !*n) v_required(v, f, NULL);

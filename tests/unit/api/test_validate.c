@@ -142,6 +142,15 @@ static void pod_validation_causes(void **state)
   assert_string_equal(msg, "Pod \"ok\" is invalid: spec.containers[0].image: Required value");
   free(msg);
   json_decref(bad);
+  /* volumes: exactly one source; probe ports */
+  bad = J("{\"metadata\":{\"name\":\"v\"},\"spec\":{\"volumes\":[{\"name\":\"a\"},{\"name\":\"b\",\"emptyDir\":{},\"hostPath\":{\"path\":\"/x\"}}],"
+          "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"livenessProbe\":{\"httpGet\":{\"port\":0}}}]}}");
+  msg = causes_of(drv_api_validate(pods, bad, NULL));
+  assert_non_null(strstr(msg, "spec.volumes[0]: Required value: must specify a volume type"));
+  assert_non_null(strstr(msg, "spec.volumes[1].emptyDir: Forbidden: may not specify more than 1 volume type"));
+  assert_non_null(strstr(msg, "spec.containers[0].livenessProbe.httpGet.port: Invalid value: 0"));
+  free(msg);
+  json_decref(bad);
   /* type errors are named before rules */
   bad = J("{\"metadata\":{\"name\":\"t\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{\"containerPort\":\"80\"}]}]}}");
   msg = causes_of(drv_api_validate(pods, bad, NULL));
