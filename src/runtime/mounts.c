@@ -128,11 +128,21 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
   }
   if (mount("tmpfs", t, "tmpfs", base, "mode=755") < 0)
     return drv_error(err, errno, "mount tmpfs on `%s`", m->destination);
+  /* The tmpfs is ours and fresh (nothing in the image can have put a symlink there): its
+   * subdirectories are made with plain *at calls, no walk through the root each time. */
+  _cleanup_close_ int tfd = drv_rt_open_in_root(rootfd, m->destination, 0, err);
+  if (tfd < 0) return -1;
+  char tp[64];
+  fdpath(tp, sizeof tp, tfd);
+  _cleanup_close_ int tdir = open(tp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (tdir < 0) return drv_error(err, errno, "open the tmpfs on `%s`", m->destination);
   for (size_t i = 0; i < n; i++) {
     const char *base_name = strrchr(mnts[i].point, '/') + 1;
     _cleanup_free_ char *dest = drv_asprintf("%s/%s", m->destination, base_name);
-    _cleanup_close_ int sfd = drv_rt_open_in_root(rootfd, dest, DRV_RT_CREATE_DIR, err);
-    if (sfd < 0) return -1;
+    if (mkdirat(tdir, base_name, 0755) < 0 && errno != EEXIST)
+      return drv_error(err, errno, "mkdir `%s`", dest);
+    _cleanup_close_ int sfd = openat(tdir, base_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0) return drv_error(err, errno, "open `%s`", dest);
     char st[64];
     fdpath(st, sizeof st, sfd);
     if (own_ns) {
@@ -213,6 +223,27 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
   return set_rec_attrs(fd2, m, what, err);
 }
 
+/* Directory fds of device parents (almost always just /dev), resolved inside the root once. */
+static char *dev_dir_name;
+static int dev_dir_fd = -1;
+
+static int device_dir(const char *dir, drv_err *err)
+{
+  if (dev_dir_fd >= 0 && !strcmp(dev_dir_name, dir)) return dev_dir_fd;
+  _cleanup_close_ int dfd = drv_rt_open_in_root(rootfd, dir[0] ? dir : "/", DRV_RT_CREATE_DIR, err);
+  if (dfd < 0) return -1;
+  char dp[64];
+  fdpath(dp, sizeof dp, dfd);
+  /* *at calls want a real directory fd, not O_PATH: reopen through the magic link. */
+  int d = open(dp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (d < 0) return drv_error(err, errno, "open `%s`", dir);
+  if (dev_dir_fd >= 0) close(dev_dir_fd);
+  free(dev_dir_name);
+  dev_dir_fd = d;
+  dev_dir_name = drv_strdup(dir);
+  return d;
+}
+
 static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsigned maj,
                        unsigned min, mode_t mode, uid_t uid, gid_t gid, bool bind_only,
                        drv_err *err)
@@ -221,13 +252,10 @@ static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsign
   char *slash = strrchr(dir, '/');
   const char *name = slash + 1;
   *slash = '\0';
-  _cleanup_close_ int dfd = drv_rt_open_in_root(rootfd, dir[0] ? dir : "/", DRV_RT_CREATE_DIR, err);
-  if (dfd < 0) return drv_err_prefix(err, "device `%s`", path);
+  int d = device_dir(dir, err);
+  if (d < 0) return drv_err_prefix(err, "device `%s`", path);
   char dp[64];
-  fdpath(dp, sizeof dp, dfd);
-  /* O_PATH dirfd for *at calls: use the /proc magic path to get a real one. */
-  _cleanup_close_ int d = open(dp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (d < 0) return drv_error(err, errno, "device `%s`: open its directory", path);
+  fdpath(dp, sizeof dp, d);
   struct stat st;
   if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if ((st.st_mode & S_IFMT) == type && st.st_rdev == makedev(maj, min)) return 0;
@@ -284,12 +312,8 @@ static int setup_devices(drv_rt_init_ctx *c, drv_err *err)
   static const char *const links[][2] = {{"/proc/self/fd", "fd"},      {"/proc/self/fd/0", "stdin"},
                                          {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
                                          {"pts/ptmx", "ptmx"}};
-  _cleanup_close_ int dfd = drv_rt_open_in_root(rootfd, "/dev", DRV_RT_CREATE_DIR, err);
-  if (dfd < 0) return -1;
-  char dp[64];
-  fdpath(dp, sizeof dp, dfd);
-  _cleanup_close_ int d = open(dp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (d < 0) return drv_error(err, errno, "open /dev in the container");
+  int d = device_dir("/dev", err);
+  if (d < 0) return -1;
   for (size_t i = 0; i < DRV_ARRAY_LEN(links); i++)
     if (symlinkat(links[i][0], d, links[i][1]) < 0 && errno != EEXIST)
       return drv_error(err, errno, "symlink /dev/%s", links[i][1]);
