@@ -168,6 +168,7 @@ struct drv_sched {
   int32_t spread_min[MAX_SPREAD], spread_max[MAX_SPREAD];
   int32_t spread_self[MAX_SPREAD];
   double spread_ub;  /* the score bound added to every class's bonus */
+  double paff_ub;    /* the same for preferred pod (anti-)affinity */
 };
 
 enum {
@@ -188,7 +189,7 @@ enum { FIT_CPU = 1, FIT_MEM = 2, FIT_EPH = 4, FIT_PODS = 8 };
 void drv_sched_opts_default(drv_sched_opts *o)
 {
   *o = (drv_sched_opts){.strategy = DRV_SCHED_SPREAD, .w_fit = 1, .w_balanced = 1,
-                        .w_node_affinity = 2, .w_taint = 3, .w_spread = 2,
+                        .w_node_affinity = 2, .w_taint = 3, .w_spread = 2, .w_pod_affinity = 2,
                         .tolerance = 0.5};
 }
 
@@ -216,9 +217,9 @@ void drv_sched_pod_clear(drv_sched_pod *p)
     for (uint16_t j = 0; j < p->preferred[i].nexprs; j++) free(p->preferred[i].exprs[j].values);
     free(p->preferred[i].exprs);
   }
-  drv_sched_pod_term *sets[2] = {p->aff, p->anti};
-  uint16_t ns[2] = {p->naff, p->nanti};
-  for (int k = 0; k < 2; k++) {
+  drv_sched_pod_term *sets[4] = {p->aff, p->anti, p->paff, p->panti};
+  uint16_t ns[4] = {p->naff, p->nanti, p->npaff, p->npanti};
+  for (int k = 0; k < 4; k++) {
     for (uint16_t i = 0; i < ns[k]; i++) {
       drv_sched_term *t = &sets[k][i].sel;
       for (uint16_t j = 0; j < t->nexprs; j++) free(t->exprs[j].values);
@@ -900,10 +901,12 @@ static bool ns_in_term(const drv_sched_pod_term *t, drv_sched_str owner_ns, drv_
 #define TAG_AFF 1
 #define TAG_ANTI 1001
 #define TAG_EXISTING 2001
+#define TAG_PAFF 3001
+#define TAG_PANTI 4001
 
 static bool pod_needs_affinity(drv_sched *s, const drv_sched_pod *p)
 {
-  return p->naff || p->nanti || s->n_anti_pods;
+  return p->naff || p->nanti || p->npaff || p->npanti || s->n_anti_pods;
 }
 
 /* Fills s->dom for pod p: (TAG_AFF+i, key, value) for domains with pods matching affinity term
@@ -934,6 +937,16 @@ static void affinity_prepare(drv_sched *s, const drv_sched_pod *p)
       drv_sched_str v = node_label(s, pl->node, t->topology_key);
       if (v) dom_add(&s->dom, TAG_ANTI + i, t->topology_key, v);
     }
+    const drv_sched_pod_term *pref[2] = {p->paff, p->panti};
+    uint16_t npref[2] = {p->npaff, p->npanti};
+    for (int k = 0; k < 2; k++)
+      for (uint16_t i = 0; i < npref[k]; i++) {
+        const drv_sched_pod_term *t = &pref[k][i];
+        if (!ns_in_term(t, p->ns, pl->pod.ns) || !sel_match_labels(s, &t->sel, pl->pod.labels, pl->pod.nlabels))
+          continue;
+        drv_sched_str v = node_label(s, pl->node, t->topology_key);
+        if (v) dom_add(&s->dom, (k ? TAG_PANTI : TAG_PAFF) + i, t->topology_key, v);
+      }
     for (uint16_t i = 0; i < pl->pod.nanti; i++) {
       const drv_sched_pod_term *t = &pl->pod.anti[i];
       if (!ns_in_term(t, pl->pod.ns, p->ns) || !sel_match_labels(s, &t->sel, p->labels, p->nlabels))
@@ -1065,6 +1078,26 @@ static inline bool t_feasible(const tnode *t, const drv_sched_pod *p)
   return t->fpods >= 1 && t->fcpu >= p->cpu_m && t->fmem >= p->mem && (!p->eph || t->feph >= p->eph);
 }
 
+/* Preferred pod (anti-)affinity, 0..100: the weights of the affinity terms whose domain on
+ * this node holds matching pods, minus those of such anti-affinity terms, scaled. */
+static double paff_score(drv_sched *s, const drv_sched_pod *p, uint32_t nid)
+{
+  double raw = 0, wa = 0, wn = 0;
+  for (uint16_t i = 0; i < p->npaff; i++) {
+    const drv_sched_pod_term *t = &p->paff[i];
+    wa += t->sel.weight;
+    drv_sched_str v = node_label(s, nid, t->topology_key);
+    if (v && dom_has(&s->dom, TAG_PAFF + i, t->topology_key, v)) raw += t->sel.weight;
+  }
+  for (uint16_t i = 0; i < p->npanti; i++) {
+    const drv_sched_pod_term *t = &p->panti[i];
+    wn += t->sel.weight;
+    drv_sched_str v = node_label(s, nid, t->topology_key);
+    if (v && dom_has(&s->dom, TAG_PANTI + i, t->topology_key, v)) raw -= t->sel.weight;
+  }
+  return wa + wn > 0 ? 100.0 * (raw + wn) / (wa + wn) : 0;
+}
+
 /* ---- topology spread ---- */
 
 /* nodeSelector and required node affinity only (taints do not make a domain ineligible). */
@@ -1164,6 +1197,7 @@ static uint8_t node_eval(drv_sched *s, const drv_sched_pod *p, uint32_t nid, boo
     uint8_t r = class_filter(s, p, c, nid, taint_idx, &bonus, &deferred);
     if (r) return r;
     bonus += s->spread_ub;
+    bonus += s->paff_ub;
   } else if (!c->ok) {
     *taint_idx = c->taint_idx;
     return c->reason;
@@ -1183,6 +1217,7 @@ static uint8_t node_eval(drv_sched *s, const drv_sched_pod *p, uint32_t nid, boo
   if (need_aff) {
     uint8_t r = affinity_filter(s, p, nid);
     if (r) return r;
+    if (s->paff_ub > 0) bonus += paff_score(s, p, nid) * s->o.w_pod_affinity - s->paff_ub;
   }
   *score = bonus + res_score(&s->o, frac(n->sc + score_cpu(p), c->cpu), frac(n->sm + score_mem(p), c->mem));
   return RS_OK;
@@ -1195,6 +1230,7 @@ static void prepare(drv_sched *s, const drv_sched_pod *p, bool *need_host, bool 
   bool soft = false;
   for (int i = 0; i < nspread(p); i++) soft |= !p->spread[i].hard;
   s->spread_ub = soft ? 100.0 * s->o.w_spread : 0;
+  s->paff_ub = p->npaff || p->npanti ? 100.0 * s->o.w_pod_affinity : 0;
   for (uint32_t i = 0; i < s->nclasses; i++) {
     cls *c = &s->classes[i];
     bool deferred = false;
@@ -1202,7 +1238,7 @@ static void prepare(drv_sched *s, const drv_sched_pod *p, bool *need_host, bool 
     c->bonus = 0;
     c->reason = c->live ? class_filter(s, p, c, NONE, &c->taint_idx, &c->bonus, &deferred) : RS_UNSCHED;
     c->ok = c->reason == RS_OK;
-    c->bonus += s->spread_ub;
+    c->bonus += s->spread_ub + s->paff_ub;
     c->elig = p->nspread ? class_affinity_ok(s, p, c) : 1;
     if (deferred) *need_host = true;
   }

@@ -15,7 +15,8 @@
  * (LeastAllocated = spread, or MostAllocated = bin-packing), NodeResourcesBalancedAllocation,
  * NodeAffinity (preferred terms: matched weight over total weight), TaintToleration
  * (PreferNoSchedule taints not tolerated), PodTopologySpread (ScheduleAnyway constraints:
- * fewer matching pods in the node's domain score higher; DoNotSchedule ones filter). Not thread-safe: one scheduler thread owns it. */
+ * fewer matching pods in the node's domain score higher; DoNotSchedule ones filter),
+ * InterPodAffinity (preferred terms: weights of the terms the node's domain satisfies). Not thread-safe: one scheduler thread owns it. */
 #ifndef DRV_SCHEDULER_CORE_H
 #define DRV_SCHEDULER_CORE_H
 
@@ -109,6 +110,9 @@ typedef struct drv_sched_pod {
   drv_sched_pod_term *anti;      /* podAntiAffinity required */
   uint16_t nspread;
   drv_sched_spread *spread;      /* topologySpreadConstraints (the first 8 count) */
+  uint16_t npaff, npanti;
+  drv_sched_pod_term *paff;      /* podAffinity preferred (weight in sel.weight) */
+  drv_sched_pod_term *panti;     /* podAntiAffinity preferred */
 } drv_sched_pod;
 
 typedef struct drv_sched_node_spec {
@@ -124,6 +128,7 @@ typedef struct drv_sched_opts {
   drv_sched_strategy strategy;
   int w_fit, w_balanced, w_node_affinity, w_taint; /* Kubernetes defaults 1, 1, 2, 3 */
   int w_spread;      /* PodTopologySpread score weight, Kubernetes default 2 */
+  int w_pod_affinity; /* InterPodAffinity (preferred terms) score weight, Kubernetes default 2 */
   double tolerance;  /* score points the fast search may leave on the table; 0 = exact */
 } drv_sched_opts;
 

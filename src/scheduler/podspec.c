@@ -156,6 +156,19 @@ static drv_sched_pod_term *pod_terms_from(drv_sched *s, const json_t *arr, uint1
   return t;
 }
 
+/* [{weight, podAffinityTerm}] → terms with sel.weight set. */
+static drv_sched_pod_term *weighted_terms_from(drv_sched *s, const json_t *arr, uint16_t *n)
+{
+  json_t *terms = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach((json_t *)arr, i, e) json_array_append(terms, json_object_get(e, "podAffinityTerm") ? json_object_get(e, "podAffinityTerm") : json_null());
+  drv_sched_pod_term *t = pod_terms_from(s, terms, n);
+  for (uint16_t k = 0; k < *n; k++) t[k].sel.weight = (int32_t)drv_json_get_int(json_array_get(arr, k), "weight", 1);
+  json_decref(terms);
+  return t;
+}
+
 static uint8_t effect_of(const char *e)
 {
   if (!e || !*e) return 0;
@@ -264,6 +277,8 @@ void drv_sched_pod_from_json(drv_sched *s, const json_t *pod, drv_sched_pod *out
   }
   out->aff = pod_terms_from(s, drv_json_get(spec, "affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution"), &out->naff);
   out->anti = pod_terms_from(s, drv_json_get(spec, "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"), &out->nanti);
+  out->paff = weighted_terms_from(s, drv_json_get(spec, "affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution"), &out->npaff);
+  out->panti = weighted_terms_from(s, drv_json_get(spec, "affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution"), &out->npanti);
 }
 
 void drv_sched_node_from_json(drv_sched *s, const json_t *node, drv_sched_node_spec *out,

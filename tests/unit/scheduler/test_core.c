@@ -261,6 +261,34 @@ static void test_topology_spread(void **st)
   drv_sched_free(s);
 }
 
+static void test_preferred_pod_affinity(void **st)
+{
+  drv_sched_opts o;
+  drv_sched_opts_default(&o);
+  o.tolerance = 0;
+  drv_sched *s = drv_sched_new(&o);
+  uint32_t a = add_node(s, "a", 16000, 64 * GI, NULL, NULL, 0, false);
+  uint32_t b = add_node(s, "b", 16000, 64 * GI, NULL, NULL, 0, false);
+  drv_sched_str ns = drv_sched_intern(s, "default");
+  drv_sched_label db = {drv_sched_intern(s, "app"), drv_sched_intern(s, "db")};
+  drv_sched_pod dbpod = {.cpu_m = 4000, .mem = 8 * GI, .ns = ns, .nlabels = 1, .labels = &db};
+  drv_sched_pod_add(s, a, &dbpod); /* node a is busier: spread alone would pick b */
+  drv_sched_str dbv = db.value;
+  drv_sched_expr e = {.key = db.key, .op = DRV_SCHED_OP_IN, .nvalues = 1, .values = &dbv};
+  drv_sched_pod_term t = {.sel = {.nexprs = 1, .exprs = &e, .weight = 100},
+                          .topology_key = drv_sched_intern(s, "kubernetes.io/hostname")};
+  drv_sched_pod near = {.cpu_m = 100, .ns = ns, .npaff = 1, .paff = &t};
+  double fs, es;
+  assert_int_equal(drv_sched_place(s, &near, &fs), a);
+  assert_int_equal(drv_sched_place_exhaustive(s, &near, &es), a);
+  assert_true(fs >= es - 1e-9 && fs <= es + 1e-9);
+  drv_sched_pod away = {.cpu_m = 100, .ns = ns, .npanti = 1, .panti = &t};
+  assert_int_equal(drv_sched_place(s, &away, NULL), b);
+  drv_sched_pod plain = {.cpu_m = 100, .ns = ns};
+  assert_int_equal(drv_sched_place(s, &plain, NULL), b);
+  drv_sched_free(s);
+}
+
 static void test_fast_matches_exhaustive(void **st)
 {
   for (int mode = 0; mode < 2; mode++) {
@@ -323,6 +351,7 @@ int main(void)
       cmocka_unit_test(test_ports_and_pods),
       cmocka_unit_test(test_pod_anti_affinity),
       cmocka_unit_test(test_topology_spread),
+      cmocka_unit_test(test_preferred_pod_affinity),
       cmocka_unit_test(test_fast_matches_exhaustive),
       cmocka_unit_test(test_node_update_and_remove),
   };

@@ -28,7 +28,11 @@ static void test_pod(void **st)
       "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":20,\"preference\":{\"matchExpressions\":"
       "[{\"key\":\"gpu\",\"operator\":\"Exists\"}]}}]},"
       "\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":[{\"labelSelector\":"
-      "{\"matchLabels\":{\"app\":\"web\"}},\"topologyKey\":\"kubernetes.io/hostname\"}]}}}}",
+      "{\"matchLabels\":{\"app\":\"web\"}},\"topologyKey\":\"kubernetes.io/hostname\"}],"
+      "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":30,\"podAffinityTerm\":{\"labelSelector\":"
+      "{\"matchLabels\":{\"app\":\"web\"}},\"topologyKey\":\"zone\"}}]}},"
+      "\"topologySpreadConstraints\":[{\"maxSkew\":2,\"topologyKey\":\"zone\",\"whenUnsatisfiable\":\"ScheduleAnyway\","
+      "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]}}",
       0, NULL);
   assert_non_null(pod);
   drv_sched_pod p;
@@ -52,6 +56,11 @@ static void test_pod(void **st)
   assert_int_equal(p.nanti, 1);
   assert_string_equal(drv_sched_string(s, p.anti[0].topology_key), "kubernetes.io/hostname");
   assert_string_equal(drv_sched_string(s, p.ns), "ns");
+  assert_int_equal(p.npanti, 1);
+  assert_int_equal(p.panti[0].sel.weight, 30);
+  assert_int_equal(p.nspread, 1);
+  assert_int_equal(p.spread[0].max_skew, 2);
+  assert_false(p.spread[0].hard);
   drv_sched_pod_clear(&p);
   json_decref(pod);
   drv_sched_free(s);
