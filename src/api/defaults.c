@@ -3,9 +3,12 @@
 #include "api/defaults.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/quantity.h"
+#include "api/schema.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -280,9 +283,67 @@ static void default_hpa_v2(json_t *obj)
   }
 }
 
+/* A quantity in canonical string form ("1000m" → "1", 2 → "2", "0.5" → "500m"), as
+ * Kubernetes serializes resource.Quantity; malformed values are left for validation. */
+static json_t *canonical_quantity(const json_t *v)
+{
+  char text[64];
+  const char *s = json_string_value(v);
+  if (json_is_integer(v)) {
+    snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+    s = text;
+  } else if (json_is_real(v)) {
+    snprintf(text, sizeof(text), "%.9g", json_real_value(v));
+    s = text;
+  }
+  drv_quantity q;
+  drv_err err;
+  if (!s || drv_quantity_parse(s, &q, &err) < 0) return NULL;
+  char buf[64];
+  return json_string(drv_quantity_format(&q, buf, sizeof(buf)));
+}
+
+static void normalize(const drv_schema_type *t, json_t *obj);
+
+static void normalize_value(drv_schema_kind k, drv_schema_kind elem, const drv_schema_type *t,
+                            json_t *parent, const char *key, size_t idx, json_t *v)
+{
+  if (k == DRV_S_QUANTITY) {
+    json_t *c = canonical_quantity(v);
+    if (!c) return;
+    if (key) json_object_set_new(parent, key, c);
+    else json_array_set_new(parent, idx, c);
+  } else if (k == DRV_S_OBJECT && json_is_object(v)) {
+    normalize(t, v);
+  } else if (k == DRV_S_ARRAY && json_is_array(v)) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) normalize_value(elem, 0, t, v, NULL, i, e);
+  } else if (k == DRV_S_MAP && json_is_object(v)) {
+    const char *mk;
+    json_t *e;
+    void *tmp;
+    json_object_foreach_safe(v, tmp, mk, e) normalize_value(elem, 0, t, v, mk, 0, e);
+  }
+}
+
+static void normalize(const drv_schema_type *t, json_t *obj)
+{
+  if (!t) return;
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe(obj, tmp, k, v)
+  {
+    const drv_schema_field *f = drv_schema_field_find(t, k);
+    if (f) normalize_value(f->kind, f->elem, f->type, obj, k, 0, v);
+  }
+}
+
 void drv_api_default(const drv_api_resource *res, json_t *obj)
 {
   if (!res || !json_is_object(obj)) return;
+  normalize(drv_schema_for(res), obj);
   const char *k = res->kind;
   if (!strcmp(k, "Pod")) {
     drv_api_default_pod_spec(json_object_get(obj, "spec"));

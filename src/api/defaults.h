@@ -8,7 +8,8 @@
 
 #include "api/resource.h"
 
-/* Fills missing fields of obj (of resource res) in place. Never fails: malformed fields
+/* Fills missing fields of obj (of resource res) in place, and writes every quantity in its
+ * canonical string form (resources, capacities, size limits...). Never fails: malformed fields
  * are left for validation to name. */
 void drv_api_default(const drv_api_resource *res, json_t *obj);
 

@@ -22,7 +22,7 @@ static void pod_defaults(void **state)
   (void)state;
   json_t *pod = J("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"nginx\","
                   "\"ports\":[{\"containerPort\":80}],\"resources\":{\"limits\":{\"cpu\":\"1\"}},"
-                  "\"readinessProbe\":{\"httpGet\":{\"port\":80}}},{\"name\":\"b\",\"image\":\"reg:5000/x:1.2\"},"
+                  "\"readinessProbe\":{\"httpGet\":{\"port\":80}}},{\"name\":\"b\",\"image\":\"reg:5000/x:1.2\",\"resources\":{\"limits\":{\"memory\":\"131072Ki\",\"cpu\":1.5},\"requests\":{\"cpu\":\"2000m\"}}},"
                   "{\"name\":\"c\",\"image\":\"x:latest\"},{\"name\":\"d\",\"image\":\"x@sha256:ab\"}]}}");
   drv_api_default(R("", "v1", "pods"), pod);
   json_t *s = json_object_get(pod, "spec");
@@ -39,6 +39,9 @@ static void pod_defaults(void **state)
   assert_string_equal(drv_json_get_str(a, "terminationMessagePolicy"), "File");
   assert_string_equal(drv_json_get_str(json_array_get(json_object_get(a, "ports"), 0), "protocol"), "TCP");
   assert_string_equal(drv_json_get_str(a, "resources.requests.cpu"), "1");
+  assert_string_equal(drv_json_get_str(json_array_get(cs, 1), "resources.limits.memory"), "128Mi");
+  assert_string_equal(drv_json_get_str(json_array_get(cs, 1), "resources.limits.cpu"), "1500m");
+  assert_string_equal(drv_json_get_str(json_array_get(cs, 1), "resources.requests.cpu"), "2");
   assert_int_equal(drv_json_get_int(a, "readinessProbe.periodSeconds", 0), 10);
   assert_string_equal(drv_json_get_str(a, "readinessProbe.httpGet.scheme"), "HTTP");
   assert_string_equal(drv_json_get_str(json_array_get(cs, 1), "imagePullPolicy"), "IfNotPresent");
