@@ -308,7 +308,14 @@ static void normalize(const drv_schema_type *t, json_t *obj);
 static void normalize_value(drv_schema_kind k, drv_schema_kind elem, const drv_schema_type *t,
                             json_t *parent, const char *key, size_t idx, json_t *v)
 {
-  if (k == DRV_S_QUANTITY) {
+  if (k == DRV_S_INT && json_is_real(v)) {
+    /* 2.0 decodes into an integer field as 2 (a fraction is left for validation) */
+    double d = json_real_value(v);
+    if (d == (double)(long long)d) {
+      if (key) json_object_set_new(parent, key, json_integer((json_int_t)d));
+      else json_array_set_new(parent, idx, json_integer((json_int_t)d));
+    }
+  } else if (k == DRV_S_QUANTITY) {
     json_t *c = canonical_quantity(v);
     if (!c) return;
     if (key) json_object_set_new(parent, key, c);

@@ -54,9 +54,9 @@ static void pod_defaults(void **state)
 static void workload_defaults(void **state)
 {
   (void)state;
-  json_t *d = J("{\"spec\":{\"selector\":{\"matchLabels\":{\"a\":\"b\"}},\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i:1\"}]}}}}");
+  json_t *d = J("{\"spec\":{\"replicas\":3.0,\"selector\":{\"matchLabels\":{\"a\":\"b\"}},\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i:1\"}]}}}}");
   drv_api_default(R("apps", "v1", "deployments"), d);
-  assert_int_equal(drv_json_get_int(d, "spec.replicas", 0), 1);
+  assert_int_equal(drv_json_get_int(d, "spec.replicas", 0), 3);
   assert_int_equal(drv_json_get_int(d, "spec.revisionHistoryLimit", 0), 10);
   assert_int_equal(drv_json_get_int(d, "spec.progressDeadlineSeconds", 0), 600);
   assert_string_equal(drv_json_get_str(d, "spec.strategy.type"), "RollingUpdate");
