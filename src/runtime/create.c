@@ -86,6 +86,25 @@ static int join_namespaces(const drv_rt_spec *s, const int *fds, drv_err *err)
   return 0;
 }
 
+/* A raw clone() does not reset glibc's malloc locks the way fork() does: in a process with
+ * other threads (the agent) one of them may hold a lock at that moment, and the child's first
+ * malloc would hang. Such callers get a fork()ed intermediate that clones the init. */
+static bool multithreaded(void)
+{
+  char buf[512];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && field < 20; field++) {
+    p = strchr(p + 1, ' ');
+  }
+  return !p || atoi(p + 1) != 1;
+}
+
 static void write_exit_file(int dirfd, int status)
 {
   char buf[16];
@@ -197,7 +216,7 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
   bool detach = o->detach || o->monitor;
   fflush(NULL);
   bool into_cgroup = false;
-  if (!spec->joins && !detach) {
+  if (!spec->joins && !detach && !multithreaded()) {
     drv_err ue;
     int cgfd = drv_cgroup_unified_fd(cg, &ue);
     pid = drv_rt_clone3(flags, cgfd, &into_cgroup);
