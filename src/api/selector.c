@@ -522,6 +522,10 @@ static char *field_value(const json_t *obj, const char *field)
       char alt[128];
       snprintf(alt, sizeof(alt), "involvedObject.%s", field + 10);
       v = drv_json_get(obj, alt);
+    } else if (!strcmp(field, "reportingController")) {
+      v = drv_json_get(obj, "reportingComponent");
+    } else if (!strcmp(field, "reportingComponent")) {
+      v = drv_json_get(obj, "reportingController");
     } else if (!strncmp(field, "involvedObject.", 15)) {
       char alt[128];
       snprintf(alt, sizeof(alt), "regarding.%s", field + 15);
