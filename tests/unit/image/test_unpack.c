@@ -153,6 +153,35 @@ static void traversal_refused(void **state)
   assert_null(drv_image_tar_name_problem("./a/..b/c.."));
 }
 
+/* A later entry with the name of an earlier symlink replaces the symlink, never writes
+ * through it; same for hardlinks. */
+static void symlink_replaced_not_followed(void **state)
+{
+  struct fx *f = *state;
+  char target[160];
+  snprintf(target, sizeof target, "%s/escape", f->root);
+  const struct ent e[] = {
+      {"s", AE_IFLNK, target},
+      {"s", AE_IFREG, "inside"},
+      {"t", AE_IFLNK, target},
+      {"u", AE_IFREG, "u"},
+      {"t", 0, "u"},
+  };
+  make_tar(f->tar, e, DRV_ARRAY_LEN(e));
+  char diff[DRV_DIGEST_LEN + 1];
+  drv_err err;
+  if (drv_image_unpack_layer(f->tar, f->dest, diff, &err) < 0) fail_msg("%s", err.msg);
+  assert_false(drv_path_exists(target));
+  char p[256];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/s", f->dest);
+  assert_int_equal(lstat(p, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  snprintf(p, sizeof p, "%s/t", f->dest);
+  assert_int_equal(lstat(p, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+}
+
 static void garbage_refused(void **state)
 {
   struct fx *f = *state;
@@ -170,6 +199,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(whiteouts_and_hardlinks, setup, teardown),
       cmocka_unit_test_setup_teardown(traversal_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(symlink_replaced_not_followed, setup, teardown),
       cmocka_unit_test_setup_teardown(garbage_refused, setup, teardown),
   };
   return cmocka_run_group_tests_name("image_unpack", tests, NULL, NULL);
