@@ -9,7 +9,7 @@
 int drv_cmd_server(int argc, char **argv)
 {
   drv_server_opts o;
-  int rc = drv_cli_server_flags("server", argc, argv, &o);
+  int rc = drv_cli_server_flags("server", argc, argv, &o, NULL);
   if (rc) return rc > 0 ? 0 : 2;
   drv_cli_block_signals();
   drv_server *s;

@@ -12,6 +12,7 @@
 #include "cli/server_flags.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "agent/agent.h"
 #include "controllers/controllers.h"
 #include "scheduler/scheduler.h"
 
@@ -21,6 +22,7 @@ typedef struct up_env {
   const char *url;
   const char *kubeconfig;
   const char *data_dir;
+  const drv_cli_up_flags *flags;
 } up_env;
 
 typedef struct up_component {
@@ -52,16 +54,32 @@ static void stop_controllers(void *h)
   drv_controllers_stop(h);
 }
 
+/* The local node agent talks to the server over HTTPS like any other node's. */
+static int start_agent(const up_env *env, void **handle, drv_err *err)
+{
+  if (env->flags->no_agent) return 0;
+  drv_agent_opts o = {.kubeconfig = env->kubeconfig, .data_dir = env->data_dir,
+                      .listen = env->flags->agent_listen, .node_name = env->flags->node_name};
+  return drv_agent_start(&o, (drv_agent **)handle, err);
+}
+
+static void stop_agent(void *h)
+{
+  if (h) drv_agent_stop(h);
+}
+
 static const up_component components[] = {
     {"scheduler", start_scheduler, stop_scheduler},
     {"controllers", start_controllers, stop_controllers},
+    {"local agent", start_agent, stop_agent},
     {NULL, NULL, NULL},
 };
 
 int drv_cmd_up(int argc, char **argv)
 {
   drv_server_opts o;
-  int rc = drv_cli_server_flags("up", argc, argv, &o);
+  drv_cli_up_flags flags;
+  int rc = drv_cli_server_flags("up", argc, argv, &o, &flags);
   if (rc) return rc > 0 ? 0 : 2;
   drv_cli_block_signals();
   drv_server *s;
@@ -71,7 +89,7 @@ int drv_cmd_up(int argc, char **argv)
     return 1;
   }
   _cleanup_free_ char *url = drv_server_url(s);
-  up_env env = {s, drv_server_client(s), url, drv_server_kubeconfig(s), o.data_dir};
+  up_env env = {s, drv_server_client(s), url, drv_server_kubeconfig(s), o.data_dir, &flags};
   size_t n = 0;
   void *handles[16] = {0};
   for (; components[n].name; n++) {

@@ -15,8 +15,14 @@ static void usage(const char *verb, FILE *out)
           "usage: drover %s [--data-dir DIR] [--listen ADDR:PORT] [--log-level LEVEL]\n"
           "       [--max-requests-inflight N] [--max-requests-per-second N] [--max-body-bytes N]\n\n"
           "  --data-dir DIR   store, certificates, tokens and kubeconfig (default /var/lib/drover)\n"
-          "  --listen ADDR:PORT  HTTPS address of the API (default 127.0.0.1:6443)\n",
-          verb);
+          "  --listen ADDR:PORT  HTTPS address of the API (default 127.0.0.1:6443)\n"
+          "%s",
+          verb,
+          strcmp(verb, "up") == 0
+              ? "  --no-agent       do not run the local node agent\n"
+                "  --agent-listen ADDR:PORT  the local agent's HTTP address (default :10250)\n"
+                "  --node-name NAME the local node's name (default: host name)\n"
+              : "");
 }
 
 static int num(const char *verb, const char *flag, const char *v, double *out)
@@ -31,7 +37,8 @@ static int num(const char *verb, const char *flag, const char *v, double *out)
   return 0;
 }
 
-int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opts *o)
+int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opts *o,
+                         drv_cli_up_flags *up)
 {
   static const struct option opts[] = {
       {"data-dir", required_argument, NULL, 'd'},
@@ -41,9 +48,13 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       {"max-requests-per-second", required_argument, NULL, 'r'},
       {"max-body-bytes", required_argument, NULL, 'b'},
       {"help", no_argument, NULL, 'h'},
+      {"no-agent", no_argument, NULL, 'N'},
+      {"agent-listen", required_argument, NULL, 'A'},
+      {"node-name", required_argument, NULL, 'n'},
       {NULL, 0, NULL, 0},
   };
   memset(o, 0, sizeof *o);
+  if (up) memset(up, 0, sizeof *up);
   o->data_dir = "/var/lib/drover";
   o->listen = "127.0.0.1:6443";
   optind = 1;
@@ -67,6 +78,17 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
     case 'r': if (num(verb, "--max-requests-per-second", optarg, &d) < 0) return -1; o->max_rps = d; break;
     case 'b': if (num(verb, "--max-body-bytes", optarg, &d) < 0) return -1; o->max_body = (size_t)d; break;
     case 'h': usage(verb, stdout); return 1;
+    case 'N':
+    case 'A':
+    case 'n':
+      if (!up) {
+        fprintf(stderr, "drover %s: unknown flag `%s` (see drover %s --help)\n", verb, argv[optind - 1], verb);
+        return -1;
+      }
+      if (c == 'N') up->no_agent = true;
+      if (c == 'A') up->agent_listen = optarg;
+      if (c == 'n') up->node_name = optarg;
+      break;
     case ':':
       fprintf(stderr, "drover %s: %s needs a value\n", verb, argv[optind - 1]);
       return -1;

@@ -2,12 +2,22 @@
 #ifndef DRV_CLI_SERVER_FLAGS_H
 #define DRV_CLI_SERVER_FLAGS_H
 
+#include <stdbool.h>
+
 #include "server/server.h"
 
+/* `drover up` only: the local agent. */
+typedef struct drv_cli_up_flags {
+  bool no_agent;             /* --no-agent */
+  const char *agent_listen;  /* --agent-listen ADDR:PORT (default: the agent's, :10250) */
+  const char *node_name;     /* --node-name NAME (default: host name) */
+} drv_cli_up_flags;
+
 /* Parses --data-dir, --listen, --log-level, --max-requests-inflight, --max-requests-per-second,
- * --max-body-bytes into o (strings point into argv). Returns 0, 1 after --help, -1 on a bad flag
- * (message printed). */
-int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opts *o);
+ * --max-body-bytes into o (strings point into argv), and with up != NULL the agent flags.
+ * Returns 0, 1 after --help, -1 on a bad flag (message printed). */
+int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opts *o,
+                         drv_cli_up_flags *up);
 /* Blocks SIGINT/SIGTERM for every thread started after it; drv_cli_wait_signal waits for one. */
 void drv_cli_block_signals(void);
 int drv_cli_wait_signal(void);

@@ -39,6 +39,7 @@ struct drv_server {
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
+void drv_server_atfork_register(void);
 void drv_http_stop(drv_server *s);
 
 typedef struct drv_req {

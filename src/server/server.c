@@ -7,7 +7,10 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -19,12 +22,59 @@
 #include "server/pki.h"
 #include "store/crypt.h"
 
+/* Processes forked without exec from this one (container monitors started by the in-process
+ * agent of `drover up`) must not keep the server's listening socket and data dir lock: a
+ * restarted server could not bind or lock, and connections would queue on a socket nobody
+ * accepts from. The child closes them right after fork. */
+static int fork_close_fds[2] = {-1, -1};
+
+/* Runs in the child right after fork: only raw system calls (no malloc). Besides the server's
+ * own fds, every listening socket goes (the local agent's too): a forked child never accepts. */
+static void close_in_child(void)
+{
+  for (size_t i = 0; i < DRV_ARRAY_LEN(fork_close_fds); i++)
+    if (fork_close_fds[i] >= 0) close(fork_close_fds[i]);
+  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return;
+  char buf[4096];
+  long n;
+  while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+    for (long off = 0; off < n;) {
+      struct dirent64 *d = (struct dirent64 *)(buf + off);
+      off += d->d_reclen;
+      int fd = 0;
+      const char *p = d->d_name;
+      if (*p < '0' || *p > '9') continue;
+      while (*p >= '0' && *p <= '9') fd = fd * 10 + (*p++ - '0');
+      if (fd < 3 || fd == dir) continue;
+      int listening = 0;
+      socklen_t len = sizeof listening;
+      if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening) close(fd);
+    }
+  }
+  close(dir);
+}
+
+static void register_fork_close(int slot, int fd)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, drv_server_atfork_register);
+  __atomic_store_n(&fork_close_fds[slot], fd, __ATOMIC_RELEASE);
+}
+
+void drv_server_atfork_register(void)
+{
+  pthread_atfork(NULL, NULL, close_in_child);
+}
+
 static int lock_dir(drv_server *s, drv_err *err)
 {
   _cleanup_free_ char *path = drv_asprintf("%s/lock", s->data_dir);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return drv_error(err, errno, "open lock file `%s`", path);
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+  /* a POSIX record lock belongs to this process only: forked children never hold it */
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  if (fcntl(fd, F_SETLK, &fl) < 0) {
     char pid[32] = "";
     ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
     pid[n > 0 ? n : 0] = 0;
@@ -38,6 +88,7 @@ static int lock_dir(drv_server *s, drv_err *err)
   if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) { /* informational only */
   }
   s->lock_fd = fd;
+  register_fork_close(0, fd);
   return 0;
 }
 
@@ -139,6 +190,8 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   }
   if (drv_op_bootstrap(s, err) < 0) goto fail;
   if (drv_http_start(s, err) < 0) goto fail;
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+  if (di) register_fork_close(1, di->listen_fd);
   if (write_kubeconfig(s, pki.ca_pem, token, err) < 0) goto fail;
   drv_pki_free(&pki);
   drv_log_info("server: serving on https://%s (store revision %llu, %zu objects, started in %lld ms)",
@@ -156,11 +209,15 @@ void drv_server_stop(drv_server *s)
 {
   if (!s) return;
   s->stopping = true;
+  __atomic_store_n(&fork_close_fds[1], -1, __ATOMIC_RELEASE);
   drv_http_stop(s);
   drv_store_close(s->store);
   drv_metrics_free(s->metrics);
   drv_auth_free(s->auth);
-  if (s->lock_fd >= 0) close(s->lock_fd);
+  if (s->lock_fd >= 0) {
+    __atomic_store_n(&fork_close_fds[0], -1, __ATOMIC_RELEASE);
+    close(s->lock_fd);
+  }
   free(s->cert_pem);
   if (s->key_pem) memset(s->key_pem, 0, strlen(s->key_pem));
   free(s->key_pem);

@@ -1,0 +1,92 @@
+"""`drover up`: server, control loops and the local agent in one process; kubectl drives a
+Deployment to running pods, reads their logs, and everything resumes after a restart over the
+same data dir."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+import agentlib
+from apiserver import Server, free_port, wait_for
+from conftest import DROVER
+
+MANIFEST = f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: upweb
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: upweb}}
+  template:
+    metadata:
+      labels: {{app: upweb}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: web
+        image: {agentlib.IMAGE}
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "echo hello-from-up; exec sleep 3600"]
+"""
+
+
+@pytest.fixture(scope="module")
+def up():
+    root = tempfile.mkdtemp(prefix=f"drv-up-{os.getpid()}-")
+    data = os.path.join(root, "data")
+    os.makedirs(data)
+    agentlib.import_busybox(data, root)
+    s = Server(verb="up", data_dir=data,
+               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"up-{os.getpid()}"])
+    yield s
+    try:
+        s.kubectl("delete", "deployment", "--all", "--wait=false", check=False)
+        agentlib.delete_all_pods(s, timeout=30)
+    except Exception:  # the server may be down after a failed test: clean up below anyway
+        pass
+    finally:
+        s.stop()
+        # containers outlive the agent by design: remove what is left
+        leftover = object.__new__(agentlib.Agent)
+        leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
+        leftover.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_up_writes_kubeconfig_and_node_registers(up):
+    assert os.path.exists(up.kubeconfig)
+    nodes = json.loads(up.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    assert [n["metadata"]["name"] for n in nodes] == [f"up-{os.getpid()}"]
+    wait_for(lambda: "Ready" in up.kubectl("get", "nodes").stdout, timeout=20, what="node Ready")
+
+
+def test_deployment_runs_and_logs(up):
+    up.kubectl("apply", "-f", "-", input=MANIFEST)
+    up.kubectl("rollout", "status", "deployment/upweb", "--timeout=90s", timeout=120)
+    pods = json.loads(up.kubectl("get", "pods", "-l", "app=upweb", "-o", "json").stdout)["items"]
+    assert len(pods) == 2 and all(p["status"]["phase"] == "Running" for p in pods)
+    name = pods[0]["metadata"]["name"]
+    wait_for(lambda: "hello-from-up" in up.kubectl("logs", name, check=False).stdout, timeout=20,
+             what="container log through the server")
+
+
+def test_restart_resumes(up):
+    before = json.loads(up.kubectl("get", "deploy", "upweb", "-o", "json").stdout)
+    up.stop()
+    up.start()
+    after = json.loads(up.kubectl("get", "deploy", "upweb", "-o", "json").stdout)
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    up.kubectl("rollout", "status", "deployment/upweb", "--timeout=60s", timeout=90)
+    up.kubectl("scale", "deployment/upweb", "--replicas=1")
+    wait_for(lambda: len(json.loads(up.kubectl("get", "pods", "-l", "app=upweb", "-o", "json").stdout)["items"]) == 1,
+             timeout=60, what="scale down to 1 pod")
+
+
+def test_second_up_on_same_dir_refused(up):
+    p = subprocess.run([DROVER, "up", "--data-dir", up.dir, "--listen", f"127.0.0.1:{free_port()}"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "in use" in p.stderr
