@@ -110,11 +110,12 @@ static void write_exit_file(int dirfd, int status)
   char buf[16];
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   int n = snprintf(buf, sizeof buf, "%d\n", code);
-  int fd = openat(dirfd, "exit", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  /* Written aside and renamed: a reader never sees an empty file. */
+  int fd = openat(dirfd, ".exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) {
     ssize_t w = write(fd, buf, (size_t)n);
-    (void)w;
     close(fd);
+    if (w == n) renameat(dirfd, ".exit.tmp", dirfd, "exit");
   }
 }
 
@@ -310,7 +311,7 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
     drv_rt_saved sv = {.id = (char *)o->id, .bundle = bundle, .rootfs = rootfs,
                        .created = created, .cgroup_path = (char *)drv_cgroup_path(cg),
                        .pid = pid, .start_time = drv_rt_proc_start_time(pid, NULL),
-                       .config = spec->doc};
+                       .config = spec->doc, .monitor = o->monitor};
     if (drv_rt_saved_write(dir, &sv, err) < 0) goto out;
   }
   if (o->pid_file) {

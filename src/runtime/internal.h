@@ -32,6 +32,7 @@ typedef struct drv_rt_saved {
   json_t *config;                /* the spec document */
   json_t *annotations;
   bool systemd;
+  bool monitor; /* a monitor process records the exit status in <dir>/exit */
 } drv_rt_saved;
 
 char *drv_rt_state_dir(const char *root, const char *id);

@@ -63,11 +63,11 @@ bool drv_rt_saved_alive(const drv_rt_saved *s)
 
 int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err)
 {
-  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:b}", "id", s->id, "bundle",
-                        s->bundle, "pid", (json_int_t)s->pid, "start_time",
+  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:b, s:b}", "id", s->id,
+                        "bundle", s->bundle, "pid", (json_int_t)s->pid, "start_time",
                         (json_int_t)s->start_time, "rootfs", s->rootfs, "created", s->created,
                         "cgroup_path", s->cgroup_path ? s->cgroup_path : "", "config", s->config,
-                        "systemd", s->systemd);
+                        "systemd", s->systemd, "monitor", s->monitor);
   if (!o) return drv_error(err, 0, "encode state");
   char *text = json_dumps(o, JSON_COMPACT);
   json_decref(o);
@@ -115,6 +115,7 @@ int drv_rt_saved_read(const char *root, const char *id, drv_rt_saved *s, drv_err
   s->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
   s->start_time = (unsigned long long)json_integer_value(json_object_get(o, "start_time"));
   s->systemd = json_is_true(json_object_get(o, "systemd"));
+  s->monitor = json_is_true(json_object_get(o, "monitor"));
   s->config = json_incref(json_object_get(o, "config"));
   json_t *ann = json_object_get(s->config, "annotations");
   s->annotations = json_is_object(ann) ? json_incref(ann) : json_object();
@@ -228,6 +229,14 @@ int drv_rt_state_get(const char *root, const char *id, drv_rt_state *st, drv_err
   _cleanup_free_ char *exitp = drv_asprintf("%s/%s/exit", root, id);
   _cleanup_free_ char *text = NULL;
   drv_err e;
+  if (st->status == DRV_RT_STOPPED && s.monitor && access(exitp, F_OK) < 0) {
+    /* The init died but its monitor has not reaped it and written the status yet. */
+    bool zombie;
+    long long end = drv_now_ms() + 200;
+    while (drv_rt_proc_start_time(s.pid, &zombie) == s.start_time && zombie &&
+           access(exitp, F_OK) < 0 && drv_now_ms() < end)
+      usleep(1000);
+  }
   if (drv_read_file(exitp, 64, &text, NULL, &e) == 0) st->exit_code = atoi(text);
   drv_rt_saved_clear(&s);
   return 0;

@@ -1,0 +1,131 @@
+/* The library as the agent uses it: an in-memory spec, detached + monitored init, stdio fds,
+ * exit status from drv_rt_state_get, from a caller that has other threads busy in malloc.
+ * Needs root and /bin/busybox (busybox-static); skipped otherwise. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+static char base[64];
+static atomic_bool stop_churn;
+
+static void *churn(void *arg)
+{
+  (void)arg;
+  while (!atomic_load(&stop_churn)) free(malloc(64 + (size_t)(rand() % 4096)));
+  return NULL;
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  if (geteuid() != 0 || access("/bin/busybox", X_OK) != 0) return 0;
+  snprintf(base, sizeof base, "/tmp/drv-rtlib-%d", getpid());
+  char p[256];
+  snprintf(p, sizeof p, "%s/rootfs/bin", base);
+  drv_err err;
+  assert_int_equal(drv_mkdir_p(p, 0755, &err), 0);
+  for (const char *d = "proc\0dev\0sys\0tmp\0"; *d; d += strlen(d) + 1) {
+    snprintf(p, sizeof p, "%s/rootfs/%s", base, d);
+    mkdir(p, 0755);
+  }
+  snprintf(p, sizeof p, "%s/rootfs/bin/busybox", base);
+  char *data;
+  size_t len;
+  assert_int_equal(drv_read_file("/bin/busybox", 0, &data, &len, &err), 0);
+  int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  assert_true(fd >= 0);
+  assert_int_equal(drv_write_all(fd, data, len), 0);
+  close(fd);
+  free(data);
+  snprintf(p, sizeof p, "%s/rootfs/bin/sh", base);
+  assert_int_equal(symlink("busybox", p), 0);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  drv_err err;
+  if (base[0]) drv_rm_rf(base, &err);
+  return 0;
+}
+
+static void detached_monitored_exit_code(void **state)
+{
+  (void)state;
+  if (!base[0]) skip();
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, churn, NULL);
+  json_t *spec = drv_rt_spec_default(false);
+  json_t *proc = json_object_get(spec, "process");
+  json_object_set_new(proc, "terminal", json_false());
+  json_object_set_new(proc, "args", json_pack("[s,s,s]", "/bin/sh", "-c", "echo out-line; exit 7"));
+  _cleanup_free_ char *rootfs = drv_asprintf("%s/rootfs", base);
+  json_object_set_new(json_object_get(spec, "root"), "path", json_string(rootfs));
+  int out[2];
+  assert_int_equal(pipe(out), 0);
+  drv_rt_create_opts o;
+  drv_rt_create_opts_init(&o);
+  _cleanup_free_ char *root = drv_asprintf("%s/state", base);
+  _cleanup_free_ char *id = drv_asprintf("lib%d", getpid());
+  o.root = root;
+  o.id = id;
+  o.bundle = base;
+  o.spec = spec;
+  o.stdio[1] = out[1];
+  o.detach = true;
+  o.monitor = true;
+  pid_t pid = 0;
+  drv_err err;
+  if (drv_rt_create(&o, &pid, &err) < 0) fail_msg("%s", err.msg);
+  close(out[1]);
+  assert_true(pid > 0);
+  drv_rt_state st;
+  assert_int_equal(drv_rt_state_get(root, id, &st, &err), 0);
+  assert_int_equal(st.status, DRV_RT_CREATED);
+  drv_rt_state_clear(&st);
+  if (drv_rt_start(root, id, &err) < 0) fail_msg("%s", err.msg);
+  char buf[64] = {0};
+  ssize_t n = drv_read_all(out[0], buf, sizeof buf - 1);
+  close(out[0]);
+  assert_true(n > 0);
+  assert_string_equal(buf, "out-line\n");
+  long long end = drv_now_ms() + 10000;
+  do {
+    assert_int_equal(drv_rt_state_get(root, id, &st, &err), 0);
+    drv_rt_status s = st.status;
+    int code = st.exit_code;
+    drv_rt_state_clear(&st);
+    if (s == DRV_RT_STOPPED) {
+      assert_int_equal(code, 7);
+      break;
+    }
+    usleep(2000);
+  } while (drv_now_ms() < end);
+  assert_int_equal(drv_rt_delete(root, id, false, &err), 0);
+  atomic_store(&stop_churn, true);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  json_decref(spec);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(detached_monitored_exit_code),
+  };
+  return cmocka_run_group_tests_name("runtime_lifecycle", tests, setup, teardown);
+}
