@@ -393,3 +393,21 @@ def test_run_terminal_without_console_socket_relays_pty(env):
     assert p.wait(timeout=20) == 5
     os.close(master)
     assert b"is-a-tty" in out
+
+
+def test_no_pivot_sysctl_and_update(env):
+    b = env.bundle(["/bin/sleep", "1000"])
+    env.edit(b, lambda c: c["linux"].update(sysctl={"net.ipv4.ip_forward": "1", "kernel.shmmax": "65536"}))
+    cid = env.new_id()
+    env.rt("run", "-d", "--no-pivot", "--bundle", b, cid)
+    env.wait_status(cid, "running")
+    out = env.rt("exec", cid, "cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmax").stdout.split()
+    assert out == ["1", "65536"]
+    res = os.path.join(env.base, "res.json")
+    json.dump({"pids": {"limit": 50}, "memory": {"limit": 64 << 20}}, open(res, "w"))
+    env.rt("update", "--resources", res, cid)
+    assert open(f"/sys/fs/cgroup/pids/drover/{cid}/pids.max").read().strip() == "50"
+    env.rt("update", "--pids-limit", "60", cid)
+    assert open(f"/sys/fs/cgroup/pids/drover/{cid}/pids.max").read().strip() == "60"
+    env.rt("delete", "--force", cid)
+    assert not cgroup_exists(cid)
