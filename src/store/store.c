@@ -551,6 +551,17 @@ int drv_store_apply(drv_store *s, const drv_store_write *w, drv_store_obj **out,
     return DRV_STORE_EABORT;
   }
   if (er == 1) { /* unchanged */
+    /* cur may be another writer's value that is not durable yet: answer only once it is */
+    while (cur && s->durable_rev < cur->mod_rev && !s->failed) {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      ts.tv_nsec += 1000000;
+      if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+      }
+      pthread_cond_timedwait(&s->done[(s->batch_seq + 1) % 2], &s->wmu, &ts);
+    }
     pthread_mutex_unlock(&s->wmu);
     free(data);
     if (out)
