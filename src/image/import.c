@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -19,18 +21,32 @@
 #include "image/store.h"
 #include "image/unpack.h"
 
-/* Copies a file into the blob store, hashing it on the way; expected may be NULL. */
-static int blob_from_file(drv_image_store *s, const char *path, const char *expected,
+/* Opens dir/rel with symlinks resolved as if dir were "/": an archive's symlink (docker save
+ * links duplicate layers) can never reach a file outside it. */
+static int open_inside(const char *dir, const char *rel, drv_err *err)
+{
+  _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return drv_error(err, errno, "open `%s`", dir);
+  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+  if (fd < 0) return drv_error(err, errno, "open `%s` in `%s`", rel, dir);
+  return fd;
+}
+
+/* Copies dir/rel into the blob store, hashing it on the way; expected may be NULL. */
+static int blob_from_file(drv_image_store *s, const char *dir, const char *rel, const char *expected,
                           char digest[DRV_DIGEST_LEN + 1], int64_t *size, drv_err *err)
 {
   if (expected && drv_store_has_blob(s, expected)) {
     strcpy(digest, expected);
+    _cleanup_free_ char *bp = drv_store_blob_path(s, expected);
     struct stat st;
-    if (size) *size = stat(path, &st) == 0 ? st.st_size : 0;
+    if (size) *size = stat(bp, &st) == 0 ? st.st_size : 0;
     return 0;
   }
-  _cleanup_close_ int in = open(path, O_RDONLY | O_CLOEXEC);
-  if (in < 0) return drv_error(err, errno, "open `%s`", path);
+  _cleanup_close_ int in = open_inside(dir, rel, err);
+  if (in < 0) return -1;
+  const char *path = rel;
   _cleanup_free_ char *tmp = drv_asprintf("%s/import-%d-%lld.blob", s->tmp, getpid(), drv_now_ns());
   _cleanup_close_ int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (out < 0) return drv_error(err, errno, "create `%s`", tmp);
@@ -64,7 +80,7 @@ static int blob_from_file(drv_image_store *s, const char *path, const char *expe
   }
   if (drv_store_commit_blob_file(s, tmp, digest, err) < 0) {
     unlink(tmp);
-    return drv_error(err, errno, "store `%s`", path);
+    return drv_err_prefix(err, "store `%s`", path);
   }
   return 0;
 }
@@ -123,17 +139,17 @@ out:
   return rc;
 }
 
-static char *layout_blob(const char *dir, const char *digest)
+static char *layout_blob(const char *digest)
 {
-  return drv_asprintf("%s/blobs/sha256/%s", dir, drv_digest_hex(digest));
+  return drv_asprintf("blobs/sha256/%s", drv_digest_hex(digest));
 }
 
 static int copy_descriptor(drv_image_store *s, const char *dir, const drv_image_descriptor *d,
                            drv_err *err)
 {
-  _cleanup_free_ char *p = layout_blob(dir, d->digest);
+  _cleanup_free_ char *rel = layout_blob(d->digest);
   char got[DRV_DIGEST_LEN + 1];
-  return blob_from_file(s, p, d->digest, got, NULL, err);
+  return blob_from_file(s, dir, rel, d->digest, got, NULL, err);
 }
 
 static int import_layout(drv_image_store *s, const char *dir, const char *name, char ***refs,
@@ -213,8 +229,9 @@ out:
   return rc;
 }
 
-static const char *sniff_layer_type(const char *path)
+static const char *sniff_layer_type(drv_image_store *s, const char *digest)
 {
+  _cleanup_free_ char *path = drv_store_blob_path(s, digest);
   unsigned char m[4] = {0};
   _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd >= 0 && read(fd, m, 4) == 4) {
@@ -225,14 +242,14 @@ static const char *sniff_layer_type(const char *path)
 }
 
 /* A name inside the archive must stay inside it. */
-static char *member(const char *dir, const char *rel, drv_err *err)
+static const char *member(const char *rel, drv_err *err)
 {
   const char *why = drv_image_tar_name_problem(rel);
   if (why) {
     drv_fail(err, EINVAL, "manifest.json: path `%s`: %s", rel ? rel : "", why);
     return NULL;
   }
-  return drv_asprintf("%s/%s", dir, rel);
+  return rel;
 }
 
 static int import_docker(drv_image_store *s, const char *dir, const char *name, char ***refs,
@@ -264,24 +281,24 @@ static int import_docker(drv_image_store *s, const char *dir, const char *name, 
       drv_fail(err, EINVAL, "`%s`: entry %zu has no RepoTags: give --name", mpath, i);
       goto out;
     }
-    _cleanup_free_ char *cfgpath = member(dir, cfgrel, err);
+    const char *cfgpath = member(cfgrel, err);
     if (!cfgpath) goto out;
     char cdigest[DRV_DIGEST_LEN + 1];
     int64_t csize;
-    if (blob_from_file(s, cfgpath, NULL, cdigest, &csize, err) < 0) goto out;
+    if (blob_from_file(s, dir, cfgpath, NULL, cdigest, &csize, err) < 0) goto out;
     json_t *ml = json_array();
     size_t j;
     json_t *l;
     json_array_foreach(layers, j, l)
     {
-      _cleanup_free_ char *lp = member(dir, json_string_value(l), err);
+      const char *lp = member(json_string_value(l), err);
       char ld[DRV_DIGEST_LEN + 1];
       int64_t lsize;
-      if (!lp || blob_from_file(s, lp, NULL, ld, &lsize, err) < 0) {
+      if (!lp || blob_from_file(s, dir, lp, NULL, ld, &lsize, err) < 0) {
         json_decref(ml);
         goto out;
       }
-      json_array_append_new(ml, json_pack("{s:s,s:s,s:I}", "mediaType", sniff_layer_type(lp),
+      json_array_append_new(ml, json_pack("{s:s,s:s,s:I}", "mediaType", sniff_layer_type(s, ld),
                                           "digest", ld, "size", (json_int_t)lsize));
     }
     json_t *man = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2, "mediaType",

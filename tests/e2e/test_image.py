@@ -562,3 +562,40 @@ def test_killed_pull_then_resume(registry, data):
         assert_clean(data)
     finally:
         fac.stop()
+
+
+def test_import_docker_save_symlinks(data):
+    """docker save links duplicate layers: relative links work, nothing resolves outside."""
+    raw = L.busybox_layer()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
+                      "rootfs": {"type": "layers", "diff_ids": [L.sha(raw), L.sha(raw)]}}).encode()
+
+    def save(path, link_target):
+        with tarfile.open(path, "w") as t:
+            def add(name, blob=None, link=None):
+                ti = tarfile.TarInfo(name)
+                if link:
+                    ti.type, ti.linkname = tarfile.SYMTYPE, link
+                    t.addfile(ti)
+                else:
+                    ti.size = len(blob)
+                    t.addfile(ti, io.BytesIO(blob))
+            add("l0/layer.tar", raw)
+            add("l1/layer.tar", link=link_target)
+            add("cfg.json", cfg)
+            add("manifest.json", json.dumps([{"Config": "cfg.json", "RepoTags": ["dup/img:1"],
+                                               "Layers": ["l0/layer.tar", "l1/layer.tar"]}]).encode())
+    good = os.path.join(data, "good.tar")
+    save(good, "../l0/layer.tar")
+    out = drover("image", "import", "--data-dir", data, good).stdout.split()
+    assert out == ["docker.io/dup/img:1", L.sha(cfg)]
+    evil = os.path.join(data, "evil.tar")
+    save(evil, "/etc/passwd")
+    d2 = os.path.join(data, "d2")
+    p = drover("image", "import", "--data-dir", d2, evil, check=False)
+    assert p.returncode == 1 and "l1/layer.tar" in p.stderr, p.stderr
+    assert listed(d2) == []
+    blobs = os.path.join(d2, "images", "blobs", "sha256")
+    host = open("/etc/passwd", "rb").read()
+    for b in os.listdir(blobs):
+        assert host not in open(os.path.join(blobs, b), "rb").read()
