@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/fs.h"
 #include "common/util.h"
 #include "image/fail.h"
@@ -85,11 +86,40 @@ static int blob_from_file(drv_image_store *s, const char *dir, const char *rel, 
   return 0;
 }
 
-static int read_json(const char *path, json_t **out, drv_err *err)
+/* Reads dir/rel (at most 16 MiB) without leaving dir, see open_inside(). */
+static int read_inside(const char *dir, const char *rel, char **out, size_t *len, drv_err *err)
 {
+  _cleanup_close_ int fd = open_inside(dir, rel, err);
+  if (fd < 0) return -1;
+  drv_buf b = DRV_BUF_INIT;
+  char chunk[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      drv_buf_free(&b);
+      return drv_error(err, errno, "read `%s`", rel);
+    }
+    if (n == 0) break;
+    if (b.len + (size_t)n > 16u << 20) {
+      drv_buf_free(&b);
+      return drv_fail(err, EFBIG, "`%s`: larger than 16 MiB", rel);
+    }
+    drv_buf_append(&b, chunk, (size_t)n);
+  }
+  *len = b.len;
+  *out = drv_buf_steal(&b);
+  return 0;
+}
+
+static int read_json(const char *dir, const char *rel, json_t **out, drv_err *err)
+{
+  _cleanup_free_ char *data = NULL;
+  size_t len;
+  if (read_inside(dir, rel, &data, &len, err) < 0) return -1;
   json_error_t jerr;
-  *out = json_load_file(path, 0, &jerr);
-  if (!*out) return drv_fail(err, EINVAL, "`%s`: %s", path, jerr.text);
+  *out = json_loadb(data, len, 0, &jerr);
+  if (!*out) return drv_fail(err, EINVAL, "`%s`: invalid JSON (line %d)", rel, jerr.line);
   return 0;
 }
 
@@ -155,10 +185,10 @@ static int copy_descriptor(drv_image_store *s, const char *dir, const drv_image_
 static int import_layout(drv_image_store *s, const char *dir, const char *name, char ***refs,
                          size_t *nrefs, drv_err *err)
 {
-  _cleanup_free_ char *ipath = drv_asprintf("%s/index.json", dir);
+  const char *ipath = "index.json";
   _cleanup_free_ char *idata = NULL;
   size_t ilen;
-  if (drv_read_file(ipath, 16u << 20, &idata, &ilen, err) < 0) return -1;
+  if (read_inside(dir, ipath, &idata, &ilen, err) < 0) return -1;
   drv_image_manifest idx;
   if (drv_image_manifest_parse(idata, ilen, DRV_MT_OCI_INDEX, &idx, err) < 0)
     return drv_err_prefix(err, "`%s`", ipath);
@@ -255,9 +285,9 @@ static const char *member(const char *rel, drv_err *err)
 static int import_docker(drv_image_store *s, const char *dir, const char *name, char ***refs,
                          size_t *nrefs, drv_err *err)
 {
-  _cleanup_free_ char *mpath = drv_asprintf("%s/manifest.json", dir);
+  const char *mpath = "manifest.json";
   json_t *root;
-  if (read_json(mpath, &root, err) < 0) return -1;
+  if (read_json(dir, mpath, &root, err) < 0) return -1;
   int rc = -1;
   if (!json_is_array(root) || json_array_size(root) == 0) {
     drv_fail(err, EINVAL, "`%s`: not a non-empty array", mpath);
