@@ -80,20 +80,29 @@ size_t drv_api_unknown_fields(const drv_api_resource *res, const json_t *obj, js
   return walk(t, obj, "", out);
 }
 
-/* jansson names the duplicate key in its error text: `duplicate object key near '"x"'`. */
-static char *duplicate_key(const char *body, size_t len)
+/* Parses JSON rejecting duplicate keys first (one pass in the common case); on a duplicate,
+ * *dup gets its name (jansson's error text: `duplicate object key near '"x"'`) and the body is
+ * parsed again keeping the last value, as Kubernetes' decoder does. */
+static json_t *parse_json(const char *body, size_t len, bool check_dups, char **dup, drv_err *err)
 {
+  *dup = NULL;
+  if (!check_dups) return drv_json_parse(body, len, err);
   json_error_t je;
   json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-  if (v) {
-    json_decref(v);
+  if (v) return v;
+  if (!strstr(je.text, "duplicate object key")) {
+    drv_error(err, 0, "line %d column %d: %s", je.line, je.column, je.text);
     return NULL;
   }
-  if (!strstr(je.text, "duplicate object key")) return NULL;
   const char *q = strchr(je.text, '"');
-  if (!q) return drv_strdup("");
-  const char *e = strrchr(je.text, '"');
-  return e > q ? drv_strndup(q + 1, (size_t)(e - q - 1)) : drv_strdup("");
+  const char *e = q ? strrchr(je.text, '"') : NULL;
+  *dup = e && e > q ? drv_strndup(q + 1, (size_t)(e - q - 1)) : drv_strdup("");
+  v = drv_json_parse(body, len, err);
+  if (!v) {
+    free(*dup);
+    *dup = NULL;
+  }
+  return v;
 }
 
 json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len, bool yaml,
@@ -102,8 +111,10 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
   drv_err err = {0};
   /* kubectl's typed clients send Kubernetes' protobuf envelope ("k8s\0" + runtime.Unknown). */
   bool pb = len >= 4 && memcmp(body, "k8s", 4) == 0;
-  json_t *obj = pb ? drv_api_protobuf_decode(body, len, &err)
-                   : yaml ? drv_yaml_load(body, len, &err) : drv_json_parse(body, len, &err);
+  char *dup = NULL;
+  json_t *obj = pb     ? drv_api_protobuf_decode(body, len, &err)
+                : yaml ? drv_yaml_load(body, len, &err)
+                       : parse_json(body, len, fv != DRV_FV_IGNORE, &dup, &err);
   const char *kind = res ? res->kind : "Object";
   const char *version = res ? res->version : "v1";
   if (!obj) {
@@ -114,6 +125,7 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
     return NULL;
   }
   if (!json_is_object(obj)) {
+    free(dup);
     json_decref(obj);
     char *msg = drv_asprintf("%s in version \"%s\" cannot be handled as a %s: the body is not a "
                              "JSON object", kind, version, kind);
@@ -123,7 +135,6 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
   }
   if (fv == DRV_FV_IGNORE || pb) return obj; /* protobuf has no unknown or duplicate fields */
   json_t *problems = json_array();
-  char *dup = yaml ? NULL : duplicate_key(body, len);
   if (dup) {
     char *m = drv_asprintf("duplicate field \"%s\"", dup);
     json_array_append_new(problems, json_string(m));
