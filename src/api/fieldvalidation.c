@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/pathbuf.h"
 #include "api/protobuf.h"
 #include "api/schema.h"
 #include "api/status.h"
@@ -21,9 +22,9 @@ int drv_field_validation_parse(const char *s, drv_field_validation *out)
   return 0;
 }
 
-static size_t walk(const drv_schema_type *t, const json_t *obj, const char *path, json_t *out);
+static size_t walk(const drv_schema_type *t, const json_t *obj, drv_pathbuf *path, json_t *out);
 
-static size_t walk_value(const drv_schema_field *f, const json_t *v, const char *path, json_t *out)
+static size_t walk_value(const drv_schema_field *f, const json_t *v, drv_pathbuf *path, json_t *out)
 {
   size_t n = 0;
   if (f->kind == DRV_S_OBJECT && json_is_object(v)) {
@@ -33,24 +34,24 @@ static size_t walk_value(const drv_schema_field *f, const json_t *v, const char 
     json_t *e;
     json_array_foreach(v, i, e)
     {
-      char *p = drv_asprintf("%s[%zu]", path, i);
-      if (json_is_object(e)) n += walk(f->type, e, p, out);
-      free(p);
+      size_t old = drv_pathbuf_index(path, i);
+      if (json_is_object(e)) n += walk(f->type, e, path, out);
+      drv_pathbuf_pop(path, old);
     }
   } else if (f->kind == DRV_S_MAP && f->elem == DRV_S_OBJECT && json_is_object(v)) {
     const char *k;
     json_t *e;
     json_object_foreach((json_t *)v, k, e)
     {
-      char *p = drv_asprintf("%s[%s]", path, k);
-      if (json_is_object(e)) n += walk(f->type, e, p, out);
-      free(p);
+      size_t old = drv_pathbuf_mapkey(path, k);
+      if (json_is_object(e)) n += walk(f->type, e, path, out);
+      drv_pathbuf_pop(path, old);
     }
   }
   return n;
 }
 
-static size_t walk(const drv_schema_type *t, const json_t *obj, const char *path, json_t *out)
+static size_t walk(const drv_schema_type *t, const json_t *obj, drv_pathbuf *path, json_t *out)
 {
   if (!t) return 0;
   size_t n = 0;
@@ -58,17 +59,17 @@ static size_t walk(const drv_schema_type *t, const json_t *obj, const char *path
   json_t *v;
   json_object_foreach((json_t *)obj, k, v)
   {
-    char *p = *path ? drv_asprintf("%s.%s", path, k) : drv_strdup(k);
     const drv_schema_field *f = drv_schema_field_find(t, k);
+    size_t old = drv_pathbuf_key(path, k);
     if (!f) {
       if (!t->preserve_unknown) {
-        json_array_append_new(out, json_string(p));
+        json_array_append_new(out, json_string(path->buf));
         n++;
       }
     } else {
-      n += walk_value(f, v, p, out);
+      n += walk_value(f, v, path, out);
     }
-    free(p);
+    drv_pathbuf_pop(path, old);
   }
   return n;
 }
@@ -77,7 +78,9 @@ size_t drv_api_unknown_fields(const drv_api_resource *res, const json_t *obj, js
 {
   const drv_schema_type *t = drv_schema_for(res);
   if (!t || !json_is_object(obj)) return 0;
-  return walk(t, obj, "", out);
+  drv_pathbuf path = {.len = 0};
+  path.buf[0] = '\0';
+  return walk(t, obj, &path, out);
 }
 
 /* Parses JSON rejecting duplicate keys first (one pass in the common case); on a duplicate,

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "api/pathbuf.h"
 #include "api/quantity.h"
 #include "api/schema.h"
 #include "api/selector.h"
@@ -49,14 +50,14 @@ static bool type_ok(drv_schema_kind k, const json_t *v)
   }
 }
 
-static void check_types(vctx *v, const drv_schema_type *t, const json_t *obj, const char *path);
+static void check_types(vctx *v, const drv_schema_type *t, const json_t *obj, drv_pathbuf *path);
 
 static void check_value(vctx *v, drv_schema_kind k, drv_schema_kind elem,
-                        const drv_schema_type *t, const json_t *val, const char *path)
+                        const drv_schema_type *t, const json_t *val, drv_pathbuf *path)
 {
   if (!type_ok(k, val)) {
     char *d = drv_asprintf("must be of type %s", kind_name(k));
-    v_invalid(v, path, val, d);
+    v_invalid(v, path->buf, val, d);
     free(d);
     return;
   }
@@ -65,30 +66,30 @@ static void check_value(vctx *v, drv_schema_kind k, drv_schema_kind elem,
   if (k == DRV_S_QUANTITY && json_is_string(val)) {
     drv_quantity q;
     drv_err err;
-    if (drv_quantity_parse(json_string_value(val), &q, &err) < 0) v_invalid(v, path, val, err.msg);
+    if (drv_quantity_parse(json_string_value(val), &q, &err) < 0) v_invalid(v, path->buf, val, err.msg);
   }
   if (k == DRV_S_ARRAY) {
     size_t i;
     json_t *e;
     json_array_foreach(val, i, e)
     {
-      char *p = v_index(path, i);
-      check_value(v, elem, 0, t, e, p);
-      free(p);
+      size_t old = drv_pathbuf_index(path, i);
+      check_value(v, elem, 0, t, e, path);
+      drv_pathbuf_pop(path, old);
     }
   } else if (k == DRV_S_MAP) {
     const char *key;
     json_t *e;
     json_object_foreach((json_t *)val, key, e)
     {
-      char *p = drv_asprintf("%s[%s]", path, key);
-      check_value(v, elem, 0, t, e, p);
-      free(p);
+      size_t old = drv_pathbuf_mapkey(path, key);
+      check_value(v, elem, 0, t, e, path);
+      drv_pathbuf_pop(path, old);
     }
   }
 }
 
-static void check_types(vctx *v, const drv_schema_type *t, const json_t *obj, const char *path)
+static void check_types(vctx *v, const drv_schema_type *t, const json_t *obj, drv_pathbuf *path)
 {
   const char *k;
   json_t *val;
@@ -96,9 +97,9 @@ static void check_types(vctx *v, const drv_schema_type *t, const json_t *obj, co
   {
     const drv_schema_field *f = drv_schema_field_find(t, k);
     if (!f) continue; /* unknown fields are fieldvalidation's concern */
-    char *p = v_path(path, k);
-    check_value(v, f->kind, f->elem, f->type, val, p);
-    free(p);
+    size_t old = drv_pathbuf_key(path, k);
+    check_value(v, f->kind, f->elem, f->type, val, path);
+    drv_pathbuf_pop(path, old);
   }
 }
 
@@ -503,7 +504,9 @@ json_t *drv_api_validate(const drv_api_resource *res, const json_t *obj, const j
 {
   vctx v = {json_array()};
   const drv_schema_type *t = drv_schema_for(res);
-  if (t) check_types(&v, t, obj, "");
+  drv_pathbuf path = {.len = 0};
+  path.buf[0] = '\0';
+  if (t) check_types(&v, t, obj, &path);
   /* Type errors first: the rules below assume the shapes are right. */
   if (json_array_size(v.causes) == 0) {
     v_object_meta(&v, res, obj);
@@ -520,7 +523,9 @@ json_t *drv_api_validate_status(const drv_api_resource *res, const json_t *obj, 
   json_t *st = json_object_get(obj, "status");
   if (t && st) {
     const drv_schema_field *f = drv_schema_field_find(t, "status");
-    if (f) check_value(&v, f->kind, f->elem, f->type, st, "status");
+    drv_pathbuf path = {.len = 0};
+    drv_pathbuf_key(&path, "status");
+    if (f) check_value(&v, f->kind, f->elem, f->type, st, &path);
   }
   if (old && json_array_size(v.causes) == 0) {
     const char *on = drv_json_get_str(old, "metadata.name"), *nn = drv_json_get_str(obj, "metadata.name");
