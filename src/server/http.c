@@ -235,7 +235,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
   if (!colon) return drv_error(err, EINVAL, "listen address `%s`: want ADDR:PORT", listen);
   char *end;
   long p = strtol(colon + 1, &end, 10);
-  if (*end || p <= 0 || p > 65535)
+  if (*end || p < 0 || p > 65535)
     return drv_error(err, EINVAL, "listen address `%s`: bad port", listen);
   size_t hl = (size_t)(colon - listen);
   if (hl >= hsize) return drv_error(err, EINVAL, "listen address `%s`: host too long", listen);
@@ -287,6 +287,14 @@ int drv_http_start(drv_server *s, drv_err *err)
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
       MHD_OPTION_END);
   if (!s->mhd) return drv_error(err, EADDRINUSE, "listen on %s", s->opts.listen);
+  if (port == 0) { /* ephemeral: advertise the port the kernel chose */
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    if (di) port = di->port;
+    if (strchr(adv, ':'))
+      snprintf(s->server_addr, sizeof s->server_addr, "[%s]:%d", adv, port);
+    else
+      snprintf(s->server_addr, sizeof s->server_addr, "%s:%d", adv, port);
+  }
   return 0;
 }
 

@@ -1,0 +1,135 @@
+/* The in-process API client over a real server (temp data dir, ephemeral port): create, get,
+ * list with selectors, patch, update conflicts, watch events, delete. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/client.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "server/server.h"
+
+typedef struct {
+  char dir[256];
+  drv_server *srv;
+  drv_api_client *c;
+} fixture;
+
+static int setup(void **state)
+{
+  fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/drv-client-local-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  drv_server_opts o = {.data_dir = f->dir, .listen = "127.0.0.1:0"};
+  drv_err err = {0};
+  if (drv_server_start(&o, &f->srv, &err) < 0) fail_msg("start: %s", err.msg);
+  f->c = drv_server_client(f->srv);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fixture *f = *state;
+  drv_api_client_free(f->c);
+  drv_server_stop(f->srv);
+  drv_err err;
+  drv_rm_rf(f->dir, &err);
+  free(f);
+  return 0;
+}
+
+static json_t *configmap(const char *name, const char *label)
+{
+  return json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                   "metadata", "name", name, "labels", "app", label, "data", "k", "v");
+}
+
+static void test_crud(void **state)
+{
+  fixture *f = *state;
+  drv_err err = {0};
+  drv_api_ref coll = {.version = "v1", .resource = "configmaps", .ns = "default"};
+  json_t *a = configmap("a", "x"), *b = configmap("b", "y"), *out = NULL;
+  assert_int_equal(drv_api_create(f->c, &coll, a, &out, &err), 0);
+  assert_string_equal(drv_json_get_str(out, "metadata.name"), "a");
+  assert_non_null(drv_json_get_str(out, "metadata.uid"));
+  json_decref(out);
+  assert_int_equal(drv_api_create(f->c, &coll, b, NULL, &err), 0);
+  assert_int_equal(drv_api_create(f->c, &coll, a, NULL, &err), DRV_API_ECONFLICT);
+
+  drv_api_list_opts lo = {.label_selector = "app=y"};
+  assert_int_equal(drv_api_list(f->c, &coll, &lo, &out, &err), 0);
+  assert_int_equal(json_array_size(json_object_get(out, "items")), 1);
+  assert_string_equal(drv_json_get_str(json_array_get(json_object_get(out, "items"), 0), "metadata.name"), "b");
+  json_decref(out);
+
+  drv_api_ref one = coll;
+  one.name = "a";
+  json_t *patch = json_pack("{s:{s:s}}", "data", "k2", "v2");
+  assert_int_equal(drv_api_patch(f->c, &one, DRV_API_PATCH_MERGE, patch, &out, &err), 0);
+  assert_string_equal(drv_json_get_str(out, "data.k2"), "v2");
+  json_t *stale = json_deep_copy(out);
+  json_decref(out);
+  /* re-applying the same patch changes nothing: the resourceVersion stays */
+  assert_int_equal(drv_api_patch(f->c, &one, DRV_API_PATCH_MERGE, patch, NULL, &err), 0);
+  drv_json_set(stale, "data.k3", json_string("v3"));
+  assert_int_equal(drv_api_update(f->c, &one, stale, NULL, &err), 0);
+  /* stale still carries the old resourceVersion: conflict */
+  drv_json_set(stale, "data.k4", json_string("v4"));
+  assert_int_equal(drv_api_update(f->c, &one, stale, NULL, &err), DRV_API_ECONFLICT);
+  json_decref(stale);
+  json_decref(patch);
+
+  assert_int_equal(drv_api_delete(f->c, &one, NULL, NULL, &err), 0);
+  assert_int_equal(drv_api_get(f->c, &one, NULL, &err), DRV_API_ENOTFOUND);
+  json_decref(a);
+  json_decref(b);
+}
+
+static void test_watch(void **state)
+{
+  fixture *f = *state;
+  drv_err err = {0};
+  drv_api_ref coll = {.version = "v1", .resource = "configmaps", .ns = "default"};
+  json_t *list = NULL;
+  assert_int_equal(drv_api_list(f->c, &coll, NULL, &list, &err), 0);
+  drv_api_list_opts wo = {.resource_version = drv_json_get_str(list, "metadata.resourceVersion"),
+                          .label_selector = "app=w"};
+  drv_api_watch *w = NULL;
+  assert_int_equal(drv_api_watch_open(f->c, &coll, &wo, &w, &err), 0);
+  json_decref(list);
+  json_t *other = configmap("o", "other"), *mine = configmap("m", "w");
+  assert_int_equal(drv_api_create(f->c, &coll, other, NULL, &err), 0);
+  assert_int_equal(drv_api_create(f->c, &coll, mine, NULL, &err), 0);
+  drv_api_ref one = coll;
+  one.name = "m";
+  assert_int_equal(drv_api_delete(f->c, &one, NULL, NULL, &err), 0);
+  drv_api_event ev;
+  assert_int_equal(drv_api_watch_next(w, 2000, &ev, &err), 1);
+  assert_int_equal(ev.type, DRV_API_ADDED);
+  assert_string_equal(drv_json_get_str(ev.object, "metadata.name"), "m");
+  json_decref(ev.object);
+  assert_int_equal(drv_api_watch_next(w, 2000, &ev, &err), 1);
+  assert_int_equal(ev.type, DRV_API_DELETED);
+  json_decref(ev.object);
+  assert_int_equal(drv_api_watch_next(w, 50, &ev, &err), 0);
+  drv_api_watch_close(w);
+  json_decref(other);
+  json_decref(mine);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("server_client_local", tests, NULL, NULL);
+}
