@@ -11,7 +11,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 ninja -C build-fuzz || { echo "fuzz build failed" > "$results/fuzz-build.failed"; exit 1; }
 for bin in build-fuzz/tests/fuzz/fuzz_*; do
-  [ -x "$bin" ] || continue
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
   name=$(basename "$bin"); name=${name#fuzz_}
   seeds=tests/fuzz/corpus/$name
   work=$(mktemp -d)
