@@ -151,13 +151,12 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
         return drv_error(err, errno, "mount %s (%s) on `%s`", mnts[i].type, mnts[i].opts, dest);
     } else {
       _cleanup_free_ char *src = drv_asprintf("%s%s", mnts[i].point, c->cgroup_path ? c->cgroup_path : "");
-      struct stat sb;
-      if (stat(src, &sb) < 0) {
-        free(src);
-        src = drv_strdup(mnts[i].point);
-      }
-      if (mount(src, st, NULL, MS_BIND | MS_REC, NULL) < 0)
+      /* Only the container's own group is shown; a hierarchy without it (a named one the
+       * runtime does not manage) stays an empty directory rather than exposing the host's. */
+      if (mount(src, st, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        if (errno == ENOENT) continue;
         return drv_error(err, errno, "bind `%s` on `%s`", src, dest);
+      }
     }
   }
   /* One recursive attribute change for the tmpfs and every hierarchy under it. */
