@@ -1,8 +1,10 @@
 /* SQLite backend: one table of current values (key, revisions, bytes) and the global revision,
  * in WAL mode with synchronous=FULL so a committed batch survives a crash or power loss. */
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "store/backend.h"
@@ -11,6 +13,13 @@
 typedef struct sqlite_backend {
   drv_store_backend base;
   sqlite3 *db;
+  /* WAL checkpoints run on their own connection and thread, so commits never stall behind
+   * copying pages into the database file (autocheckpoint is off on the writer). */
+  sqlite3 *ckpt_db;
+  pthread_t ckpt_thread;
+  pthread_mutex_t ckpt_mu;
+  pthread_cond_t ckpt_cond;
+  bool ckpt_stop, ckpt_started;
   sqlite3_stmt *put, *del, *setrev;
   char **enc_prefixes;
   unsigned char key[DRV_STORE_KEY_LEN];
@@ -123,10 +132,47 @@ fail:
   return -1;
 }
 
+static void *checkpointer(void *arg)
+{
+  sqlite_backend *b = arg;
+  pthread_mutex_lock(&b->ckpt_mu);
+  while (!b->ckpt_stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&b->ckpt_cond, &b->ckpt_mu, &ts);
+    if (b->ckpt_stop) break;
+    pthread_mutex_unlock(&b->ckpt_mu);
+    int wal = 0, done = 0;
+    sqlite3_wal_checkpoint_v2(b->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
+    pthread_mutex_lock(&b->ckpt_mu);
+  }
+  pthread_mutex_unlock(&b->ckpt_mu);
+  return NULL;
+}
+
 static void sqlite_close(drv_store_backend *base)
 {
   sqlite_backend *b = (sqlite_backend *)base;
   if (!b) return;
+  if (b->ckpt_started) {
+    pthread_mutex_lock(&b->ckpt_mu);
+    b->ckpt_stop = true;
+    pthread_cond_signal(&b->ckpt_cond);
+    pthread_mutex_unlock(&b->ckpt_mu);
+    pthread_join(b->ckpt_thread, NULL);
+  }
+  if (b->ckpt_db) {
+    /* leave a small WAL behind: the next start reads less */
+    sqlite3_wal_checkpoint_v2(b->ckpt_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_close(b->ckpt_db);
+  }
+  pthread_mutex_destroy(&b->ckpt_mu);
+  pthread_cond_destroy(&b->ckpt_cond);
   sqlite3_finalize(b->put);
   sqlite3_finalize(b->del);
   sqlite3_finalize(b->setrev);
@@ -142,6 +188,8 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
 {
   sqlite_backend *b = drv_calloc(1, sizeof *b);
   b->base.ops = &sqlite_ops;
+  pthread_mutex_init(&b->ckpt_mu, NULL);
+  pthread_cond_init(&b->ckpt_cond, NULL);
   _cleanup_free_ char *path = drv_asprintf("%s/store.db", dir);
   if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
@@ -152,6 +200,8 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
   static const char *setup =
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=FULL;"
+      "PRAGMA wal_autocheckpoint=0;"
+      "PRAGMA busy_timeout=5000;"
       "PRAGMA cache_size=-65536;"
       "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL,"
       " mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
@@ -174,6 +224,19 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
     sqlite_close(&b->base);
     return -1;
   }
+  if (sqlite3_open_v2(path, &b->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+      sqlite3_exec(b->ckpt_db, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=1000;", NULL, NULL, NULL) != SQLITE_OK) {
+    drv_error(err, EIO, "store: open `%s` for checkpoints: %s", path,
+              b->ckpt_db ? sqlite3_errmsg(b->ckpt_db) : "no memory");
+    sqlite_close(&b->base);
+    return -1;
+  }
+  if (pthread_create(&b->ckpt_thread, NULL, checkpointer, b) != 0) {
+    drv_error(err, errno, "store: start the checkpoint thread");
+    sqlite_close(&b->base);
+    return -1;
+  }
+  b->ckpt_started = true;
   if (key) {
     memcpy(b->key, key, DRV_STORE_KEY_LEN);
     b->have_key = true;
