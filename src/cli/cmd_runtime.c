@@ -151,11 +151,12 @@ static void print_json(json_t *j)
 /* ---- create / run -------------------------------------------------------------------------- */
 
 enum { C_BUNDLE, C_PIDFILE, C_CONSOLE, C_NOPIVOT, C_NOKEYRING, C_PRESERVE, C_DETACH, C_KEEP,
-       C_PIDFD, C_NOSUBREAPER };
+       C_NOSUBREAPER };
 static const optdef create_defs[] = {
     {"bundle", 'b', true},       {"pid-file", 0, true},        {"console-socket", 0, true},
     {"no-pivot", 0, false},      {"no-new-keyring", 0, false}, {"preserve-fds", 0, true},
-    {"detach", 'd', false},      {"keep", 0, false},           {"pidfd-socket", 0, true},
+    {"detach", 'd', false},      {"keep", 0, false},
+    /* run never makes itself a subreaper: --no-subreaper is what it does anyway */
     {"no-subreaper", 0, false},  {NULL, 0, false}};
 
 static volatile pid_t fwd_pid;
@@ -720,7 +721,7 @@ int drv_cmd_runtime(int argc, char **argv)
     else if (IS("--log-format")) log_format = VAL();
     else if (IS("--debug")) g.debug = true;
     else if (IS("--systemd-cgroup")) g.systemd = true;
-    else if (IS("--rootless") || IS("--criu")) (void)VAL();
+    else if (IS("--rootless")) (void)VAL(); /* rootless needs no switch here: user namespaces come from the spec */
     else if (IS("--version") || IS("-v")) {
       printf("drover-runtime version %s\nspec: 1.0.2\n", DROVER_VERSION);
       return 0;
