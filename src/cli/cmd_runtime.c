@@ -88,13 +88,15 @@ static int parse_opts(int argc, char **argv, const optdef *defs, parsed *p, bool
   for (int i = 0; i < argc; i++) {
     char *a = argv[i];
     if (!strcmp(a, "--")) {
-      for (i++; i < argc && p->npos < 63; i++) p->pos[p->npos++] = argv[i];
+      for (i++; i < argc && p->npos < 63; i++)
+        p->pos[p->npos++] = argv[i];
       break;
     }
     if (a[0] != '-' || !a[1]) {
       if (p->npos < 63) p->pos[p->npos++] = a;
       if (stop_at_pos && p->npos >= 1) {
-        for (i++; i < argc && p->npos < 63; i++) p->pos[p->npos++] = argv[i];
+        for (i++; i < argc && p->npos < 63; i++)
+          p->pos[p->npos++] = argv[i];
         break;
       }
       continue;
@@ -104,7 +106,8 @@ static int parse_opts(int argc, char **argv, const optdef *defs, parsed *p, bool
     size_t nlen = strcspn(name, "=");
     int k = -1;
     for (int d = 0; defs[d].lng || defs[d].shrt; d++) {
-      if (lng && defs[d].lng && strlen(defs[d].lng) == nlen && !strncmp(defs[d].lng, name, nlen)) k = d;
+      if (lng && defs[d].lng && strlen(defs[d].lng) == nlen && !strncmp(defs[d].lng, name, nlen))
+        k = d;
       if (!lng && defs[d].shrt == name[0]) k = d;
     }
     if (k < 0) {
@@ -114,9 +117,12 @@ static int parse_opts(int argc, char **argv, const optdef *defs, parsed *p, bool
     p->count[k]++;
     if (defs[k].has_arg) {
       const char *v = NULL;
-      if (name[nlen] == '=') v = name + nlen + 1;
-      else if (!lng && name[1]) v = name + 1;
-      else if (i + 1 < argc) v = argv[++i];
+      if (name[nlen] == '=')
+        v = name + nlen + 1;
+      else if (!lng && name[1])
+        v = name + 1;
+      else if (i + 1 < argc)
+        v = argv[++i];
       else {
         fprintf(stderr, "drover runtime %s: option `%s` needs a value\n", verb, a);
         return -1;
@@ -150,14 +156,29 @@ static void print_json(json_t *j)
 
 /* ---- create / run -------------------------------------------------------------------------- */
 
-enum { C_BUNDLE, C_PIDFILE, C_CONSOLE, C_NOPIVOT, C_NOKEYRING, C_PRESERVE, C_DETACH, C_KEEP,
-       C_NOSUBREAPER };
+enum {
+  C_BUNDLE,
+  C_PIDFILE,
+  C_CONSOLE,
+  C_NOPIVOT,
+  C_NOKEYRING,
+  C_PRESERVE,
+  C_DETACH,
+  C_KEEP,
+  C_NOSUBREAPER
+};
 static const optdef create_defs[] = {
-    {"bundle", 'b', true},       {"pid-file", 0, true},        {"console-socket", 0, true},
-    {"no-pivot", 0, false},      {"no-new-keyring", 0, false}, {"preserve-fds", 0, true},
-    {"detach", 'd', false},      {"keep", 0, false},
+    {"bundle", 'b', true},
+    {"pid-file", 0, true},
+    {"console-socket", 0, true},
+    {"no-pivot", 0, false},
+    {"no-new-keyring", 0, false},
+    {"preserve-fds", 0, true},
+    {"detach", 'd', false},
+    {"keep", 0, false},
     /* run never makes itself a subreaper: --no-subreaper is what it does anyway */
-    {"no-subreaper", 0, false},  {NULL, 0, false}};
+    {"no-subreaper", 0, false},
+    {NULL, 0, false}};
 
 static volatile pid_t fwd_pid;
 static volatile int fwd_pty = -1;
@@ -204,12 +225,13 @@ static int recv_pty(int listen_fd, drv_err *err)
   if (c < 0) return drv_error(err, errno, "accept the console connection");
   char name[256], cbuf[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                       .msg_controllen = sizeof cbuf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
   ssize_t n = recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
   close(c);
   struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-  if (!cm || cm->cmsg_type != SCM_RIGHTS) return drv_error(err, 0, "no pty received from the container");
+  if (!cm || cm->cmsg_type != SCM_RIGHTS)
+    return drv_error(err, 0, "no pty received from the container");
   int fd;
   memcpy(&fd, CMSG_DATA(cm), sizeof fd);
   return fd;
@@ -230,7 +252,8 @@ static void relay_pty(int master)
   bool in_open = true;
   char buf[8192];
   for (;;) {
-    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN},
+                          {.fd = in_open ? 0 : -1, .events = POLLIN}};
     if (poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -242,8 +265,10 @@ static void relay_pty(int master)
     }
     if (p[1].revents) {
       ssize_t n = read(0, buf, sizeof buf);
-      if (n <= 0) in_open = false;
-      else if (drv_write_all(master, buf, (size_t)n) < 0) break;
+      if (n <= 0)
+        in_open = false;
+      else if (drv_write_all(master, buf, (size_t)n) < 0)
+        break;
     }
   }
   if (tty) tcsetattr(0, TCSANOW, &saved);
@@ -307,7 +332,8 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++) sigaction(sigs[i], &sa, NULL);
+  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
+    sigaction(sigs[i], &sa, NULL);
   if (drv_rt_start(o.root, o.id, &err) < 0) {
     drv_err e;
     drv_rt_delete(o.root, o.id, true, &e);
@@ -352,14 +378,14 @@ static int parse_signal(const char *s)
   static const struct {
     const char *name;
     int sig;
-  } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-               {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
-               {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-               {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-               {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-               {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+  } names[] = {{"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+               {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+               {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+               {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+               {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+               {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
                {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-               {"PWR", SIGPWR}, {"SYS", SIGSYS}};
+               {"PWR", SIGPWR},       {"SYS", SIGSYS}};
   char *end;
   long n = strtol(s, &end, 10);
   if (!*end && n > 0 && n < NSIG) return (int)n;
@@ -407,16 +433,19 @@ static int cmd_list(const gopts *g, int argc, char **argv)
   if (drv_rt_list(g->root, &list, &n, &err) < 0) return fail(&err);
   const char *fmt = p.val[1] ? p.val[1] : "table";
   if (p.count[0]) {
-    for (size_t i = 0; i < n; i++) printf("%s\n", list[i].id);
+    for (size_t i = 0; i < n; i++)
+      printf("%s\n", list[i].id);
   } else if (!strcmp(fmt, "json")) {
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, drv_rt_state_json(&list[i]));
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(a, drv_rt_state_json(&list[i]));
     char *s = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", s);
     free(s);
     json_decref(a);
   } else if (!strcmp(fmt, "table")) {
-    printf("%-20s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+    printf("%-20s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+           "OWNER");
     for (size_t i = 0; i < n; i++)
       printf("%-20s %-8d %-10s %-40s %-32s %s\n", list[i].id, list[i].pid,
              drv_rt_status_name(list[i].status), list[i].bundle, list[i].created,
@@ -441,7 +470,8 @@ static int cmd_ps(const gopts *g, int argc, char **argv)
   const char *fmt = p.val[0] ? p.val[0] : "table";
   if (!strcmp(fmt, "json")) {
     printf("[");
-    for (size_t i = 0; i < n; i++) printf("%s%d", i ? "," : "", pids[i]);
+    for (size_t i = 0; i < n; i++)
+      printf("%s%d", i ? "," : "", pids[i]);
     printf("]\n");
   } else {
     /* Like runc: `ps` output (default -ef, or the given ps args) for the container's pids. */
@@ -503,15 +533,32 @@ static int cmd_pause_resume(const gopts *g, int argc, char **argv, bool pause)
 
 /* ---- update -------------------------------------------------------------------------------- */
 
-enum { U_RES, U_MEM, U_SWAP, U_MEMRES, U_SHARES, U_QUOTA, U_PERIOD, U_CPUS, U_MEMS, U_PIDS,
-       U_BLKIO, U_RTRUN, U_RTPER, U_KMEM, U_KMEMTCP };
+enum {
+  U_RES,
+  U_MEM,
+  U_SWAP,
+  U_MEMRES,
+  U_SHARES,
+  U_QUOTA,
+  U_PERIOD,
+  U_CPUS,
+  U_MEMS,
+  U_PIDS,
+  U_BLKIO,
+  U_RTRUN,
+  U_RTPER,
+  U_KMEM,
+  U_KMEMTCP
+};
 static const optdef update_defs[] = {
-    {"resources", 'r', true},   {"memory", 'm', true},           {"memory-swap", 0, true},
-    {"memory-reservation", 0, true}, {"cpu-shares", 0, true},    {"cpu-quota", 0, true},
-    {"cpu-period", 0, true},    {"cpuset-cpus", 0, true},        {"cpuset-mems", 0, true},
-    {"pids-limit", 0, true},    {"blkio-weight", 0, true},       {"cpu-rt-runtime", 0, true},
-    {"cpu-rt-period", 0, true}, {"kernel-memory", 0, true},      {"kernel-memory-tcp", 0, true},
-    {NULL, 0, false}};
+    {"resources", 'r', true},       {"memory", 'm', true},
+    {"memory-swap", 0, true},       {"memory-reservation", 0, true},
+    {"cpu-shares", 0, true},        {"cpu-quota", 0, true},
+    {"cpu-period", 0, true},        {"cpuset-cpus", 0, true},
+    {"cpuset-mems", 0, true},       {"pids-limit", 0, true},
+    {"blkio-weight", 0, true},      {"cpu-rt-runtime", 0, true},
+    {"cpu-rt-period", 0, true},     {"kernel-memory", 0, true},
+    {"kernel-memory-tcp", 0, true}, {NULL, 0, false}};
 
 static int set_num(json_t *obj, const char *group, const char *key, const char *v, drv_err *err)
 {
@@ -532,7 +579,8 @@ static int cmd_update(const gopts *g, int argc, char **argv)
   json_t *res;
   if (p.val[U_RES]) {
     json_error_t je;
-    res = !strcmp(p.val[U_RES], "-") ? json_loadf(stdin, 0, &je) : json_load_file(p.val[U_RES], 0, &je);
+    res = !strcmp(p.val[U_RES], "-") ? json_loadf(stdin, 0, &je)
+                                     : json_load_file(p.val[U_RES], 0, &je);
     if (!res) return fail_msg("--resources `%s`: %s", p.val[U_RES], je.text);
   } else {
     res = json_object();
@@ -540,12 +588,12 @@ static int cmd_update(const gopts *g, int argc, char **argv)
   static const struct {
     int opt;
     const char *group, *key;
-  } map[] = {{U_MEM, "memory", "limit"},        {U_SWAP, "memory", "swap"},
+  } map[] = {{U_MEM, "memory", "limit"},          {U_SWAP, "memory", "swap"},
              {U_MEMRES, "memory", "reservation"}, {U_KMEM, "memory", "kernel"},
-             {U_KMEMTCP, "memory", "kernelTCP"}, {U_SHARES, "cpu", "shares"},
-             {U_QUOTA, "cpu", "quota"},          {U_PERIOD, "cpu", "period"},
+             {U_KMEMTCP, "memory", "kernelTCP"},  {U_SHARES, "cpu", "shares"},
+             {U_QUOTA, "cpu", "quota"},           {U_PERIOD, "cpu", "period"},
              {U_RTRUN, "cpu", "realtimeRuntime"}, {U_RTPER, "cpu", "realtimePeriod"},
-             {U_PIDS, "pids", "limit"},          {U_BLKIO, "blockIO", "weight"}};
+             {U_PIDS, "pids", "limit"},           {U_BLKIO, "blockIO", "weight"}};
   for (size_t i = 0; i < DRV_ARRAY_LEN(map); i++)
     if (p.val[map[i].opt] && set_num(res, map[i].group, map[i].key, p.val[map[i].opt], &err) < 0) {
       json_decref(res);
@@ -564,15 +612,39 @@ static int cmd_update(const gopts *g, int argc, char **argv)
 
 /* ---- exec ---------------------------------------------------------------------------------- */
 
-enum { E_PROCESS, E_DETACH, E_TTY, E_PIDFILE, E_CONSOLE, E_ENV, E_CWD, E_USER, E_CAP, E_NNP,
-       E_PRESERVE, E_GIDS, E_LABEL, E_APPARMOR, E_IGNORE };
-static const optdef exec_defs[] = {
-    {"process", 'p', true},   {"detach", 'd', false},       {"tty", 't', false},
-    {"pid-file", 0, true},    {"console-socket", 0, true},  {"env", 'e', true},
-    {"cwd", 0, true},         {"user", 'u', true},          {"cap", 'c', true},
-    {"no-new-privs", 0, false}, {"preserve-fds", 0, true},  {"additional-gids", 'g', true},
-    {"process-label", 0, true}, {"apparmor", 'a', true},    {"ignore-paused", 0, false},
-    {NULL, 0, false}};
+enum {
+  E_PROCESS,
+  E_DETACH,
+  E_TTY,
+  E_PIDFILE,
+  E_CONSOLE,
+  E_ENV,
+  E_CWD,
+  E_USER,
+  E_CAP,
+  E_NNP,
+  E_PRESERVE,
+  E_GIDS,
+  E_LABEL,
+  E_APPARMOR,
+  E_IGNORE
+};
+static const optdef exec_defs[] = {{"process", 'p', true},
+                                   {"detach", 'd', false},
+                                   {"tty", 't', false},
+                                   {"pid-file", 0, true},
+                                   {"console-socket", 0, true},
+                                   {"env", 'e', true},
+                                   {"cwd", 0, true},
+                                   {"user", 'u', true},
+                                   {"cap", 'c', true},
+                                   {"no-new-privs", 0, false},
+                                   {"preserve-fds", 0, true},
+                                   {"additional-gids", 'g', true},
+                                   {"process-label", 0, true},
+                                   {"apparmor", 'a', true},
+                                   {"ignore-paused", 0, false},
+                                   {NULL, 0, false}};
 
 static json_t *exec_process_from_flags(const gopts *g, parsed *p, drv_err *err)
 {
@@ -592,13 +664,15 @@ static json_t *exec_process_from_flags(const gopts *g, parsed *p, drv_err *err)
   if (!json_is_object(proc)) proc = json_object();
   json_object_del(proc, "consoleSize");
   json_t *args = json_array();
-  for (int i = 1; i < p->npos; i++) json_array_append_new(args, json_string(p->pos[i]));
+  for (int i = 1; i < p->npos; i++)
+    json_array_append_new(args, json_string(p->pos[i]));
   json_object_set_new(proc, "args", args);
   json_object_set_new(proc, "terminal", json_boolean(p->count[E_TTY] > 0));
   if (p->val[E_CWD]) json_object_set_new(proc, "cwd", json_string(p->val[E_CWD]));
   json_t *env = json_object_get(proc, "env");
   if (!json_is_array(env)) json_object_set_new(proc, "env", env = json_array());
-  for (int i = 0; i < p->count[E_ENV] && i < 16; i++) json_array_append_new(env, json_string(p->multi[E_ENV][i]));
+  for (int i = 0; i < p->count[E_ENV] && i < 16; i++)
+    json_array_append_new(env, json_string(p->multi[E_ENV][i]));
   if (p->val[E_USER]) {
     unsigned uid = 0, gid = 0;
     int n = sscanf(p->val[E_USER], "%u:%u", &uid, &gid);
@@ -669,7 +743,8 @@ static int cmd_exec(const gopts *g, int argc, char **argv)
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++) sigaction(sigs[i], &sa, NULL);
+  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
+    sigaction(sigs[i], &sa, NULL);
   int code = 0;
   if (drv_rt_wait(pid, &code, &err) < 0) return fail(&err);
   return code;
@@ -716,12 +791,19 @@ int drv_cmd_runtime(int argc, char **argv)
     size_t n = eq ? (size_t)(eq - a) : strlen(a);
 #define IS(name) (strlen(name) == n && !strncmp(a, name, n))
 #define VAL() (eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL))
-    if (IS("--root")) g.root = VAL();
-    else if (IS("--log")) g.log = VAL();
-    else if (IS("--log-format")) log_format = VAL();
-    else if (IS("--debug")) g.debug = true;
-    else if (IS("--systemd-cgroup")) g.systemd = true;
-    else if (IS("--rootless")) (void)VAL(); /* rootless needs no switch here: user namespaces come from the spec */
+    if (IS("--root"))
+      g.root = VAL();
+    else if (IS("--log"))
+      g.log = VAL();
+    else if (IS("--log-format"))
+      log_format = VAL();
+    else if (IS("--debug"))
+      g.debug = true;
+    else if (IS("--systemd-cgroup"))
+      g.systemd = true;
+    /* rootless needs no switch here: the user namespace comes from the spec */
+    else if (IS("--rootless"))
+      (void)VAL();
     else if (IS("--version") || IS("-v")) {
       printf("drover-runtime version %s\nspec: 1.0.2\n", DROVER_VERSION);
       return 0;

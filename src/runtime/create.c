@@ -57,8 +57,8 @@ static int write_map(pid_t pid, const char *file, const drv_rt_idmap *m, size_t 
   int e = errno;
   close(fd);
   if (w != (ssize_t)len)
-    return drv_error(err, e, "linux.%s: write the mapping", !strcmp(file, "uid_map") ? "uidMappings"
-                                                                                     : "gidMappings");
+    return drv_error(err, e, "linux.%s: write the mapping",
+                     !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
   return 0;
 }
 
@@ -159,8 +159,10 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
   }
   if (drv_mkdir_p(root, 0711, err) < 0) goto out;
   if (mkdir(dir, 0711) < 0) {
-    if (errno == EEXIST) drv_error(err, EEXIST, "container `%s` already exists", o->id);
-    else drv_error(err, errno, "create the state dir `%s`", dir);
+    if (errno == EEXIST)
+      drv_error(err, EEXIST, "container `%s` already exists", o->id);
+    else
+      drv_error(err, errno, "create the state dir `%s`", dir);
     goto out;
   }
   dir_made = true;
@@ -185,8 +187,11 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
   for (size_t i = 0; i < spec->ndevices; i++) {
     const drv_rt_device *d = &spec->devices[i];
     if (d->type == S_IFIFO) continue;
-    drv_cgroup_device_rule rule = {.allow = true, .type = d->type == S_IFBLK ? 'b' : 'c',
-                                   .major = d->major, .minor = d->minor, .access = "rwm"};
+    drv_cgroup_device_rule rule = {.allow = true,
+                                   .type = d->type == S_IFBLK ? 'b' : 'c',
+                                   .major = d->major,
+                                   .minor = d->minor,
+                                   .access = "rwm"};
     drv_cgroup_resources_add_device(&res, &rule);
   }
   if (drv_cgroup_create(sys, spec->cgroups_path, o->id, &res, 0, &cg, err) < 0) goto out;
@@ -206,13 +211,21 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
   console_fd = move_high(console_fd, low);
   dir_fd = move_high(dir_fd, low);
 
-  drv_rt_init_ctx ctx = {
-      .spec = spec, .id = o->id, .bundle = bundle, .rootfs = rootfs, .state_dir = dir,
-      .sync_fd = sync_fd[1], .fifo_fd = fifo_fd, .console_fd = console_fd,
-      .stdio = {o->stdio[0], o->stdio[1], o->stdio[2]}, .preserve_fds = o->preserve_fds,
-      .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
-      .unshare_late = spec->new_ns_flags & CLONE_NEWCGROUP, .seccomp = filter,
-      .cgroup_path = drv_cgroup_path(cg)};
+  drv_rt_init_ctx ctx = {.spec = spec,
+                         .id = o->id,
+                         .bundle = bundle,
+                         .rootfs = rootfs,
+                         .state_dir = dir,
+                         .sync_fd = sync_fd[1],
+                         .fifo_fd = fifo_fd,
+                         .console_fd = console_fd,
+                         .stdio = {o->stdio[0], o->stdio[1], o->stdio[2]},
+                         .preserve_fds = o->preserve_fds,
+                         .no_pivot = o->no_pivot,
+                         .no_new_keyring = o->no_new_keyring,
+                         .unshare_late = spec->new_ns_flags & CLONE_NEWCGROUP,
+                         .seccomp = filter,
+                         .cgroup_path = drv_cgroup_path(cg)};
   unsigned long flags = (unsigned long)(spec->new_ns_flags & ~CLONE_NEWCGROUP);
   bool detach = o->detach || o->monitor;
   fflush(NULL);
@@ -232,7 +245,8 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
     }
   } else {
     join_fds = drv_calloc(spec->nns + 1, sizeof(int));
-    for (size_t i = 0; i <= spec->nns; i++) join_fds[i] = -1;
+    for (size_t i = 0; i <= spec->nns; i++)
+      join_fds[i] = -1;
     if (open_join_fds(spec, join_fds, err) < 0) goto out;
     mid = fork();
     if (mid < 0) {
@@ -271,7 +285,8 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
       _exit(0);
     }
     int st;
-    while (waitpid(mid, &st, 0) < 0 && errno == EINTR) {}
+    while (waitpid(mid, &st, 0) < 0 && errno == EINTR) {
+    }
     drv_sync_msg m;
     if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
     if (m.type != DRV_SYNC_PID) {
@@ -308,10 +323,15 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
     }
   }
   {
-    drv_rt_saved sv = {.id = (char *)o->id, .bundle = bundle, .rootfs = rootfs,
-                       .created = created, .cgroup_path = (char *)drv_cgroup_path(cg),
-                       .pid = pid, .start_time = drv_rt_proc_start_time(pid, NULL),
-                       .config = spec->doc, .monitor = o->monitor};
+    drv_rt_saved sv = {.id = (char *)o->id,
+                       .bundle = bundle,
+                       .rootfs = rootfs,
+                       .created = created,
+                       .cgroup_path = (char *)drv_cgroup_path(cg),
+                       .pid = pid,
+                       .start_time = drv_rt_proc_start_time(pid, NULL),
+                       .config = spec->doc,
+                       .monitor = o->monitor};
     if (drv_rt_saved_write(dir, &sv, err) < 0) goto out;
   }
   if (o->pid_file) {
@@ -324,7 +344,9 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
 out:
   if (r < 0 && pid > 0) {
     kill(pid, SIGKILL);
-    if (own_child) while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    if (own_child)
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
   }
   if (r < 0 && cg) {
     drv_err e;
@@ -405,8 +427,7 @@ int drv_rt_wait(pid_t pid, int *exit_code, drv_err *err)
   return 0;
 }
 
-int drv_rt_run(const drv_rt_create_opts *o, bool wait, int *exit_code, pid_t *pid_out,
-               drv_err *err)
+int drv_rt_run(const drv_rt_create_opts *o, bool wait, int *exit_code, pid_t *pid_out, drv_err *err)
 {
   pid_t pid;
   if (drv_rt_create(o, &pid, err) < 0) return -1;

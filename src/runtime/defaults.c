@@ -8,7 +8,8 @@
 static const char default_spec[] =
     "{\"ociVersion\":\"1.0.2\","
     "\"process\":{\"terminal\":true,\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"sh\"],"
-    "\"env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"TERM=xterm\"],"
+    "\"env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/"
+    "bin\",\"TERM=xterm\"],"
     "\"cwd\":\"/\","
     "\"capabilities\":{\"bounding\":[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
     "\"effective\":[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
@@ -23,7 +24,8 @@ static const char default_spec[] =
     "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
     "\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=65536k\"]},"
     "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\","
-    "\"options\":[\"nosuid\",\"noexec\",\"newinstance\",\"ptmxmode=0666\",\"mode=0620\",\"gid=5\"]},"
+    "\"options\":[\"nosuid\",\"noexec\",\"newinstance\",\"ptmxmode=0666\",\"mode=0620\",\"gid=5\"]}"
+    ","
     "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\","
     "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"mode=1777\",\"size=65536k\"]},"
     "{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\","
@@ -48,12 +50,12 @@ json_t *drv_rt_spec_default(bool rootless)
   json_t *lx = json_object_get(s, "linux");
   json_object_del(lx, "resources");
   json_array_append_new(json_object_get(lx, "namespaces"), json_pack("{s:s}", "type", "user"));
-  json_object_set_new(lx, "uidMappings",
-                      json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",
-                                (json_int_t)getuid(), "size", 1));
-  json_object_set_new(lx, "gidMappings",
-                      json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",
-                                (json_int_t)getgid(), "size", 1));
+  json_object_set_new(
+      lx, "uidMappings",
+      json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID", (json_int_t)getuid(), "size", 1));
+  json_object_set_new(
+      lx, "gidMappings",
+      json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID", (json_int_t)getgid(), "size", 1));
   /* Without privileges: no new network namespace, no cgroup mount, devpts without gid=5,
    * /sys bound from the host. */
   json_t *ns = json_object_get(lx, "namespaces");
@@ -67,8 +69,8 @@ json_t *drv_rt_spec_default(bool rootless)
   json_t *sys = json_array_get(mounts, json_array_size(mounts) - 1);
   json_object_set_new(sys, "type", json_string("none"));
   json_object_set_new(sys, "source", json_string("/sys"));
-  json_object_set_new(sys, "options", json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec",
-                                                "nodev", "ro"));
+  json_object_set_new(sys, "options",
+                      json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec", "nodev", "ro"));
   json_t *pts = json_object_get(json_array_get(mounts, 2), "options");
   json_array_remove(pts, json_array_size(pts) - 1);
   return s;
@@ -77,12 +79,14 @@ json_t *drv_rt_spec_default(bool rootless)
 json_t *drv_rt_features(void)
 {
   static const char *const mount_opts[] = {
-      "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "loud",
-      "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
-      "nostrictatime", "nosuid", "private", "rbind", "rdev", "relatime", "remount", "rexec",
-      "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "ro", "rprivate", "rrelatime",
-      "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "runbindable", "rw",
-      "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"};
+      "async",        "atime",       "bind",        "defaults",   "dev",           "diratime",
+      "dirsync",      "exec",        "loud",        "mand",       "noatime",       "nodev",
+      "nodiratime",   "noexec",      "nomand",      "norelatime", "nostrictatime", "nosuid",
+      "private",      "rbind",       "rdev",        "relatime",   "remount",       "rexec",
+      "rnoatime",     "rnodev",      "rnodiratime", "rnoexec",    "rnosuid",       "ro",
+      "rprivate",     "rrelatime",   "rro",         "rrw",        "rshared",       "rslave",
+      "rstrictatime", "rsuid",       "runbindable", "rw",         "shared",        "silent",
+      "slave",        "strictatime", "suid",        "sync",       "tmpcopyup",     "unbindable"};
   json_t *f = json_pack(
       "{s:s, s:s, s:[s,s,s,s,s,s], s:[], s:{s:[s,s,s,s,s,s,s,s], s:[], s:{s:b, s:b, s:b},"
       " s:{s:b, s:[], s:[], s:[], s:[]}, s:{s:b}, s:{s:b}, s:{s:b}}, s:{}}",
@@ -90,32 +94,64 @@ json_t *drv_rt_features(void)
       "createContainer", "startContainer", "poststart", "poststop", "mountOptions", "linux",
       "namespaces", "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
       "capabilities", "cgroup", "v1", true, "v2", true, "systemd", false, "seccomp", "enabled",
-      true, "actions", "operators", "archs", "knownFlags", "apparmor", "enabled", false,
-      "selinux", "enabled", false, "intelRdt", "enabled", false, "annotations");
+      true, "actions", "operators", "archs", "knownFlags", "apparmor", "enabled", false, "selinux",
+      "enabled", false, "intelRdt", "enabled", false, "annotations");
   json_t *mo = json_object_get(f, "mountOptions");
   for (size_t i = 0; i < DRV_ARRAY_LEN(mount_opts); i++)
     json_array_append_new(mo, json_string(mount_opts[i]));
   json_t *caps = json_object_get(json_object_get(f, "linux"), "capabilities");
   for (int c = 0; c <= 40; c++) {
-    static const char *const names[] = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
+    static const char *const names[] = {"CAP_CHOWN",
+                                        "CAP_DAC_OVERRIDE",
+                                        "CAP_DAC_READ_SEARCH",
+                                        "CAP_FOWNER",
+                                        "CAP_FSETID",
+                                        "CAP_KILL",
+                                        "CAP_SETGID",
+                                        "CAP_SETUID",
+                                        "CAP_SETPCAP",
+                                        "CAP_LINUX_IMMUTABLE",
+                                        "CAP_NET_BIND_SERVICE",
+                                        "CAP_NET_BROADCAST",
+                                        "CAP_NET_ADMIN",
+                                        "CAP_NET_RAW",
+                                        "CAP_IPC_LOCK",
+                                        "CAP_IPC_OWNER",
+                                        "CAP_SYS_MODULE",
+                                        "CAP_SYS_RAWIO",
+                                        "CAP_SYS_CHROOT",
+                                        "CAP_SYS_PTRACE",
+                                        "CAP_SYS_PACCT",
+                                        "CAP_SYS_ADMIN",
+                                        "CAP_SYS_BOOT",
+                                        "CAP_SYS_NICE",
+                                        "CAP_SYS_RESOURCE",
+                                        "CAP_SYS_TIME",
+                                        "CAP_SYS_TTY_CONFIG",
+                                        "CAP_MKNOD",
+                                        "CAP_LEASE",
+                                        "CAP_AUDIT_WRITE",
+                                        "CAP_AUDIT_CONTROL",
+                                        "CAP_SETFCAP",
+                                        "CAP_MAC_OVERRIDE",
+                                        "CAP_MAC_ADMIN",
+                                        "CAP_SYSLOG",
+                                        "CAP_WAKE_ALARM",
+                                        "CAP_BLOCK_SUSPEND",
+                                        "CAP_AUDIT_READ",
+                                        "CAP_PERFMON",
+                                        "CAP_BPF",
+                                        "CAP_CHECKPOINT_RESTORE"};
     json_array_append_new(caps, json_string(names[c]));
   }
   json_t *sec = json_object_get(json_object_get(f, "linux"), "seccomp");
-  static const char *const actions[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
-                                        "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                                        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-                                        "SCMP_ACT_TRAP"};
-  static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
-                                    "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+  static const char *const actions[] = {
+      "SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
+      "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+      "SCMP_ACT_NOTIFY",       "SCMP_ACT_TRACE",       "SCMP_ACT_TRAP"};
+  static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+                                    "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+                                    "SCMP_CMP_NE"};
   static const char *const archs[] = {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",
                                       "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
   static const char *const flags[] = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",

@@ -29,13 +29,14 @@ void drv_rt_exec_opts_init(drv_rt_exec_opts *o)
 
 /* Order matters: user first (owns the rest), mount last but one, pid last (it only affects
  * children, which is why the process is cloned after the joins). */
-static const int join_order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-                                 0x02000000 /* cgroup */, 0x00000080 /* time */, CLONE_NEWPID,
-                                 CLONE_NEWNS};
+static const int join_order[] = {
+    CLONE_NEWUSER,           CLONE_NEWIPC,          CLONE_NEWUTS, CLONE_NEWNET,
+    0x02000000 /* cgroup */, 0x00000080 /* time */, CLONE_NEWPID, CLONE_NEWNS};
 
-static __attribute__((noreturn)) void exec_child(const drv_rt_process *p, const drv_seccomp_filter *f,
-                                                 int sync_fd, int console_fd, const int stdio[3],
-                                                 int preserve, struct stat *self, bool userns)
+static __attribute__((noreturn)) void exec_child(const drv_rt_process *p,
+                                                 const drv_seccomp_filter *f, int sync_fd,
+                                                 int console_fd, const int stdio[3], int preserve,
+                                                 struct stat *self, bool userns)
 {
   drv_err err;
   drv_err_clear(&err);
@@ -45,7 +46,8 @@ static __attribute__((noreturn)) void exec_child(const drv_rt_process *p, const 
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   int tmp[3];
-  for (int i = 0; i < 3; i++) tmp[i] = stdio[i] >= 0 ? fcntl(stdio[i], F_DUPFD_CLOEXEC, 3) : -1;
+  for (int i = 0; i < 3; i++)
+    tmp[i] = stdio[i] >= 0 ? fcntl(stdio[i], F_DUPFD_CLOEXEC, 3) : -1;
   for (int i = 0; i < 3; i++)
     if (tmp[i] >= 0) dup2(tmp[i], i), close(tmp[i]);
   drv_sync_msg m;
@@ -71,7 +73,8 @@ static __attribute__((noreturn)) void exec_child(const drv_rt_process *p, const 
   }
   _cleanup_free_ char *path = drv_rt_lookup(p->args[0], p->env, &err);
   if (!path) drv_sync_fail(sync_fd, &err);
-  if (drv_rt_check_not_self(path, self->st_dev, self->st_ino, &err) < 0) drv_sync_fail(sync_fd, &err);
+  if (drv_rt_check_not_self(path, self->st_dev, self->st_ino, &err) < 0)
+    drv_sync_fail(sync_fd, &err);
   umask(p->has_umask ? p->umask : 022);
   bool setgroups_ok = true;
   if (userns) {
@@ -83,7 +86,8 @@ static __attribute__((noreturn)) void exec_child(const drv_rt_process *p, const 
     }
   }
   if (drv_rt_apply_identity(p, f, NULL, setgroups_ok, &err) < 0) drv_sync_fail(sync_fd, &err);
-  if (f && p->no_new_privileges && drv_rt_load_seccomp(f, NULL, &err) < 0) drv_sync_fail(sync_fd, &err);
+  if (f && p->no_new_privileges && drv_rt_load_seccomp(f, NULL, &err) < 0)
+    drv_sync_fail(sync_fd, &err);
   syscall(SYS_close_range, 3 + preserve, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
   for (int fd = 3; fd < 3 + preserve; fd++) {
     int fl = fcntl(fd, F_GETFD);
@@ -108,7 +112,8 @@ int drv_rt_exec(const drv_rt_exec_opts *o, pid_t *pid_out, drv_err *err)
   int nsfd[DRV_ARRAY_LEN(join_order)];
   int sync_fd[2] = {-1, -1}, console_fd = -1;
   pid_t pid = -1;
-  for (size_t i = 0; i < DRV_ARRAY_LEN(join_order); i++) nsfd[i] = -1;
+  for (size_t i = 0; i < DRV_ARRAY_LEN(join_order); i++)
+    nsfd[i] = -1;
   drv_rt_status st;
   drv_rt_saved_status(root, &s, &st);
   if (st != DRV_RT_RUNNING && st != DRV_RT_CREATED) {
@@ -116,14 +121,28 @@ int drv_rt_exec(const drv_rt_exec_opts *o, pid_t *pid_out, drv_err *err)
     goto out;
   }
   if (drv_rt_spec_parse(s.config, &spec, err) < 0) goto out;
-  if (drv_rt_process_parse(o->process, "process", true, &p, err) < 0) goto out;
+  /* What the exec'd process does not say it inherits from the container's own process, as
+   * `runc exec` does: an exec never gets more privilege than the container was given. */
+  json_t *proc = json_deep_copy(o->process);
+  json_t *base = json_object_get(s.config, "process");
+  static const char *const inherited[] = {"capabilities", "noNewPrivileges", "rlimits",
+                                          "user",         "apparmorProfile", "selinuxLabel",
+                                          "oomScoreAdj"};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(inherited); i++) {
+    json_t *v = json_object_get(base, inherited[i]);
+    if (v && !json_object_get(proc, inherited[i])) json_object_set(proc, inherited[i], v);
+  }
+  int pr = drv_rt_process_parse(proc, "process", true, &p, err);
+  json_decref(proc);
+  if (pr < 0) goto out;
   json_t *sec = json_object_get(o->process, "seccomp");
   if (!json_is_object(sec)) sec = spec->seccomp;
   if (sec && drv_seccomp_compile(sec, &filter, err) < 0) goto out;
   for (size_t i = 0; i < DRV_ARRAY_LEN(join_order); i++) {
     int t = join_order[i];
     bool in = false;
-    for (size_t k = 0; k < spec->nns; k++) in |= spec->ns[k].type == t;
+    for (size_t k = 0; k < spec->nns; k++)
+      in |= spec->ns[k].type == t;
     if (!in) continue;
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/%s", s.pid, drv_rt_ns_proc_name(t));
@@ -173,7 +192,8 @@ int drv_rt_exec(const drv_rt_exec_opts *o, pid_t *pid_out, drv_err *err)
     }
     for (size_t i = 0; i < DRV_ARRAY_LEN(join_order); i++)
       if (nsfd[i] >= 0 && setns(nsfd[i], join_order[i]) < 0) {
-        drv_error(&e, errno, "join the container's %s namespace", drv_rt_ns_proc_name(join_order[i]));
+        drv_error(&e, errno, "join the container's %s namespace",
+                  drv_rt_ns_proc_name(join_order[i]));
         drv_sync_fail(sync_fd[1], &e);
       }
     pid_t c = drv_rt_clone(o->detach ? 0 : CLONE_PARENT);
@@ -181,13 +201,15 @@ int drv_rt_exec(const drv_rt_exec_opts *o, pid_t *pid_out, drv_err *err)
       drv_error(&e, errno, "clone");
       drv_sync_fail(sync_fd[1], &e);
     }
-    if (c == 0) exec_child(&p, filter, sync_fd[1], console_fd, o->stdio, o->preserve_fds, &self, userns);
+    if (c == 0)
+      exec_child(&p, filter, sync_fd[1], console_fd, o->stdio, o->preserve_fds, &self, userns);
     drv_sync_send(sync_fd[1], DRV_SYNC_PID, c, NULL);
     _exit(0);
   }
   close(sync_fd[1]);
   sync_fd[1] = -1;
-  while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {}
+  while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {
+  }
   drv_sync_msg m;
   if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
   pid = m.value;
@@ -198,7 +220,8 @@ int drv_rt_exec(const drv_rt_exec_opts *o, pid_t *pid_out, drv_err *err)
   }
   /* EOF (close-on-exec) means execve succeeded; a message is the child's error. */
   int n;
-  do n = (int)recv(sync_fd[0], &m, sizeof m - 1, 0);
+  do
+    n = (int)recv(sync_fd[0], &m, sizeof m - 1, 0);
   while (n < 0 && errno == EINTR);
   if (n > 0) {
     drv_error(err, m.value, "%s", m.text);

@@ -43,7 +43,8 @@ static int run_one(const drv_rt_hook *h, const char *kind, size_t idx, const cha
   if (h->timeout > 0 && pfd >= 0) {
     struct pollfd p = {.fd = pfd, .events = POLLIN};
     int r;
-    do r = poll(&p, 1, h->timeout * 1000);
+    do
+      r = poll(&p, 1, h->timeout * 1000);
     while (r < 0 && errno == EINTR);
     if (r == 0) {
       kill(pid, SIGKILL);

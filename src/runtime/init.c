@@ -23,7 +23,10 @@
 #endif
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
-static void fail(drv_rt_init_ctx *c, drv_err *err) { drv_sync_fail(c->sync_fd, err); }
+static void fail(drv_rt_init_ctx *c, drv_err *err)
+{
+  drv_sync_fail(c->sync_fd, err);
+}
 
 /* Makes fds 3 .. 3+preserve-1 survive execve and every other fd close on it. */
 static void prepare_fds(int preserve)
@@ -89,7 +92,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   /* Without a mount namespace (new or joined) nothing is mounted: that would change the
    * host. The container only gets its root (chroot). */
   bool has_mnt = s->new_ns_flags & CLONE_NEWNS;
-  for (size_t i = 0; i < s->nns; i++) has_mnt |= s->ns[i].type == CLONE_NEWNS;
+  for (size_t i = 0; i < s->nns; i++)
+    has_mnt |= s->ns[i].type == CLONE_NEWNS;
   if (has_mnt && drv_rt_setup_rootfs(c, &err) < 0) fail(c, &err);
 
   if (s->nhooks[DRV_HOOK_PRESTART] || s->nhooks[DRV_HOOK_CREATE_RUNTIME]) {
@@ -97,7 +101,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     if (drv_sync_recv(c->sync_fd, &m, &err) < 0) _exit(1);
   }
   if (s->nhooks[DRV_HOOK_CREATE_CONTAINER]) {
-    _cleanup_free_ char *st = drv_rt_state_text(c->id, host_pid, "created", c->bundle, s->annotations);
+    _cleanup_free_ char *st =
+        drv_rt_state_text(c->id, host_pid, "created", c->bundle, s->annotations);
     if (drv_rt_hooks_run(s->hooks[DRV_HOOK_CREATE_CONTAINER], s->nhooks[DRV_HOOK_CREATE_CONTAINER],
                          "createContainer", st, &err) < 0)
       fail(c, &err);
@@ -117,7 +122,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
     close(c->sync_fd);
     char b;
-    while (read(c->fifo_fd, &b, 1) < 0 && errno == EINTR) {}
+    while (read(c->fifo_fd, &b, 1) < 0 && errno == EINTR) {
+    }
     _exit(0);
   }
 
@@ -165,7 +171,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
       close(fd);
     }
   }
-  _cleanup_free_ char *state = drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations);
+  _cleanup_free_ char *state =
+      drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations);
   if (drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &err) < 0) fail(c, &err);
   prepare_fds(c->preserve_fds);
 
@@ -174,13 +181,15 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   /* Blocked here ("created") until `start` writes to the fifo. */
   char b;
   ssize_t n;
-  do n = read(c->fifo_fd, &b, 1);
+  do
+    n = read(c->fifo_fd, &b, 1);
   while (n < 0 && errno == EINTR);
   if (n != 1) _exit(1);
   close(c->fifo_fd);
 
   if (s->nhooks[DRV_HOOK_START_CONTAINER]) {
-    _cleanup_free_ char *st = drv_rt_state_text(c->id, host_pid, "running", c->bundle, s->annotations);
+    _cleanup_free_ char *st =
+        drv_rt_state_text(c->id, host_pid, "running", c->bundle, s->annotations);
     if (drv_rt_hooks_run(s->hooks[DRV_HOOK_START_CONTAINER], s->nhooks[DRV_HOOK_START_CONTAINER],
                          "startContainer", st, &err) < 0) {
       fprintf(stderr, "drover runtime: %s\n", err.msg);

@@ -81,12 +81,12 @@ int drv_rt_connect_unix(const char *path, drv_err *err);
 /* ---- sync protocol between the runtime and the child (create.c, exec.c) ---------------- */
 
 enum {
-  DRV_SYNC_PID = 1,   /* child → parent: int pid (intermediate reports the init) */
-  DRV_SYNC_GO,        /* parent → child: int host pid of the child; maps and cgroup done */
-  DRV_SYNC_HOOKS,     /* child → parent: run prestart/createRuntime now */
+  DRV_SYNC_PID = 1, /* child → parent: int pid (intermediate reports the init) */
+  DRV_SYNC_GO,      /* parent → child: int host pid of the child; maps and cgroup done */
+  DRV_SYNC_HOOKS,   /* child → parent: run prestart/createRuntime now */
   DRV_SYNC_HOOKS_DONE,
-  DRV_SYNC_READY,     /* child → parent: set up, waiting for start */
-  DRV_SYNC_ERROR,     /* child → parent: text follows */
+  DRV_SYNC_READY, /* child → parent: set up, waiting for start */
+  DRV_SYNC_ERROR, /* child → parent: text follows */
 };
 
 typedef struct drv_sync_msg {
@@ -113,7 +113,7 @@ typedef struct drv_rt_init_ctx {
   int preserve_fds;
   bool no_pivot;
   bool no_new_keyring;
-  int unshare_late;  /* namespaces created after the cgroup is joined (cgroup ns) */
+  int unshare_late; /* namespaces created after the cgroup is joined (cgroup ns) */
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
   dev_t self_dev;

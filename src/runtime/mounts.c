@@ -27,7 +27,10 @@
 
 static int rootfd = -1;
 
-static void fdpath(char *buf, size_t n, int fd) { snprintf(buf, n, "/proc/self/fd/%d", fd); }
+static void fdpath(char *buf, size_t n, int fd)
+{
+  snprintf(buf, n, "/proc/self/fd/%d", fd);
+}
 
 static unsigned long locked_flags(const char *path)
 {
@@ -110,7 +113,8 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
   unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   cg_mnt mnts[32];
   size_t n = host_cgroup_mounts(mnts, DRV_ARRAY_LEN(mnts));
-  bool v2_only = n == 1 && !strcmp(mnts[0].type, "cgroup2") && !strcmp(mnts[0].point, "/sys/fs/cgroup");
+  bool v2_only =
+      n == 1 && !strcmp(mnts[0].type, "cgroup2") && !strcmp(mnts[0].point, "/sys/fs/cgroup");
   bool own_ns = (c->spec->new_ns_flags & CLONE_NEWCGROUP) != 0;
   if (v2_only) {
     if (own_ns) {
@@ -118,7 +122,8 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
         return drv_error(err, errno, "mount cgroup2 on `%s`", m->destination);
       return 0;
     }
-    _cleanup_free_ char *src = drv_asprintf("/sys/fs/cgroup%s", c->cgroup_path ? c->cgroup_path : "");
+    _cleanup_free_ char *src =
+        drv_asprintf("/sys/fs/cgroup%s", c->cgroup_path ? c->cgroup_path : "");
     if (mount(src, t, NULL, MS_BIND | MS_REC, NULL) < 0)
       return drv_error(err, errno, "bind `%s` on `%s`", src, m->destination);
     _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
@@ -141,7 +146,8 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
     _cleanup_free_ char *dest = drv_asprintf("%s/%s", m->destination, base_name);
     if (mkdirat(tdir, base_name, 0755) < 0 && errno != EEXIST)
       return drv_error(err, errno, "mkdir `%s`", dest);
-    _cleanup_close_ int sfd = openat(tdir, base_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int sfd =
+        openat(tdir, base_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sfd < 0) return drv_error(err, errno, "open `%s`", dest);
     char st[64];
     fdpath(st, sizeof st, sfd);
@@ -150,7 +156,8 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
       if (mount("cgroup", st, mnts[i].type, base | (ro ? MS_RDONLY : 0), data) < 0)
         return drv_error(err, errno, "mount %s (%s) on `%s`", mnts[i].type, mnts[i].opts, dest);
     } else {
-      _cleanup_free_ char *src = drv_asprintf("%s%s", mnts[i].point, c->cgroup_path ? c->cgroup_path : "");
+      _cleanup_free_ char *src =
+          drv_asprintf("%s%s", mnts[i].point, c->cgroup_path ? c->cgroup_path : "");
       /* Only the container's own group is shown; a hierarchy without it (a named one the
        * runtime does not manage) stays an empty directory rather than exposing the host's. */
       if (mount(src, st, NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -267,8 +274,7 @@ static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsign
     fchmodat(d, name, mode & 07777, 0);
     return 0;
   }
-  if (!bind_only && errno != EPERM)
-    return drv_error(err, errno, "device `%s`: mknod", path);
+  if (!bind_only && errno != EPERM) return drv_error(err, errno, "device `%s`: mknod", path);
   /* In a user namespace mknod is refused: bind the host's node instead. */
   int f = openat(d, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0000);
   if (f < 0) return drv_error(err, errno, "device `%s`: create the bind target", path);
@@ -291,13 +297,13 @@ static int setup_devices(drv_rt_init_ctx *c, drv_err *err)
   static const struct {
     const char *path;
     unsigned maj, min;
-  } defs[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
-              {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+  } defs[] = {{"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+              {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
   bool userns = c->spec->new_ns_flags & CLONE_NEWUSER;
   for (size_t i = 0; i < c->spec->ndevices; i++) {
     const drv_rt_device *d = &c->spec->devices[i];
-    if (make_device(c, d->path, d->type, d->major, d->minor, d->mode, d->uid, d->gid, userns,
-                    err) < 0)
+    if (make_device(c, d->path, d->type, d->major, d->minor, d->mode, d->uid, d->gid, userns, err) <
+        0)
       return drv_err_prefix(err, "linux.devices[%zu]", i);
   }
   for (size_t i = 0; i < DRV_ARRAY_LEN(defs); i++) {
@@ -308,8 +314,10 @@ static int setup_devices(drv_rt_init_ctx *c, drv_err *err)
                                userns, err) < 0)
       return -1;
   }
-  static const char *const links[][2] = {{"/proc/self/fd", "fd"},      {"/proc/self/fd/0", "stdin"},
-                                         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+  static const char *const links[][2] = {{"/proc/self/fd", "fd"},
+                                         {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"},
+                                         {"/proc/self/fd/2", "stderr"},
                                          {"pts/ptmx", "ptmx"}};
   int d = device_dir("/dev", err);
   if (d < 0) return -1;
@@ -365,8 +373,9 @@ static int write_sysctls(drv_rt_init_ctx *c, drv_err *err)
     ssize_t w = write(fd, s->sysctl_values[i], strlen(s->sysctl_values[i]));
     int e = errno;
     close(fd);
-    if (w < 0) return drv_error(err, e, "linux.sysctl.%s: write `%s`", s->sysctl_keys[i],
-                                s->sysctl_values[i]);
+    if (w < 0)
+      return drv_error(err, e, "linux.sysctl.%s: write `%s`", s->sysctl_keys[i],
+                       s->sysctl_values[i]);
   }
   return 0;
 }
@@ -420,7 +429,8 @@ int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err)
     return drv_error(err, errno, "linux.rootfsPropagation: apply on /");
   if (s->root_readonly) {
     unsigned long f = MS_BIND | MS_REMOUNT | MS_RDONLY;
-    if (mount(NULL, "/", NULL, f, NULL) < 0 && mount(NULL, "/", NULL, f | locked_flags("/"), NULL) < 0)
+    if (mount(NULL, "/", NULL, f, NULL) < 0 &&
+        mount(NULL, "/", NULL, f | locked_flags("/"), NULL) < 0)
       return drv_error(err, errno, "root.readonly: remount / read-only");
   }
   return 0;

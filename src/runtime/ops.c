@@ -46,7 +46,8 @@ int drv_rt_kill(const char *root, const char *id, int sig, bool all, drv_err *er
 static void wait_gone(const drv_rt_saved *s, int ms)
 {
   long long end = drv_now_ms() + ms;
-  while (drv_rt_saved_alive(s) && drv_now_ms() < end) usleep(1000);
+  while (drv_rt_saved_alive(s) && drv_now_ms() < end)
+    usleep(1000);
 }
 
 int drv_rt_delete(const char *root, const char *id, bool force, drv_err *err)
@@ -142,7 +143,8 @@ int drv_rt_list(const char *root, drv_rt_state **out, size_t *n, drv_err *err)
 
 void drv_rt_list_free(drv_rt_state *list, size_t n)
 {
-  for (size_t i = 0; i < n; i++) drv_rt_state_clear(&list[i]);
+  for (size_t i = 0; i < n; i++)
+    drv_rt_state_clear(&list[i]);
   free(list);
 }
 
@@ -226,8 +228,10 @@ int drv_rt_update(const char *root, const char *id, json_t *resources, drv_err *
     json_object_set_new(s.config, "linux", lx);
   }
   json_t *old = json_object_get(lx, "resources");
-  if (json_is_object(old)) json_object_update_recursive(old, resources);
-  else json_object_set(lx, "resources", resources);
+  if (json_is_object(old))
+    json_object_update_recursive(old, resources);
+  else
+    json_object_set(lx, "resources", resources);
   r = drv_rt_saved_write(dir, &s, err);
 out:
   drv_cgroup_free(cg);

@@ -18,7 +18,8 @@ static int openat2_in_root(int rootfd, const char *path, int flags)
   struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   int fd;
-  do fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  do
+    fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
   while (fd < 0 && errno == EAGAIN);
   return fd;
 }
@@ -37,10 +38,12 @@ static int create_in_root(int rootfd, const char *path, int create, int depth, d
   _cleanup_free_ char *buf = drv_strdup(path);
   size_t i = 0;
   while (i < len) {
-    while (i < len && buf[i] == '/') i++;
+    while (i < len && buf[i] == '/')
+      i++;
     if (i >= len) break;
     size_t start = i;
-    while (i < len && buf[i] != '/') i++;
+    while (i < len && buf[i] != '/')
+      i++;
     bool last = true;
     for (size_t k = i; k < len; k++)
       if (buf[k] != '/') last = false;
@@ -63,11 +66,13 @@ static int create_in_root(int rootfd, const char *path, int create, int depth, d
     buf[start] = '\0';
     int pfd = openat2_in_root(rootfd, start ? buf : "/", O_PATH | O_DIRECTORY);
     buf[start] = psave;
-    if (pfd < 0) return drv_error(err, errno, "open the parent of `%s` in the container root", path);
+    if (pfd < 0)
+      return drv_error(err, errno, "open the parent of `%s` in the container root", path);
     int r;
     if (last && create == DRV_RT_CREATE_FILE) {
       int dfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
-      r = dfd < 0 ? -1 : openat(dfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+      r = dfd < 0 ? -1
+                  : openat(dfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
       int e = errno;
       if (dfd >= 0) close(dfd);
       if (r >= 0) close(r), r = 0;
@@ -87,8 +92,7 @@ static int create_in_root(int rootfd, const char *path, int create, int depth, d
       if (n < 0) return drv_error(err, errno, "create `%s` in the container root", path);
       target[n] = '\0';
       _cleanup_free_ char *dest =
-          target[0] == '/' ? drv_strdup(target)
-                           : drv_asprintf("%.*s/%s", (int)start, buf, target);
+          target[0] == '/' ? drv_strdup(target) : drv_asprintf("%.*s/%s", (int)start, buf, target);
       int tfd = create_in_root(rootfd, dest, last ? create : DRV_RT_CREATE_DIR, depth + 1, err);
       if (tfd < 0) return -1;
       close(tfd);

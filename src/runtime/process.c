@@ -27,8 +27,8 @@ pid_t drv_rt_clone3(unsigned long flags, int cgroup_fd, bool *into_cgroup)
   *into_cgroup = false;
   if (cgroup_fd >= 0) {
     /* Born in its v2 group: one cgroup.procs write (and its scheduler wait) less. */
-    struct clone_args a = {.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
-                           .cgroup = (uint64_t)cgroup_fd};
+    struct clone_args a = {
+        .flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd};
     pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
     if (pid >= 0) {
       *into_cgroup = true;
@@ -56,7 +56,8 @@ int drv_sync_send(int fd, int type, int value, const char *text)
     len += strlen(m.text) + 1;
   }
   ssize_t n;
-  do n = send(fd, &m, len, MSG_NOSIGNAL);
+  do
+    n = send(fd, &m, len, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   return n < 0 ? -1 : 0;
 }
@@ -65,7 +66,8 @@ int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
 {
   memset(m, 0, sizeof *m);
   ssize_t n;
-  do n = recv(fd, m, sizeof *m - 1, 0);
+  do
+    n = recv(fd, m, sizeof *m - 1, 0);
   while (n < 0 && errno == EINTR);
   if (n < 0) return drv_error(err, errno, "read from the container process");
   if (n == 0) return drv_error(err, 0, "the container process exited during setup");
@@ -106,8 +108,8 @@ char *drv_rt_lookup(const char *file, char *const *env, drv_err *err)
   const char *p = path;
   while (true) {
     const char *end = strchrnul(p, ':');
-    char *cand = end == p ? drv_asprintf("./%s", file)
-                          : drv_asprintf("%.*s/%s", (int)(end - p), p, file);
+    char *cand =
+        end == p ? drv_asprintf("./%s", file) : drv_asprintf("%.*s/%s", (int)(end - p), p, file);
     if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return cand;
     free(cand);
     if (!*end) break;
@@ -126,9 +128,8 @@ int drv_rt_check_not_self(const char *path, dev_t self_dev, ino_t self_ino, drv_
     struct stat st;
     if (stat(cur, &st) < 0) return 0; /* exec reports it */
     if (st.st_dev == self_dev && st.st_ino == self_ino)
-      return drv_error(err, EPERM,
-                       "exec `%s`: refusing to run the runtime's own binary in the container",
-                       path);
+      return drv_error(
+          err, EPERM, "exec `%s`: refusing to run the runtime's own binary in the container", path);
     int fd = open(cur, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) fd = open(cur, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return 0;
@@ -138,7 +139,8 @@ int drv_rt_check_not_self(const char *path, dev_t self_dev, ino_t self_ino, drv_
     if (n < 3 || head[0] != '#' || head[1] != '!') return 0;
     head[n] = '\0';
     char *s = head + 2;
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+      s++;
     size_t len = strcspn(s, " \t\n");
     if (!len) return 0;
     s[len] = '\0';
@@ -232,8 +234,8 @@ int drv_rt_apply_identity(const drv_rt_process *p, const drv_seccomp_filter *sec
      * in an obscure place, we just leave them out. */
     uint64_t perm = p->caps[DRV_CAP_PERMITTED] & have;
     uint64_t eff = p->caps[DRV_CAP_EFFECTIVE] & perm;
-    uint64_t inh = p->caps[DRV_CAP_INHERITABLE] & (bound | ((uint64_t)cur[0].inheritable |
-                                                           (uint64_t)cur[1].inheritable << 32));
+    uint64_t inh = p->caps[DRV_CAP_INHERITABLE] &
+                   (bound | ((uint64_t)cur[0].inheritable | (uint64_t)cur[1].inheritable << 32));
     set[0].effective = (uint32_t)eff, set[1].effective = (uint32_t)(eff >> 32);
     set[0].permitted = (uint32_t)perm, set[1].permitted = (uint32_t)(perm >> 32);
     set[0].inheritable = (uint32_t)inh, set[1].inheritable = (uint32_t)(inh >> 32);
@@ -258,15 +260,16 @@ static int send_fd(int sock, int fd, const char *name)
   char cbuf[CMSG_SPACE(sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
   struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                       .msg_controllen = sizeof cbuf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof(int));
   ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  do
+    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   return n < 0 ? -1 : 0;
 }

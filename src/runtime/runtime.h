@@ -90,13 +90,13 @@ const char *drv_rt_status_name(drv_rt_status s); /* "creating", "created", ... *
 typedef struct drv_rt_state {
   char *id;
   char *bundle;
-  char *rootfs;      /* absolute rootfs path */
-  pid_t pid;         /* 0 once stopped */
+  char *rootfs; /* absolute rootfs path */
+  pid_t pid;    /* 0 once stopped */
   drv_rt_status status;
-  char *created;     /* RFC 3339 creation time */
-  char *owner;       /* "" (runc prints the owner uid name, we print "") */
+  char *created;       /* RFC 3339 creation time */
+  char *owner;         /* "" (runc prints the owner uid name, we print "") */
   json_t *annotations; /* object, never NULL */
-  int exit_code;     /* known only with opts.monitor; -1 otherwise */
+  int exit_code;       /* known only with opts.monitor; -1 otherwise */
 } drv_rt_state;
 
 void drv_rt_state_clear(drv_rt_state *st);
@@ -138,9 +138,9 @@ typedef struct drv_rt_exec_opts {
   json_t *process;            /* an OCI "process" object (args required); see process.json */
   const char *console_socket; /* with process.terminal */
   const char *pid_file;
-  int stdio[3];               /* -1 = inherit */
+  int stdio[3]; /* -1 = inherit */
   int preserve_fds;
-  bool detach;                /* see drv_rt_create_opts.detach */
+  bool detach; /* see drv_rt_create_opts.detach */
 } drv_rt_exec_opts;
 
 void drv_rt_exec_opts_init(drv_rt_exec_opts *opts);

@@ -47,14 +47,46 @@ const char *drv_rt_ns_proc_name(int type)
 }
 
 static const char *const cap_names[] = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 
@@ -139,14 +171,22 @@ static const struct {
   const char *name;
   int res;
 } rlimit_names[] = {
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_caps(json_t *caps, const char *prefix, drv_rt_process *out, drv_err *err)
@@ -163,7 +203,8 @@ static int parse_caps(json_t *caps, const char *prefix, drv_rt_process *out, drv
       return drv_error(err, 0, "%s.capabilities.%s: must be an array", prefix, sets[s]);
     size_t i;
     json_t *c;
-    json_array_foreach(a, i, c) {
+    json_array_foreach(a, i, c)
+    {
       if (!json_is_string(c))
         return drv_error(err, 0, "%s.capabilities.%s[%zu]: must be a string", prefix, sets[s], i);
       int n = drv_rt_cap_from_name(json_string_value(c));
@@ -292,28 +333,41 @@ static const struct {
   const char *name;
   unsigned long set, clear;
 } mount_opts[] = {
-    {"ro", MS_RDONLY, 0},          {"rw", 0, MS_RDONLY},
-    {"suid", 0, MS_NOSUID},        {"nosuid", MS_NOSUID, 0},
-    {"dev", 0, MS_NODEV},          {"nodev", MS_NODEV, 0},
-    {"exec", 0, MS_NOEXEC},        {"noexec", MS_NOEXEC, 0},
-    {"sync", MS_SYNCHRONOUS, 0},   {"async", 0, MS_SYNCHRONOUS},
-    {"dirsync", MS_DIRSYNC, 0},    {"remount", MS_REMOUNT, 0},
-    {"mand", MS_MANDLOCK, 0},      {"nomand", 0, MS_MANDLOCK},
-    {"atime", 0, MS_NOATIME},      {"noatime", MS_NOATIME, 0},
-    {"diratime", 0, MS_NODIRATIME}, {"nodiratime", MS_NODIRATIME, 0},
-    {"relatime", MS_RELATIME, 0},  {"norelatime", 0, MS_RELATIME},
-    {"strictatime", MS_STRICTATIME, 0}, {"nostrictatime", 0, MS_STRICTATIME},
-    {"bind", MS_BIND, 0},          {"rbind", MS_BIND | MS_REC, 0},
-    {"silent", MS_SILENT, 0},      {"loud", 0, MS_SILENT},
+    {"ro", MS_RDONLY, 0},
+    {"rw", 0, MS_RDONLY},
+    {"suid", 0, MS_NOSUID},
+    {"nosuid", MS_NOSUID, 0},
+    {"dev", 0, MS_NODEV},
+    {"nodev", MS_NODEV, 0},
+    {"exec", 0, MS_NOEXEC},
+    {"noexec", MS_NOEXEC, 0},
+    {"sync", MS_SYNCHRONOUS, 0},
+    {"async", 0, MS_SYNCHRONOUS},
+    {"dirsync", MS_DIRSYNC, 0},
+    {"remount", MS_REMOUNT, 0},
+    {"mand", MS_MANDLOCK, 0},
+    {"nomand", 0, MS_MANDLOCK},
+    {"atime", 0, MS_NOATIME},
+    {"noatime", MS_NOATIME, 0},
+    {"diratime", 0, MS_NODIRATIME},
+    {"nodiratime", MS_NODIRATIME, 0},
+    {"relatime", MS_RELATIME, 0},
+    {"norelatime", 0, MS_RELATIME},
+    {"strictatime", MS_STRICTATIME, 0},
+    {"nostrictatime", 0, MS_STRICTATIME},
+    {"bind", MS_BIND, 0},
+    {"rbind", MS_BIND | MS_REC, 0},
+    {"silent", MS_SILENT, 0},
+    {"loud", 0, MS_SILENT},
 };
 
 static const struct {
   const char *name;
   unsigned long flag;
 } prop_opts[] = {
-    {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC},
-    {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
@@ -321,11 +375,11 @@ static const struct {
   const char *name;
   unsigned long set, clear;
 } rec_opts[] = {
-    {"rro", MOUNT_ATTR_RDONLY, 0},     {"rrw", 0, MOUNT_ATTR_RDONLY},
-    {"rnosuid", MOUNT_ATTR_NOSUID, 0}, {"rsuid", 0, MOUNT_ATTR_NOSUID},
-    {"rnodev", MOUNT_ATTR_NODEV, 0},   {"rdev", 0, MOUNT_ATTR_NODEV},
-    {"rnoexec", MOUNT_ATTR_NOEXEC, 0}, {"rexec", 0, MOUNT_ATTR_NOEXEC},
-    {"rnoatime", MOUNT_ATTR_NOATIME, 0}, {"rstrictatime", MOUNT_ATTR_STRICTATIME, 0},
+    {"rro", MOUNT_ATTR_RDONLY, 0},         {"rrw", 0, MOUNT_ATTR_RDONLY},
+    {"rnosuid", MOUNT_ATTR_NOSUID, 0},     {"rsuid", 0, MOUNT_ATTR_NOSUID},
+    {"rnodev", MOUNT_ATTR_NODEV, 0},       {"rdev", 0, MOUNT_ATTR_NODEV},
+    {"rnoexec", MOUNT_ATTR_NOEXEC, 0},     {"rexec", 0, MOUNT_ATTR_NOEXEC},
+    {"rnoatime", MOUNT_ATTR_NOATIME, 0},   {"rstrictatime", MOUNT_ATTR_STRICTATIME, 0},
     {"rrelatime", MOUNT_ATTR_RELATIME, 0}, {"rnodiratime", MOUNT_ATTR_NODIRATIME, 0},
 };
 
@@ -336,7 +390,8 @@ int drv_rt_mount_options(json_t *opts, const char *field, drv_rt_mount *m, drv_e
   _cleanup_free_ char *data = NULL;
   size_t i;
   json_t *o;
-  json_array_foreach(opts, i, o) {
+  json_array_foreach(opts, i, o)
+  {
     if (!json_is_string(o)) return drv_error(err, 0, "%s.options[%zu]: must be a string", field, i);
     const char *s = json_string_value(o);
     bool known = false;
@@ -382,8 +437,7 @@ static int parse_mounts(drv_rt_spec *s, json_t *mounts, drv_err *err)
     if (!json_is_object(j)) return drv_error(err, 0, "%s: must be an object", f);
     if (get_str(j, "destination", f, true, &m->destination, err) < 0) return -1;
     if (m->destination[0] != '/')
-      return drv_error(err, 0, "%s.destination: `%s` must be an absolute path", f,
-                       m->destination);
+      return drv_error(err, 0, "%s.destination: `%s` must be an absolute path", f, m->destination);
     if (get_str(j, "type", f, false, &m->type, err) < 0) return -1;
     if (get_str(j, "source", f, false, &m->source, err) < 0) return -1;
     if (drv_rt_mount_options(json_object_get(j, "options"), f, m, err) < 0) return -1;
@@ -512,10 +566,14 @@ static int parse_devices(drv_rt_spec *s, json_t *a, drv_err *err)
     if (dv->path[0] != '/')
       return drv_error(err, 0, "%s.path: `%s` must be an absolute path", f, dv->path);
     if (get_str(d, "type", f, true, &type, err) < 0) return -1;
-    if (!strcmp(type, "c") || !strcmp(type, "u")) dv->type = S_IFCHR;
-    else if (!strcmp(type, "b")) dv->type = S_IFBLK;
-    else if (!strcmp(type, "p")) dv->type = S_IFIFO;
-    else return drv_error(err, 0, "%s.type: unknown device type `%s`", f, type);
+    if (!strcmp(type, "c") || !strcmp(type, "u"))
+      dv->type = S_IFCHR;
+    else if (!strcmp(type, "b"))
+      dv->type = S_IFBLK;
+    else if (!strcmp(type, "p"))
+      dv->type = S_IFIFO;
+    else
+      return drv_error(err, 0, "%s.type: unknown device type `%s`", f, type);
     if (get_int(d, "major", f, 0, UINT32_MAX, &v, &present, err) < 0) return -1;
     if (!present && dv->type != S_IFIFO) return drv_error(err, 0, "%s.major: required", f);
     dv->major = present ? (unsigned)v : 0;
@@ -554,7 +612,8 @@ static int parse_linux(drv_rt_spec *s, json_t *l, drv_err *err)
     s->sysctl_values = drv_calloc(json_object_size(sc) + 1, sizeof(char *));
     const char *k;
     json_t *v;
-    json_object_foreach(sc, k, v) {
+    json_object_foreach(sc, k, v)
+    {
       if (!json_is_string(v)) return drv_error(err, 0, "linux.sysctl.%s: must be a string", k);
       if (!k[0] || strstr(k, "..") || k[0] == '/' || k[0] == '.')
         return drv_error(err, 0, "linux.sysctl.%s: invalid key", k);
@@ -591,9 +650,12 @@ static int parse_linux(drv_rt_spec *s, json_t *l, drv_err *err)
   if (json_is_object(pers)) {
     _cleanup_free_ char *dom = NULL;
     if (get_str(pers, "domain", "linux.personality", true, &dom, err) < 0) return -1;
-    if (!strcmp(dom, "LINUX")) s->personality = PER_LINUX;
-    else if (!strcmp(dom, "LINUX32")) s->personality = PER_LINUX32;
-    else return drv_error(err, 0, "linux.personality.domain: unknown domain `%s`", dom);
+    if (!strcmp(dom, "LINUX"))
+      s->personality = PER_LINUX;
+    else if (!strcmp(dom, "LINUX32"))
+      s->personality = PER_LINUX32;
+    else
+      return drv_error(err, 0, "linux.personality.domain: unknown domain `%s`", dom);
     s->has_personality = true;
   }
   return 0;
@@ -643,7 +705,8 @@ int drv_rt_spec_parse(json_t *doc, drv_rt_spec **out, drv_err *err)
   if (json_is_object(ann)) {
     const char *k;
     json_t *av;
-    json_object_foreach(ann, k, av) if (!json_is_string(av)) {
+    json_object_foreach(ann, k, av) if (!json_is_string(av))
+    {
       drv_error(err, 0, "annotations.%s: must be a string", k);
       goto out;
     }
@@ -651,7 +714,8 @@ int drv_rt_spec_parse(json_t *doc, drv_rt_spec **out, drv_err *err)
   }
   if ((s->hostname || s->domainname) && !(s->new_ns_flags & CLONE_NEWUTS)) {
     bool joined = false;
-    for (size_t i = 0; i < s->nns; i++) joined |= s->ns[i].type == CLONE_NEWUTS;
+    for (size_t i = 0; i < s->nns; i++)
+      joined |= s->ns[i].type == CLONE_NEWUTS;
     if (!joined) {
       drv_error(err, 0, "hostname: setting it needs a new uts namespace (linux.namespaces)");
       goto out;
@@ -659,8 +723,10 @@ int drv_rt_spec_parse(json_t *doc, drv_rt_spec **out, drv_err *err)
   }
   r = 0;
 out:
-  if (r < 0) drv_rt_spec_free(s);
-  else *out = s;
+  if (r < 0)
+    drv_rt_spec_free(s);
+  else
+    *out = s;
   return r;
 }
 
@@ -704,14 +770,16 @@ void drv_rt_spec_free(drv_rt_spec *s)
     }
     free(s->hooks[k]);
   }
-  for (size_t i = 0; i < s->nns; i++) free(s->ns[i].path);
+  for (size_t i = 0; i < s->nns; i++)
+    free(s->ns[i].path);
   free(s->ns);
   free(s->uid_maps);
   free(s->gid_maps);
   drv_strv_free(s->sysctl_keys);
   drv_strv_free(s->sysctl_values);
   free(s->cgroups_path);
-  for (size_t i = 0; i < s->ndevices; i++) free(s->devices[i].path);
+  for (size_t i = 0; i < s->ndevices; i++)
+    free(s->devices[i].path);
   free(s->devices);
   drv_strv_free(s->masked_paths);
   drv_strv_free(s->readonly_paths);

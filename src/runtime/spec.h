@@ -12,27 +12,40 @@
 #include "common/err.h"
 #include "runtime/runtime.h"
 
-enum { DRV_CAP_BOUNDING, DRV_CAP_EFFECTIVE, DRV_CAP_INHERITABLE, DRV_CAP_PERMITTED,
-       DRV_CAP_AMBIENT, DRV_CAP_NSETS };
+enum {
+  DRV_CAP_BOUNDING,
+  DRV_CAP_EFFECTIVE,
+  DRV_CAP_INHERITABLE,
+  DRV_CAP_PERMITTED,
+  DRV_CAP_AMBIENT,
+  DRV_CAP_NSETS
+};
 
-enum { DRV_HOOK_PRESTART, DRV_HOOK_CREATE_RUNTIME, DRV_HOOK_CREATE_CONTAINER,
-       DRV_HOOK_START_CONTAINER, DRV_HOOK_POSTSTART, DRV_HOOK_POSTSTOP, DRV_HOOK_NKINDS };
+enum {
+  DRV_HOOK_PRESTART,
+  DRV_HOOK_CREATE_RUNTIME,
+  DRV_HOOK_CREATE_CONTAINER,
+  DRV_HOOK_START_CONTAINER,
+  DRV_HOOK_POSTSTART,
+  DRV_HOOK_POSTSTOP,
+  DRV_HOOK_NKINDS
+};
 
 typedef struct drv_rt_mount {
   char *destination;
-  char *type;        /* may be NULL for bind mounts */
-  char *source;      /* may be NULL */
-  unsigned long flags;       /* MS_* set by options */
-  unsigned long clear_flags; /* MS_* explicitly cleared (rw, suid, ...) */
-  unsigned long propagation; /* MS_PRIVATE|MS_SHARED|... (|MS_REC) or 0 */
+  char *type;                       /* may be NULL for bind mounts */
+  char *source;                     /* may be NULL */
+  unsigned long flags;              /* MS_* set by options */
+  unsigned long clear_flags;        /* MS_* explicitly cleared (rw, suid, ...) */
+  unsigned long propagation;        /* MS_PRIVATE|MS_SHARED|... (|MS_REC) or 0 */
   unsigned long rec_set, rec_clear; /* MOUNT_ATTR_* for rro, rnosuid, ... (mount_setattr) */
-  bool bind;         /* bind or rbind (MS_BIND in flags; MS_REC with rbind) */
-  char *data;        /* comma-joined options the kernel parses (size=, mode=, ...) */
+  bool bind;                        /* bind or rbind (MS_BIND in flags; MS_REC with rbind) */
+  char *data;                       /* comma-joined options the kernel parses (size=, mode=, ...) */
 } drv_rt_mount;
 
 typedef struct drv_rt_ns {
-  int type;    /* CLONE_NEW* */
-  char *path;  /* join this one; NULL = create a new namespace */
+  int type;   /* CLONE_NEW* */
+  char *path; /* join this one; NULL = create a new namespace */
 } drv_rt_ns;
 
 typedef struct drv_rt_idmap {
@@ -46,9 +59,9 @@ typedef struct drv_rt_rlimit {
 
 typedef struct drv_rt_device {
   char *path;
-  mode_t type;  /* S_IFCHR, S_IFBLK, S_IFIFO */
+  mode_t type; /* S_IFCHR, S_IFBLK, S_IFIFO */
   unsigned major, minor;
-  mode_t mode;  /* permission bits; 0666 when absent */
+  mode_t mode; /* permission bits; 0666 when absent */
   uid_t uid;
   gid_t gid;
 } drv_rt_device;
@@ -69,8 +82,8 @@ typedef struct drv_rt_process {
   size_t ngroups;
   bool has_umask;
   mode_t umask;
-  char **args;  /* NULL-terminated */
-  char **env;   /* NULL-terminated, never NULL */
+  char **args; /* NULL-terminated */
+  char **env;  /* NULL-terminated, never NULL */
   char *cwd;
   bool has_caps;
   uint64_t caps[DRV_CAP_NSETS];
@@ -83,8 +96,8 @@ typedef struct drv_rt_process {
 } drv_rt_process;
 
 struct drv_rt_spec {
-  json_t *doc;         /* the whole config (one reference) */
-  char *root_path;     /* as written; made absolute against the bundle at create time */
+  json_t *doc;     /* the whole config (one reference) */
+  char *root_path; /* as written; made absolute against the bundle at create time */
   bool root_readonly;
   char *hostname, *domainname;
   bool has_process;
@@ -95,20 +108,20 @@ struct drv_rt_spec {
   size_t nhooks[DRV_HOOK_NKINDS];
   drv_rt_ns *ns;
   size_t nns;
-  int new_ns_flags;    /* CLONE_NEW* of namespaces to create */
-  bool joins;          /* some namespace is joined by path */
+  int new_ns_flags; /* CLONE_NEW* of namespaces to create */
+  bool joins;       /* some namespace is joined by path */
   drv_rt_idmap *uid_maps, *gid_maps;
   size_t nuid_maps, ngid_maps;
   char **sysctl_keys, **sysctl_values;
   size_t nsysctl;
-  json_t *resources;   /* linux.resources (borrowed from doc) or NULL */
-  char *cgroups_path;  /* linux.cgroupsPath or NULL */
+  json_t *resources;  /* linux.resources (borrowed from doc) or NULL */
+  char *cgroups_path; /* linux.cgroupsPath or NULL */
   drv_rt_device *devices;
   size_t ndevices;
   char **masked_paths, **readonly_paths; /* NULL-terminated, may be NULL */
   unsigned long rootfs_propagation;      /* MS_* | MS_REC, 0 = default (rslave... private) */
-  json_t *seccomp;     /* linux.seccomp (borrowed) or NULL */
-  json_t *annotations; /* object (borrowed) or NULL */
+  json_t *seccomp;                       /* linux.seccomp (borrowed) or NULL */
+  json_t *annotations;                   /* object (borrowed) or NULL */
   bool has_personality;
   unsigned long personality;
 };

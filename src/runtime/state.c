@@ -63,8 +63,8 @@ bool drv_rt_saved_alive(const drv_rt_saved *s)
 
 int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err)
 {
-  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:b, s:b}", "id", s->id,
-                        "bundle", s->bundle, "pid", (json_int_t)s->pid, "start_time",
+  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:b, s:b}", "id", s->id, "bundle",
+                        s->bundle, "pid", (json_int_t)s->pid, "start_time",
                         (json_int_t)s->start_time, "rootfs", s->rootfs, "created", s->created,
                         "cgroup_path", s->cgroup_path ? s->cgroup_path : "", "config", s->config,
                         "systemd", s->systemd, "monitor", s->monitor);
@@ -138,7 +138,8 @@ void drv_rt_saved_clear(drv_rt_saved *s)
 int drv_rt_open_cgroup(const drv_rt_saved *s, drv_cgroup **out, drv_err *err)
 {
   *out = NULL;
-  if (!s->cgroup_path || !s->cgroup_path[0]) return drv_error(err, ENOENT, "container has no cgroup");
+  if (!s->cgroup_path || !s->cgroup_path[0])
+    return drv_error(err, ENOENT, "container has no cgroup");
   drv_cgroup_system *sys;
   if (drv_cgroup_system_get(&sys, err) < 0) return -1;
   return drv_cgroup_open(sys, s->cgroup_path, out, err);
@@ -171,8 +172,7 @@ char *drv_rt_state_text(const char *id, pid_t pid, const char *status, const cha
 {
   json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "ociVersion", "1.0.2", "id", id, "status",
                         status, "pid", (json_int_t)pid, "bundle", bundle);
-  if (annotations && json_object_size(annotations))
-    json_object_set(o, "annotations", annotations);
+  if (annotations && json_object_size(annotations)) json_object_set(o, "annotations", annotations);
   char *t = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return t;
@@ -246,8 +246,8 @@ json_t *drv_rt_state_json(const drv_rt_state *st)
 {
   json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id",
                         st->id, "pid", (json_int_t)st->pid, "status",
-                        drv_rt_status_name(st->status), "bundle", st->bundle, "rootfs",
-                        st->rootfs, "created", st->created, "owner", st->owner ? st->owner : "");
+                        drv_rt_status_name(st->status), "bundle", st->bundle, "rootfs", st->rootfs,
+                        "created", st->created, "owner", st->owner ? st->owner : "");
   if (st->annotations && json_object_size(st->annotations))
     json_object_set(o, "annotations", st->annotations);
   return o;
