@@ -290,6 +290,9 @@ def test_exec(env):
     # Same namespaces as the container: its hostname and its own pid namespace.
     assert s.kubectl("exec", "ex", "--", "busybox", "hostname").stdout == "ex\n"
     assert "sleep 1000" in s.kubectl("exec", "ex", "--", "busybox", "ps").stdout
+    # An exec gets the container's capabilities (Docker's default set), never the agent's full set.
+    caps = s.kubectl("exec", "ex", "--", "sh", "-c", "grep CapEff /proc/self/status").stdout.split()[1]
+    assert int(caps, 16) == 0xa80425fb, caps
     # With a terminal (kubectl -it under `script`, which gives kubectl a pty of its own).
     p = subprocess.run(["script", "-qec", f"/usr/bin/kubectl --kubeconfig {s.kubeconfig} exec -it ex -- "
                         "sh -c 'busybox tty; busybox stty size'", "/dev/null"],
