@@ -90,6 +90,14 @@ int drv_sandbox_spawn(const char *pod_dir, const char *hostname, bool host_netwo
     pid_t gc = fork();
     if (gc < 0) _exit(1);
     if (gc > 0) _exit(0);
+    /* Nothing of the agent's (sockets, locks, pipes) stays open in the sandbox. */
+    int ep = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
+    if (ep != 3) {
+      dup3(ep, 3, O_CLOEXEC);
+      close(ep);
+    }
+    p[1] = 3;
+    close_range(4, ~0U, 0);
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
       dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
