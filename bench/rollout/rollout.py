@@ -30,6 +30,13 @@ def kubectl(kc, *args, input=None, timeout=300):
     return p.stdout
 
 
+def cpu_s(pid):
+    """CPU seconds (user + system) the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     d = tempfile.mkdtemp(prefix="drv-bench-rollout-")
     s = socket.socket()
@@ -52,7 +59,7 @@ def main():
         kubelet.start()
         for n in nodes:
             kubelet.core.patch_node(n, {"metadata": {"labels": {"drover-bench": "rollout"}}})
-        avail, update = [], []
+        avail, update, cpu = [], [], []
         for r in range(RUNS):
             ns = "bench-%d" % r
             kubectl(kc, "apply", "-f", "-", input=json.dumps(
@@ -64,6 +71,7 @@ def main():
                                          "spec": {"nodeSelector": {"drover-bench": "rollout"},
                                                   "containers": [{"name": "c", "image": "nginx:1.25",
                                                                   "resources": {"requests": {"cpu": "100m"}}}]}}}}
+            c0 = cpu_s(proc.pid)
             t0 = time.time()
             kubectl(kc, "apply", "-f", "-", input=json.dumps(dep))
             kubectl(kc, "wait", "-n", ns, "--for=condition=Available", "deploy/web", "--timeout=300s")
@@ -73,10 +81,12 @@ def main():
             kubectl(kc, "set", "image", "-n", ns, "deploy/web", "c=nginx:1.26")
             kubectl(kc, "rollout", "status", "-n", ns, "deploy/web", "--timeout=300s")
             update.append(time.time() - t1)
+            cpu.append(cpu_s(proc.pid) - c0)
             kubectl(kc, "delete", "ns", ns, "--wait=false")
         print(json.dumps({"replicas": REPLICAS, "nodes": NODES, "runs": RUNS,
                           "available_s_median": round(statistics.median(avail), 2),
                           "rolling_update_s_median": round(statistics.median(update), 2),
+                          "drover_cpu_s_median": round(statistics.median(cpu), 2),
                           "available_s": [round(x, 2) for x in avail],
                           "rolling_update_s": [round(x, 2) for x in update]}))
     finally:

@@ -26,6 +26,8 @@ struct drv_informer {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   json_t *cache;   /* key → object */
+  const char *(*index_fn)(const json_t *obj);
+  json_t *index;   /* index key → {object key → object} */
   char *last_rv;
   bool synced;
   volatile bool stop;
@@ -64,6 +66,49 @@ void drv_informer_add_handlers(drv_informer *inf, const drv_informer_handlers *h
 void drv_informer_set_resync(drv_informer *inf, int ms)
 {
   inf->resync_ms = ms;
+}
+
+void drv_informer_set_index(drv_informer *inf, const char *(*fn)(const json_t *obj))
+{
+  inf->index_fn = fn;
+  inf->index = json_object();
+}
+
+/* lock held */
+static void index_del(drv_informer *inf, const char *k, json_t *obj)
+{
+  if (!inf->index_fn || !obj) return;
+  const char *ik = inf->index_fn(obj);
+  json_t *set = ik ? json_object_get(inf->index, ik) : NULL;
+  if (!set) return;
+  json_object_del(set, k);
+  if (!json_object_size(set)) json_object_del(inf->index, ik);
+}
+
+/* lock held */
+static void index_add(drv_informer *inf, const char *k, json_t *obj)
+{
+  if (!inf->index_fn) return;
+  const char *ik = inf->index_fn(obj);
+  if (!ik) return;
+  json_t *set = json_object_get(inf->index, ik);
+  if (!set) {
+    set = json_object();
+    json_object_set_new(inf->index, ik, set);
+  }
+  json_object_set(set, k, obj);
+}
+
+json_t *drv_informer_by_index(drv_informer *inf, const char *key)
+{
+  json_t *out = json_array();
+  pthread_mutex_lock(&inf->lock);
+  json_t *set = inf->index ? json_object_get(inf->index, key) : NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach(set, k, v) json_array_append(out, v);
+  pthread_mutex_unlock(&inf->lock);
+  return out;
 }
 
 static char *obj_key(json_t *obj)
@@ -124,6 +169,12 @@ static int relist(drv_informer *inf, drv_err *err)
   json_t *old = inf->cache;
   inf->cache = fresh;
   json_incref(fresh);
+  if (inf->index_fn) {
+    json_object_clear(inf->index);
+    const char *ik;
+    json_t *iv;
+    json_object_foreach(fresh, ik, iv) index_add(inf, ik, iv);
+  }
   inf->synced = true;
   pthread_cond_broadcast(&inf->cond);
   pthread_mutex_unlock(&inf->lock);
@@ -159,10 +210,13 @@ static void apply_event(drv_informer *inf, drv_api_event *ev)
   _cleanup_free_ char *k = obj_key(o);
   pthread_mutex_lock(&inf->lock);
   json_t *old = json_incref(json_object_get(inf->cache, k));
+  index_del(inf, k, old);
   if (ev->type == DRV_API_DELETED)
     json_object_del(inf->cache, k);
-  else
+  else {
     json_object_set(inf->cache, k, o);
+    index_add(inf, k, o);
+  }
   pthread_mutex_unlock(&inf->lock);
   if (ev->type == DRV_API_DELETED)
     emit_delete(inf, o);
@@ -283,6 +337,7 @@ void drv_informer_free(drv_informer *inf)
   inf->stop = true;
   if (inf->started) pthread_join(inf->thread, NULL);
   json_decref(inf->cache);
+  json_decref(inf->index);
   pthread_mutex_destroy(&inf->lock);
   pthread_cond_destroy(&inf->cond);
   free(inf->group);
@@ -353,7 +408,10 @@ void drv_informer_store_hint(drv_informer *inf, json_t *obj)
   pthread_mutex_lock(&inf->lock);
   json_t *cur = json_object_get(inf->cache, k);
   if (!cur || rv_num(drv_json_get_str(cur, "metadata.resourceVersion")) <
-                  rv_num(drv_json_get_str(obj, "metadata.resourceVersion")))
+                  rv_num(drv_json_get_str(obj, "metadata.resourceVersion"))) {
+    index_del(inf, k, cur);
     json_object_set(inf->cache, k, obj);
+    index_add(inf, k, obj);
+  }
   pthread_mutex_unlock(&inf->lock);
 }

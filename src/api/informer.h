@@ -48,6 +48,12 @@ size_t drv_informer_count(drv_informer *inf);
 /* The newest resourceVersion seen (list or event); "" before the first list. New string. */
 char *drv_informer_last_rv(drv_informer *inf);
 
+/* One index per informer: fn(obj) gives the key an object is filed under (a string inside
+ * obj, or NULL for none). Set before start. drv_informer_by_index returns a new JSON array of
+ * the cached objects filed under key (in every namespace). */
+void drv_informer_set_index(drv_informer *inf, const char *(*fn)(const json_t *obj));
+json_t *drv_informer_by_index(drv_informer *inf, const char *key);
+
 /* Puts an object the caller just wrote into the cache ahead of its watch event, so a loop that
  * reads the cache right after its own write sees it (the watch event later replaces it if its
  * resourceVersion is newer or equal). Borrowed reference. */

@@ -49,6 +49,13 @@ bool ctl_owned_by(const json_t *obj, const char *uid)
   return u && uid && !strcmp(u, uid);
 }
 
+const char *ctl_index_controller_uid(const json_t *obj)
+{
+  json_t *r = ctl_controller_ref(obj);
+  const char *u = r ? json_string_value(json_object_get(r, "uid")) : NULL;
+  return u ? u : "";
+}
+
 json_t *ctl_owner_ref(const char *api_version, const char *kind, const json_t *owner, bool controller)
 {
   json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "apiVersion", api_version, "kind", kind, "name",

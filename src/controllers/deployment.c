@@ -636,7 +636,20 @@ int drv_ctl_deployment_sync(drv_ctl *ctl, const char *key)
   drv_err err;
   drv_label_selector *sel = drv_label_selector_from_json(drv_json_get(c.d, "spec.selector"), &err);
   own_ctx oc = {drv_obj_uid(c.d), sel};
-  json_t *list = drv_informer_list(ctl->rs, ns, own_rs, &oc);
+  json_t *list = json_array();
+  json_t *mine = drv_informer_by_index(ctl->rs, drv_obj_uid(c.d) ? drv_obj_uid(c.d) : "");
+  json_t *orphans = drv_informer_by_index(ctl->rs, "");
+  json_t *both[2] = {mine, orphans};
+  for (int b = 0; b < 2; b++) {
+    size_t j;
+    json_t *o;
+    json_array_foreach(both[b], j, o)
+    {
+      const char *ons = drv_obj_namespace(o);
+      if (ons && !strcmp(ons, ns) && own_rs(o, &oc)) json_array_append(list, o);
+    }
+    json_decref(both[b]);
+  }
   c.rss = json_array();
   size_t i;
   json_t *rs;
@@ -722,7 +735,7 @@ static void enqueue_rs_owner(drv_ctl *ctl, json_t *rs)
   const char *kind = r ? drv_json_get_str(r, "kind") : NULL;
   if (kind && !strcmp(kind, "Deployment")) {
     _cleanup_free_ char *k = drv_api_key(drv_obj_namespace(rs), drv_json_get_str(r, "name"));
-    drv_workqueue_add(ctl->deployment.q, k);
+    drv_workqueue_add_after(ctl->deployment.q, k, 10); /* batch bursts of ReplicaSet changes */
     return;
   }
   if (r) return;

@@ -276,22 +276,26 @@ static void owner_gone(drv_ctl *ctl, json_t *o)
   json_decref(kinds);
 }
 
+/* Pods own nothing here: their changes only need their own check (no dependents scan, which
+ * would cost a pass over every cached object per pod update). */
+static void pod_add(void *ud, json_t *o) { check(ud, "Pod", o); }
+static void pod_upd(void *ud, json_t *old, json_t *o) { check(ud, "Pod", o); }
+
 #define HANDLERS(name, kind)                                                                       \
   static void name##_add(void *ud, json_t *o) { check(ud, kind, o); }                              \
   static void name##_upd(void *ud, json_t *old, json_t *o)                                         \
   {                                                                                                \
     check(ud, kind, o);                                                                            \
-    if (drv_obj_deletion_timestamp(o)) owner_gone(ud, o);                                          \
+    if (drv_obj_deletion_timestamp(o) && !drv_obj_deletion_timestamp(old)) owner_gone(ud, o);      \
   }                                                                                                \
   static void name##_del(void *ud, json_t *o) { owner_gone(ud, o); }
 
-HANDLERS(pod, "Pod")
 HANDLERS(rs, "ReplicaSet")
 HANDLERS(dep, "Deployment")
 
 void drv_ctl_gc_register(drv_ctl *ctl)
 {
-  drv_informer_add_handlers(ctl->pods, &(drv_informer_handlers){pod_add, pod_upd, pod_del, ctl});
+  drv_informer_add_handlers(ctl->pods, &(drv_informer_handlers){pod_add, pod_upd, NULL, ctl});
   drv_informer_add_handlers(ctl->rs, &(drv_informer_handlers){rs_add, rs_upd, rs_del, ctl});
   drv_informer_add_handlers(ctl->deploy, &(drv_informer_handlers){dep_add, dep_upd, dep_del, ctl});
 }

@@ -52,6 +52,8 @@ long long ctl_age_ms(const char *s);
 /* The ownerReference with controller: true, or NULL. */
 json_t *ctl_controller_ref(const json_t *obj);
 bool ctl_owned_by(const json_t *obj, const char *uid);
+/* Index function for informers: the controller's uid, "" for an object without one. */
+const char *ctl_index_controller_uid(const json_t *obj);
 json_t *ctl_owner_ref(const char *api_version, const char *kind, const json_t *owner, bool controller);
 bool ctl_pod_active(const json_t *pod);        /* not terminal, not being deleted */
 bool ctl_pod_ready(const json_t *pod);

@@ -46,6 +46,8 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   ctl->leases = drv_informer_new(c, &(drv_api_ref){.group = "coordination.k8s.io", .version = "v1",
                                                    .resource = "leases", .ns = "kube-node-lease"},
                                  NULL, NULL);
+  drv_informer_set_index(ctl->pods, ctl_index_controller_uid);
+  drv_informer_set_index(ctl->rs, ctl_index_controller_uid);
   ctl_loop_init(ctl, &ctl->deployment, "deployment-controller", drv_ctl_deployment_sync);
   ctl_loop_init(ctl, &ctl->replicaset, "replicaset-controller", drv_ctl_replicaset_sync);
   ctl_loop_init(ctl, &ctl->gc, "garbage-collector-controller", drv_ctl_gc_sync);

@@ -13,6 +13,7 @@
 #include "controllers/internal.h"
 
 #define BURST 500
+#define POD_BATCH_MS 20
 
 typedef struct pod_ctx {
   const char *uid;
@@ -121,7 +122,21 @@ int drv_ctl_replicaset_sync(drv_ctl *ctl, const char *key)
   long long requeue = 0;
   drv_label_selector *sel = drv_label_selector_from_json(drv_json_get(rs, "spec.selector"), &err);
   pod_ctx pc = {drv_obj_uid(rs), sel, ctl};
-  json_t *pods = drv_informer_list(ctl->pods, ns, owned_filter, &pc);
+  /* its own pods through the owner index, plus the orphans of its namespace it may adopt */
+  json_t *pods = json_array();
+  json_t *mine = drv_informer_by_index(ctl->pods, drv_obj_uid(rs) ? drv_obj_uid(rs) : "");
+  json_t *orphans = drv_informer_by_index(ctl->pods, "");
+  json_t *both[2] = {mine, orphans};
+  for (int b = 0; b < 2; b++) {
+    size_t j;
+    json_t *o;
+    json_array_foreach(both[b], j, o)
+    {
+      const char *ons = drv_obj_namespace(o);
+      if (ons && !strcmp(ons, ns) && owned_filter(o, &pc)) json_array_append(pods, o);
+    }
+    json_decref(both[b]);
+  }
   long long want = drv_json_get_int(rs, "spec.replicas", 1);
   long long min_ready = drv_json_get_int(rs, "spec.minReadySeconds", 0);
   bool deleting = drv_obj_deletion_timestamp(rs) != NULL;
@@ -271,7 +286,9 @@ static void enqueue_owner(drv_ctl *ctl, json_t *pod)
   const char *kind = r ? drv_json_get_str(r, "kind") : NULL;
   if (!kind || strcmp(kind, "ReplicaSet")) return;
   _cleanup_free_ char *k = drv_api_key(drv_obj_namespace(pod), drv_json_get_str(r, "name"));
-  drv_workqueue_add(ctl->replicaset.q, k);
+  /* a burst of pod changes (a rollout, a node's pods turning ready) makes one sync: a
+   * key waiting in the queue absorbs the events that follow it */
+  drv_workqueue_add_after(ctl->replicaset.q, k, POD_BATCH_MS);
 }
 
 static void rs_add(void *ud, json_t *o)
