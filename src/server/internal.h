@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "api/resource.h"
 #include "common/buf.h"
@@ -34,12 +35,20 @@ struct drv_server {
   long long rate_last_ns;
   long long start_ms;
   int lock_fd;
+  pthread_mutex_t hk_mu;     /* housekeeping thread (housekeeping.c) */
+  pthread_cond_t hk_cond;
+  pthread_t hk_thread;
+  bool hk_started;
   char *kubeconfig;
   unsigned char secret_key[32];
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
 void drv_server_atfork_register(void);
+int drv_server_housekeeping_start(drv_server *s);
+void drv_server_housekeeping_stop(drv_server *s);
+/* Deletes Events last seen more than ttl_s before now; returns how many. */
+size_t drv_server_expire_events(drv_server *s, time_t now, long ttl_s);
 void drv_http_stop(drv_server *s);
 
 typedef struct drv_req {

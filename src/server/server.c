@@ -151,6 +151,7 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   s->opts.listen = drv_strdup(opts->listen ? opts->listen : "127.0.0.1:6443");
   if (!s->opts.max_body) s->opts.max_body = 3 * 1024 * 1024;
   if (!s->opts.max_inflight) s->opts.max_inflight = 2000;
+  if (s->opts.event_ttl_s <= 0) s->opts.event_ttl_s = 3600;
   if (s->opts.max_rps <= 0) s->opts.max_rps = 50000;
   s->tokens = s->opts.max_rps;
   s->rate_last_ns = drv_now_ns();
@@ -193,6 +194,10 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_LISTEN_FD);
   if (di) register_fork_close(1, di->listen_fd);
   if (write_kubeconfig(s, pki.ca_pem, token, err) < 0) goto fail;
+  if (drv_server_housekeeping_start(s) < 0) {
+    drv_error(err, errno, "start the housekeeping thread");
+    goto fail;
+  }
   drv_pki_free(&pki);
   drv_log_info("server: serving on https://%s (store revision %llu, %zu objects, started in %lld ms)",
                s->server_addr, (unsigned long long)drv_store_revision(s->store),
@@ -208,6 +213,7 @@ fail:
 void drv_server_stop(drv_server *s)
 {
   if (!s) return;
+  drv_server_housekeeping_stop(s);
   s->stopping = true;
   __atomic_store_n(&fork_close_fds[1], -1, __ATOMIC_RELEASE);
   drv_http_stop(s);

@@ -18,6 +18,7 @@ typedef struct drv_server_opts {
   int max_inflight;            /* concurrent requests before 429; 0 = 2000 */
   double max_rps;              /* requests per second before 429; 0 = 50,000 */
   size_t history;              /* watch history events; 0 = store default */
+  long event_ttl_s;            /* Events expire this long after last seen; 0 = 3600 */
 } drv_server_opts;
 
 /* Prepares the data dir (locks it: a second server on the same dir fails with a clear error;

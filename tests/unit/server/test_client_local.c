@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/client.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "server/internal.h"
 #include "server/server.h"
 
 typedef struct {
@@ -125,11 +127,42 @@ static void test_watch(void **state)
   json_decref(mine);
 }
 
+static void test_event_ttl(void **state)
+{
+  fixture *f = *state;
+  drv_err err = {0};
+  drv_api_ref coll = {.version = "v1", .resource = "events", .ns = "default"};
+  const char *names[] = {"old", "fresh"};
+  const char *times[] = {"2020-01-01T00:00:00Z", NULL};
+  char now[64];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  times[1] = now;
+  for (int i = 0; i < 2; i++) {
+    json_t *ev = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s}", "apiVersion", "v1",
+                           "kind", "Event", "metadata", "name", names[i], "involvedObject", "kind", "Pod",
+                           "name", "p", "namespace", "default", "reason", "Test", "message", "m",
+                           "type", "Normal", "lastTimestamp", times[i]);
+    if (drv_api_create(f->c, &coll, ev, NULL, &err) < 0) fail_msg("create event: %s", err.msg);
+    json_decref(ev);
+  }
+  /* the TTL runs from the last write: both were written just now */
+  assert_int_equal(drv_server_expire_events(f->srv, t + 1800, 3600), 0);
+  drv_api_ref one = coll;
+  one.name = "old";
+  assert_int_equal(drv_api_get(f->c, &one, NULL, &err), 0);
+  assert_int_equal(drv_server_expire_events(f->srv, t + 7200, 3600), 2);
+  assert_int_equal(drv_api_get(f->c, &one, NULL, &err), DRV_API_ENOTFOUND);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_event_ttl, setup, teardown),
   };
   return cmocka_run_group_tests_name("server_client_local", tests, NULL, NULL);
 }
