@@ -64,9 +64,10 @@ int drv_rt_delete(const char *root, const char *id, bool force, drv_err *err)
   int r = -1;
   drv_rt_status st;
   drv_rt_saved_status(root, &s, &st);
-  /* The spec: deleting a container that is not stopped is an error (runc kills a "created"
-   * one instead; containerd passes --force when it means that). */
-  if (st != DRV_RT_STOPPED && !force) {
+  /* A "created" container is killed and removed without --force, as runc does: containerd
+   * deletes a task whose start failed that way (no kill before), and a refusal would leave its
+   * init blocked forever. The runtime spec asks for an error here; runtime-tools counts it. */
+  if (st != DRV_RT_STOPPED && st != DRV_RT_CREATED && !force) {
     drv_error(err, 0, "delete container `%s`: it is %s (stop it first or use --force)", id,
               drv_rt_status_name(st));
     goto out;
