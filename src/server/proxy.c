@@ -43,6 +43,23 @@ static json_t *find_target(drv_req *r, const drv_api_resource *res, target *t)
   if (!c || !*c) {
     _cleanup_free_ char *m = drv_asprintf("a container name must be specified for pod %s", rt->name);
     st = drv_status_bad_request(m);
+  } else {
+    /* only the pod's own containers: the name goes into the agent's URL path */
+    bool found = false;
+    static const char *const lists[] = {"spec.containers", "spec.initContainers",
+                                        "spec.ephemeralContainers", NULL};
+    for (const char *const *l = lists; *l && !found; l++) {
+      size_t i;
+      json_t *ct;
+      json_array_foreach(drv_json_get(pod, *l), i, ct)
+      {
+        if (strcmp(drv_json_get_str(ct, "name") ?: "", c) == 0) found = true;
+      }
+    }
+    if (!found) {
+      _cleanup_free_ char *m = drv_asprintf("container %s is not valid for pod %s", c, rt->name);
+      st = drv_status_bad_request(m);
+    }
   }
   const char *node = drv_json_get_str(pod, "spec.nodeName");
   if (!st && (!node || !*node)) {
