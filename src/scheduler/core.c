@@ -962,12 +962,9 @@ static void affinity_prepare(drv_sched *s, const drv_sched_pod *p)
   }
 }
 
+/* Kubernetes' order: the pod's affinity, its anti-affinity, then existing pods' anti-affinity. */
 static uint8_t affinity_filter(drv_sched *s, const drv_sched_pod *p, uint32_t nid)
 {
-  for (uint32_t j = 0; j < s->nexisting_keys; j++) {
-    drv_sched_str v = node_label(s, nid, s->existing_keys[j]);
-    if (v && dom_has(&s->dom, TAG_EXISTING, s->existing_keys[j], v)) return RS_EXISTING_ANTI;
-  }
   for (uint16_t i = 0; i < p->naff; i++) {
     const drv_sched_pod_term *t = &p->aff[i];
     drv_sched_str v = node_label(s, nid, t->topology_key);
@@ -984,6 +981,10 @@ static uint8_t affinity_filter(drv_sched *s, const drv_sched_pod *p, uint32_t ni
     const drv_sched_pod_term *t = &p->anti[i];
     drv_sched_str v = node_label(s, nid, t->topology_key);
     if (v && dom_has(&s->dom, TAG_ANTI + i, t->topology_key, v)) return RS_POD_ANTI;
+  }
+  for (uint32_t j = 0; j < s->nexisting_keys; j++) {
+    drv_sched_str v = node_label(s, nid, s->existing_keys[j]);
+    if (v && dom_has(&s->dom, TAG_EXISTING, s->existing_keys[j], v)) return RS_EXISTING_ANTI;
   }
   return RS_OK;
 }

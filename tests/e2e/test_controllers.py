@@ -434,3 +434,58 @@ def test_standalone_loops_over_http_survive_server_restart(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_scheduler_constraints_through_the_api(cluster):
+    """nodeSelector, taints/tolerations and required pod anti-affinity, from the pod spec as
+    kubectl sends it, to placements and the reasons shown for the pod that cannot go."""
+    ns = cluster.namespace("sched-%d" % PID)
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "one"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    d = deployment("one", replicas=len(NODES) + 1)
+    d["spec"]["template"]["spec"]["affinity"] = anti
+    cluster.apply(ns, d)
+
+    def placed():
+        pods = cluster.core.list_namespaced_pod(ns, label_selector="app=one").items
+        bound = [p.spec.node_name for p in pods if p.spec.node_name]
+        return len(pods) == len(NODES) + 1 and len(bound) == len(NODES) and bound
+
+    bound = wait_for("one pod per node", placed)
+    assert sorted(bound) == sorted(NODES)
+    pending = [p for p in cluster.core.list_namespaced_pod(ns, label_selector="app=one").items
+               if not p.spec.node_name][0]
+
+    def reason():
+        out = cluster.kubectl("describe", "pod", "-n", ns, pending.metadata.name).stdout
+        return "didn't match pod anti-affinity rules" in out and out
+
+    out = wait_for("anti-affinity reason", reason)
+    assert "0/%d nodes are available: %d node(s) didn't match pod anti-affinity rules." % (
+        len(NODES), len(NODES)) in out
+    # a tainted node takes only pods that tolerate the taint
+    victim = NODES[1]
+    cluster.core.patch_node(victim, {"spec": {"taints": [{"key": "dedicated", "value": "ci", "effect": "NoSchedule"}]}})
+    try:
+        t = deployment("tol", replicas=4)
+        t["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": victim}
+        t["spec"]["template"]["spec"]["tolerations"] = [{"key": "dedicated", "operator": "Equal", "value": "ci",
+                                                         "effect": "NoSchedule"}]
+        cluster.apply(ns, t)
+        cluster.kubectl("rollout", "status", "-n", ns, "deploy/tol", "--timeout=60s")
+        assert {p.spec.node_name for p in ready_pods(cluster, ns, "tol")} == {victim}
+        u = deployment("untol", replicas=1)
+        u["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": victim}
+        cluster.apply(ns, u)
+
+        def untol():
+            pods = cluster.core.list_namespaced_pod(ns, label_selector="app=untol").items
+            conds = pods and pods[0].status.conditions or []
+            return [c.message for c in conds if c.type == "PodScheduled" and c.status == "False"]
+
+        msg = wait_for("taint reason", untol)[0]
+        assert "1 node(s) had untolerated taint {dedicated: ci}" in msg
+        assert "didn't match Pod's node affinity/selector" in msg
+    finally:
+        cluster.core.patch_node(victim, {"spec": {"taints": None}})
+    cluster.kubectl("delete", "ns", ns, "--wait=false")

@@ -198,11 +198,14 @@ static void test_pod_anti_affinity(void **st)
   }
   assert_int_equal(drv_sched_place(s, &p, NULL), NONE);
   char *m = drv_sched_explain(s, &p);
-  assert_string_equal(m, "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules.");
+  assert_string_equal(m, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
   free(m);
   /* a pod without the anti term but with the label is kept out by the existing pods' terms */
   drv_sched_pod q = {.cpu_m = 100, .ns = p.ns, .nlabels = 1, .labels = &app};
   assert_int_equal(drv_sched_place(s, &q, NULL), NONE);
+  m = drv_sched_explain(s, &q);
+  assert_string_equal(m, "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules.");
+  free(m);
   /* affinity: goes where web runs */
   drv_sched_pod_term aff = anti;
   drv_sched_pod r = {.cpu_m = 100, .ns = p.ns, .naff = 1, .aff = &aff};
