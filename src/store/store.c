@@ -476,24 +476,46 @@ int drv_store_list_prefix(drv_store *s, const char *prefix, const char *after, s
 {
   memset(out, 0, sizeof *out);
   size_t plen = strlen(prefix), cap = 0;
+  /* Without a filter the page is taken under the lock. With one, every candidate is referenced
+   * under the lock (a consistent snapshot, cheap) and filtered outside it: a filter may parse
+   * objects (selector data on first use), which must not stall writers and readers. */
+  drv_store_obj **cand = NULL;
+  size_t ncand = 0;
   pthread_mutex_lock(&s->mu);
   out->rev = s->rev;
   node *n = after && strcmp(after, prefix) >= 0 ? sl_seek(s, after, true, NULL)
                                                 : sl_seek(s, prefix, false, NULL);
   for (; n && has_prefix(n->key, prefix, plen); n = n->next[0]) {
     if (!n->committed) continue;
-    if (limit && out->n == limit) {
-      out->next_key = drv_strdup(out->items[out->n - 1]->key);
+    if (!filter && limit && ncand == limit) {
+      out->next_key = drv_strdup(cand[ncand - 1]->key);
       break;
     }
-    if (filter && !filter(ctx, n->committed)) continue;
-    if (out->n == cap) {
+    if (ncand == cap) {
       cap = cap ? cap * 2 : 64;
-      out->items = drv_realloc(out->items, cap * sizeof *out->items);
+      cand = drv_realloc(cand, cap * sizeof *cand);
     }
-    out->items[out->n++] = drv_store_obj_ref(n->committed);
+    cand[ncand++] = drv_store_obj_ref(n->committed);
   }
   pthread_mutex_unlock(&s->mu);
+  if (!filter) {
+    out->items = cand;
+    out->n = ncand;
+    return 0;
+  }
+  size_t i = 0;
+  for (; i < ncand; i++) {
+    if (limit && out->n == limit) {
+      out->next_key = drv_strdup(cand[out->n - 1]->key);
+      break;
+    }
+    if (filter(ctx, cand[i]))
+      cand[out->n++] = cand[i]; /* compacts in place: out->n <= i */
+    else
+      drv_store_obj_unref(cand[i]);
+  }
+  for (; i < ncand; i++) drv_store_obj_unref(cand[i]);
+  out->items = cand;
   return 0;
 }
 

@@ -125,6 +125,34 @@ static void test_list(void **state)
   drv_store_list_free(&l);
 }
 
+static bool ends_p1(void *ctx, drv_store_obj *o)
+{
+  size_t n = strlen(o->key);
+  return n >= 2 && strcmp(o->key + n - 2, "p1") == 0;
+}
+
+static void test_list_filtered_pages(void **state)
+{
+  fixture *f = *state;
+  const char *keys[] = {"/core/pods/a/p1", "/core/pods/a/p2", "/core/pods/b/p1", "/core/pods/c/p1"};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(keys); i++)
+    assert_int_equal(put(f->s, keys[i], "x", true, 0, NULL), 0);
+  drv_store_list l;
+  drv_store_list_prefix(f->s, "/core/pods/", NULL, 2, ends_p1, NULL, &l);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.items[0]->key, "/core/pods/a/p1");
+  assert_string_equal(l.items[1]->key, "/core/pods/b/p1");
+  assert_string_equal(l.next_key, "/core/pods/b/p1");
+  char *next = drv_strdup(l.next_key);
+  drv_store_list_free(&l);
+  drv_store_list_prefix(f->s, "/core/pods/", next, 2, ends_p1, NULL, &l);
+  free(next);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.items[0]->key, "/core/pods/c/p1");
+  assert_null(l.next_key);
+  drv_store_list_free(&l);
+}
+
 static void test_watch(void **state)
 {
   fixture *f = *state;
@@ -280,6 +308,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_revisions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_list_filtered_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_and_reopen, setup, teardown),
