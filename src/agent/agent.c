@@ -126,7 +126,8 @@ static int register_node(drv_agent *a, drv_err *err)
   json_decref(node);
   if (r < 0) {
     json_decref(got);
-    return drv_err_prefix(err, "register node `%s`", a->node_name);
+    drv_err_prefix(err, "register node `%s`", a->node_name);
+    return r;
   }
   const char *cidr = drv_json_get_str(got, "spec.podCIDR");
   if (cidr && *cidr) {
@@ -612,7 +613,17 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
 
   /* The agent's HTTP port first: the Node advertises it. */
   if (drv_agent_httpd_start(a, err) < 0) goto fail;
-  if (register_node(a, err) < 0) goto fail;
+  /* The server may come up after the agent (or be briefly away): keep trying while it does
+   * not answer at all; an answer that refuses the Node is an error. */
+  for (int tries = 0;; tries++) {
+    int r = register_node(a, err);
+    if (r == 0) break;
+    if (r != DRV_API_ETRANSPORT || opts->register_timeout_s <= 0 ||
+        tries * 1000 >= opts->register_timeout_s * 1000)
+      goto fail;
+    if (tries == 0) drv_log_warn("agent: %s; retrying", err->msg);
+    sleep(1);
+  }
   a->o.pod_cidr = a->pod_cidr;
   if (a->pod_cidr) {
     _cleanup_free_ char *ipam_dir = drv_asprintf("%s/agent/ipam", a->data_dir);

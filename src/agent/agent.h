@@ -28,6 +28,7 @@ typedef struct drv_agent_opts {
   const char *pod_cidr;
   const char *bridge;     /* NULL = "drover0" */
   int max_pods;           /* 0 = 110 */
+  int register_timeout_s; /* keep trying to reach the server this long at start; 0 = once */
 } drv_agent_opts;
 
 /* Starts the agent's threads and returns once the Node is registered. */

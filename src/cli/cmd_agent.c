@@ -33,7 +33,7 @@ int drv_cmd_agent(int argc, char **argv)
       {"max-pods", required_argument, NULL, 'm'},   {"log-level", required_argument, NULL, 'L'},
       {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
   };
-  drv_agent_opts o = {0};
+  drv_agent_opts o = {.register_timeout_s = 300};
   drv_log_level level = DRV_LOG_INFO;
   int c;
   optind = 1;
