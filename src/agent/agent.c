@@ -622,6 +622,10 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
         tries * 1000 >= opts->register_timeout_s * 1000)
       goto fail;
     if (tries == 0) drv_log_warn("agent: %s; retrying", err->msg);
+    /* `drover agent` blocks SIGINT/SIGTERM to wait for them: honour one sent meanwhile. */
+    sigset_t pend;
+    if (sigpending(&pend) == 0 && (sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM)))
+      goto fail;
     sleep(1);
   }
   a->o.pod_cidr = a->pod_cidr;
