@@ -3,10 +3,15 @@
  * shared informers and write through an API client, so the same code drives drover's server
  * in-process or any Kubernetes-API server over HTTP.
  *
+ * Only one instance acts at a time: they hold the Lease kube-system/drover-controllers
+ * (api/leader.h) and stand by while another instance does.
+ *
  * `drover up` runs them in-process: drv_controllers_start(client, &opts, &c, &err) … at exit
  * drv_controllers_stop(c). `drover controllers --kubeconfig FILE` runs them alone. */
 #ifndef DRV_CONTROLLERS_CONTROLLERS_H
 #define DRV_CONTROLLERS_CONTROLLERS_H
+
+#include <stdbool.h>
 
 #include "api/client.h"
 
@@ -15,6 +20,7 @@ typedef struct drv_controllers_opts {
   int pod_eviction_ms;        /* NotReady this long → its pods evicted; 0 = 10000 */
   const char *service_cidr;   /* ClusterIP range; NULL = "10.96.0.0/12" */
   int workers;                /* workers per controller; 0 = 2 */
+  bool no_leader_election;    /* act without holding the kube-system/drover-controllers Lease */
 } drv_controllers_opts;
 
 typedef struct drv_controllers drv_controllers;

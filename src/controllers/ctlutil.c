@@ -209,6 +209,10 @@ static void *worker(void *arg)
 {
   ctl_loop *l = arg;
   while (!l->ctl->stop) {
+    if (!drv_leader_is_leader(l->ctl->leader)) {
+      usleep(100 * 1000); /* keys wait in the queue until this instance leads */
+      continue;
+    }
     char *key = drv_workqueue_get(l->q, 500);
     if (!key) continue;
     int r = l->sync(l->ctl, key);

@@ -8,6 +8,7 @@
 
 #include "api/client.h"
 #include "api/informer.h"
+#include "api/leader.h"
 #include "api/recorder.h"
 #include "controllers/controllers.h"
 #include "controllers/workqueue.h"
@@ -33,6 +34,7 @@ struct drv_ctl {
   drv_informer *pods, *rs, *deploy, *nodes, *ns, *svc, *ep, *eps, *leases;
   ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints;
   pthread_t ticker;
+  drv_leader *leader; /* only the leader's workers act */
   /* expectations: pods this process deleted, not yet seen gone (uid → ms) */
   pthread_mutex_t exp_lock;
   json_t *deleted_uids;

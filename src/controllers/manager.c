@@ -17,7 +17,7 @@ static void *ticker(void *arg)
   drv_ctl *ctl = arg;
   while (!ctl->stop) {
     usleep(250 * 1000);
-    drv_ctl_nodelife_tick(ctl);
+    if (drv_leader_is_leader(ctl->leader)) drv_ctl_nodelife_tick(ctl);
   }
   return NULL;
 }
@@ -61,6 +61,11 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   drv_ctl_namespace_register(ctl);
   drv_ctl_nodelife_register(ctl);
   drv_ctl_endpoints_register(ctl);
+  if (!ctl->o.no_leader_election) {
+    _cleanup_free_ char *id = drv_leader_identity();
+    ctl->leader = drv_leader_new(c, "kube-system", "drover-controllers", id, 0);
+    if (drv_leader_start(ctl->leader, err) < 0) goto fail;
+  }
   drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++)
     if (drv_informer_start(infs[i], err) < 0) goto fail;
@@ -89,6 +94,7 @@ void drv_controllers_stop(drv_controllers *cs)
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
                        &ctl->nodelife, &ctl->service, &ctl->endpoints};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_stop(loops[i]);
+  drv_leader_free(ctl->leader);
   drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_free(infs[i]);
   json_decref(ctl->deleted_uids);

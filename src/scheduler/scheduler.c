@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api/informer.h"
+#include "api/leader.h"
 #include "api/object.h"
 #include "api/recorder.h"
 #include "common/json.h"
@@ -52,6 +53,7 @@ struct drv_scheduler {
   drv_sched *core;
   drv_informer *nodes, *pods;
   drv_recorder *rec;
+  drv_leader *leader;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -554,6 +556,11 @@ static void *run(void *arg)
     }
     free(evs);
     flush_backoff(s, changed);
+    if (!drv_leader_is_leader(s->leader)) {
+      /* standing by: keep the picture current, place nothing */
+      usleep(100 * 1000);
+      continue;
+    }
     for (int k = 0; k < batch && s->nheap && !s->stop; k++) {
       prec *r = heap_pop(s);
       if (r->dead || !r->queued) { /* deleted or bound while queued */
@@ -593,6 +600,14 @@ int drv_scheduler_start(drv_api_client *c, const drv_scheduler_opts *opts, drv_s
   s->pods = drv_informer_new(c, &pods, NULL, NULL);
   drv_informer_add_handlers(s->nodes, &(drv_informer_handlers){node_add, node_upd, node_del, s});
   drv_informer_add_handlers(s->pods, &(drv_informer_handlers){pod_add, pod_upd, pod_del, s});
+  if (!s->o.no_leader_election) {
+    _cleanup_free_ char *id = drv_leader_identity();
+    s->leader = drv_leader_new(c, "kube-system", s->name, id, 0);
+    if (drv_leader_start(s->leader, err) < 0) {
+      drv_scheduler_stop(s);
+      return -1;
+    }
+  }
   if (drv_informer_start(s->nodes, err) < 0 || drv_informer_start(s->pods, err) < 0) {
     drv_scheduler_stop(s);
     return -1;
@@ -626,6 +641,7 @@ void drv_scheduler_stop(drv_scheduler *s)
   pthread_cond_broadcast(&s->bind_cond);
   pthread_mutex_unlock(&s->bind_lock);
   for (int i = 0; i < s->nbinders; i++) pthread_join(s->binders[i], NULL);
+  drv_leader_free(s->leader);
   for (size_t i = s->hjobs; i < s->njobs; i++) json_decref(s->jobs[i]);
   free(s->jobs);
   drv_informer_free(s->nodes);

@@ -4,6 +4,8 @@
  * Kubernetes' message, and retries with backoff (1 s doubling to 10 s) or sooner when the
  * cluster changes. Pending pods are taken by priority, then age, many per cycle.
  *
+ * Only one instance schedules at a time: it holds the Lease kube-system/<scheduler name>.
+ *
  * `drover up` runs it in-process: drv_scheduler_start(client, &opts, &s, &err) … at exit
  * drv_scheduler_stop(s). `drover scheduler --kubeconfig FILE` runs it alone. */
 #ifndef DRV_SCHEDULER_SCHEDULER_H
@@ -17,6 +19,7 @@ typedef struct drv_scheduler_opts {
   drv_sched_strategy strategy;  /* spread (default) or pack */
   double tolerance;             /* score points the search may give up for speed; < 0 = default */
   int batch;                    /* pods per cycle, 0 = 512 */
+  bool no_leader_election;      /* schedule without holding the kube-system/<name> Lease */
 } drv_scheduler_opts;
 
 typedef struct drv_scheduler drv_scheduler;

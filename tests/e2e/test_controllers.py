@@ -83,7 +83,9 @@ def cluster():
         kubelet.start()
         for n in NODES:
             kubelet.core.patch_node(n, {"metadata": {"labels": {"drover-e2e": str(PID)}}})
-        yield Cluster(d, kc, kubelet)
+        c = Cluster(d, kc, kubelet)
+        c.proc = proc
+        yield c
     finally:
         if kubelet:
             kubelet.stop()
@@ -489,3 +491,39 @@ def test_scheduler_constraints_through_the_api(cluster):
     finally:
         cluster.core.patch_node(victim, {"spec": {"taints": None}})
     cluster.kubectl("delete", "ns", ns, "--wait=false")
+
+
+def test_second_instance_stands_by(cluster):
+    """A `drover controllers` and a `drover scheduler` started against `drover up`, which runs
+    its own: the Leases keep them standing by, so nothing is done twice."""
+    host = socket.gethostname()
+    procs = []
+    try:
+        for verb in ("controllers", "scheduler"):
+            procs.append(subprocess.Popen([DROVER, verb, "--kubeconfig", cluster.kubeconfig],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        coord = client.CoordinationV1Api(cluster.api)
+        for name in ("drover-controllers", "default-scheduler"):
+            lease = coord.read_namespaced_lease(name, "kube-system")
+            assert lease.spec.holder_identity == "%s_%d" % (host, cluster.proc.pid)
+        ns = cluster.namespace("standby-%d" % PID)
+        cluster.apply(ns, deployment("web", replicas=5))
+        cluster.kubectl("rollout", "status", "-n", ns, "deploy/web", "--timeout=60s")
+        cluster.kubectl("scale", "-n", ns, "deploy/web", "--replicas=7")
+        wait_for("7 ready", lambda: len(ready_pods(cluster, ns, "web")) == 7)
+        time.sleep(2)
+        assert len(cluster.core.list_namespaced_pod(ns).items) == 7
+        assert len(cluster.get(ns, "rs")["items"]) == 1
+        for name in ("drover-controllers", "default-scheduler"):
+            lease = coord.read_namespaced_lease(name, "kube-system")
+            assert lease.spec.holder_identity == "%s_%d" % (host, cluster.proc.pid)
+        cluster.kubectl("delete", "ns", ns, "--wait=false")
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
