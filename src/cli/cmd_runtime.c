@@ -851,6 +851,8 @@ int drv_cmd_runtime(int argc, char **argv)
   if (!strcmp(verb, "update")) return cmd_update(&g, vc, vv);
   if (!strcmp(verb, "spec")) return cmd_spec(vc, vv);
   if (!strcmp(verb, "features")) return cmd_features();
+  if (!strcmp(verb, DRV_RT_MONITOR_VERB) && vc == 2)
+    return drv_rt_monitor_run(atoi(vv[0]), atoi(vv[1])) < 0 ? 1 : 0;
   if (!strcmp(verb, "help")) {
     usage(stdout);
     return 0;

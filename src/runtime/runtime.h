@@ -156,6 +156,12 @@ int drv_rt_wait(pid_t pid, int *exit_code, drv_err *err);
 
 /* ---- misc -------------------------------------------------------------------------------- */
 
+/* The hidden CLI verb a monitor (opts.monitor) re-executes drover-runtime with:
+ * `drover-runtime __monitor PID DIRFD`. drv_rt_monitor_run waits for the child pid and records
+ * its exit status in the state directory open at dirfd. */
+#define DRV_RT_MONITOR_VERB "__monitor"
+int drv_rt_monitor_run(pid_t pid, int dirfd);
+
 /* `runc features`-style JSON describing what this runtime supports. New reference. */
 json_t *drv_rt_features(void);
 
