@@ -64,6 +64,9 @@ wrk_run "GET pod" /api/v1/namespaces/default/pods/p-7
 wrk_run "LIST 100 pods (limit=100)" "/api/v1/namespaces/default/pods?limit=100"
 wrk_run "LIST pods, label selector" "/api/v1/namespaces/default/pods?labelSelector=app%3Dbench&limit=50"
 wrk_run "CREATE configmap (durable)" /api/v1/namespaces/default/configmaps $B/create.lua configmap c
+CONNS_SAVED=$CONNS; CONNS=16
+wrk_run "CREATE configmap, 16 connections" /api/v1/namespaces/default/configmaps $B/create.lua configmap c16
+CONNS=$CONNS_SAVED
 wrk_run "UPDATE configmap (PUT, durable)" /api/v1/namespaces/default/configmaps $B/update.lua put 1000 u
 wrk_run "PATCH configmap (merge, durable)" /api/v1/namespaces/default/configmaps $B/update.lua patch 1000 u
 /usr/bin/python3 $B/tool.py watchfan 127.0.0.1 $PORT "$CA" "$TOKEN" 100 500
