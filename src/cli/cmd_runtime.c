@@ -733,18 +733,40 @@ static int cmd_exec(const gopts *g, int argc, char **argv)
   o.pid_file = p.val[E_PIDFILE];
   o.detach = p.count[E_DETACH] > 0;
   o.preserve_fds = p.val[E_PRESERVE] ? atoi(p.val[E_PRESERVE]) : 0;
+  /* A foreground terminal exec without --console-socket: relay the pty ourselves (as run). */
+  int listen_fd = -1, master = -1;
+  _cleanup_free_ char *sock_path = NULL;
+  if (!o.console_socket && !o.detach && json_is_true(json_object_get(proc, "terminal"))) {
+    sock_path = drv_asprintf("%s/.console-%d.sock", g->root, getpid());
+    listen_fd = listen_unix(sock_path, &err);
+    if (listen_fd < 0) {
+      json_decref(proc);
+      return fail(&err);
+    }
+    o.console_socket = sock_path;
+  }
   pid_t pid;
   int r = drv_rt_exec(&o, &pid, &err);
   json_decref(proc);
+  if (listen_fd >= 0) {
+    if (r == 0 && (master = recv_pty(listen_fd, &err)) < 0) {
+      kill(pid, SIGKILL);
+      r = -1;
+    }
+    close(listen_fd);
+    unlink(sock_path);
+  }
   if (r < 0) return fail(&err);
   if (o.detach) return 0;
   fwd_pid = pid;
+  fwd_pty = master;
   struct sigaction sa = {.sa_handler = forward};
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
   for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
     sigaction(sigs[i], &sa, NULL);
+  if (master >= 0) relay_pty(master);
   int code = 0;
   if (drv_rt_wait(pid, &code, &err) < 0) return fail(&err);
   return code;

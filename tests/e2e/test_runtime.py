@@ -411,3 +411,29 @@ def test_no_pivot_sysctl_and_update(env):
     assert open(f"/sys/fs/cgroup/pids/drover/{cid}/pids.max").read().strip() == "60"
     env.rt("delete", "--force", cid)
     assert not cgroup_exists(cid)
+
+
+def test_exec_terminal_without_console_socket_relays_pty(env):
+    import pty
+    b = env.bundle(["/bin/sleep", "1000"])
+    cid = env.new_id()
+    env.rt("run", "-d", "--bundle", b, cid)
+    env.wait_status(cid, "running")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([RUNTIME, "--root", env.root, "exec", "-t", cid, "sh", "-c", "test -t 0 && echo exec-tty; exit 4"],
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    end = time.time() + 20
+    while time.time() < end and b"exec-tty" not in out:
+        try:
+            chunk = os.read(master, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert p.wait(timeout=20) == 4
+    os.close(master)
+    assert b"exec-tty" in out
+    env.rt("delete", "--force", cid)
