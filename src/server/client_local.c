@@ -178,6 +178,12 @@ static int local_call(drv_api_client *c, const drv_api_request *req, json_t **ou
   case DRV_API_LIST:
     return do_list(srv, &op, req->list, out, err);
   case DRV_API_CREATE:
+    if (op.res->namespaced && !op.ns[0]) {
+      const char *bns = drv_json_get_str(req->body, "metadata.namespace");
+      if (!bns || !*bns)
+        return fail(drv_status_bad_request("a namespace is required to create namespaced objects"), err);
+      op.ns = bns;
+    }
     if (op.sub && strcmp(op.sub, "binding") == 0) {
       if (drv_op_bind(srv, &op, drv_json_get_str(req->body, "target.name"),
                       drv_json_get_str(req->body, "metadata.uid"), &st) < 0)

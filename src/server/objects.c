@@ -571,6 +571,9 @@ enum MHD_Result drv_serve_objects(drv_req *r)
   if (!sres) sres = res;
   if (!res->namespaced && rt->ns[0]) return not_found(r);
   if (res->namespaced && !rt->ns[0] && rt->name[0]) return not_found(r);
+  /* across every namespace only reads make sense (list, watch) */
+  if (res->namespaced && !rt->ns[0] && strcmp(r->method, "GET") != 0)
+    return method_not_allowed(r, res);
   unsigned subbit = 0;
   if (rt->sub[0]) {
     subbit = drv_api_subresource_bit(rt->sub);

@@ -55,6 +55,8 @@ def test_errors(srv):
     code, st = srv.http("POST", "/api/v1/namespaces/default/configmaps",
                         body={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}})
     assert code == 400 and "kind" in st["message"]
+    code, st = srv.http("POST", "/api/v1/configmaps", body=cm("x"))
+    assert code == 405 and st["reason"] == "MethodNotAllowed"
     code, st = srv.http("POST", "/api/v1/namespaces/nons/configmaps", body=cm("x"))
     assert code == 404 and "nons" in st["message"]
     code, st = srv.http("POST", "/api/v1/namespaces/default/configmaps",
