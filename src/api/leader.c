@@ -1,7 +1,9 @@
 /* Lease-based leader election (see leader.h). One thread per elector. */
 #include "api/leader.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,19 @@ static void set_leader(drv_leader *l, bool v)
   pthread_mutex_unlock(&l->lock);
 }
 
+/* A holder on this host whose process is gone (a crash, a kill -9) need not be waited for. */
+static bool holder_dead_here(const char *holder)
+{
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  size_t n = strlen(host);
+  if (!holder || strncmp(holder, host, n) || holder[n] != '_') return false;
+  char *end;
+  long pid = strtol(holder + n + 1, &end, 10);
+  if (*end || pid <= 0) return false;
+  return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 /* One round: create, renew or take over the Lease. */
 static void round_once(drv_leader *l)
 {
@@ -101,7 +116,7 @@ static void round_once(drv_leader *l)
       l->seen_ms = drv_now_ms();
     }
     long long dur = drv_json_get_int(cur, "spec.leaseDurationSeconds", secs) * 1000;
-    take = !holder || !*holder || drv_now_ms() - l->seen_ms > dur;
+    take = !holder || !*holder || drv_now_ms() - l->seen_ms > dur || holder_dead_here(holder);
     if (!take) set_leader(l, false);
   }
   if (mine || take) {

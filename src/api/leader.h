@@ -2,8 +2,9 @@
  * one instance of a control loop acts at a time (e.g. `drover up`'s controllers and a
  * `drover controllers` against the same server). The holder renews the Lease every
  * lease/3; another instance takes over once it has seen the Lease unchanged for the whole
- * lease duration (judged by its own clock, so clocks need not agree). A clean stop releases
- * the Lease so a successor takes over at once. */
+ * lease duration (judged by its own clock, so clocks need not agree), or at once when the
+ * holder was a process of this host that no longer exists (identities are host_pid). A clean
+ * stop releases the Lease so a successor takes over at once. */
 #ifndef DRV_API_LEADER_H
 #define DRV_API_LEADER_H
 
