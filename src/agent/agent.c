@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "agent/dns.h"
 #include "agent/internal.h"
 #include "agent/sandbox.h"
 #include "api/client_http.h"
@@ -572,6 +573,7 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
   drv_agent *a = drv_calloc(1, sizeof *a);
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);
+  a->dns_fd = -1;
   a->o = *opts;
   a->start_ms = drv_wall_ms();
   /* Absolute: container bundles and mounts are named by these paths. */
@@ -648,6 +650,9 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
     if (!(a->node_inf = informer(a, &nodes_ref, NULL, err))) goto fail;
     if (!(a->svc_inf = informer(a, &svc, NULL, err))) goto fail;
     if (!(a->ep_inf = informer(a, &eps, NULL, err))) goto fail;
+    /* Cluster DNS on the bridge address; pods without it still run (names just do not resolve). */
+    drv_err derr;
+    if (drv_dns_start(a, drv_ipam_gateway(a->ipam), &derr) < 0) drv_log_warn("%s", derr.msg);
   }
   if (pthread_create(&a->worker, NULL, worker_thread, a) != 0 ||
       pthread_create(&a->lease, NULL, lease_thread, a) != 0 ||
@@ -662,6 +667,8 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
   *out = a;
   return 0;
 fail:
+  a->stop = true;
+  drv_dns_stop(a);
   drv_agent_httpd_stop(a);
   agent_free(a);
   return -1;
@@ -679,6 +686,7 @@ void drv_agent_stop(drv_agent *a)
     pthread_join(a->lease, NULL);
     pthread_join(a->metrics_thr, NULL);
   }
+  drv_dns_stop(a);
   drv_agent_httpd_stop(a);
   agent_free(a);
 }

@@ -99,6 +99,8 @@ struct drv_agent {
   pthread_t worker, lease, metrics_thr;
   bool threads_started;
   struct MHD_Daemon *httpd;
+  int dns_fd;                  /* cluster DNS socket, -1 when not serving */
+  pthread_t dns_thr;
   json_t *metrics_last;        /* last snapshot for /metrics, under lock */
   char *svc_rules_last;        /* last iptables rules applied */
   char *routes_last;

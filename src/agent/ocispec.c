@@ -205,6 +205,11 @@ json_t *drv_ctr_oci_spec(drv_agent *a, drv_pod *p, drv_ctr *c, const char *rootf
     json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
                                             "/etc/hosts", "type", "bind", "source", hosts,
                                             "options", "rbind", "rprivate"));
+  _cleanup_free_ char *resolv = drv_asprintf("%s/etc-resolv.conf", p->dir);
+  if (drv_path_exists(resolv))
+    json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
+                                            "/etc/resolv.conf", "type", "bind", "source", resolv,
+                                            "options", "rbind", "rprivate"));
   json_object_set_new(s, "annotations",
                       json_pack("{s:s, s:s, s:s, s:s}", "io.kubernetes.pod.namespace", p->ns,
                                 "io.kubernetes.pod.name", p->name, "io.kubernetes.pod.uid", p->uid,

@@ -172,6 +172,16 @@ static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
     _cleanup_free_ char *text = drv_asprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
                                              a->network ? p->ip : "127.0.1.1", p->name);
     drv_write_file_atomic(hosts, text, strlen(text), 0644, err);
+  if (a->network && !host_net && a->dns_fd >= 0) {
+    /* The node-local cluster DNS, with Kubernetes' search path. */
+    char gw[INET_ADDRSTRLEN];
+    struct in_addr g = drv_ipam_gateway(a->ipam);
+    inet_ntop(AF_INET, &g, gw, sizeof gw);
+    _cleanup_free_ char *rpath = drv_asprintf("%s/etc-resolv.conf", p->dir);
+    _cleanup_free_ char *rtext = drv_asprintf("nameserver %s\nsearch %s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n",
+                                              gw, p->ns);
+    drv_write_file_atomic(rpath, rtext, strlen(rtext), 0644, err);
+  }
   }
   drv_pod_checkpoint(a, p);
   return 0;

@@ -1,7 +1,8 @@
 """Multi-node: 3 test hosts as network namespaces on a bridge (all addresses inside namespaces
 this test creates), one `drover agent` per host with its own pod CIDR, and `drover server`,
 `drover controllers` and `drover scheduler` on a fourth. Pods reach pods on other hosts, a
-ClusterIP Service balances over pods of all hosts, a NodePort answers on every node, and a host
+ClusterIP Service balances over pods of all hosts and has a DNS name, a NodePort answers on every
+node, and a host
 cut off from the network has its pods replaced elsewhere — and stopped when it comes back."""
 import json
 import os
@@ -179,6 +180,16 @@ def test_pod_to_pod_across_hosts_and_services(cluster):
         return seen
     seen = wait_for(lambda: len(backends()) >= 2 and backends(), timeout=40, what="ClusterIP balancing")
     assert seen <= {"web1", "web2", "web3"}
+    # Cluster DNS on each node: the Service's name resolves to its ClusterIP, and a short name
+    # through the pod's search path reaches the Service.
+    out = wait_for(lambda: c.kubectl("exec", "web2", "--", "busybox", "nslookup", "web.default.svc.cluster.local",
+                                     check=False).stdout, timeout=20, what="nslookup")
+    assert vip in out, out
+    p = c.kubectl("exec", "web2", "--", "busybox", "nslookup", "nosuch.default.svc.cluster.local", check=False)
+    assert p.returncode != 0 or "NXDOMAIN" in p.stdout + p.stderr or "can't find" in p.stdout + p.stderr
+    out = wait_for(lambda: c.kubectl("exec", "web3", "--", "busybox", "wget", "-qO-", "http://web/index.html",
+                                     check=False).stdout, timeout=20, what="wget by service name")
+    assert out.strip() in ("web1", "web2", "web3")
     # NodePort: any node's address, from the control-plane host.
     for i in (1, 2, 3):
         out = wait_for(lambda i=i: ns_run(HOSTS[0], "busybox", "wget", "-qO-",
