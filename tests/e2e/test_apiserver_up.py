@@ -74,6 +74,21 @@ def test_deployment_runs_and_logs(up):
              what="container log through the server")
 
 
+def test_exec_and_top(up):
+    pods = json.loads(up.kubectl("get", "pods", "-l", "app=upweb", "-o", "json").stdout)["items"]
+    name = pods[0]["metadata"]["name"]
+    p = up.kubectl("exec", name, "--", "echo", "hello-exec", check=False, timeout=30)
+    if p.returncode != 0 and "the node agent answered 404" in p.stderr:
+        pytest.skip("this build's agent does not serve exec yet")
+    assert p.stdout == "hello-exec\n", p.stderr
+    p = up.kubectl("exec", "-i", name, "--", "sh", "-c", "read x; echo got-$x; exit 3", input="abc\n",
+                   check=False, timeout=30)
+    assert p.returncode == 3 and "got-abc" in p.stdout
+    # the agent pushes usage: kubectl top reads it back through metrics.k8s.io
+    wait_for(lambda: name in up.kubectl("top", "pod", name, check=False).stdout, timeout=40,
+             what="pod metrics pushed by the agent")
+
+
 def test_restart_resumes(up):
     before = json.loads(up.kubectl("get", "deploy", "upweb", "-o", "json").stdout)
     up.stop()
