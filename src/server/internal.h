@@ -35,6 +35,7 @@ struct drv_server {
   long long rate_last_ns;
   long long start_ms;
   int lock_fd;
+  int relays;                /* atomic: exec/attach sessions being relayed (proxy.c) */
   pthread_mutex_t hk_mu;     /* housekeeping thread (housekeeping.c) */
   pthread_cond_t hk_cond;
   pthread_t hk_thread;

@@ -237,6 +237,7 @@ static void agent_token(drv_server *s, char *out, size_t size)
 /* ---- exec/attach: WebSocket relay ---- */
 
 typedef struct relay {
+  drv_server *srv;
   int agent_fd;
   MHD_socket client;
   struct MHD_UpgradeResponseHandle *urh;
@@ -258,10 +259,12 @@ static void *relay_main(void *arg)
   char buf[16384];
   for (;;) {
     struct pollfd p[2] = {{rl->agent_fd, POLLIN, 0}, {rl->client, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
+    int n = poll(p, 2, 1000);
+    if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (rl->srv->stopping) break; /* the server is going away: end the session */
     if (p[0].revents) {
       ssize_t n = read(rl->agent_fd, buf, sizeof buf);
       if (n <= 0 || write_all_fd(rl->client, buf, (size_t)n) < 0) break;
@@ -275,7 +278,9 @@ static void *relay_main(void *arg)
   MHD_upgrade_action(rl->urh, MHD_UPGRADE_ACTION_CLOSE);
   drv_buf_free(&rl->pending);
   free(rl->extra_in);
+  drv_server *srv = rl->srv;
   free(rl);
+  __atomic_sub_fetch(&srv->relays, 1, __ATOMIC_RELEASE); /* last touch of the server */
   return NULL;
 }
 
@@ -294,7 +299,9 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  __atomic_add_fetch(&rl->srv->relays, 1, __ATOMIC_ACQ_REL);
   if (pthread_create(&th, &at, relay_main, rl) != 0) {
+    __atomic_sub_fetch(&rl->srv->relays, 1, __ATOMIC_RELEASE);
     close(rl->agent_fd);
     MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
     drv_buf_free(&rl->pending);
@@ -357,6 +364,7 @@ enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
   }
   if (upgrade && code == 101) {
     relay *rl = drv_calloc(1, sizeof *rl);
+    rl->srv = r->srv;
     rl->agent_fd = fd;
     drv_buf_append(&rl->pending, head.data + off, head.len - off);
     struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, rl);

@@ -216,6 +216,8 @@ void drv_server_stop(drv_server *s)
   drv_server_housekeeping_stop(s);
   s->stopping = true;
   __atomic_store_n(&fork_close_fds[1], -1, __ATOMIC_RELEASE);
+  /* exec/attach relays notice `stopping` within a second and let go of the server */
+  for (int i = 0; i < 50 && __atomic_load_n(&s->relays, __ATOMIC_ACQUIRE) > 0; i++) usleep(100 * 1000);
   drv_http_stop(s);
   drv_store_close(s->store);
   drv_metrics_free(s->metrics);
