@@ -367,7 +367,10 @@ static enum MHD_Result do_update(drv_req *r, drv_op *op)
   int rc = drv_op_update(r->srv, op, body, &out, &st);
   json_decref(body);
   if (rc < 0) return drv_respond_status(r, st);
-  if (op->sub && strcmp(op->sub, "scale") == 0) return do_get(r, op);
+  if (op->sub && strcmp(op->sub, "scale") == 0) {
+    drv_store_obj_unref(out);
+    return do_get(r, op);
+  }
   return respond_served(r, op, 200, out);
 }
 
