@@ -244,6 +244,12 @@ void ctl_loop_stop(ctl_loop *l)
   if (!l->q) return;
   drv_workqueue_shutdown(l->q);
   for (int i = 0; i < l->nthreads; i++) pthread_join(l->threads[i], NULL);
+  l->nthreads = 0;
+}
+
+void ctl_loop_free(ctl_loop *l)
+{
+  if (!l->q) return;
   drv_workqueue_free(l->q);
   drv_recorder_free(l->rec);
   l->q = NULL;

@@ -79,7 +79,10 @@ void ctl_deleted_seen(drv_ctl *ctl, const char *uid);
 /* Loops. */
 void ctl_loop_init(drv_ctl *ctl, ctl_loop *l, const char *name, int (*sync)(drv_ctl *, const char *));
 int ctl_loop_start(ctl_loop *l, int workers, drv_err *err);
+/* Shuts the queue down and joins the workers (informers may still add: a shut queue drops). */
 void ctl_loop_stop(ctl_loop *l);
+/* After the informers are gone: frees the queue. */
+void ctl_loop_free(ctl_loop *l);
 void ctl_enqueue(ctl_loop *l, const json_t *obj);
 
 /* Controllers. */

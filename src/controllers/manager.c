@@ -95,8 +95,10 @@ void drv_controllers_stop(drv_controllers *cs)
                        &ctl->nodelife, &ctl->service, &ctl->endpoints};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_stop(loops[i]);
   drv_leader_free(ctl->leader);
+  /* informer threads call handlers that add to the queues: stop them before the queues go */
   drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_free(infs[i]);
+  for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_free(loops[i]);
   json_decref(ctl->deleted_uids);
   json_decref(ctl->node_state);
   pthread_mutex_destroy(&ctl->exp_lock);
