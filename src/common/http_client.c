@@ -145,6 +145,12 @@ int drv_http_do(drv_http_client *c, const drv_http_request *req, drv_http_respon
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
   }
+#ifdef DROVER_VERSION
+  curl_easy_setopt(e, CURLOPT_USERAGENT, req->user_agent ? req->user_agent : "drover/" DROVER_VERSION);
+#else
+  curl_easy_setopt(e, CURLOPT_USERAGENT, req->user_agent ? req->user_agent : "drover");
+#endif
+  if (req->unix_socket) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
   if (req->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
   if (req->client_cert) curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
   if (req->client_key) curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);

@@ -36,6 +36,9 @@ typedef struct drv_http_request {
   const char *bearer_token;    /* "Authorization: Bearer …", not sent on cross-host redirects */
   const char *basic_user;      /* HTTP basic auth when non-NULL */
   const char *basic_password;
+  const char *unix_socket;     /* connect through this Unix socket (URL host is then only a
+                                  name for the Host header), NULL = TCP */
+  const char *user_agent;      /* NULL = "drover/<version>" */
   const char *ca_file;         /* PEM bundle to trust instead of the system CAs, NULL = system */
   const char *client_cert;     /* PEM client certificate + key (mTLS), NULL = none */
   const char *client_key;
