@@ -21,18 +21,23 @@ from agentlib import ctr, pod, wait_for
 @pytest.fixture(scope="module")
 def env():
     root = tempfile.mkdtemp(prefix=f"drv-agent-{os.getpid()}-")
-    s = Server(data_dir=os.path.join(root, "server"))
-    data = os.path.join(root, "node")
-    A.import_busybox(data, root)
-    node = f"n{os.getpid()}"
-    a = A.Agent(s, data, node)
-    wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, what="node registered")
-    env = {"server": s, "agent": a, "node": node, "root": root}
-    yield env
-    A.delete_all_pods(s, timeout=20)
-    env["agent"].cleanup()
-    s.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    s = a = None
+    try:
+        s = Server(data_dir=os.path.join(root, "server"))
+        data = os.path.join(root, "node")
+        A.import_busybox(data, root)
+        node = f"n{os.getpid()}"
+        a = A.Agent(s, data, node)
+        wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, what="node registered")
+        yield {"server": s, "agent": a, "node": node, "root": root}
+    finally:
+        if s and a:
+            A.delete_all_pods(s, timeout=30)
+        if a:
+            a.cleanup()
+        if s:
+            s.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def agent_port(env):

@@ -113,8 +113,9 @@ def cluster():
         yield c
     finally:
         try:
-            c.kubectl("delete", "pods,deployments,services", "--all", "--wait=false", check=False, timeout=20)
-            time.sleep(2)
+            # The agents stop and remove the containers themselves (cgroups, mounts, veths).
+            c.kubectl("delete", "deployments,services", "--all", "--wait=false", check=False, timeout=20)
+            c.kubectl("delete", "pods", "--all", "--timeout=40s", check=False, timeout=60)
         except Exception:
             pass
         for a in c.agents:
