@@ -3,7 +3,11 @@
  * ten years. Made with OpenSSL on first start and reused after. */
 #include "server/pki.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -106,6 +111,32 @@ static bool is_ip(const char *h)
   return strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') != NULL;
 }
 
+/* ",IP:a,IP:b" for this machine's addresses other than loopback: agents on other machines
+ * reach the server at one of them and verify it against the certificate. */
+static char *local_ips(void)
+{
+  drv_buf b = DRV_BUF_INIT;
+  drv_buf_puts(&b, "");
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs(&ifs) < 0) return drv_buf_steal(&b);
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK)) continue;
+    char ip[INET6_ADDRSTRLEN];
+    if (i->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof ip);
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+      if (IN6_IS_ADDR_LINKLOCAL(a6)) continue;
+      inet_ntop(AF_INET6, a6, ip, sizeof ip);
+    } else {
+      continue;
+    }
+    if (!strstr(b.data, ip)) drv_buf_printf(&b, ",IP:%s", ip);
+  }
+  freeifaddrs(ifs);
+  return drv_buf_steal(&b);
+}
+
 int drv_pki_ensure(const char *dir, const char *host, drv_pki *out, drv_err *err)
 {
   memset(out, 0, sizeof *out);
@@ -127,8 +158,9 @@ int drv_pki_ensure(const char *dir, const char *host, drv_pki *out, drv_err *err
   _cleanup_free_ char *san = NULL;
   bool extra = host && *host && strcmp(host, "127.0.0.1") && strcmp(host, "localhost") &&
                strcmp(host, "0.0.0.0") && strcmp(host, "::");
+  _cleanup_free_ char *ifips = local_ips();
   san = drv_asprintf("DNS:localhost,DNS:%s,IP:127.0.0.1,IP:::1%s%s%s", hostname,
-                     extra ? (is_ip(host) ? ",IP:" : ",DNS:") : "", extra ? host : "", "");
+                     extra ? (is_ip(host) ? ",IP:" : ",DNS:") : "", extra ? host : "", ifips);
   EVP_PKEY *cakey = new_key(), *skey = new_key();
   X509 *ca = cakey ? make_cert(cakey, "drover-ca", NULL, NULL, true, NULL) : NULL;
   X509 *srv = ca && skey ? make_cert(skey, "drover-apiserver", ca, cakey, false, san) : NULL;
