@@ -144,7 +144,9 @@ int drv_image_resolve_user(const char *rootfs, const char *user, uint32_t *uid, 
 /* ---- Root filesystem per container ---- */
 /* Makes <container_dir>/rootfs: an overlay mount with the image's layer directories as lower
  * dirs and a private <container_dir>/upper + work; where overlay is unavailable, a copy of the
- * layers. *rootfs_out (caller frees) is the directory to use as the OCI root.path. */
+ * layers (also when DROVER_ROOTFS_COPY=1 is set in the environment). *rootfs_out (caller
+ * frees) is the directory to use as the OCI root.path. The layer directories must stay while
+ * the overlay is mounted: drv_image_prune() keeps those a mounted overlay uses. */
 int drv_image_rootfs_prepare(drv_image_store *s, const drv_image *img, const char *container_dir,
                              char **rootfs_out, drv_err *err);
 /* Unmounts and removes what drv_image_rootfs_prepare made under container_dir (not the
