@@ -415,7 +415,6 @@ static void ctr_exited(drv_agent *a, drv_pod *p, drv_ctr *c, int code, const cha
   set_str(&c->term_message, why);
   c->term.reason = c->term_reason;
   c->term.message = c->term_message;
-  _cleanup_free_ char *cid = drv_asprintf("drover://%s", c->rt_id);
   drv_rt_delete(a->rt_root, c->rt_id, true, &err);
   _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
   drv_image_rootfs_remove(cdir, &err);
