@@ -599,3 +599,41 @@ def test_import_docker_save_symlinks(data):
     host = open("/etc/passwd", "rb").read()
     for b in os.listdir(blobs):
         assert host not in open(os.path.join(blobs, b), "rb").read()
+
+
+def test_bearer_against_docker_registry(data):
+    """The real registry's challenge (its "silly" token auth): 401 with a Bearer challenge,
+    a token from the realm, the request again with it."""
+    import http.server
+    import threading
+    seen = []
+
+    class Token(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen.append(self.path)
+            body = json.dumps({"token": "drover-test-token"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    ts = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Token)
+    threading.Thread(target=ts.serve_forever, daemon=True).start()
+    reg = L.Registry(os.path.join(data, "reg"), extra_config=f"""auth:
+  silly:
+    realm: http://127.0.0.1:{ts.server_address[1]}/token
+    service: drover-test
+""")
+    try:
+        img = L.Image([(L.busybox_layer([{"name": "silly", "data": "x"}]), "gzip")])
+        ref = reg.push_image("drover/silly", "v1", img)
+        assert pull(os.path.join(data, "d"), ref).stdout.split() == [ref, img.config_digest]
+        assert seen and "service=drover-test" in seen[0]
+        assert "scope=repository%3Adrover%2Fsilly%3Apull" in seen[0], seen
+    finally:
+        reg.stop()
+        ts.shutdown()
+        ts.server_close()
