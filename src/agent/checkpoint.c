@@ -99,6 +99,7 @@ static drv_pod *pod_from(drv_agent *a, const json_t *o)
     x->init = init;
     x->attempt = (int)json_integer_value(json_object_get(c, "attempt"));
     x->rt_id = dup_or_null(c, "rtId");
+    if (x->rt_id) snprintf(x->cid, sizeof x->cid, "drover://%s", x->rt_id);
     x->pid = (pid_t)json_integer_value(json_object_get(c, "pid"));
     x->image_id = dup_or_null(c, "imageId");
     x->kind = (drv_cs_kind)json_integer_value(json_object_get(c, "kind"));

@@ -29,6 +29,7 @@ typedef struct drv_ctr {
   json_t *spec;          /* this container's spec (own reference) */
   int attempt;           /* = restartCount */
   char *rt_id;           /* runtime container id of the current attempt, NULL when none */
+  char cid[192];         /* "drover://<id>" of the last started attempt, "" before */
   pid_t pid;
   unsigned long long pid_start; /* start time of pid: a cheap liveness check between syncs */
   char *image_id;

@@ -348,6 +348,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   }
   c->pid = pid;
   c->pid_start = drv_proc_start_time(pid);
+  snprintf(c->cid, sizeof c->cid, "drover://%s", c->rt_id);
   c->kind = DRV_CS_RUNNING;
   c->started_ms = drv_wall_ms();
   set_str(&c->reason, NULL);
@@ -689,6 +690,7 @@ static void view_of(drv_ctr *v, size_t n, drv_ctr_status *out)
         .restart_count = c->attempt,
         .ready = c->ready,
         .started = c->started,
+        .container_id = c->cid[0] ? c->cid : NULL,
     };
   }
 }

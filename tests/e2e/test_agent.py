@@ -73,6 +73,7 @@ def test_two_containers_share_localhost_and_logs(env):
     wait_for(lambda: A.running(s, "web"), what="pod web running")
     st = A.pod_status(s, "web")
     assert st["hostIP"] == "127.0.0.1" and st["podIP"]
+    assert all(c["containerID"].startswith("drover://") for c in st["containerStatuses"])
     conds = {c["type"]: c["status"] for c in st["conditions"]}
     assert conds["PodScheduled"] == "True" and conds["Initialized"] == "True"
     wait_for(lambda: {c["type"]: c["status"] for c in A.pod_status(s, "web")["conditions"]}["Ready"] == "True",
