@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,6 +320,10 @@ int drv_rt_create(const drv_rt_create_opts *o, pid_t *pid_out, drv_err *err)
         int nul = open("/dev/null", O_RDWR);
         if (nul >= 0 && nul != fd) dup2(nul, fd), close(nul);
       }
+      /* The monitor lives as long as the container: it must not hold the caller's descriptors
+       * (an API server's listening socket, a data-dir lock, database files) past its exit. */
+      if (dir_fd > 3) syscall(SYS_close_range, 3, dir_fd - 1, 0);
+      syscall(SYS_close_range, dir_fd + 1, ~0U, 0);
       exec_small_monitor(init, dir_fd);
       _exit(drv_rt_monitor_run(init, dir_fd) < 0);
     }
