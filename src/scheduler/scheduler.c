@@ -351,6 +351,13 @@ static void on_node(drv_scheduler *s, json_t *node, bool deleted)
   if (!name) return;
   if (deleted) {
     drv_sched_node_remove(s->core, name);
+    /* its pods stay known by node name: a node registered again under that name counts them */
+    for (size_t i = 0; i < s->nbuckets; i++)
+      for (prec *r = s->buckets[i]; r; r = r->next)
+        if (r->handle != NONE && r->node_name && !strcmp(r->node_name, name)) {
+          drv_sched_pod_remove(s->core, r->handle);
+          r->handle = NONE;
+        }
     return;
   }
   bool known = drv_sched_node_find(s->core, name) != NONE;
