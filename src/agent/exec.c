@@ -18,9 +18,11 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/crilog.h"
 #include "agent/exec.h"
 #include "agent/internal.h"
 #include "common/buf.h"
@@ -41,6 +43,9 @@ typedef struct exec_req {
   size_t n_extra;
   MHD_socket sock;
   struct MHD_UpgradeResponseHandle *urh;
+  bool attach;           /* attach: the container's output as it is written */
+  char *log_path;        /* attach: the current attempt's CRI log */
+  char *ns, *pod, *ctr;
 } exec_req;
 
 static void exec_req_free(exec_req *r)
@@ -48,6 +53,8 @@ static void exec_req_free(exec_req *r)
   if (r->console_path) unlink(r->console_path);
   free(r->console_path);
   free(r->rt_id);
+  free(r->log_path);
+  free(r->ns), free(r->pod), free(r->ctr);
   json_decref(r->args);
   free(r->extra);
   free(r);
@@ -292,6 +299,85 @@ static void *exec_thread(void *arg)
   return NULL;
 }
 
+static bool still_running(exec_req *r)
+{
+  drv_agent *a = r->a;
+  bool running = false;
+  pthread_mutex_lock(&a->lock);
+  drv_pod *p = drv_agent_find_pod(a, r->ns, r->pod);
+  for (size_t i = 0; p && i < p->n_ctrs; i++)
+    if (!strcmp(p->ctrs[i].name, r->ctr) && p->ctrs[i].rt_id && !strcmp(p->ctrs[i].rt_id, r->rt_id))
+      running = p->ctrs[i].kind == DRV_CS_RUNNING;
+  pthread_mutex_unlock(&a->lock);
+  return running;
+}
+
+/* Attach without stdin: what the container writes from now on, stdout on channel 1 and stderr
+ * on 2, read back from its CRI log, until it stops or the client leaves. */
+static void *attach_thread(void *arg)
+{
+  exec_req *r = arg;
+  int sock = r->sock;
+  FILE *f = fopen(r->log_path, "re");
+  off_t off = 0;
+  if (f && fseeko(f, 0, SEEK_END) == 0) off = ftello(f);
+  drv_buf raw = DRV_BUF_INIT;
+  long long quiet_since = drv_now_ms();
+  bool gone = false;
+  while (!gone) {
+    struct stat st;
+    if (!f) f = fopen(r->log_path, "re");
+    if (f && fstat(fileno(f), &st) == 0 && st.st_size < off) off = 0; /* rotated */
+    size_t got = 0;
+    if (f && fseeko(f, off, SEEK_SET) == 0) {
+      char buf[32768];
+      got = fread(buf, 1, sizeof buf, f);
+      off += (off_t)got;
+      drv_buf_append(&raw, buf, got);
+      clearerr(f);
+    }
+    size_t pos = 0;
+    while (raw.data && pos < raw.len) {
+      char *nl = memchr(raw.data + pos, '\n', raw.len - pos);
+      if (!nl) break;
+      drv_crilog_record rec;
+      drv_err err;
+      if (drv_crilog_parse(raw.data + pos, (size_t)(nl - (raw.data + pos)), &rec, &err) == 0) {
+        drv_buf msg = DRV_BUF_INIT;
+        drv_buf_append(&msg, rec.msg, rec.msg_len);
+        if (!rec.partial) drv_buf_putc(&msg, '\n');
+        if (send_frame(sock, 0x2, rec.stream + 1, msg.data, msg.len) < 0) gone = true;
+        drv_buf_free(&msg);
+      }
+      pos = (size_t)(nl - raw.data) + 1;
+    }
+    if (pos) {
+      memmove(raw.data, raw.data + pos, raw.len - pos);
+      raw.len -= pos;
+    }
+    if (got) quiet_since = drv_now_ms();
+    else if (!still_running(r) && drv_now_ms() - quiet_since > 300) break;
+    struct pollfd p = {sock, POLLIN, 0};
+    if (!got && poll(&p, 1, 100) > 0) {
+      char b[4096];
+      ssize_t k = recv(sock, b, sizeof b, 0);
+      if (k <= 0 || ws_consume(&(ws_state){.stdin_fd = -1, .sock = sock, .tty_fd = -1}, (unsigned char *)b, (size_t)k) < 0)
+        gone = true;
+    }
+  }
+  if (f) fclose(f);
+  drv_buf_free(&raw);
+  if (!gone) {
+    const char *ok = "{\"metadata\":{},\"status\":\"Success\"}";
+    send_frame(sock, 0x2, 3, ok, strlen(ok));
+    unsigned char close_code[2] = {0x03, 0xe8};
+    send_frame(sock, 0x8, -1, close_code, 2);
+  }
+  MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
+  exec_req_free(r);
+  return NULL;
+}
+
 static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
                      size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
@@ -308,7 +394,7 @@ static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const c
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &at, exec_thread, r) != 0) {
+  if (pthread_create(&t, &at, r->attach ? attach_thread : exec_thread, r) != 0) {
     MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
     exec_req_free(r);
   }
@@ -338,11 +424,13 @@ static bool qbool(struct MHD_Connection *c, const char *k)
   return v && (!strcmp(v, "true") || !strcmp(v, "1"));
 }
 
-enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, const char *rest)
+enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, const char *rest,
+                                     bool attach)
 {
   char ns[256], pod[256], ctr[256];
   if (sscanf(rest, "%255[^/]/%255[^/]/%255[^/?]", ns, pod, ctr) != 3)
-    return plain(c, 400, "expected /exec/NAMESPACE/POD/CONTAINER\n");
+    return plain(c, 400, attach ? "expected /attach/NAMESPACE/POD/CONTAINER\n"
+                                : "expected /exec/NAMESPACE/POD/CONTAINER\n");
   const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
   const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
   const char *protos = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol");
@@ -353,20 +441,26 @@ enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, con
   else if (protos && strstr(protos, "v4.channel.k8s.io")) proto = "v4.channel.k8s.io";
   else if (protos && strstr(protos, "channel.k8s.io")) proto = "channel.k8s.io";
   if (!proto) return plain(c, 400, "unsupported WebSocket subprotocol: want v5.channel.k8s.io or v4.channel.k8s.io\n");
+  if (attach && (qbool(c, "stdin") || qbool(c, "tty")))
+    return plain(c, 400, "attach: stdin and tty are not supported (containers run without an open "
+                         "stdin); attach without -i/-t shows the output\n");
   json_t *args = json_array();
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_command, args);
-  if (json_array_size(args) == 0) {
+  if (!attach && json_array_size(args) == 0) {
     json_decref(args);
     return plain(c, 400, "exec: no command given\n");
   }
-  char *rt_id = NULL;
+  char *rt_id = NULL, *log_path = NULL;
   pthread_mutex_lock(&a->lock);
   drv_pod *p = drv_agent_find_pod(a, ns, pod);
   for (size_t i = 0; p && i < p->n_ctrs; i++)
-    if (!strcmp(p->ctrs[i].name, ctr) && p->ctrs[i].rt_id && p->ctrs[i].kind == DRV_CS_RUNNING)
+    if (!strcmp(p->ctrs[i].name, ctr) && p->ctrs[i].rt_id && p->ctrs[i].kind == DRV_CS_RUNNING) {
       rt_id = drv_strdup(p->ctrs[i].rt_id);
+      log_path = drv_ctr_log_path(p, ctr, p->ctrs[i].attempt);
+    }
   pthread_mutex_unlock(&a->lock);
   if (!rt_id) {
+    free(log_path);
     json_decref(args);
     _cleanup_free_ char *m = drv_asprintf("container %s is not running in pod %s/%s on this node\n", ctr, ns, pod);
     return plain(c, 404, m);
@@ -375,6 +469,9 @@ enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, con
   r->a = a;
   r->rt_id = rt_id;
   r->args = args;
+  r->attach = attach;
+  r->log_path = log_path;
+  r->ns = drv_strdup(ns), r->pod = drv_strdup(pod), r->ctr = drv_strdup(ctr);
   r->want_stdin = qbool(c, "stdin") || qbool(c, "input");
   r->want_stdout = qbool(c, "stdout") || qbool(c, "output");
   r->want_stderr = qbool(c, "stderr") || qbool(c, "error");

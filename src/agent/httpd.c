@@ -299,10 +299,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return r;
   }
   bool logs = !strncmp(url, "/containerLogs/", 15), exec = !strncmp(url, "/exec/", 6);
-  if ((logs || exec) && !authorized(a, c))
+  bool attach = !strncmp(url, "/attach/", 8);
+  if ((logs || exec || attach) && !authorized(a, c))
     return reply_text(c, 401, "Unauthorized: a bearer token the API server accepts is required\n");
   if (logs) return serve_logs(a, c, url + 15);
-  if (exec) return drv_agent_serve_exec(a, c, url + 6);
+  if (exec) return drv_agent_serve_exec(a, c, url + 6, false);
+  if (attach) return drv_agent_serve_exec(a, c, url + 8, true);
   return reply_text(c, 404, "not found\n");
 }
 

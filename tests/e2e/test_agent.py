@@ -114,6 +114,27 @@ def test_follow_logs(env):
     finally:
         p.kill()
         p.wait()
+    # kubectl attach (output only): what the container writes from now on.
+    p = subprocess.Popen(["/usr/bin/kubectl", "attach", "ticker"], stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, KUBECONFIG=s.kubeconfig))
+    try:
+        seen = [p.stdout.readline() for _ in range(2)]
+        assert all(l.startswith("tick ") for l in seen), seen
+        assert int(seen[1].split()[1]) == int(seen[0].split()[1]) + 1
+    finally:
+        p.kill()
+        p.wait()
+    # With stdin: refused with a reason (containers run without an open stdin).
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{agent_port(env)}/attach/default/ticker/t?stdin=true&stdout=true",
+        headers={"Authorization": "Bearer " + s.token(), "Connection": "Upgrade", "Upgrade": "websocket",
+                 "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                 "Sec-WebSocket-Protocol": "v5.channel.k8s.io"})
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("attach with stdin accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400 and b"stdin" in e.read()
 
 
 def test_restart_backoff_previous_logs_and_phases(env):
