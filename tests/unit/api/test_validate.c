@@ -90,6 +90,13 @@ static void workload_defaults(void **state)
   assert_int_equal(json_array_size(drv_json_get(h, "spec.behavior.scaleUp.policies")), 2);
   assert_string_equal(drv_json_get_str(json_array_get(drv_json_get(h, "spec.metrics"), 0), "resource.name"), "cpu");
   json_decref(h);
+  /* every NodeSystemInfo string is present (the Python client requires kubeProxyVersion) */
+  json_t *node = J("{\"metadata\":{\"name\":\"n\"},\"status\":{\"nodeInfo\":{\"kubeletVersion\":\"v1\"}}}");
+  drv_api_default(R("", "v1", "nodes"), node);
+  assert_string_equal(drv_json_get_str(node, "status.nodeInfo.kubeProxyVersion"), "");
+  assert_string_equal(drv_json_get_str(node, "status.nodeInfo.bootID"), "");
+  assert_string_equal(drv_json_get_str(node, "status.nodeInfo.kubeletVersion"), "v1");
+  json_decref(node);
 }
 
 /* Returns the joined "field: message" list of a validation result, "" when valid. */
