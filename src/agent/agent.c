@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "net/ipam.h"
+#include "net/netlink.h"
 #include "net/podnet.h"
 #include "net/service.h"
 #include "runtime/runtime.h"
@@ -137,6 +138,49 @@ static int register_node(drv_agent *a, drv_err *err)
   }
   json_decref(got);
   return 0;
+}
+
+/* A controller manager (drover's or Kubernetes') holds its Lease: node IPAM may be on. */
+static bool controller_manager_present(drv_agent *a)
+{
+  const char *names[] = {"drover-controllers", "kube-controller-manager"};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(names); i++) {
+    drv_api_ref ref = {.group = "coordination.k8s.io", .version = "v1", .resource = "leases",
+                       .ns = "kube-system", .name = names[i]};
+    json_t *l = NULL;
+    drv_err err;
+    bool held = drv_api_get(a->api, &ref, &l, &err) == 0 && drv_json_get_str(l, "spec.holderIdentity") &&
+                *drv_json_get_str(l, "spec.holderIdentity");
+    json_decref(l);
+    if (held) return true;
+  }
+  return false;
+}
+
+/* No pod CIDR at registration: the control plane's node IPAM assigns one to a new Node within
+ * moments. Without one pods keep loopback-only networking. */
+static void wait_pod_cidr(drv_agent *a)
+{
+  int wait_ms = a->o.pod_cidr_wait_ms;
+  if (wait_ms == 0 && controller_manager_present(a)) wait_ms = 10000;
+  long long deadline = drv_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+  drv_api_ref ref = nodes_ref;
+  ref.name = a->node_name;
+  while (wait_ms > 0) {
+    json_t *n = NULL;
+    drv_err err;
+    const char *cidr = drv_api_get(a->api, &ref, &n, &err) == 0 ? drv_json_get_str(n, "spec.podCIDR") : NULL;
+    if (cidr && *cidr) a->pod_cidr = drv_strdup(cidr);
+    json_decref(n);
+    if (a->pod_cidr) {
+      drv_log_info("agent: node %s: pod CIDR %s assigned by the control plane", a->node_name, a->pod_cidr);
+      return;
+    }
+    if (drv_now_ms() >= deadline) break;
+    usleep(200 * 1000);
+  }
+  drv_log_warn("agent: node %s has no pod CIDR (no --pod-cidr, spec.podCIDR %s): pods get loopback-only "
+               "networking", a->node_name, wait_ms > 0 ? "still unset after waiting for node IPAM" : "unset");
 }
 
 static int renew_lease(drv_agent *a, json_t **lease, drv_err *err)
@@ -592,7 +636,17 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
   a->rt_root = drv_asprintf("%s/agent/runtime", a->data_dir);
   a->pods_dir = drv_asprintf("%s/agent/pods", a->data_dir);
   a->o.pod_cidr = NULL;
-  if (opts->pod_cidr) a->pod_cidr = drv_strdup(opts->pod_cidr);
+  if (opts->pod_cidr) {
+    /* Bad input fails at once, not after the wait for the server. */
+    struct in_addr net;
+    int prefix;
+    if (drv_net_parse_cidr(opts->pod_cidr, &net, &prefix, err) < 0) goto fail;
+    if (prefix < 8 || prefix > 30) {
+      drv_error(err, EINVAL, "--pod-cidr `%s`: prefix must be between /8 and /30", opts->pod_cidr);
+      goto fail;
+    }
+    a->pod_cidr = drv_strdup(opts->pod_cidr);
+  }
   a->o.pod_cidr = a->pod_cidr;
   if (drv_mkdir_p(a->rt_root, 0700, err) < 0 || drv_mkdir_p(a->pods_dir, 0700, err) < 0) goto fail;
 
@@ -630,6 +684,7 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
       goto fail;
     sleep(1);
   }
+  if (!a->pod_cidr) wait_pod_cidr(a);
   a->o.pod_cidr = a->pod_cidr;
   if (a->pod_cidr) {
     _cleanup_free_ char *ipam_dir = drv_asprintf("%s/agent/ipam", a->data_dir);

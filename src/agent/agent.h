@@ -27,6 +27,10 @@ typedef struct drv_agent_opts {
    * network namespace with loopback only (the host's network is left untouched). */
   const char *pod_cidr;
   const char *bridge;     /* NULL = "drover0" */
+  /* Neither pod CIDR at registration: wait this long for the control plane's node IPAM to
+   * set spec.podCIDR. 0 = 10 s when a controller manager holds its Lease, else no wait;
+   * < 0 = no wait. */
+  int pod_cidr_wait_ms;
   int max_pods;           /* 0 = 110 */
   int register_timeout_s; /* keep trying to reach the server this long at start; 0 = once */
 } drv_agent_opts;
