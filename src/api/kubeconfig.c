@@ -1,8 +1,11 @@
-/* kubeconfig reading: YAML through common/yaml.h, base64 *-data fields decoded to files in a
- * private temp dir because libcurl takes CA and client certificates as file names. */
+/* kubeconfig reading: YAML through common/yaml.h, base64 *-data fields decoded to files
+ * because libcurl takes CA and client certificates as file names. */
 #include "api/kubeconfig.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,23 @@ static json_t *named(json_t *arr, const char *name, const char *inner)
   return NULL;
 }
 
-static int data_file(drv_kubeconfig *kc, const char *b64, const char *fname, char **out,
+/* Public material (CA and client certificates) goes to a content-addressed file in a private
+ * per-user directory, shared by every process and never removed: a crashed process leaves
+ * nothing new behind. A private key goes to a per-process directory removed by free(). */
+static char *shared_dir(void)
+{
+  const char *tmp = getenv("TMPDIR");
+  char *dir = drv_asprintf("%s/drover-kubeconfig-%u", tmp && *tmp ? tmp : "/tmp", (unsigned)getuid());
+  struct stat st;
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) goto no;
+  if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) goto no;
+  return dir;
+no:
+  free(dir);
+  return NULL;
+}
+
+static int data_file(drv_kubeconfig *kc, const char *b64, const char *fname, bool secret, char **out,
                      drv_err *err)
 {
   size_t len = strlen(b64);
@@ -36,13 +55,26 @@ static int data_file(drv_kubeconfig *kc, const char *b64, const char *fname, cha
   if (rc >= 0) rc = EVP_DecodeFinal(ctx, raw + n1, &n2);
   EVP_ENCODE_CTX_free(ctx);
   if (rc < 0) return drv_error(err, 0, "decode %s: not valid base64", fname);
+  size_t n = (size_t)(n1 + n2);
+  _cleanup_free_ char *shared = secret ? NULL : shared_dir();
+  if (shared) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(raw, n, md, &mdlen, EVP_sha256(), NULL);
+    char hex[33];
+    for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    _cleanup_free_ char *path = drv_asprintf("%s/%s-%s", shared, hex, fname);
+    if (!drv_path_exists(path) && drv_write_file_atomic(path, raw, n, 0600, err) < 0) return -1;
+    *out = drv_steal_ptr(path);
+    return 0;
+  }
   if (!kc->tmp_dir) {
     char tmpl[] = "/tmp/drover-kubeconfig-XXXXXX";
     if (!mkdtemp(tmpl)) return drv_error(err, errno, "create a temporary directory");
     kc->tmp_dir = drv_strdup(tmpl);
   }
   _cleanup_free_ char *path = drv_asprintf("%s/%s", kc->tmp_dir, fname);
-  if (drv_write_file_atomic(path, raw, (size_t)(n1 + n2), 0600, err) < 0) return -1;
+  if (drv_write_file_atomic(path, raw, n, 0600, err) < 0) return -1;
   *out = drv_steal_ptr(path);
   return 0;
 }
@@ -100,7 +132,7 @@ int drv_kubeconfig_parse(const char *text, size_t len, const char *path, const c
   out->insecure = json_is_true(ins);
   const char *cad = json_string_value(json_object_get(cluster, "certificate-authority-data"));
   const char *caf = json_string_value(json_object_get(cluster, "certificate-authority"));
-  if (cad && data_file(out, cad, "ca.crt", &out->ca_file, err) < 0) goto out;
+  if (cad && data_file(out, cad, "ca.crt", false, &out->ca_file, err) < 0) goto out;
   if (!cad && caf) out->ca_file = drv_strdup(caf);
   json_t *user = uname ? named(json_object_get(doc, "users"), uname, "user") : NULL;
   if (user) {
@@ -122,8 +154,8 @@ int drv_kubeconfig_parse(const char *text, size_t len, const char *path, const c
     const char *ckd = json_string_value(json_object_get(user, "client-key-data"));
     const char *ccf = json_string_value(json_object_get(user, "client-certificate"));
     const char *ckf = json_string_value(json_object_get(user, "client-key"));
-    if (ccd && data_file(out, ccd, "client.crt", &out->client_cert, err) < 0) goto out;
-    if (ckd && data_file(out, ckd, "client.key", &out->client_key, err) < 0) goto out;
+    if (ccd && data_file(out, ccd, "client.crt", false, &out->client_cert, err) < 0) goto out;
+    if (ckd && data_file(out, ckd, "client.key", true, &out->client_key, err) < 0) goto out;
     if (!ccd && ccf) out->client_cert = drv_strdup(ccf);
     if (!ckd && ckf) out->client_key = drv_strdup(ckf);
   }

@@ -11,12 +11,13 @@
 
 typedef struct drv_kubeconfig {
   char *server;        /* "https://127.0.0.1:6443" */
-  char *ca_file;       /* PEM file to trust (written to a temp file from -data), NULL = system */
+  char *ca_file;       /* PEM file to trust (from -data: a content-addressed file in
+                        * ${TMPDIR:-/tmp}/drover-kubeconfig-<uid>/), NULL = system */
   bool insecure;       /* insecure-skip-tls-verify */
   char *token;         /* bearer token, NULL = none */
   char *client_cert;   /* PEM files for mTLS, NULL = none */
   char *client_key;
-  char *tmp_dir;       /* holds files decoded from *-data fields; removed by free */
+  char *tmp_dir;       /* holds a private key decoded from client-key-data; removed by free */
 } drv_kubeconfig;
 
 /* path NULL: $KUBECONFIG, else ~/.kube/config. context NULL: current-context. */

@@ -6,6 +6,25 @@
 #include <string.h>
 
 #include "api/kubeconfig.h"
+#include "common/fs.h"
+
+static char tmpdir[] = "/tmp/drover-fuzz-kubeconfig-XXXXXX";
+
+static void cleanup(void)
+{
+  drv_err err;
+  drv_rm_rf(tmpdir, &err);
+}
+
+/* Decoded certificates go under TMPDIR: a private one, removed at exit. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+  if (mkdtemp(tmpdir)) {
+    setenv("TMPDIR", tmpdir, 1);
+    atexit(cleanup);
+  }
+  return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -34,9 +34,24 @@ static void test_current_context(void **st)
   assert_int_equal(drv_read_file(kc.ca_file, 0, &pem, &len, &err), 0);
   assert_non_null(strstr(pem, "BEGIN CERTIFICATE"));
   free(pem);
-  char *dir = strdup(kc.tmp_dir);
+  assert_null(kc.tmp_dir); /* public material is shared: nothing per process to remove */
+  char *ca = strdup(kc.ca_file);
   drv_kubeconfig_free(&kc);
-  assert_int_equal(access(dir, F_OK), -1); /* decoded files removed with it */
+  /* the same CA again lands in the same file */
+  assert_int_equal(drv_kubeconfig_parse(KC, sizeof KC - 1, "t", NULL, &kc, &err), 0);
+  assert_string_equal(kc.ca_file, ca);
+  drv_kubeconfig_free(&kc);
+  free(ca);
+  /* a private key goes to a per-process directory that free() removes */
+  const char key[] = "apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: 'https://h:1'}\n"
+                     "users:\n- name: u\n  user: {client-certificate-data: QUJD, client-key-data: REVG}\n"
+                     "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+  assert_int_equal(drv_kubeconfig_parse(key, sizeof key - 1, "t", NULL, &kc, &err), 0);
+  assert_non_null(kc.tmp_dir);
+  char *dir = strdup(kc.tmp_dir);
+  assert_int_equal(access(kc.client_key, R_OK), 0);
+  drv_kubeconfig_free(&kc);
+  assert_int_equal(access(dir, F_OK), -1);
   free(dir);
 }
 
