@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -66,7 +67,12 @@ static json_t *node_status(drv_agent *a)
   sysinfo(&si);
   long long mem_ki = (long long)si.totalram * si.mem_unit / 1024;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  char cpu[32], mem[32], alloc_mem[32], pods[16];
+  char cpu[32], mem[32], alloc_mem[32], pods[16], disk[32], alloc_disk[32];
+  struct statvfs vfs;
+  unsigned long long disk_b = statvfs(a->data_dir, &vfs) == 0 ? (unsigned long long)vfs.f_blocks * vfs.f_frsize : 0;
+  snprintf(disk, sizeof disk, "%lluKi", disk_b / 1024);
+  /* Kubelet's default eviction threshold: 10 % of the disk held back. */
+  snprintf(alloc_disk, sizeof alloc_disk, "%llu", disk_b - disk_b / 10);
   snprintf(cpu, sizeof cpu, "%ld", cpus);
   snprintf(mem, sizeof mem, "%lldKi", mem_ki);
   /* Kubelet's default hard eviction threshold (100Mi) is held back from allocatable. */
@@ -91,8 +97,8 @@ static json_t *node_status(drv_agent *a)
   return json_pack(
       "{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:o, s:[{s:s, s:s}, {s:s, s:s}],"
       " s:{s:{s:i}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}",
-      "capacity", "cpu", cpu, "memory", mem, "pods", pods, "ephemeral-storage", "0",
-      "allocatable", "cpu", cpu, "memory", alloc_mem, "pods", pods, "ephemeral-storage", "0",
+      "capacity", "cpu", cpu, "memory", mem, "pods", pods, "ephemeral-storage", disk,
+      "allocatable", "cpu", cpu, "memory", alloc_mem, "pods", pods, "ephemeral-storage", alloc_disk,
       "conditions", conds, "addresses", "type", "InternalIP", "address", a->node_ip, "type",
       "Hostname", "address", a->node_name, "daemonEndpoints", "kubeletEndpoint", "Port", a->port,
       "nodeInfo", "machineID", "", "systemUUID", "", "bootID", "", "kernelVersion", u.release,

@@ -51,8 +51,10 @@ def test_node_registration_and_lease(env):
     labels = n["metadata"]["labels"]
     assert labels["kubernetes.io/hostname"] == node and labels["kubernetes.io/os"] == "linux"
     assert labels["kubernetes.io/arch"] == "amd64"
-    for k in ("cpu", "memory", "pods"):
+    for k in ("cpu", "memory", "pods", "ephemeral-storage"):
         assert k in n["status"]["capacity"] and k in n["status"]["allocatable"]
+    assert n["status"]["capacity"]["cpu"] == str(os.cpu_count())
+    assert n["status"]["capacity"]["ephemeral-storage"] not in ("", "0")
     assert {"type": "InternalIP", "address": "127.0.0.1"} in n["status"]["addresses"]
     ready = [c for c in n["status"]["conditions"] if c["type"] == "Ready"][0]
     assert ready["status"] == "True"
