@@ -280,19 +280,31 @@ static bool base64_ok(const char *s, size_t n)
   return true;
 }
 
-static void config_data(vctx *v, const json_t *obj, const char *field, bool b64)
+/* ConfigMaps and Secrets hold at most 1 MiB: keys plus values (base64 ones decoded). */
+#define MAX_CONFIG_BYTES 1048576
+
+/* Returns the bytes of keys and values of obj.field. */
+static size_t config_data(vctx *v, const json_t *obj, const char *field, bool b64)
 {
   const char *k;
   json_t *val;
+  size_t total = 0;
   json_object_foreach(json_object_get(obj, field), k, val)
   {
     char *p = drv_asprintf("%s[%s]", field, k);
     const char *why = v_check_config_key(k);
     if (why) v_invalid_str(v, p, k, why);
-    if (b64 && json_is_string(val) && !base64_ok(json_string_value(val), json_string_length(val)))
+    size_t n = json_string_length(val);
+    if (b64 && json_is_string(val) && !base64_ok(json_string_value(val), n))
       v_invalid_str(v, p, "<secret contents redacted>", "illegal base64 data");
+    else if (b64 && n >= 2) {
+      const char *s = json_string_value(val);
+      n = n / 4 * 3 - (s[n - 1] == '=') - (s[n - 2] == '=');
+    }
+    total += strlen(k) + n;
     free(p);
   }
+  return total;
 }
 
 static void hpa(vctx *v, const json_t *obj)
@@ -361,10 +373,11 @@ static void by_kind(vctx *v, const drv_api_resource *res, const json_t *obj)
   else if (!strcmp(k, "ReplicaSet")) selector_and_template(v, obj, "replicaset", false);
   else if (!strcmp(k, "Service")) service(v, obj);
   else if (!strcmp(k, "ConfigMap")) {
-    config_data(v, obj, "data", false);
-    config_data(v, obj, "binaryData", true);
+    size_t total = config_data(v, obj, "data", false) + config_data(v, obj, "binaryData", true);
+    /* Kubernetes names no field here: "[]: Too long: ..." */
+    if (total > MAX_CONFIG_BYTES) v_too_long(v, "[]", MAX_CONFIG_BYTES);
   } else if (!strcmp(k, "Secret")) {
-    config_data(v, obj, "data", true);
+    if (config_data(v, obj, "data", true) > MAX_CONFIG_BYTES) v_too_long(v, "data", MAX_CONFIG_BYTES);
     const char *t = json_string_value(json_object_get(obj, "type"));
     if (t && !strcmp(t, "kubernetes.io/tls")) {
       json_t *d = json_object_get(obj, "data");

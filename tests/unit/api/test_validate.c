@@ -226,6 +226,34 @@ static void deployment_validation(void **state)
   assert_non_null(strstr(msg, "data[bad key]: Invalid value: \"bad key\": a valid config key"));
   free(msg);
   json_decref(cm);
+  /* 1 MiB of keys and values at most (binaryData and Secret data counted decoded) */
+  char *big = malloc(1048576 + 1);
+  memset(big, 'x', 1048576);
+  big[1048576] = 0;
+  json_t *cmbig = json_pack("{s:{s:s}, s:{s:s%}}", "metadata", "name", "c", "data", "k", big, (size_t)1048575);
+  msg = causes_of(drv_api_validate(R("", "v1", "configmaps"), cmbig, NULL));
+  assert_string_equal(msg, "");
+  free(msg);
+  json_object_set_new(json_object_get(cmbig, "data"), "k", json_stringn(big, 1048576));
+  msg = causes_of(drv_api_validate(R("", "v1", "configmaps"), cmbig, NULL));
+  assert_non_null(strstr(msg, "[]: Too long: must have at most 1048576 bytes"));
+  free(msg);
+  json_decref(cmbig);
+  /* Secret data counted decoded: 1398100 base64 chars are 1048575 bytes, + "k" = the limit */
+  char *b64 = malloc(1398104);
+  memset(b64, 'A', 1398104);
+  json_t *sec = json_pack("{s:{s:s}, s:{s:s%}}", "metadata", "name", "s", "data", "k", b64, (size_t)1398100);
+  msg = causes_of(drv_api_validate(R("", "v1", "secrets"), sec, NULL));
+  assert_string_equal(msg, "");
+  free(msg);
+  b64[1398102] = b64[1398103] = '='; /* 1048576 bytes, one over */
+  json_object_set_new(json_object_get(sec, "data"), "k", json_stringn(b64, 1398104));
+  msg = causes_of(drv_api_validate(R("", "v1", "secrets"), sec, NULL));
+  assert_non_null(strstr(msg, "data: Too long: must have at most 1048576 bytes"));
+  free(msg);
+  free(b64);
+  json_decref(sec);
+  free(big);
   json_t *noname = J("{\"metadata\":{}}");
   msg = causes_of(drv_api_validate(R("", "v1", "configmaps"), noname, NULL));
   assert_non_null(strstr(msg, "metadata.name: Required value: name or generateName is required"));
