@@ -160,6 +160,11 @@ int drv_api_scale_set(const drv_api_resource *res, json_t *obj, const json_t *sc
   json_t *r = drv_json_get(scale, "spec.replicas");
   if (r && !json_is_integer(r)) return -1;
   if (r && json_integer_value(r) < 0) return -1;
-  drv_json_set(obj, "spec.replicas", json_integer(r ? json_integer_value(r) : 0));
+  long long want = r ? json_integer_value(r) : 0;
+  json_t *had = drv_json_get(obj, "spec.replicas");
+  /* A change of spec through /scale is a change of spec: controllers see it by generation. */
+  if (drv_api_tracks_generation(res) && (!json_is_integer(had) || json_integer_value(had) != want))
+    drv_obj_set_generation(obj, drv_obj_generation(obj) + 1);
+  drv_json_set(obj, "spec.replicas", json_integer(want));
   return 0;
 }

@@ -486,7 +486,8 @@ static json_t *node_row(const json_t *n, time_t now)
     const char *t = json_string_value(json_object_get(c, "type"));
     if (t && !strcmp(t, "Ready")) ready = json_string_value(json_object_get(c, "status"));
   }
-  drv_buf_puts(&st, ready && !strcmp(ready, "True") ? "Ready" : ready && !strcmp(ready, "False") ? "NotReady" : "Unknown");
+  /* As kubectl prints it: any Ready condition other than True reads NotReady; none, Unknown. */
+  drv_buf_puts(&st, !ready ? "Unknown" : !strcmp(ready, "True") ? "Ready" : "NotReady");
   if (json_is_true(drv_json_get(n, "spec.unschedulable"))) drv_buf_puts(&st, ",SchedulingDisabled");
   /* roles from node-role.kubernetes.io/<role> and kubernetes.io/role labels, sorted */
   json_t *roles = json_array();

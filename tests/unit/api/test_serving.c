@@ -108,6 +108,11 @@ static void other_tables(void **state)
   assert_string_equal(json_string_value(json_array_get(c, 4)), "v1.32.0-drover");
   assert_string_equal(json_string_value(json_array_get(c, 5)), "10.1.1.1");
   json_decref(t);
+  /* A node whose Ready condition is Unknown (lease expired) reads NotReady, as in kubectl. */
+  json_object_set_new(json_array_get(drv_json_get(n, "status.conditions"), 0), "status", json_string("Unknown"));
+  t = drv_api_table(R("", "v1", "nodes"), n, DRV_TABLE_OBJECT_NONE, now);
+  assert_string_equal(json_string_value(json_array_get(cells(t, 0), 1)), "NotReady,SchedulingDisabled");
+  json_decref(t);
   json_decref(n);
   json_t *h = J("{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"web\"},\"minReplicas\":1,\"maxReplicas\":5,"
                 "\"metrics\":[{\"type\":\"Resource\",\"resource\":{\"name\":\"cpu\",\"target\":{\"type\":\"Utilization\",\"averageUtilization\":80}}}]},"

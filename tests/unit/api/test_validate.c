@@ -337,8 +337,12 @@ static void strategies_and_scale(void **state)
   assert_int_equal(drv_json_get_int(scale, "spec.replicas", 0), 5);
   assert_string_equal(drv_json_get_str(scale, "status.selector"), "app=w");
   drv_json_set(scale, "spec.replicas", json_integer(8));
+  long long gen = drv_json_get_int(upd, "metadata.generation", 0);
   assert_int_equal(drv_api_scale_set(d, upd, scale), 0);
   assert_int_equal(drv_json_get_int(upd, "spec.replicas", 0), 8);
+  assert_int_equal(drv_json_get_int(upd, "metadata.generation", 0), gen + 1);
+  assert_int_equal(drv_api_scale_set(d, upd, scale), 0); /* same count: no new generation */
+  assert_int_equal(drv_json_get_int(upd, "metadata.generation", 0), gen + 1);
   assert_null(drv_api_scale_get(R("", "v1", "pods"), upd));
   json_decref(scale);
   json_decref(su);
