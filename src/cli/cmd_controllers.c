@@ -9,6 +9,7 @@
 
 #include "api/client_http.h"
 #include "cli/commands.h"
+#include "cli/server_flags.h"
 #include "common/log.h"
 #include "controllers/controllers.h"
 
@@ -24,7 +25,9 @@ static void usage(FILE *out)
 {
   fprintf(out, "usage: drover controllers [--kubeconfig FILE] [--node-monitor-grace SECONDS]\n"
                "                          [--pod-eviction-timeout SECONDS] [--service-cidr CIDR]\n"
-               "                          [--log-level L]\n");
+               "                          [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
+               "                          [--allocate-node-cidrs=true|false] [--log-level L]\n\n"
+               "Each Node without spec.podCIDR gets a /N (24) of --cluster-cidr (10.244.0.0/16).\n");
 }
 
 static int seconds_ms(const char *flag, const char *v, int *out)
@@ -46,6 +49,9 @@ int drv_cmd_controllers(int argc, char **argv)
       {"node-monitor-grace", required_argument, NULL, 'g'},
       {"pod-eviction-timeout", required_argument, NULL, 'e'},
       {"service-cidr", required_argument, NULL, 'c'},
+      {"cluster-cidr", required_argument, NULL, 'C'},
+      {"node-cidr-mask-size", required_argument, NULL, 'm'},
+      {"allocate-node-cidrs", optional_argument, NULL, 'a'},
       {"log-level", required_argument, NULL, 'l'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -63,6 +69,13 @@ int drv_cmd_controllers(int argc, char **argv)
       if (seconds_ms("--pod-eviction-timeout", optarg, &o.pod_eviction_ms) < 0) return 2;
       break;
     case 'c': o.service_cidr = optarg; break;
+    case 'C': o.cluster_cidr = optarg; break;
+    case 'm':
+    case 'a':
+      if (drv_cli_node_cidr_flag("controllers", c == 'm' ? "--node-cidr-mask-size" : "--allocate-node-cidrs",
+                                 optarg, &o) < 0)
+        return 2;
+      break;
     case 'l': {
       drv_log_level lv;
       if (drv_log_level_parse(optarg, &lv) < 0) {
@@ -77,6 +90,10 @@ int drv_cmd_controllers(int argc, char **argv)
     }
   }
   drv_err err;
+  if (drv_controllers_opts_check(&o, &err) < 0) {
+    fprintf(stderr, "drover controllers: %s\n", err.msg);
+    return 2;
+  }
   drv_api_client *client = drv_api_client_http_from_kubeconfig(kubeconfig, "drover-controllers", &err);
   if (!client) {
     fprintf(stderr, "drover controllers: %s\n", err.msg);

@@ -45,7 +45,7 @@ static void stop_scheduler(void *h)
 
 static int start_controllers(const up_env *env, void **handle, drv_err *err)
 {
-  drv_controllers_opts o = {0};
+  drv_controllers_opts o = env->flags->ctl;
   return drv_controllers_start(env->client, &o, (drv_controllers **)handle, err);
 }
 
@@ -59,7 +59,10 @@ static int start_agent(const up_env *env, void **handle, drv_err *err)
 {
   if (env->flags->no_agent) return 0;
   drv_agent_opts o = {.kubeconfig = env->kubeconfig, .data_dir = env->data_dir,
-                      .listen = env->flags->agent_listen, .node_name = env->flags->node_name};
+                      .listen = env->flags->agent_listen, .node_name = env->flags->node_name,
+                      .bridge = env->flags->bridge,
+                      /* the controllers started above assign its pod CIDR */
+                      .pod_cidr_wait_ms = env->flags->ctl.no_allocate_node_cidrs ? -1 : 10000};
   return drv_agent_start(&o, (drv_agent **)handle, err);
 }
 
@@ -81,9 +84,13 @@ int drv_cmd_up(int argc, char **argv)
   drv_cli_up_flags flags;
   int rc = drv_cli_server_flags("up", argc, argv, &o, &flags);
   if (rc) return rc > 0 ? 0 : 2;
+  drv_err err = {0};
+  if (drv_controllers_opts_check(&flags.ctl, &err) < 0) {
+    fprintf(stderr, "drover up: %s\n", err.msg);
+    return 2;
+  }
   drv_cli_block_signals();
   drv_server *s;
-  drv_err err = {0};
   if (drv_server_start(&o, &s, &err) < 0) {
     fprintf(stderr, "drover up: %s\n", err.msg);
     return 1;

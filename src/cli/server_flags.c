@@ -22,6 +22,10 @@ static void usage(const char *verb, FILE *out)
               ? "  --no-agent       do not run the local node agent\n"
                 "  --agent-listen ADDR:PORT  the local agent's HTTP address (default :10250)\n"
                 "  --node-name NAME the local node's name (default: host name)\n"
+                "  --bridge NAME    the local agent's pod bridge (default drover0)\n"
+                "  --cluster-cidr CIDR  pod CIDRs of the nodes come from it (default 10.244.0.0/16)\n"
+                "  --node-cidr-mask-size N  each node's share of it (default 24)\n"
+                "  --allocate-node-cidrs=false  leave the nodes' spec.podCIDR alone\n"
               : "");
 }
 
@@ -51,6 +55,10 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       {"no-agent", no_argument, NULL, 'N'},
       {"agent-listen", required_argument, NULL, 'A'},
       {"node-name", required_argument, NULL, 'n'},
+      {"bridge", required_argument, NULL, 'B'},
+      {"cluster-cidr", required_argument, NULL, 'C'},
+      {"node-cidr-mask-size", required_argument, NULL, 'M'},
+      {"allocate-node-cidrs", optional_argument, NULL, 'a'},
       {NULL, 0, NULL, 0},
   };
   memset(o, 0, sizeof *o);
@@ -81,6 +89,10 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
     case 'N':
     case 'A':
     case 'n':
+    case 'B':
+    case 'C':
+    case 'M':
+    case 'a':
       if (!up) {
         fprintf(stderr, "drover %s: unknown flag `%s` (see drover %s --help)\n", verb, argv[optind - 1], verb);
         return -1;
@@ -88,6 +100,12 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       if (c == 'N') up->no_agent = true;
       if (c == 'A') up->agent_listen = optarg;
       if (c == 'n') up->node_name = optarg;
+      if (c == 'B') up->bridge = optarg;
+      if (c == 'C') up->ctl.cluster_cidr = optarg;
+      if ((c == 'M' || c == 'a') &&
+          drv_cli_node_cidr_flag(verb, c == 'M' ? "--node-cidr-mask-size" : "--allocate-node-cidrs", optarg,
+                                 &up->ctl) < 0)
+        return -1;
       break;
     case ':':
       fprintf(stderr, "drover %s: %s needs a value\n", verb, argv[optind - 1]);
@@ -105,6 +123,27 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
     fprintf(stderr, "drover %s: --data-dir must not be empty\n", verb);
     return -1;
   }
+  return 0;
+}
+
+int drv_cli_node_cidr_flag(const char *verb, const char *flag, const char *v, drv_controllers_opts *o)
+{
+  if (!strcmp(flag, "--allocate-node-cidrs")) {
+    if (!v || !strcmp(v, "true")) o->no_allocate_node_cidrs = false;
+    else if (!strcmp(v, "false")) o->no_allocate_node_cidrs = true;
+    else {
+      fprintf(stderr, "drover %s: %s=`%s`: expected true or false\n", verb, flag, v);
+      return -1;
+    }
+    return 0;
+  }
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (!*v || *end || n < 1 || n > 30) {
+    fprintf(stderr, "drover %s: %s `%s`: expected a prefix length from 1 to 30\n", verb, flag, v);
+    return -1;
+  }
+  o->node_cidr_mask_size = (int)n;
   return 0;
 }
 

@@ -1,6 +1,6 @@
 /* drover's controllers: Deployment, ReplicaSet, garbage collector, namespace, node
- * lifecycle, Service (ClusterIP allocation) and Endpoints/EndpointSlices. They read through
- * shared informers and write through an API client, so the same code drives drover's server
+ * lifecycle, node IPAM (pod CIDRs), Service (ClusterIP allocation) and
+ * Endpoints/EndpointSlices. They read through shared informers and write through an API client, so the same code drives drover's server
  * in-process or any Kubernetes-API server over HTTP.
  *
  * Only one instance acts at a time: they hold the Lease kube-system/drover-controllers
@@ -21,7 +21,17 @@ typedef struct drv_controllers_opts {
   const char *service_cidr;   /* ClusterIP range; NULL = "10.96.0.0/12" */
   int workers;                /* workers per controller; 0 = 2 */
   bool no_leader_election;    /* act without holding the kube-system/drover-controllers Lease */
+  /* Node IPAM: each Node without spec.podCIDR gets a /node_cidr_mask_size of cluster_cidr. */
+  const char *cluster_cidr;   /* NULL = DRV_CONTROLLERS_CLUSTER_CIDR */
+  int node_cidr_mask_size;    /* 0 = DRV_CONTROLLERS_NODE_CIDR_MASK */
+  bool no_allocate_node_cidrs; /* --allocate-node-cidrs=false */
 } drv_controllers_opts;
+
+#define DRV_CONTROLLERS_CLUSTER_CIDR "10.244.0.0/16"
+#define DRV_CONTROLLERS_NODE_CIDR_MASK 24
+
+/* Checks the CIDR options; the error names the flag (`--cluster-cidr …: …`). */
+int drv_controllers_opts_check(const drv_controllers_opts *opts, drv_err *err);
 
 typedef struct drv_controllers drv_controllers;
 

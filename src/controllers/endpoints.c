@@ -12,23 +12,17 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "controllers/cidrset.h"
 #include "controllers/internal.h"
 
 static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int parse_cidr(const char *cidr, uint32_t *base, uint32_t *size)
 {
-  char buf[64];
-  snprintf(buf, sizeof buf, "%s", cidr);
-  char *slash = strchr(buf, '/');
-  if (!slash) return -1;
-  *slash = '\0';
-  int bits = atoi(slash + 1);
-  struct in_addr a;
-  if (bits < 8 || bits > 30 || inet_pton(AF_INET, buf, &a) != 1) return -1;
-  uint32_t mask = bits == 0 ? 0 : 0xffffffffu << (32 - bits);
-  *base = ntohl(a.s_addr) & mask;
-  *size = ~mask + 1;
+  int bits;
+  drv_err err;
+  if (drv_cidr_parse(cidr, 8, 30, base, &bits, &err) < 0) return -1;
+  *size = 1u << (32 - bits);
   return 0;
 }
 

@@ -32,7 +32,7 @@ struct drv_ctl {
   drv_controllers_opts o;
   volatile bool stop;
   drv_informer *pods, *rs, *deploy, *nodes, *ns, *svc, *ep, *eps, *leases;
-  ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints;
+  ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints, nodeipam;
   pthread_t ticker;
   drv_leader *leader; /* only the leader's workers act */
   /* expectations: pods this process deleted, not yet seen gone (uid → ms) */
@@ -41,6 +41,7 @@ struct drv_ctl {
   /* node lifecycle state */
   pthread_mutex_t node_lock;
   json_t *node_state; /* name → {"seen": ms, "rv": lease rv, "notready_since": ms} */
+  struct ctl_nodeipam *ipam; /* node IPAM's subnets (NULL when it does not allocate) */
 };
 
 /* ---- helpers (ctlutil.c) ---- */
@@ -100,5 +101,11 @@ void drv_ctl_nodelife_tick(drv_ctl *ctl);
 int drv_ctl_service_sync(drv_ctl *ctl, const char *key);
 int drv_ctl_endpoints_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_endpoints_register(drv_ctl *ctl);
+int drv_ctl_nodeipam_sync(drv_ctl *ctl, const char *key);
+void drv_ctl_nodeipam_register(drv_ctl *ctl); /* also initialises its loop */
+void drv_ctl_nodeipam_free(drv_ctl *ctl);
+struct drv_cidrset;
+/* Marks the subnets the nodes' spec.podCIDR hold as used. */
+void ctl_nodeipam_rebuild(struct drv_cidrset *set, const json_t *nodes);
 
 #endif

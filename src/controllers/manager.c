@@ -25,6 +25,7 @@ static void *ticker(void *arg)
 int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
                           drv_controllers **out, drv_err *err)
 {
+  if (opts && drv_controllers_opts_check(opts, err) < 0) return -1;
   drv_controllers *cs = drv_calloc(1, sizeof *cs);
   drv_ctl *ctl = &cs->ctl;
   ctl->c = c;
@@ -61,6 +62,7 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   drv_ctl_namespace_register(ctl);
   drv_ctl_nodelife_register(ctl);
   drv_ctl_endpoints_register(ctl);
+  drv_ctl_nodeipam_register(ctl);
   if (!ctl->o.no_leader_election) {
     _cleanup_free_ char *id = drv_leader_identity();
     ctl->leader = drv_leader_new(c, "kube-system", "drover-controllers", id, 0);
@@ -71,7 +73,7 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
     if (drv_informer_start(infs[i], err) < 0) goto fail;
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_wait_synced(infs[i], 10000);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
-                       &ctl->nodelife, &ctl->service, &ctl->endpoints};
+                       &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++)
     if (ctl_loop_start(loops[i], workers, err) < 0) goto fail;
   if (pthread_create(&ctl->ticker, NULL, ticker, ctl)) {
@@ -92,7 +94,7 @@ void drv_controllers_stop(drv_controllers *cs)
   ctl->stop = true;
   if (ctl->ticker) pthread_join(ctl->ticker, NULL);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
-                       &ctl->nodelife, &ctl->service, &ctl->endpoints};
+                       &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_stop(loops[i]);
   drv_leader_free(ctl->leader);
   /* informer threads call handlers that add to the queues: stop them before the queues go */
@@ -101,6 +103,7 @@ void drv_controllers_stop(drv_controllers *cs)
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_free(loops[i]);
   json_decref(ctl->deleted_uids);
   json_decref(ctl->node_state);
+  drv_ctl_nodeipam_free(ctl);
   pthread_mutex_destroy(&ctl->exp_lock);
   pthread_mutex_destroy(&ctl->node_lock);
   free(cs);
