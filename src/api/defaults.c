@@ -347,6 +347,18 @@ static void normalize(const drv_schema_type *t, json_t *obj)
   }
 }
 
+void drv_api_default_node_status(json_t *node)
+{
+  /* Kubernetes always serializes every NodeSystemInfo string (none is omitempty); clients
+   * that check required fields (the Python client) reject a node without them. */
+  static const char *const info[] = {"machineID", "systemUUID", "bootID", "kernelVersion",
+                                     "osImage", "containerRuntimeVersion", "kubeletVersion",
+                                     "kubeProxyVersion", "operatingSystem", "architecture"};
+  json_t *ni = drv_json_get(node, "status.nodeInfo");
+  if (json_is_object(ni))
+    for (size_t i = 0; i < DRV_ARRAY_LEN(info); i++) SETDEF(ni, info[i], json_string(""));
+}
+
 void drv_api_default(const drv_api_resource *res, json_t *obj)
 {
   if (!res || !json_is_object(obj)) return;
@@ -388,13 +400,6 @@ void drv_api_default(const drv_api_resource *res, json_t *obj)
   } else if (!strcmp(k, "Node")) {
     json_t *spec = json_object_get(obj, "spec");
     if (!spec) json_object_set_new(obj, "spec", json_object());
-    /* Kubernetes always serializes every NodeSystemInfo string (none is omitempty); clients
-     * that check required fields (the Python client) reject a node without them. */
-    static const char *const info[] = {"machineID", "systemUUID", "bootID", "kernelVersion",
-                                       "osImage", "containerRuntimeVersion", "kubeletVersion",
-                                       "kubeProxyVersion", "operatingSystem", "architecture"};
-    json_t *ni = drv_json_get(obj, "status.nodeInfo");
-    if (json_is_object(ni))
-      for (size_t i = 0; i < DRV_ARRAY_LEN(info); i++) SETDEF(ni, info[i], json_string(""));
+    drv_api_default_node_status(obj);
   }
 }

@@ -16,6 +16,8 @@ void drv_api_default(const drv_api_resource *res, json_t *obj);
 /* Pieces other layers reuse (the pod template of a deployment is defaulted as a pod spec; the
  * service account and priority that admission adds are set on pods only). */
 void drv_api_default_pod_spec(json_t *spec);
+/* A Node's status.nodeInfo with every string Kubernetes serializes (also on status writes). */
+void drv_api_default_node_status(json_t *node);
 /* "Always" for ":latest" or no tag (digests aside), else "IfNotPresent". */
 const char *drv_api_default_pull_policy(const char *image);
 

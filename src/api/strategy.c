@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "api/defaults.h"
 #include "api/object.h"
 #include "api/quantity.h"
 #include "api/selector.h"
@@ -117,7 +118,6 @@ void drv_api_prepare_for_update(const drv_api_resource *res, json_t *obj, const 
 
 void drv_api_prepare_for_status_update(const drv_api_resource *res, json_t *obj, const json_t *old)
 {
-  (void)res;
   json_t *status = json_incref(json_object_get(obj, "status"));
   const char *rv = drv_obj_resource_version(obj);
   char *rvcopy = rv ? drv_strdup(rv) : NULL;
@@ -129,6 +129,7 @@ void drv_api_prepare_for_status_update(const drv_api_resource *res, json_t *obj,
   else json_object_del(obj, "status");
   drv_obj_set_resource_version(obj, rvcopy);
   free(rvcopy);
+  if (!strcmp(res->kind, "Node")) drv_api_default_node_status(obj);
 }
 
 json_t *drv_api_scale_get(const drv_api_resource *res, const json_t *obj)

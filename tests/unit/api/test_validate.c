@@ -332,6 +332,14 @@ static void strategies_and_scale(void **state)
   drv_api_prepare_for_status_update(d, su, upd);
   assert_int_equal(drv_json_get_int(su, "spec.replicas", 0), 5);
   assert_int_equal(drv_json_get_int(su, "status.replicas", 0), 5);
+  /* a node's status write gets every NodeSystemInfo string too */
+  json_t *nold = J("{\"metadata\":{\"name\":\"n\"},\"spec\":{}}");
+  json_t *nnew = J("{\"metadata\":{\"name\":\"n\"},\"status\":{\"nodeInfo\":{\"osImage\":\"L\"}}}");
+  drv_api_prepare_for_status_update(R("", "v1", "nodes"), nnew, nold);
+  assert_string_equal(drv_json_get_str(nnew, "status.nodeInfo.kubeProxyVersion"), "");
+  assert_string_equal(drv_json_get_str(nnew, "status.nodeInfo.osImage"), "L");
+  json_decref(nold);
+  json_decref(nnew);
   json_t *scale = drv_api_scale_get(d, upd);
   assert_string_equal(drv_json_get_str(scale, "kind"), "Scale");
   assert_int_equal(drv_json_get_int(scale, "spec.replicas", 0), 5);
