@@ -1,7 +1,8 @@
 /* drover's controllers: Deployment, ReplicaSet, garbage collector, namespace, node
  * lifecycle, node IPAM (pod CIDRs), Service (ClusterIP allocation) and
- * Endpoints/EndpointSlices. They read through shared informers and write through an API client, so the same code drives drover's server
- * in-process or any Kubernetes-API server over HTTP.
+ * Endpoints/EndpointSlices. They read through shared informers and write through an API
+ * client, so the same code drives drover's server in-process or any Kubernetes-API server
+ * over HTTP.
  *
  * Only one instance acts at a time: they hold the Lease kube-system/drover-controllers
  * (api/leader.h) and stand by while another instance does.

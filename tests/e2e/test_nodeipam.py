@@ -1,0 +1,192 @@
+"""Node IPAM end to end: `drover up` with no --pod-cidr anywhere. Its controllers give the node
+a pod CIDR from --cluster-cidr, its agent waits for it and puts pods on the bridge: a pod
+reaches another pod's IP, and a ClusterIP Service in front of it. Everything runs in a network
+namespace this test creates (bridge, routes, iptables rules and pod traffic stay in it), with a
+unique bridge name and cluster CIDR besides."""
+import ipaddress
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import agentlib as A
+from agentlib import ctr, wait_for
+from conftest import DROVER, run
+
+PID = os.getpid() % 100000
+NS = f"drvipam{PID}"
+BRIDGE = f"drvi{PID}"
+NODE = f"ipam-{PID}"
+
+
+def in_ns(*args):
+    # nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup hierarchies.
+    return ["nsenter", f"--net=/run/netns/{NS}"] + list(args)
+
+
+class Up:
+    def __init__(self, root):
+        self.root = root
+        self.data = os.path.join(root, "data")
+        self.kubeconfig = os.path.join(self.data, "kubeconfig")
+        self.cidr_octet = random.randint(100, 250)
+        self.cluster_cidr = f"10.{self.cidr_octet}.0.0/16"
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        port, aport = random.randint(20000, 40000), random.randint(40001, 60000)
+        self.log = open(os.path.join(self.root, "up.log"), "ab")
+        self.proc = subprocess.Popen(in_ns(DROVER, "up", "--data-dir", self.data, "--listen", f"127.0.0.1:{port}",
+                                           "--agent-listen", f"127.0.0.1:{aport}", "--node-name", NODE,
+                                           "--bridge", BRIDGE, "--cluster-cidr", self.cluster_cidr),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+        def up():
+            assert self.proc.poll() is None, f"drover up exited {self.proc.returncode}: {self.logtext()}"
+            return os.path.exists(self.kubeconfig) and \
+                self.kubectl("get", "--raw", "/healthz", check=False).returncode == 0
+        wait_for(up, timeout=30, what="drover up")
+
+    def logtext(self):
+        try:
+            with open(os.path.join(self.root, "up.log")) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def kubectl(self, *args, check=True, input=None, timeout=60):
+        return run(*in_ns("/usr/bin/kubectl", "--kubeconfig", self.kubeconfig, *args), check=check, input=input,
+                   timeout=timeout)
+
+    def get(self, path):
+        p = self.kubectl("get", "--raw", path, check=False)
+        return json.loads(p.stdout) if p.returncode == 0 else None
+
+    def apply(self, obj):
+        self.kubectl("apply", "-f", "-", input=json.dumps(obj))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+
+
+@pytest.fixture(scope="module")
+def up():
+    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+    root = tempfile.mkdtemp(prefix=f"drv-ipam-{PID}-")
+    run("ip", "netns", "add", NS)
+    u = Up(root)
+    try:
+        run("ip", "-n", NS, "link", "set", "lo", "up")
+        A.import_busybox(u.data, root)
+        u.start()
+        yield u
+    finally:
+        try:
+            # pods first: containers outlive drover
+            u.kubectl("delete", "services,pods", "--all", "--timeout=40s", check=False, timeout=60)
+        except Exception:
+            pass
+        u.stop()
+        leftover = object.__new__(A.Agent)
+        leftover.dir, leftover.netns, leftover.proc, leftover.log = u.data, NS, None, None
+        leftover.cleanup()
+        # the bridge, veths, routes and iptables rules go with the namespace
+        for p in subprocess.run(["ip", "netns", "pids", NS], capture_output=True, text=True).stdout.split():
+            try:
+                os.kill(int(p), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def web_pod(name, labels=None):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
+            "spec": {"nodeName": NODE, "terminationGracePeriodSeconds": 1, "containers": [ctr(
+                "web", f"mkdir -p /w && echo hello-{name} > /w/index.html && exec busybox httpd -f -p 8080 -h /w",
+                ports=[{"containerPort": 8080}])]}}
+
+
+def wget_from(u, pod, url, what, timeout=30):
+    """Output of wget in pod (retried: rules and routes take a moment); the last error when none."""
+    last = {}
+
+    def once():
+        p = u.kubectl("exec", pod, "--", "busybox", "wget", "-qO-", url, check=False)
+        last["p"] = p
+        return p.stdout if p.returncode == 0 else None
+    try:
+        return wait_for(once, timeout=timeout, what=what)
+    except AssertionError:
+        p = last.get("p")
+        raise AssertionError(f"{what}: {url} from {pod}: rc {p.returncode if p else None} "
+                             f"stderr {p.stderr if p else None}\n{u.logtext()}")
+
+
+def pod_ip(u, name):
+    p = u.get(f"/api/v1/namespaces/default/pods/{name}") or {}
+    st = p.get("status", {})
+    if st.get("phase") != "Running" or not st.get("podIP"):
+        return None
+    return st["podIP"]
+
+
+def test_node_gets_pod_cidr_and_pods_talk(up):
+    node = wait_for(lambda: (up.get(f"/api/v1/nodes/{NODE}") or {}).get("spec", {}).get("podCIDR") and
+                    up.get(f"/api/v1/nodes/{NODE}"), timeout=20, what="spec.podCIDR")
+    cidr = node["spec"]["podCIDR"]
+    # the first node gets the cluster CIDR's first /24
+    assert cidr == f"10.{up.cidr_octet}.0.0/24", node["spec"]
+    assert node["spec"].get("podCIDRs") == [cidr]
+    assert "pod CIDR " + cidr in up.logtext()
+    net = ipaddress.ip_network(cidr)
+    # the agent set the bridge up on the first address of it
+    out = run("ip", "-n", NS, "-4", "-o", "addr", "show", "dev", BRIDGE).stdout
+    assert f"{net.network_address + 1}/24" in out, out
+
+    up.apply(web_pod("web", {"app": "ipamweb"}))
+    up.apply(web_pod("client"))
+    ips = {n: wait_for(lambda n=n: pod_ip(up, n), timeout=90, what=f"{n} running with an IP") for n in ("web", "client")}
+    for n, ip in ips.items():
+        assert ipaddress.ip_address(ip) in net, (n, ip, cidr)
+    assert ips["web"] != ips["client"]
+
+    # pod → pod over the bridge
+    out = wget_from(up, "client", f"http://{ips['web']}:8080/index.html", "wget pod IP")
+    assert "hello-web" in out
+
+    # pod → ClusterIP Service → pod (the agent's iptables rules in this namespace)
+    up.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ipamweb"},
+              "spec": {"selector": {"app": "ipamweb"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+    vip = wait_for(lambda: (up.get("/api/v1/namespaces/default/services/ipamweb") or {}).get("spec", {})
+                   .get("clusterIP"), timeout=20, what="clusterIP")
+    out = wget_from(up, "client", f"http://{vip}/index.html", "wget ClusterIP")
+    assert "hello-web" in out
+
+
+def test_node_ipam_flags_are_checked(tmpdir_root):
+    for args, flag in ((["--cluster-cidr", "10.244.0/16"], "--cluster-cidr"),
+                       (["--cluster-cidr", "10.244.0.0/16", "--node-cidr-mask-size", "8"], "--node-cidr-mask-size"),
+                       (["--allocate-node-cidrs=maybe"], "--allocate-node-cidrs")):
+        p = run(DROVER, "up", "--data-dir", tmpdir_root, *args, check=False, timeout=20)
+        assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
+        p = run(DROVER, "controllers", *args, check=False, timeout=20)
+        assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
+    # nothing was started
+    assert not os.path.exists(os.path.join(tmpdir_root, "kubeconfig"))
