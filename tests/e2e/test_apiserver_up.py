@@ -41,7 +41,9 @@ def up():
     os.makedirs(data)
     agentlib.import_busybox(data, root)
     s = Server(verb="up", data_dir=data,
-               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"up-{os.getpid()}"])
+               # pods on loopback only: no pod bridge in the host's network (test_nodeipam.py covers it)
+               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"up-{os.getpid()}",
+                      "--allocate-node-cidrs=false"])
     yield s
     try:
         s.kubectl("delete", "deployment", "--all", "--wait=false", check=False)

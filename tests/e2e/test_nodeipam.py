@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -190,3 +189,52 @@ def test_node_ipam_flags_are_checked(tmpdir_root):
         assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
     # nothing was started
     assert not os.path.exists(os.path.join(tmpdir_root, "kubeconfig"))
+
+
+def test_range_full_release_and_restart(tmpdir_root):
+    """Two /24s in the range: a third Node gets CIDRAssignmentFailed, then the subnet a deleted
+    Node frees; a restarted control plane hands out neither of the held subnets again."""
+    from apiserver import Server
+    octet = random.randint(100, 250)
+    flags = ["--no-agent", "--cluster-cidr", f"10.{octet}.0.0/23", "--node-cidr-mask-size", "24"]
+    s = Server(verb="up", data_dir=tmpdir_root, extra=flags)
+
+    def node(name):
+        code, obj = s.http("POST", "/api/v1/nodes", body={"apiVersion": "v1", "kind": "Node",
+                                                           "metadata": {"name": name}})
+        assert code == 201, obj
+
+    def cidr(name):
+        code, obj = s.http("GET", f"/api/v1/nodes/{name}")
+        return obj.get("spec", {}).get("podCIDR") if code == 200 else None
+
+    try:
+        node("n1")
+        assert wait_for(lambda: cidr("n1"), timeout=20, what="n1 podCIDR") == f"10.{octet}.0.0/24"
+        node("n2")
+        assert wait_for(lambda: cidr("n2"), timeout=20, what="n2 podCIDR") == f"10.{octet}.1.0/24"
+        node("n3")
+
+        def failed_event():
+            code, ev = s.http("GET", "/api/v1/events")
+            return [e for e in ev.get("items", []) if e.get("reason") == "CIDRAssignmentFailed"
+                    and e["involvedObject"].get("name") == "n3"]
+        ev = wait_for(failed_event, timeout=20, what="CIDRAssignmentFailed event")
+        assert ev[0]["type"] == "Warning" and ev[0]["involvedObject"]["kind"] == "Node", ev
+        assert cidr("n3") is None
+        code, _ = s.http("DELETE", "/api/v1/nodes/n1")
+        assert code == 200
+        assert wait_for(lambda: cidr("n3"), timeout=20, what="n3 gets n1's subnet") == f"10.{octet}.0.0/24"
+
+        # restart: the subnets held come from the Nodes; none is handed out twice
+        s.stop()
+        s.start()
+        node("n4")
+        # the range is full while n2 and n3 hold both subnets: n4 gets none
+        assert wait_for(lambda: [e for e in s.http("GET", "/api/v1/events")[1].get("items", [])
+                                 if e.get("reason") == "CIDRAssignmentFailed"
+                                 and e["involvedObject"].get("name") == "n4"], timeout=20, what="n4 failed")
+        assert cidr("n4") is None
+        assert {cidr("n2"), cidr("n3")} == {f"10.{octet}.0.0/24", f"10.{octet}.1.0/24"}
+    finally:
+        s.stop()
