@@ -749,6 +749,7 @@ void drv_agent_stop(drv_agent *a)
   }
   drv_dns_stop(a);
   drv_agent_httpd_stop(a);
+  drv_pod_pulls_wait();
   agent_free(a);
 }
 

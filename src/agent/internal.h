@@ -46,6 +46,7 @@ typedef struct drv_ctr {
   bool ready, started;
   bool done;             /* terminated for good (no restart) */
   drv_probe_state liveness, readiness, startup;
+  struct drv_pull_job *pull; /* an image pull running in its own thread, NULL when none */
 } drv_ctr;
 
 typedef struct drv_pod {
@@ -115,6 +116,8 @@ void drv_pod_free(drv_pod *p);
 void drv_pod_sync(struct drv_agent *a, drv_pod *p);
 /* Sets p->obj from the server's object (or NULL) and the container tables from its spec. */
 void drv_pod_set_object(drv_pod *p, json_t *obj);
+/* Waits for image pulls still running in their threads (at agent stop). */
+void drv_pod_pulls_wait(void);
 drv_pod *drv_agent_find_pod(struct drv_agent *a, const char *ns, const char *name);
 
 /* checkpoint.c */

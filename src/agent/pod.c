@@ -43,8 +43,11 @@ drv_pod *drv_pod_new(drv_agent *a, const char *uid, const char *ns, const char *
   return p;
 }
 
+static void pull_job_abandon(drv_ctr *c);
+
 static void ctr_clear(drv_ctr *c)
 {
+  pull_job_abandon(c);
   free(c->name);
   json_decref(c->spec);
   free(c->rt_id);
@@ -255,6 +258,75 @@ static drv_image_pull_policy pull_policy(const json_t *spec, const char *image)
   return DRV_IMAGE_PULL_IF_NOT_PRESENT;
 }
 
+/* Image pulls that have to ask a registry run in a thread of their own, so a slow or silent
+ * registry never holds up the other pods; the worker picks the result up on a later sync. */
+struct drv_pull_job {
+  struct drv_image_store *images;
+  char *image;
+  drv_image_pull_policy policy;
+  bool done, abandoned; /* under pull_mu */
+  int rc;
+  drv_err err;
+  drv_image *img;
+};
+
+/* Jobs outlive neither the image store nor the agent: drv_pod_pulls_wait() at stop. */
+static pthread_mutex_t pull_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pull_cv = PTHREAD_COND_INITIALIZER;
+static int pulls_inflight;
+
+static void pull_job_free(struct drv_pull_job *j)
+{
+  if (j->img) drv_image_free(j->img);
+  free(j->image);
+  free(j);
+}
+
+static void *pull_thread(void *arg)
+{
+  struct drv_pull_job *j = arg;
+  drv_image_pull_opts po = {.policy = j->policy};
+  drv_image *img = NULL;
+  drv_err err;
+  drv_err_clear(&err);
+  int rc = drv_image_pull(j->images, j->image, &po, &img, &err);
+  pthread_mutex_lock(&pull_mu);
+  j->rc = rc, j->err = err, j->img = img;
+  j->done = true;
+  bool abandoned = j->abandoned;
+  pulls_inflight--;
+  pthread_cond_broadcast(&pull_cv);
+  pthread_mutex_unlock(&pull_mu);
+  if (abandoned) pull_job_free(j);
+  return NULL;
+}
+
+static bool pull_job_done(struct drv_pull_job *j)
+{
+  pthread_mutex_lock(&pull_mu);
+  bool d = j->done;
+  pthread_mutex_unlock(&pull_mu);
+  return d;
+}
+
+static void pull_job_abandon(drv_ctr *c)
+{
+  if (!c->pull) return;
+  pthread_mutex_lock(&pull_mu);
+  bool done = c->pull->done;
+  if (!done) c->pull->abandoned = true;
+  pthread_mutex_unlock(&pull_mu);
+  if (done) pull_job_free(c->pull);
+  c->pull = NULL;
+}
+
+void drv_pod_pulls_wait(void)
+{
+  pthread_mutex_lock(&pull_mu);
+  while (pulls_inflight > 0) pthread_cond_wait(&pull_cv, &pull_mu);
+  pthread_mutex_unlock(&pull_mu);
+}
+
 static void fail_retry(drv_ctr *c, const char *reason, const char *message)
 {
   c->failures++;
@@ -272,8 +344,48 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   }
   drv_image_pull_opts po = {.policy = pull_policy(c->spec, image)};
   drv_image *img = NULL;
-  /* A local image satisfies IfNotPresent without touching the registry; Always still asks. */
-  if (drv_image_pull(a->images, image, &po, &img, &err) < 0) {
+  int prc;
+  if (c->pull) {
+    if (!pull_job_done(c->pull)) return; /* still pulling */
+    prc = c->pull->rc;
+    err = c->pull->err;
+    img = c->pull->img;
+    c->pull->img = NULL;
+    pull_job_free(c->pull);
+    c->pull = NULL;
+  } else if (po.policy != DRV_IMAGE_PULL_ALWAYS &&
+             drv_image_lookup(a->images, image, &img, &err) == 0) {
+    prc = 0; /* present: IfNotPresent and Never need no registry */
+  } else if (po.policy == DRV_IMAGE_PULL_NEVER) {
+    prc = -1;
+  } else {
+    struct drv_pull_job *j = drv_calloc(1, sizeof *j);
+    j->images = a->images;
+    j->image = drv_strdup(image);
+    j->policy = po.policy;
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&pull_mu);
+    pulls_inflight++;
+    pthread_mutex_unlock(&pull_mu);
+    if (pthread_create(&t, &at, pull_thread, j) != 0) {
+      pthread_attr_destroy(&at);
+      pthread_mutex_lock(&pull_mu);
+      pulls_inflight--;
+      pthread_mutex_unlock(&pull_mu);
+      pull_job_free(j);
+      fail_retry(c, "ErrImagePull", "pull: cannot start a thread");
+      return;
+    }
+    pthread_attr_destroy(&at);
+    c->pull = j;
+    set_waiting(c, "ContainerCreating", NULL);
+    return;
+  }
+  if (prc < 0) {
+    if (img) drv_image_free(img);
     bool again = c->reason && (!strcmp(c->reason, "ErrImagePull") || !strcmp(c->reason, "ImagePullBackOff"));
     if (po.policy == DRV_IMAGE_PULL_NEVER)
       fail_retry(c, "ErrImageNeverPull", err.msg);

@@ -226,9 +226,21 @@ def test_bad_input_reported(env):
     assert c["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     last = c["lastState"]["terminated"]
     assert last["exitCode"] != 0
-    # The agent keeps serving others.
-    A.create_pod(s, pod("after", node, [ctr("c", "exec sleep 1000")]))
-    wait_for(lambda: A.running(s, "after"), what="other pod still runs")
+    # The agent keeps serving others, even while a registry never answers a pull.
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        A.create_pod(s, pod("hang", node, [{"name": "c", "image": f"127.0.0.1:{silent.getsockname()[1]}/x:v1"}]))
+        wait_for(lambda: A.ctr_status(s, "hang", "c")["state"]["waiting"]["reason"] == "ContainerCreating",
+                 what="hang pulling")
+        t0 = time.time()
+        A.create_pod(s, pod("after", node, [ctr("c", "exec sleep 1000")]))
+        wait_for(lambda: A.running(s, "after"), what="other pod still runs")
+        assert time.time() - t0 < 5
+    finally:
+        silent.close()
 
 
 def test_graceful_termination(env):
