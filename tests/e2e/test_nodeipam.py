@@ -238,3 +238,50 @@ def test_range_full_release_and_restart(tmpdir_root):
         assert {cidr("n2"), cidr("n3")} == {f"10.{octet}.0.0/24", f"10.{octet}.1.0/24"}
     finally:
         s.stop()
+
+
+def test_agent_waits_for_cidr_from_controllers(tmpdir_root):
+    """A separate `drover agent` (no --pod-cidr) against a control plane whose controllers hold
+    their Lease: it waits for node IPAM and sets its bridge up on the assigned CIDR."""
+    ns, bridge = f"drvipb{PID}", f"drvj{PID}"
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    run("ip", "netns", "add", ns)
+    octet = random.randint(100, 250)
+    cp = os.path.join(tmpdir_root, "cp")
+    os.makedirs(cp)
+    log = open(os.path.join(tmpdir_root, "cp.log"), "ab")
+    procs = []
+    try:
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        port = random.randint(20000, 40000)
+        procs.append(subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", DROVER, "up", "--no-agent",
+                                       "--data-dir", cp, "--listen", f"127.0.0.1:{port}",
+                                       "--cluster-cidr", f"10.{octet}.0.0/16"], stdout=log, stderr=subprocess.STDOUT))
+        kc = os.path.join(cp, "kubeconfig")
+        wait_for(lambda: os.path.exists(kc), timeout=20, what="kubeconfig")
+        node = f"ipamb-{PID}"
+        adir = os.path.join(tmpdir_root, "agent")
+        os.makedirs(adir)
+        agent = subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", DROVER, "agent", "--kubeconfig", kc,
+                                  "--data-dir", adir, "--node-name", node, "--node-ip", "127.0.0.1",
+                                  "--listen", "127.0.0.1:0", "--bridge", bridge],
+                                 stdout=log, stderr=subprocess.STDOUT)
+        procs.append(agent)
+
+        def bridge_addr():
+            p = run("ip", "-n", ns, "-4", "-o", "addr", "show", "dev", bridge, check=False)
+            return p.returncode == 0 and f"10.{octet}.0.1/24" in p.stdout
+        wait_for(bridge_addr, timeout=30, what="agent bridge on the assigned CIDR")
+        text = open(os.path.join(tmpdir_root, "cp.log")).read()
+        assert f"node {node}: pod CIDR 10.{octet}.0.0/24 assigned by the control plane" in text, text[-3000:]
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        log.close()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
