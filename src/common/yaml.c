@@ -418,6 +418,8 @@ static bool plain_ok(const char *s)
   if (n == 0 || n > 200) return false;
   if (!(isalnum((unsigned char)s[0]) || s[0] == '/' || s[0] == '_' || s[0] == '.')) return false;
   if (s[n - 1] == ' ' || s[n - 1] == ':') return false;
+  /* "..." at the start of a line ends a YAML document ("---" starts one, but '-' cannot lead) */
+  if (strncmp(s, "...", 3) == 0) return false;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (!(isalnum(c) || strchr(" -_./+=@,:", c))) return false;

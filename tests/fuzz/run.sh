@@ -17,7 +17,8 @@ for bin in build-fuzz/tests/fuzz/fuzz_*; do
   work=$(mktemp -d)
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/ 2>/dev/null
   log=$results/fuzz-$name.log
-  if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 "$work" >"$log" 2>&1; then
+  if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$results/fuzz-$name-" \
+      "$work" >"$log" 2>&1; then
     body=""
   else
     body="<failure message=\"fuzzer found a crash; see $log\"/>"
