@@ -91,6 +91,23 @@ static void keep_from_old(json_t *obj, const json_t *old, const char *key)
   else json_object_del(obj, key);
 }
 
+/* A service switched to a type without node ports loses the node ports it kept from before,
+ * as Kubernetes drops type-dependent fields; a newly written one is left for validation. */
+static void drop_node_ports(json_t *obj, const json_t *old)
+{
+  const char *t = drv_json_get_str(obj, "spec.type");
+  if (!t || (strcmp(t, "ClusterIP") != 0 && strcmp(t, "ExternalName") != 0)) return;
+  json_t *oports = drv_json_get(old, "spec.ports");
+  size_t i;
+  json_t *p;
+  json_array_foreach(drv_json_get(obj, "spec.ports"), i, p)
+  {
+    json_t *np = json_object_get(p, "nodePort");
+    json_t *onp = json_object_get(json_array_get(oports, i), "nodePort");
+    if (np && onp && json_equal(np, onp)) json_object_del(p, "nodePort");
+  }
+}
+
 void drv_api_prepare_for_update(const drv_api_resource *res, json_t *obj, const json_t *old)
 {
   clear_namespace(res, obj);
@@ -109,6 +126,7 @@ void drv_api_prepare_for_update(const drv_api_resource *res, json_t *obj, const 
     /* namespace status only changes through /status (or the deletion flow) */
     keep_from_old(obj, old, "status");
   }
+  if (!strcmp(res->kind, "Service")) drop_node_ports(obj, old);
   if (drv_api_tracks_generation(res)) {
     long long gen = drv_obj_generation(old);
     if (!json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"))) gen++;

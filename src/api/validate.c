@@ -256,6 +256,10 @@ static void service(vctx *v, const json_t *obj)
     free(f);
     f = v_path(pp, "nodePort");
     v_port(v, f, json_object_get(p, "nodePort"), true);
+    /* only NodePort and LoadBalancer services open node ports */
+    json_t *np = json_object_get(p, "nodePort");
+    if (type && !strcmp(type, "ClusterIP") && json_is_integer(np) && json_integer_value(np) != 0)
+      v_forbidden(v, f, "may not be used when `type` is 'ClusterIP'");
     free(f);
     free(pp);
   }

@@ -221,6 +221,24 @@ static void deployment_validation(void **state)
   assert_non_null(strstr(msg, "spec.ports[0].name: Required value"));
   free(msg);
   json_decref(s);
+  json_t *cnp = J("{\"metadata\":{\"name\":\"s\"},\"spec\":{\"type\":\"ClusterIP\",\"ports\":[{\"port\":80,\"nodePort\":30001}]}}");
+  msg = causes_of(drv_api_validate(svc, cnp, NULL));
+  assert_non_null(strstr(msg, "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"));
+  free(msg);
+  drv_json_set(cnp, "spec.type", json_string("NodePort"));
+  msg = causes_of(drv_api_validate(svc, cnp, NULL));
+  assert_string_equal(msg, "");
+  free(msg);
+  /* NodePort → ClusterIP: the node port kept from before is dropped, the update is valid */
+  json_t *cip = json_deep_copy(cnp);
+  drv_json_set(cip, "spec.type", json_string("ClusterIP"));
+  drv_api_prepare_for_update(svc, cip, cnp);
+  assert_null(json_object_get(json_array_get(drv_json_get(cip, "spec.ports"), 0), "nodePort"));
+  msg = causes_of(drv_api_validate(svc, cip, cnp));
+  assert_string_equal(msg, "");
+  free(msg);
+  json_decref(cip);
+  json_decref(cnp);
   json_t *cm = J("{\"metadata\":{\"name\":\"c\"},\"data\":{\"bad key\":\"v\"}}");
   msg = causes_of(drv_api_validate(R("", "v1", "configmaps"), cm, NULL));
   assert_non_null(strstr(msg, "data[bad key]: Invalid value: \"bad key\": a valid config key"));
