@@ -67,9 +67,9 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
   o->listen = "127.0.0.1:6443";
   optind = 1;
   opterr = 0;
-  int c;
+  int c, idx = -1;
   double d;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
     switch (c) {
     case 'd': o->data_dir = optarg; break;
     case 'l': o->listen = optarg; break;
@@ -94,7 +94,9 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
     case 'M':
     case 'a':
       if (!up) {
-        fprintf(stderr, "drover %s: unknown flag `%s` (see drover %s --help)\n", verb, argv[optind - 1], verb);
+        /* name the flag itself: with a separate value argv[optind - 1] is the value */
+        fprintf(stderr, "drover %s: unknown flag `--%s` (see drover %s --help)\n", verb,
+                idx >= 0 ? opts[idx].name : "?", verb);
         return -1;
       }
       if (c == 'N') up->no_agent = true;
