@@ -11,7 +11,7 @@
 
 static void usage(FILE *out)
 {
-  fprintf(out, "usage: drover token [--data-dir DIR] create [USER] | list | revoke USER|TOKEN\n"
+  fprintf(out, "usage: drover token [create [USER] | list | revoke USER|TOKEN] [--data-dir DIR]\n"
                "  with no subcommand: prints the admin token (creating it when missing)\n");
 }
 
@@ -24,7 +24,7 @@ int drv_cmd_token(int argc, char **argv)
   optind = 1;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     if (c == 'd') {
       dir = optarg;
     } else if (c == 'h') {

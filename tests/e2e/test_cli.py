@@ -16,3 +16,15 @@ def test_help_lists_commands():
     p = drover("help")
     assert "version" in p.stdout
     assert "kubectl" in p.stdout
+
+
+def test_token_flags_anywhere(tmpdir_root):
+    """`drover token` takes --data-dir before or after its subcommand, like `drover image`."""
+    import os
+    tok = drover("token", "create", "--data-dir", tmpdir_root, "bob").stdout.strip()
+    assert len(tok) >= 32
+    assert "bob" in drover("token", "list", "--data-dir", tmpdir_root).stdout
+    assert "revoked 1 token" in drover("token", "--data-dir", tmpdir_root, "revoke", "bob").stdout
+    assert os.path.exists(os.path.join(tmpdir_root, "tokens"))
+    p = drover("token", "--bogus", check=False)
+    assert p.returncode == 2 and "`--bogus`" in p.stderr
