@@ -32,7 +32,8 @@ struct drv_ctl {
   drv_controllers_opts o;
   volatile bool stop;
   drv_informer *pods, *rs, *deploy, *nodes, *ns, *svc, *ep, *eps, *leases;
-  ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints, nodeipam;
+  ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints, nodeipam,
+      serviceaccount;
   pthread_t ticker;
   drv_leader *leader; /* only the leader's workers act */
   /* expectations: pods this process deleted, not yet seen gone (uid → ms) */
@@ -95,6 +96,8 @@ int drv_ctl_gc_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_gc_register(drv_ctl *ctl);
 int drv_ctl_namespace_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_namespace_register(drv_ctl *ctl);
+int drv_ctl_serviceaccount_sync(drv_ctl *ctl, const char *ns);
+void drv_ctl_serviceaccount_register(drv_ctl *ctl);
 int drv_ctl_nodelife_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_nodelife_register(drv_ctl *ctl);
 void drv_ctl_nodelife_tick(drv_ctl *ctl);

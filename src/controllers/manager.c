@@ -56,6 +56,7 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   ctl_loop_init(ctl, &ctl->nodelife, "node-controller", drv_ctl_nodelife_sync);
   ctl_loop_init(ctl, &ctl->service, "service-controller", drv_ctl_service_sync);
   ctl_loop_init(ctl, &ctl->endpoints, "endpoint-controller", drv_ctl_endpoints_sync);
+  ctl_loop_init(ctl, &ctl->serviceaccount, "service-account-controller", drv_ctl_serviceaccount_sync);
   drv_ctl_replicaset_register(ctl);
   drv_ctl_deployment_register(ctl);
   drv_ctl_gc_register(ctl);
@@ -63,6 +64,7 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   drv_ctl_nodelife_register(ctl);
   drv_ctl_endpoints_register(ctl);
   drv_ctl_nodeipam_register(ctl);
+  drv_ctl_serviceaccount_register(ctl);
   if (!ctl->o.no_leader_election) {
     _cleanup_free_ char *id = drv_leader_identity();
     ctl->leader = drv_leader_new(c, "kube-system", "drover-controllers", id, 0);
@@ -73,7 +75,8 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
     if (drv_informer_start(infs[i], err) < 0) goto fail;
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_wait_synced(infs[i], 10000);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
-                       &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam};
+                       &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam,
+                       &ctl->serviceaccount};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++)
     if (ctl_loop_start(loops[i], workers, err) < 0) goto fail;
   if (pthread_create(&ctl->ticker, NULL, ticker, ctl)) {
@@ -94,7 +97,8 @@ void drv_controllers_stop(drv_controllers *cs)
   ctl->stop = true;
   if (ctl->ticker) pthread_join(ctl->ticker, NULL);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
-                       &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam};
+                       &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam,
+                       &ctl->serviceaccount};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_stop(loops[i]);
   drv_leader_free(ctl->leader);
   /* informer threads call handlers that add to the queues: stop them before the queues go */

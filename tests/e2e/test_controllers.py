@@ -266,6 +266,16 @@ def test_namespace_deletion_removes_contents(cluster):
     assert not cluster.apps.list_namespaced_deployment(ns).items
 
 
+def test_namespaces_get_a_default_service_account(cluster):
+    ns = cluster.namespace("sa-%d" % PID)
+    sa = wait_for("default service account", lambda: cluster.core.read_namespaced_service_account("default", ns))
+    assert sa.metadata.namespace == ns
+    assert cluster.core.read_namespaced_service_account("default", "default").metadata.name == "default"
+    cluster.kubectl("delete", "ns", ns, "--timeout=60s")
+    p = cluster.kubectl("get", "ns", ns, check=False)
+    assert p.returncode != 0 and "NotFound" in p.stderr
+
+
 def test_unschedulable_reason_in_describe(cluster):
     ns = cluster.namespace("unsched-%d" % PID)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge"},
