@@ -4,6 +4,7 @@
  * bytes are relayed both ways once both sides switched protocols. See docs/api.md. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -246,33 +247,73 @@ typedef struct relay {
   size_t extra_len;
 } relay;
 
-static int write_all_fd(int fd, const char *p, size_t n)
+/* One direction of the relay: bytes read from `from` wait in `buf` until `to` takes them.
+ * Both sockets are non-blocking (MHD's upgraded socket always is), so a slow reader only
+ * stops its own direction: we poll for POLLOUT instead of failing on EAGAIN, and stop
+ * reading `from` while its bytes are still pending. */
+typedef struct pipe_dir {
+  int from, to;
+  const char *data; /* pending bytes: in buf, or what came with the switch */
+  size_t off, len;
+  char buf[65536];
+} pipe_dir;
+
+/* Moves what can move now; < 0 when the direction is broken. */
+static int dir_step(pipe_dir *d, short rev_from, short rev_to)
 {
-  return drv_write_all(fd, p, n);
+  if (d->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t n = read(d->from, d->buf, sizeof d->buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n <= 0) return -1;
+    d->data = d->buf;
+    d->off = 0;
+    d->len = (size_t)n;
+    rev_to |= POLLOUT; /* try at once: usually there is room */
+  }
+  if (d->len && (rev_to & (POLLOUT | POLLERR | POLLHUP))) {
+    ssize_t n = write(d->to, d->data + d->off, d->len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n <= 0) return -1;
+    d->off += (size_t)n;
+    d->len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void set_nonblock(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 static void *relay_main(void *arg)
 {
   relay *rl = arg;
-  if (rl->pending.len) write_all_fd(rl->client, rl->pending.data, rl->pending.len);
-  if (rl->extra_len) write_all_fd(rl->agent_fd, rl->extra_in, rl->extra_len);
-  char buf[16384];
-  for (;;) {
-    struct pollfd p[2] = {{rl->agent_fd, POLLIN, 0}, {rl->client, POLLIN, 0}};
+  set_nonblock(rl->agent_fd);
+  set_nonblock(rl->client);
+  _cleanup_free_ pipe_dir *up = drv_calloc(1, sizeof *up);   /* client → agent */
+  _cleanup_free_ pipe_dir *down = drv_calloc(1, sizeof *down); /* agent → client */
+  *up = (pipe_dir){.from = rl->client, .to = rl->agent_fd};
+  *down = (pipe_dir){.from = rl->agent_fd, .to = rl->client};
+  /* the bytes that came with the switch go first */
+  down->data = rl->pending.data;
+  down->len = rl->pending.len;
+  up->data = rl->extra_in;
+  up->len = rl->extra_len;
+  while (!rl->srv->stopping) { /* the server going away ends the session */
+    struct pollfd p[2] = {{rl->agent_fd, 0, 0}, {rl->client, 0, 0}};
+    if (down->len) p[1].events |= POLLOUT;
+    else p[0].events |= POLLIN;
+    if (up->len) p[0].events |= POLLOUT;
+    else p[1].events |= POLLIN;
     int n = poll(p, 2, 1000);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (rl->srv->stopping) break; /* the server is going away: end the session */
-    if (p[0].revents) {
-      ssize_t n = read(rl->agent_fd, buf, sizeof buf);
-      if (n <= 0 || write_all_fd(rl->client, buf, (size_t)n) < 0) break;
-    }
-    if (p[1].revents) {
-      ssize_t n = read(rl->client, buf, sizeof buf);
-      if (n <= 0 || write_all_fd(rl->agent_fd, buf, (size_t)n) < 0) break;
-    }
+    if (n == 0) continue;
+    if (dir_step(down, p[0].revents, p[1].revents) < 0) break;
+    if (dir_step(up, p[1].revents, p[0].revents) < 0) break;
   }
   close(rl->agent_fd);
   MHD_upgrade_action(rl->urh, MHD_UPGRADE_ACTION_CLOSE);

@@ -341,6 +341,22 @@ def test_exec(env):
     assert "/dev/pts/" in p.stdout, (p.stdout, p.stderr)
 
 
+def test_exec_bulk_both_ways(env):
+    """Megabytes through the server's WebSocket relay, each way, byte for byte (a full socket
+    buffer must wait for room, not end the session)."""
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("bulk", node, [ctr("c", "exec sleep 1000")]))
+    wait_for(lambda: A.running(s, "bulk"), what="bulk running")
+    n = 3_000_000
+    p = s.kubectl("exec", "bulk", "--", "sh", "-c", f"head -c {n} /dev/zero | tr '\\0' a", check=False)
+    assert p.returncode == 0 and len(p.stdout) == n and p.stdout.count("a") == n, (len(p.stdout), p.stderr)
+    data = "0123456789abcdef" * (n // 16)
+    p = s.kubectl("exec", "-i", "bulk", "--", "busybox", "wc", "-c", input=data, check=False)
+    assert p.returncode == 0 and p.stdout.strip() == str(len(data)), (p.stdout, p.stderr)
+    p = s.kubectl("exec", "-i", "bulk", "--", "busybox", "cat", input=data, check=False)
+    assert p.returncode == 0 and p.stdout == data, (len(p.stdout), p.stderr)
+
+
 def test_oom_killed_and_impossible_limit(env):
     s, node = env["server"], env["node"]
     A.create_pod(s, pod("oom", node, [ctr("c", "busybox head -c 200m /dev/zero | busybox tail",
