@@ -182,9 +182,10 @@ static void *exec_thread(void *arg)
     }
   }
   if (ok) {
-    json_t *proc = json_pack("{s:O, s:s, s:[s,s], s:{s:i, s:i}, s:b}", "args", r->args, "cwd", "/",
+    /* No user: the runtime gives the exec the container's (runAsUser, groups), never root. */
+    json_t *proc = json_pack("{s:O, s:s, s:[s,s], s:b}", "args", r->args, "cwd", "/",
                              "env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                             "TERM=xterm", "user", "uid", 0, "gid", 0, "terminal", r->tty);
+                             "TERM=xterm", "terminal", r->tty);
     drv_rt_exec_opts o;
     drv_rt_exec_opts_init(&o);
     o.root = r->a->rt_root;

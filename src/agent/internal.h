@@ -127,7 +127,10 @@ void drv_pods_restore(struct drv_agent *a);
 
 /* ocispec.c: the OCI config of one container of p. */
 json_t *drv_ctr_oci_spec(struct drv_agent *a, drv_pod *p, drv_ctr *c, const char *rootfs,
-                         char **args, char **env, const char *cwd, drv_err *err);
+                         char **args, char **env, const char *cwd, const char *image_user,
+                         drv_err *err);
+/* Kubernetes' runAsNonRoot check (before anything is created): EPERM with kubelet's message. */
+int drv_ctr_check_nonroot(drv_pod *p, drv_ctr *c, const char *image_user, drv_err *err);
 char *drv_ctr_cgroup_path(drv_pod *p, const char *rt_id);
 char *drv_pod_cgroup_parent(drv_pod *p);
 

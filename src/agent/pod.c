@@ -405,6 +405,12 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     fail_retry(c, "CreateContainerError", err.msg);
     return;
   }
+  if (drv_ctr_check_nonroot(p, c, proc.user, &err) < 0) {
+    drv_image_free(img);
+    drv_image_process_free(&proc);
+    fail_retry(c, "CreateContainerConfigError", err.msg);
+    return;
+  }
   free(c->rt_id);
   c->rt_id = drv_asprintf("%s-%s-%d", p->uid, c->name, c->attempt);
   _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
@@ -424,7 +430,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     return;
   }
   drv_image_free(img);
-  spec = drv_ctr_oci_spec(a, p, c, rootfs, proc.args, proc.env, proc.cwd, &err);
+  spec = drv_ctr_oci_spec(a, p, c, rootfs, proc.args, proc.env, proc.cwd, proc.user, &err);
   drv_image_process_free(&proc);
   free(rootfs);
   if (!spec) goto create_error;

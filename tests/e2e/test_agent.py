@@ -383,3 +383,67 @@ def test_host_network_pod(env):
     assert A.pod_status(s, "hostnet")["podIP"] == "127.0.0.1"
     body = wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/i", timeout=2).read(), what="served on the host")
     assert body == b"on-host\n"
+
+
+def _status_fields(s, pod_name, ctr_name=None):
+    args = ["exec", pod_name] + (["-c", ctr_name] if ctr_name else []) + ["--", "cat", "/proc/1/status"]
+    out = s.kubectl(*args).stdout
+    return {l.split(":", 1)[0]: l.split(":", 1)[1].strip() for l in out.splitlines() if ":" in l}
+
+
+def test_security_context(env):
+    """Pod and container securityContext: users and groups (the container's over the pod's),
+    capabilities add/drop, no_new_privs, seccomp profiles, runAsNonRoot refusal, privileged."""
+    s, node = env["server"], env["node"]
+    os.makedirs(os.path.join(env["agent"].dir, "seccomp"), exist_ok=True)
+    with open(os.path.join(env["agent"].dir, "seccomp", "deny-mkdir.json"), "w") as f:
+        json.dump({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}, f)
+    A.create_pod(s, pod("sec", node, [
+        ctr("user", "exec sleep 1000", securityContext={
+            "runAsUser": 1001, "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE", "CAP_CHOWN"]}}),
+        ctr("root", "exec sleep 1000", securityContext={
+            "runAsUser": 0, "runAsGroup": 0, "capabilities": {"drop": ["all"], "add": ["NET_ADMIN"]},
+            "seccompProfile": {"type": "Unconfined"}}),
+        ctr("local", "exec sleep 1000", securityContext={
+            "runAsUser": 0, "seccompProfile": {"type": "Localhost", "localhostProfile": "deny-mkdir.json"}}),
+    ], securityContext={"runAsUser": 1000, "runAsGroup": 3000, "supplementalGroups": [4000], "fsGroup": 2000,
+                        "seccompProfile": {"type": "RuntimeDefault"}}))
+    wait_for(lambda: A.running(s, "sec"), what="sec running")
+    st = _status_fields(s, "sec", "user")
+    assert st["Uid"].split()[0] == "1001" and st["Gid"].split()[0] == "3000", st
+    assert sorted(st["Groups"].split()) == ["2000", "4000"], st
+    assert int(st["CapBnd"], 16) == (1 << 10) | (1 << 0), st
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", st
+    # An exec runs as the container's user, not as root.
+    assert s.kubectl("exec", "sec", "-c", "user", "--", "busybox", "id", "-u").stdout == "1001\n"
+    st = _status_fields(s, "sec", "root")
+    assert st["Uid"].split()[0] == "0" and int(st["CapEff"], 16) == 1 << 12, st
+    assert st["NoNewPrivs"] == "0" and st["Seccomp"] == "0", st
+    st = _status_fields(s, "sec", "local")
+    assert st["Seccomp"] == "2" and int(st["CapEff"], 16) == 0xa80425fb, st
+    p = s.kubectl("exec", "sec", "-c", "local", "--", "busybox", "mkdir", "/tmp/x", check=False)
+    assert p.returncode != 0
+    # runAsNonRoot with an image that runs as root: refused before anything is created.
+    A.create_pod(s, pod("nonroot", node, [ctr("c", "exec sleep 1000")], securityContext={"runAsNonRoot": True}))
+    w = wait_for(lambda: A.ctr_status(s, "nonroot", "c")["state"].get("waiting", {}).get("reason") ==
+                 "CreateContainerConfigError" and A.ctr_status(s, "nonroot", "c")["state"]["waiting"],
+                 what="runAsNonRoot refusal")
+    assert "container has runAsNonRoot and image will run as root" in w["message"], w
+    # ... but a non-root runAsUser satisfies it.
+    A.create_pod(s, pod("nonroot-ok", node, [ctr("c", "exec sleep 1000")],
+                        securityContext={"runAsNonRoot": True, "runAsUser": 1234}))
+    wait_for(lambda: A.running(s, "nonroot-ok"), what="nonroot-ok running")
+    # privileged: every capability, no seccomp, the node's devices.
+    A.create_pod(s, pod("priv", node, [ctr("c", "exec sleep 1000", securityContext={"privileged": True})]))
+    wait_for(lambda: A.running(s, "priv"), what="priv running")
+    st = _status_fields(s, "priv")
+    # (every capability the node itself holds: the agent cannot give more than its bounding set)
+    host_bnd = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapBnd:")][0]
+    assert int(st["CapEff"], 16) == int(host_bnd, 16), st
+    assert st["NoNewPrivs"] == "0" and st["Seccomp"] == "0", st
+    ndev = len(s.kubectl("exec", "priv", "--", "ls", "/dev").stdout.split())
+    assert ndev > len(s.kubectl("exec", "nonroot-ok", "--", "ls", "/dev").stdout.split())
+    for n in ("sec", "nonroot", "nonroot-ok", "priv"):
+        s.http("DELETE", f"/api/v1/namespaces/default/pods/{n}")
