@@ -352,13 +352,84 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
   pthread_attr_destroy(&at);
 }
 
+/* Reads up to `want` more bytes into b, waiting at most `ms` for each; < 0 on error or timeout
+ * (an agent that keeps the connection open must not hold a server thread). */
+static int read_more(int fd, drv_buf *b, size_t want, int ms)
+{
+  char buf[4096];
+  while (want > 0) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    ssize_t k = read(fd, buf, want < sizeof buf ? want : sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    drv_buf_append(b, buf, (size_t)k);
+    want -= (size_t)k;
+  }
+  return 0;
+}
+
+#define ERR_BODY_MAX (64 * 1024)
+
+/* The body of the agent's (error) answer, framed as its headers say: Content-Length, chunked,
+ * or until the agent closes. Truncated at ERR_BODY_MAX; `raw` holds what came with the head. */
+static void read_error_body(int fd, const char *head, const char *raw, size_t raw_len, drv_buf *body)
+{
+  char v[64];
+  drv_buf in = DRV_BUF_INIT;
+  drv_buf_append(&in, raw, raw_len);
+  if (header_value(head, "Transfer-Encoding", v, sizeof v) && strcasestr(v, "chunked")) {
+    size_t pos = 0;
+    for (;;) {
+      char *nl;
+      while (!(nl = in.len > pos ? memmem(in.data + pos, in.len - pos, "\r\n", 2) : NULL))
+        if (in.len - pos > 64 || read_more(fd, &in, 1, 5000) < 0) goto out;
+      size_t n = strtoul(in.data + pos, NULL, 16);
+      pos = (size_t)(nl - in.data) + 2;
+      if (n == 0 || body->len + n > ERR_BODY_MAX) break;
+      if (in.len < pos + n + 2 && read_more(fd, &in, pos + n + 2 - in.len, 5000) < 0) goto out;
+      drv_buf_append(body, in.data + pos, n);
+      pos += n + 2;
+    }
+  } else if (header_value(head, "Content-Length", v, sizeof v)) {
+    size_t n = strtoul(v, NULL, 10);
+    if (n > ERR_BODY_MAX) n = ERR_BODY_MAX;
+    if (in.len < n && read_more(fd, &in, n - in.len, 5000) < 0) n = in.len;
+    drv_buf_append(body, in.data, n < in.len ? n : in.len);
+  } else {
+    /* HTTP/1.0 style: the body ends when the agent closes */
+    while (in.len < ERR_BODY_MAX && read_more(fd, &in, 1, 5000) == 0) {}
+    drv_buf_append(body, in.data, in.len);
+  }
+out:
+  drv_buf_free(&in);
+}
+
+/* The agent's refusal, as the Status Kubernetes gives: its own Status if it sent one, else its
+ * text with the reason its code means (a 400 stays a BadRequest). */
 static enum MHD_Result forward_error(drv_req *r, int code, const char *body, size_t len)
 {
   json_t *st = len ? json_loadb(body, len, 0, NULL) : NULL;
   if (json_is_object(st) && json_object_get(st, "kind")) return drv_respond_json(r, code, st);
   json_decref(st);
-  _cleanup_free_ char *m = drv_asprintf("the node agent answered %d: %.*s", code, (int)(len > 500 ? 500 : len), body);
-  return drv_respond_status(r, drv_status_failure(code >= 400 ? code : 502, code == 404 ? "NotFound" : "InternalError", m));
+  while (len && (body[len - 1] == '\n' || body[len - 1] == '\r' || body[len - 1] == ' ')) len--;
+  if (len > 500) len = 500;
+  const char *reason;
+  switch (code) {
+  case 400: reason = "BadRequest"; break;
+  case 401: reason = "Unauthorized"; break;
+  case 403: reason = "Forbidden"; break;
+  case 404: reason = "NotFound"; break;
+  case 405: reason = "MethodNotAllowed"; break;
+  case 409: reason = "Conflict"; break;
+  case 503: reason = "ServiceUnavailable"; break;
+  default: reason = "InternalError";
+  }
+  _cleanup_free_ char *m = len ? drv_asprintf("%.*s", (int)len, body)
+                               : drv_asprintf("the node agent answered %d", code);
+  return drv_respond_status(r, drv_status_failure(code >= 400 && code <= 599 ? code : 502, reason, m));
 }
 
 enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
@@ -420,13 +491,13 @@ enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
     return ret;
   }
   if (code != 200) {
-    /* read the rest of a (short) error body */
-    char buf[4096];
-    ssize_t n;
-    while (head.len < 64 * 1024 && (n = read(fd, buf, sizeof buf)) > 0) drv_buf_append(&head, buf, (size_t)n);
+    /* the error body by its framing; the agent may keep the connection alive: close it */
+    drv_buf body = DRV_BUF_INIT;
+    read_error_body(fd, head.data, head.data + off, head.len - off, &body);
     close(fd);
-    enum MHD_Result ret = forward_error(r, code, head.data + off, head.len - off);
     drv_buf_free(&head);
+    enum MHD_Result ret = forward_error(r, code, body.data ? body.data : "", body.len);
+    drv_buf_free(&body);
     return ret;
   }
   stream *s = drv_calloc(1, sizeof *s);

@@ -357,6 +357,38 @@ def test_exec_bulk_both_ways(env):
     assert p.returncode == 0 and p.stdout == data, (len(p.stdout), p.stderr)
 
 
+def test_exec_into_exited_container(env):
+    """The agent refuses with a 404 on a keep-alive connection: the server reads that body by its
+    length, answers at once with the agent's words and keeps no thread behind."""
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("gone", node, [ctr("run", "exec sleep 1000"), ctr("done", "exit 0")],
+                        restartPolicy="Never"))
+    wait_for(lambda: A.ctr_status(s, "gone", "done")["state"].get("terminated"), what="done exited")
+
+    def threads():
+        with open(f"/proc/{s.proc.pid}/status") as f:
+            return int([l for l in f if l.startswith("Threads:")][0].split()[1])
+
+    def ws_exec():
+        return s.http("GET", "/api/v1/namespaces/default/pods/gone/exec?command=true&stdout=true&container=done",
+                      headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                               "Sec-WebSocket-Protocol": "v5.channel.k8s.io"}, timeout=10)
+
+    ws_exec()
+    before = threads()
+    for _ in range(4):
+        t0 = time.monotonic()
+        code, st = ws_exec()
+        assert code == 404 and st["reason"] == "NotFound" and "is not running" in st["message"], st
+        # kubectl tries WebSocket, then falls back to SPDY (which the server refuses): both prompt
+        p = s.kubectl("exec", "gone", "-c", "done", "--", "true", check=False, timeout=20)
+        assert p.returncode != 0, p.stderr
+        assert time.monotonic() - t0 < 10
+    # threads of finished connections may take a moment to end
+    wait_for(lambda: threads() <= before, timeout=10, what=f"server threads back to {before}")
+
+
 def test_oom_killed_and_impossible_limit(env):
     s, node = env["server"], env["node"]
     A.create_pod(s, pod("oom", node, [ctr("c", "busybox head -c 200m /dev/zero | busybox tail",
@@ -447,3 +479,19 @@ def test_security_context(env):
     assert ndev > len(s.kubectl("exec", "nonroot-ok", "--", "ls", "/dev").stdout.split())
     for n in ("sec", "nonroot", "nonroot-ok", "priv"):
         s.http("DELETE", f"/api/v1/namespaces/default/pods/{n}")
+
+
+def test_exec_env_and_workdir(env):
+    """An exec gets the container's environment (image env + pod env) and working directory;
+    TERM only with a terminal."""
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("exenv", node, [ctr("c", "exec sleep 1000", workingDir="/tmp",
+                                            env=[{"name": "FOO", "value": "bar"}])]))
+    wait_for(lambda: A.running(s, "exenv"), what="exenv running")
+    out = s.kubectl("exec", "exenv", "--", "sh", "-c", "echo $FOO $PATH ${TERM-none}; pwd").stdout
+    assert out == "bar /bin none\n/tmp\n", out
+    p = subprocess.run(["script", "-qec", f"/usr/bin/kubectl --kubeconfig {s.kubeconfig} exec -it exenv -- "
+                        "sh -c 'echo T=$TERM F=$FOO'", "/dev/null"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert "T=xterm F=bar" in p.stdout, (p.stdout, p.stderr)
+    s.http("DELETE", "/api/v1/namespaces/default/pods/exenv")

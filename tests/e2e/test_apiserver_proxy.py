@@ -29,6 +29,14 @@ class AgentHandler(socketserver.StreamRequestHandler):
             body = "".join(f"line {i}\n" for i in range(5)).encode()
             self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
             return
+        if path.startswith("/exec/") and "command=refuse" in path:
+            # a refusal on a kept-alive HTTP/1.1 connection, chunked: the server must not wait for EOF
+            msg = b"refused: bad command\n"
+            self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + b"%x\r\n" % 8 + msg[:8] + b"\r\n" + b"%x\r\n" % (len(msg) - 8) + msg[8:] + b"\r\n0\r\n\r\n")
+            self.wfile.flush()
+            time.sleep(30)
+            return
         if path.startswith("/exec/") and headers.get("upgrade", "").lower() == "websocket":
             key = headers["sec-websocket-key"]
             acc = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
@@ -94,6 +102,16 @@ def test_exec(env):
     assert "hello from exec" in p.stdout, p.stderr
     path, _ = a.seen[-1]
     assert path.startswith("/exec/default/px/c?") and "command=echo" in path
+
+
+def test_exec_refused_by_agent(env):
+    s, _ = env
+    t0 = time.monotonic()
+    code, st = s.http("GET", "/api/v1/namespaces/default/pods/px/exec?command=refuse&stdout=true",
+                      headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, timeout=10)
+    assert time.monotonic() - t0 < 5
+    assert code == 400 and st["reason"] == "BadRequest" and st["message"] == "refused: bad command", st
 
 
 def test_top_from_pushed_metrics(env):
