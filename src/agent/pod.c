@@ -416,6 +416,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
   _cleanup_free_ char *ldir = drv_asprintf("%s/logs/%s", p->dir, c->name);
   _cleanup_free_ char *lpath = drv_ctr_log_path(p, c->name, c->attempt);
+  _cleanup_free_ char *cdir_config = drv_asprintf("%s/config.json", cdir);
   char *rootfs = NULL;
   json_t *spec = NULL;
   int outp[2] = {-1, -1}, errp[2] = {-1, -1}, devnull = -1;
@@ -434,6 +435,11 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   drv_image_process_free(&proc);
   free(rootfs);
   if (!spec) goto create_error;
+  /* The bundle's config.json: `kubectl exec` takes the container's env and cwd from it. */
+  if (json_dump_file(spec, cdir_config, JSON_COMPACT) < 0) {
+    drv_error(&err, errno, "write `%s`", cdir_config);
+    goto create_error;
+  }
   if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
       (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
     drv_error(&err, errno, "log pipes");
