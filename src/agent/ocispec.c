@@ -193,7 +193,7 @@ int drv_ctr_check_nonroot(drv_pod *p, drv_ctr *c, const char *image_user, drv_er
   json_t *ru = sc_get(p, c, "runAsUser");
   if (json_is_integer(ru)) {
     if (json_integer_value(ru) == 0)
-      return drv_error(err, EPERM, "container's runAsUser breaks non-root policy (pod: \"%s_%s(%s)\", container: %s)",
+      return drv_error(err, 0, "container's runAsUser breaks non-root policy (pod: \"%s_%s(%s)\", container: %s)",
                        p->name, p->ns, p->uid, c->name);
     return 0;
   }
@@ -205,10 +205,10 @@ int drv_ctr_check_nonroot(drv_pod *p, drv_ctr *c, const char *image_user, drv_er
   errno = 0;
   unsigned long uid = strtoul(u, &end, 10);
   if (!*u || *end || errno)
-    return drv_error(err, EPERM, "container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root (pod: \"%s_%s(%s)\", container: %s)",
+    return drv_error(err, 0, "container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root (pod: \"%s_%s(%s)\", container: %s)",
                      u, p->name, p->ns, p->uid, c->name);
   if (uid == 0)
-    return drv_error(err, EPERM, "container has runAsNonRoot and image will run as root (pod: \"%s_%s(%s)\", container: %s)",
+    return drv_error(err, 0, "container has runAsNonRoot and image will run as root (pod: \"%s_%s(%s)\", container: %s)",
                      p->name, p->ns, p->uid, c->name);
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,29 +210,146 @@ static void set_waiting(drv_ctr *c, const char *reason, const char *message)
   set_str(&c->message, message);
 }
 
-static char **env_of(drv_pod *p, const json_t *spec)
+/* A key's value in a ConfigMap's or Secret's data (base64 in a Secret), as kubelet reads
+ * them: NULL when absent. Caller frees. */
+static char *ref_value(const json_t *obj, bool secret, const char *key)
 {
-  size_t n = json_array_size(json_object_get(spec, "env"));
-  char **env = drv_calloc(n + 1, sizeof *env);
-  size_t k = 0, i;
+  const char *v = json_string_value(json_object_get(json_object_get(obj, "data"), key));
+  if (!secret || !v) return v ? drv_strdup(v) : NULL;
+  size_t n = strlen(v);
+  unsigned char *out = drv_malloc(n / 4 * 3 + 4);
+  int len = EVP_DecodeBlock(out, (const unsigned char *)v, (int)n);
+  if (len < 0) len = 0;
+  while (n > 0 && v[n - 1] == '=' && len > 0) n--, len--; /* DecodeBlock counts padding */
+  out[len] = 0;
+  return (char *)out;
+}
+
+/* The ConfigMap or Secret ns/name from the server: 0, 1 when it does not exist, -1 on error. */
+static int get_ref(drv_agent *a, drv_pod *p, bool secret, const char *name, json_t **out, drv_err *err)
+{
+  drv_api_ref ref = {.version = "v1", .resource = secret ? "secrets" : "configmaps", .ns = p->ns,
+                     .name = name};
+  *out = NULL;
+  int r = drv_api_get(a->api, &ref, out, err);
+  if (r == DRV_API_ENOTFOUND) return 1;
+  return r < 0 ? -1 : 0;
+}
+
+static void env_set(char ***env, size_t *n, const char *name, const char *val)
+{
+  size_t nl = strlen(name);
+  for (size_t i = 0; i < *n; i++)
+    if (!strncmp((*env)[i], name, nl) && (*env)[i][nl] == '=') {
+      free((*env)[i]);
+      (*env)[i] = drv_asprintf("%s=%s", name, val);
+      return;
+    }
+  *env = drv_realloc(*env, (*n + 2) * sizeof **env);
+  (*env)[(*n)++] = drv_asprintf("%s=%s", name, val);
+  (*env)[*n] = NULL;
+}
+
+/* A downward API field kubelet fills itself; NULL when unknown. */
+static const char *field_value(drv_agent *a, drv_pod *p, const char *field, char *buf, size_t len)
+{
+  if (!strcmp(field, "metadata.name")) return p->name;
+  if (!strcmp(field, "metadata.namespace")) return p->ns;
+  if (!strcmp(field, "metadata.uid")) return p->uid;
+  if (!strcmp(field, "status.podIP") || !strcmp(field, "status.podIPs")) return p->ip;
+  if (!strcmp(field, "status.hostIP") || !strcmp(field, "status.hostIPs")) return a->node_ip;
+  if (!strcmp(field, "spec.nodeName")) return drv_json_get_str(p->obj, "spec.nodeName");
+  if (!strcmp(field, "spec.serviceAccountName")) return drv_json_get_str(p->obj, "spec.serviceAccountName");
+  const char *pre[] = {"metadata.labels['", "metadata.annotations['"};
+  for (int i = 0; i < 2; i++) {
+    size_t pl = strlen(pre[i]), fl = strlen(field);
+    if (!strncmp(field, pre[i], pl) && fl > pl + 2 && !strcmp(field + fl - 2, "']")) {
+      snprintf(buf, len, "%.*s", (int)(fl - pl - 2), field + pl);
+      return json_string_value(json_object_get(drv_json_get(p->obj, i ? "metadata.annotations" : "metadata.labels"), buf));
+    }
+  }
+  return NULL;
+}
+
+/* The container's env: envFrom first, then env (which wins), with configMapKeyRef,
+ * secretKeyRef and fieldRef resolved as kubelet does. A missing object or key that is not
+ * optional fails with kubelet's message (CreateContainerConfigError, retried). */
+static int env_of(drv_agent *a, drv_pod *p, const json_t *spec, char ***out, drv_err *err)
+{
+  size_t n = 0, i;
+  char **env = drv_calloc(1, sizeof *env);
   json_t *e;
+  json_array_foreach(json_object_get(spec, "envFrom"), i, e)
+  {
+    json_t *src = json_object_get(e, "configMapRef");
+    bool secret = !src;
+    if (secret) src = json_object_get(e, "secretRef");
+    const char *name = json_string_value(json_object_get(src, "name"));
+    if (!name) continue;
+    const char *prefix = json_string_value(json_object_get(e, "prefix"));
+    json_t *obj = NULL;
+    int r = get_ref(a, p, secret, name, &obj, err);
+    if (r == 1 && json_is_true(json_object_get(src, "optional"))) continue;
+    if (r != 0) {
+      if (r == 1) drv_error(err, 0, "%s \"%s\" not found", secret ? "secret" : "configmap", name);
+      drv_strv_free(env);
+      return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(obj, "data"), key, v)
+    {
+      _cleanup_free_ char *val = ref_value(obj, secret, key);
+      _cleanup_free_ char *full = drv_asprintf("%s%s", prefix ? prefix : "", key);
+      if (val) env_set(&env, &n, full, val);
+    }
+    json_decref(obj);
+  }
   json_array_foreach(json_object_get(spec, "env"), i, e)
   {
     const char *name = json_string_value(json_object_get(e, "name"));
     if (!name) continue;
     const char *val = json_string_value(json_object_get(e, "value"));
-    const char *field = drv_json_get_str(e, "valueFrom.fieldRef.fieldPath");
-    if (!val && field) {
-      /* The downward API fields kubelet fills without the server. */
-      if (!strcmp(field, "metadata.name")) val = p->name;
-      else if (!strcmp(field, "metadata.namespace")) val = p->ns;
-      else if (!strcmp(field, "metadata.uid")) val = p->uid;
-      else if (!strcmp(field, "status.podIP")) val = p->ip;
-      else if (!strcmp(field, "spec.nodeName")) val = drv_json_get_str(p->obj, "spec.nodeName");
+    json_t *from = json_object_get(e, "valueFrom");
+    _cleanup_free_ char *owned = NULL;
+    char buf[256];
+    if (!val && from) {
+      const char *field = drv_json_get_str(from, "fieldRef.fieldPath");
+      json_t *kr = json_object_get(from, "configMapKeyRef");
+      bool secret = !kr;
+      if (secret) kr = json_object_get(from, "secretKeyRef");
+      if (field) {
+        val = field_value(a, p, field, buf, sizeof buf);
+      } else if (kr) {
+        const char *rn = json_string_value(json_object_get(kr, "name"));
+        const char *key = json_string_value(json_object_get(kr, "key"));
+        bool optional = json_is_true(json_object_get(kr, "optional"));
+        json_t *obj = NULL;
+        int r = rn && key ? get_ref(a, p, secret, rn, &obj, err) : 1;
+        if (r == 0) owned = ref_value(obj, secret, key);
+        json_decref(obj);
+        if (r == 1 && optional) continue;
+        if (r < 0) {
+          drv_strv_free(env);
+          return -1;
+        }
+        if (r == 1) {
+          drv_strv_free(env);
+          return drv_error(err, 0, "%s \"%s\" not found", secret ? "secret" : "configmap", rn ? rn : "");
+        }
+        if (!owned && optional) continue;
+        if (!owned) {
+          drv_strv_free(env);
+          return drv_error(err, 0, "couldn't find key %s in %s %s/%s", key,
+                           secret ? "Secret" : "ConfigMap", p->ns, rn);
+        }
+        val = owned;
+      }
     }
-    env[k++] = drv_asprintf("%s=%s", name, val ? val : "");
+    env_set(&env, &n, name, val ? val : "");
   }
-  return env;
+  *out = env;
+  return 0;
 }
 
 static char **strv_from(const json_t *arr)
@@ -396,7 +514,12 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   set_str(&c->image_id, img->id);
   _cleanup_strv_ char **cmd = strv_from(json_object_get(c->spec, "command"));
   _cleanup_strv_ char **args = strv_from(json_object_get(c->spec, "args"));
-  _cleanup_strv_ char **env = env_of(p, c->spec);
+  _cleanup_strv_ char **env = NULL;
+  if (env_of(a, p, c->spec, &env, &err) < 0) {
+    drv_image_free(img);
+    fail_retry(c, "CreateContainerConfigError", err.msg);
+    return;
+  }
   drv_image_overrides ov = {.command = cmd, .args = args, .env = env,
                             .working_dir = json_string_value(json_object_get(c->spec, "workingDir"))};
   drv_image_process proc = {0};

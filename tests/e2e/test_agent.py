@@ -458,11 +458,13 @@ def test_security_context(env):
     p = s.kubectl("exec", "sec", "-c", "local", "--", "busybox", "mkdir", "/tmp/x", check=False)
     assert p.returncode != 0
     # runAsNonRoot with an image that runs as root: refused before anything is created.
-    A.create_pod(s, pod("nonroot", node, [ctr("c", "exec sleep 1000")], securityContext={"runAsNonRoot": True}))
+    uid = A.create_pod(s, pod("nonroot", node, [ctr("c", "exec sleep 1000")],
+                              securityContext={"runAsNonRoot": True}))["metadata"]["uid"]
     w = wait_for(lambda: A.ctr_status(s, "nonroot", "c")["state"].get("waiting", {}).get("reason") ==
                  "CreateContainerConfigError" and A.ctr_status(s, "nonroot", "c")["state"]["waiting"],
                  what="runAsNonRoot refusal")
-    assert "container has runAsNonRoot and image will run as root" in w["message"], w
+    assert w["message"] == (f'container has runAsNonRoot and image will run as root (pod: "nonroot_default({uid})", '
+                            "container: c)"), w
     # ... but a non-root runAsUser satisfies it.
     A.create_pod(s, pod("nonroot-ok", node, [ctr("c", "exec sleep 1000")],
                         securityContext={"runAsNonRoot": True, "runAsUser": 1234}))
@@ -495,3 +497,57 @@ def test_exec_env_and_workdir(env):
                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert "T=xterm F=bar" in p.stdout, (p.stdout, p.stderr)
     s.http("DELETE", "/api/v1/namespaces/default/pods/exenv")
+
+
+def test_env_from_configmaps_secrets_and_fields(env):
+    """env valueFrom configMapKeyRef/secretKeyRef/fieldRef and envFrom (with a prefix) resolved
+    through the API; a missing ConfigMap is CreateContainerConfigError until it exists."""
+    import base64
+    s, node = env["server"], env["node"]
+    code, _ = s.http("POST", "/api/v1/namespaces/default/configmaps", body={
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "envcm"}, "data": {"color": "blue", "size": "L"}})
+    assert code == 201
+    code, _ = s.http("POST", "/api/v1/namespaces/default/secrets", body={
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "envsec"},
+        "data": {"password": base64.b64encode(b"s3cr3t!").decode(), "user": base64.b64encode(b"admin").decode()}})
+    assert code == 201
+    A.create_pod(s, pod("envpod", node, [ctr("c", "env | sort > /tmp/env; exec sleep 1000", env=[
+        {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "envcm", "key": "color"}}},
+        {"name": "PASS", "valueFrom": {"secretKeyRef": {"name": "envsec", "key": "password"}}},
+        {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "nope", "key": "x", "optional": True}}},
+        {"name": "NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}},
+        {"name": "PODIP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "HOSTIP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+        {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+        {"name": "size", "value": "overridden"}],
+        envFrom=[{"configMapRef": {"name": "envcm"}}, {"secretRef": {"name": "envsec"}, "prefix": "SEC_"}])]))
+    wait_for(lambda: A.running(s, "envpod"), what="envpod running")
+    st = A.pod_status(s, "envpod")
+    code, obj = s.http("GET", "/api/v1/namespaces/default/pods/envpod")
+    got = dict(l.split("=", 1) for l in wait_for(
+        lambda: s.kubectl("exec", "envpod", "--", "cat", "/tmp/env").stdout, what="env file").splitlines())
+    assert got["COLOR"] == "blue" and got["PASS"] == "s3cr3t!" and "OPT" not in got, got
+    assert got["NAME"] == "envpod" and got["NS"] == "default" and got["UID"] == obj["metadata"]["uid"], got
+    assert got["PODIP"] == st["podIP"] and got["HOSTIP"] == "127.0.0.1" and got["NODE"] == node, got
+    assert got["color"] == "blue" and got["size"] == "overridden", got
+    assert got["SEC_password"] == "s3cr3t!" and got["SEC_user"] == "admin", got
+    # A ConfigMap that does not exist yet: the container waits, then starts once it does.
+    A.create_pod(s, pod("envlater", node, [ctr("c", "echo $V; exec sleep 1000", env=[
+        {"name": "V", "valueFrom": {"configMapKeyRef": {"name": "later", "key": "v"}}}])]))
+    w = wait_for(lambda: A.ctr_status(s, "envlater", "c")["state"]["waiting"]["reason"] == "CreateContainerConfigError"
+                 and A.ctr_status(s, "envlater", "c")["state"]["waiting"], what="config error")
+    assert w["message"] == 'configmap "later" not found', w
+    code, _ = s.http("POST", "/api/v1/namespaces/default/configmaps", body={
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later"}, "data": {"w": "1"}})
+    w = wait_for(lambda: A.ctr_status(s, "envlater", "c")["state"]["waiting"]["message"].startswith("couldn't")
+                 and A.ctr_status(s, "envlater", "c")["state"]["waiting"], timeout=40, what="missing key")
+    assert w["message"] == "couldn't find key v in ConfigMap default/later", w
+    code, cm = s.http("GET", "/api/v1/namespaces/default/configmaps/later")
+    cm["data"]["v"] = "now-here"
+    assert s.http("PUT", "/api/v1/namespaces/default/configmaps/later", body=cm)[0] == 200
+    wait_for(lambda: A.running(s, "envlater"), timeout=60, what="envlater running")
+    wait_for(lambda: s.kubectl("logs", "envlater").stdout == "now-here\n", what="value in the container")
+    for n in ("envpod", "envlater"):
+        s.http("DELETE", f"/api/v1/namespaces/default/pods/{n}")
