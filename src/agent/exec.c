@@ -27,6 +27,7 @@
 #include "agent/internal.h"
 #include "common/buf.h"
 #include "common/fs.h"
+#include "common/parse_bool.h"
 #include "common/util.h"
 #include "runtime/runtime.h"
 
@@ -451,7 +452,7 @@ static enum MHD_Result plain(struct MHD_Connection *c, unsigned code, const char
 static bool qbool(struct MHD_Connection *c, const char *k)
 {
   const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
-  return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+  return drv_parse_bool_true(v);
 }
 
 enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, const char *rest,

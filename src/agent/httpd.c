@@ -18,6 +18,7 @@
 #include "agent/metrics.h"
 #include "api/client_http.h"
 #include "common/buf.h"
+#include "common/parse_bool.h"
 #include "common/util.h"
 
 char *drv_ctr_log_path(drv_pod *p, const char *ctr, int attempt)
@@ -121,7 +122,7 @@ static void follow_free(void *cls)
 static bool arg_true(struct MHD_Connection *c, const char *k)
 {
   const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
-  return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+  return drv_parse_bool_true(v);
 }
 
 static long arg_long(struct MHD_Connection *c, const char *k, long dflt)

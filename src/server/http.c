@@ -10,6 +10,7 @@
 #include "api/fieldvalidation.h"
 #include "api/status.h"
 #include "common/log.h"
+#include "common/parse_bool.h"
 #include "common/util.h"
 #include "server/internal.h"
 
@@ -102,7 +103,7 @@ const char *drv_req_header(drv_req *r, const char *name)
 bool drv_req_flag(drv_req *r, const char *name)
 {
   const char *v = drv_req_arg(r, name);
-  return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "True") == 0);
+  return drv_parse_bool_true(v);
 }
 
 /* ---- limits ---- */

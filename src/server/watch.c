@@ -12,6 +12,7 @@
 #include "api/selector.h"
 #include "api/status.h"
 #include "api/table.h"
+#include "common/parse_bool.h"
 #include "common/util.h"
 #include "server/internal.h"
 #include "server/ops.h"
@@ -199,8 +200,8 @@ enum MHD_Result drv_serve_watch(drv_req *r, const drv_api_resource *res,
   const char *inc = drv_req_arg(r, "includeObject");
   if (inc) drv_table_include_parse(inc, &ws->include);
   const char *sie = drv_req_arg(r, "sendInitialEvents");
-  ws->initial_events = sie && strcmp(sie, "true") == 0;
-  bool no_initial = sie && strcmp(sie, "false") == 0;
+  ws->initial_events = drv_parse_bool(sie) == 1;
+  bool no_initial = drv_parse_bool(sie) == 0;
   ws->initial_done = !ws->initial_events;
   const char *rvs = drv_req_arg(r, "resourceVersion");
   uint64_t from = 0;

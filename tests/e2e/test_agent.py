@@ -389,6 +389,41 @@ def test_exec_into_exited_container(env):
     wait_for(lambda: threads() <= before, timeout=10, what=f"server threads back to {before}")
 
 
+def test_python_client_bool_params(env):
+    """python3-kubernetes spells booleans "True": exec's stdout=True and logs' follow=True and
+    timestamps=True must all be honoured."""
+    import re
+    from kubernetes import client, config
+    from kubernetes.stream import stream
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("pyc", node, [ctr("c", "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.3; done")]))
+    wait_for(lambda: A.running(s, "pyc"), what="pyc running")
+    config.load_kube_config(s.kubeconfig)
+    v1 = client.CoreV1Api()
+    out = stream(v1.connect_get_namespaced_pod_exec, "pyc", "default", command=["echo", "from-python"],
+                 stderr=True, stdin=False, stdout=True, tty=False, _request_timeout=30)
+    assert out == "from-python\n", out
+    resp = v1.read_namespaced_pod_log("pyc", "default", follow=True, timestamps=True,
+                                      _preload_content=False, _request_timeout=20)
+    try:
+        lines, buf = [], b""
+        deadline = time.monotonic() + 15
+        for chunk in resp.stream(1024):
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            lines += [l.decode() for l in done]
+            # following: lines written after the request arrive on the same response
+            if len(lines) >= 2 and int(lines[-1].rsplit("line", 1)[1]) >= int(lines[0].rsplit("line", 1)[1]) + 8:
+                break
+            assert time.monotonic() < deadline, lines
+        else:
+            raise AssertionError(f"the log ended: follow=True was not honoured: {lines}")
+    finally:
+        resp.release_conn()
+    for l in lines:
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z line\d+$", l), l
+
+
 def test_oom_killed_and_impossible_limit(env):
     s, node = env["server"], env["node"]
     A.create_pod(s, pod("oom", node, [ctr("c", "busybox head -c 200m /dev/zero | busybox tail",
