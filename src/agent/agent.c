@@ -15,6 +15,7 @@
 
 #include "agent/dns.h"
 #include "agent/internal.h"
+#include "api/recorder.h"
 #include "agent/sandbox.h"
 #include "api/client_http.h"
 #include "api/object.h"
@@ -591,6 +592,7 @@ static void agent_free(drv_agent *a)
   drv_informer_free(a->ep_inf);
   for (size_t i = 0; i < a->pods.n; i++) drv_pod_free(a->pods.v[i]);
   free(a->pods.v);
+  drv_recorder_free(a->rec);
   if (a->api) drv_api_client_free(a->api);
   if (a->images) drv_image_store_close(a->images);
   drv_ipam_free(a->ipam);
@@ -669,6 +671,8 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
   }
   a->api = drv_api_client_http_new(&a->kc, "drover-agent", err);
   if (!a->api) goto fail;
+  a->rec = drv_recorder_new(a->api, "kubelet");
+  drv_recorder_set_host(a->rec, a->node_name);
   a->node_ip = opts->node_ip ? drv_strdup(opts->node_ip) : route_source_ip(a->kc.server);
   if (!a->node_ip) a->node_ip = drv_strdup("127.0.0.1");
   if (drv_image_store_open(a->data_dir, &a->images, err) < 0) goto fail;

@@ -82,6 +82,7 @@ struct drv_agent {
   char *data_dir, *node_name, *node_ip, *pod_cidr, *bridge, *rt_root, *pods_dir;
   int port;
   drv_api_client *api;
+  struct drv_recorder *rec;    /* Events (source kubelet, host = the node) */
   drv_kubeconfig kc;           /* how to reach the server (and check callers' tokens with it) */
   struct drv_token_cache *tokens; /* bearer tokens recently found valid, under lock */
   size_t n_tokens;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "agent/internal.h"
 #include "agent/sandbox.h"
 #include "api/object.h"
+#include "api/recorder.h"
 #include "common/buf.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -445,6 +447,24 @@ void drv_pod_pulls_wait(void)
   pthread_mutex_unlock(&pull_mu);
 }
 
+/* An Event on the pod about container c, as kubelet records them. */
+static void ctr_event(drv_agent *a, drv_pod *p, drv_ctr *c, const char *type, const char *reason,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void ctr_event(drv_agent *a, drv_pod *p, drv_ctr *c, const char *type, const char *reason,
+                      const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  json_t *obj = json_pack("{s:{s:s, s:s, s:s}}", "metadata", "name", p->name, "namespace", p->ns,
+                          "uid", p->uid);
+  _cleanup_free_ char *fp = drv_asprintf("spec.%s{%s}", c->init ? "initContainers" : "containers", c->name);
+  drv_recorder_event_field(a->rec, obj, "v1", "Pod", fp, type, reason, "%s", msg);
+  json_decref(obj);
+}
+
 static void fail_retry(drv_ctr *c, const char *reason, const char *message)
 {
   c->failures++;
@@ -463,6 +483,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   drv_image_pull_opts po = {.policy = pull_policy(c->spec, image)};
   drv_image *img = NULL;
   int prc;
+  bool pulled = c->pull != NULL;
   if (c->pull) {
     if (!pull_job_done(c->pull)) return; /* still pulling */
     prc = c->pull->rc;
@@ -500,10 +521,12 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     pthread_attr_destroy(&at);
     c->pull = j;
     set_waiting(c, "ContainerCreating", NULL);
+    ctr_event(a, p, c, "Normal", "Pulling", "Pulling image \"%s\"", image);
     return;
   }
   if (prc < 0) {
     if (img) drv_image_free(img);
+    ctr_event(a, p, c, "Warning", "Failed", "Failed to pull image \"%s\": %s", image, err.msg);
     bool again = c->reason && (!strcmp(c->reason, "ErrImagePull") || !strcmp(c->reason, "ImagePullBackOff"));
     if (po.policy == DRV_IMAGE_PULL_NEVER)
       fail_retry(c, "ErrImageNeverPull", err.msg);
@@ -512,12 +535,17 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     return;
   }
   set_str(&c->image_id, img->id);
+  if (!pulled)
+    ctr_event(a, p, c, "Normal", "Pulled", "Container image \"%s\" already present on machine", image);
+  else
+    ctr_event(a, p, c, "Normal", "Pulled", "Successfully pulled image \"%s\"", image);
   _cleanup_strv_ char **cmd = strv_from(json_object_get(c->spec, "command"));
   _cleanup_strv_ char **args = strv_from(json_object_get(c->spec, "args"));
   _cleanup_strv_ char **env = NULL;
   if (env_of(a, p, c->spec, &env, &err) < 0) {
     drv_image_free(img);
     fail_retry(c, "CreateContainerConfigError", err.msg);
+    ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
     return;
   }
   drv_image_overrides ov = {.command = cmd, .args = args, .env = env,
@@ -532,6 +560,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     drv_image_free(img);
     drv_image_process_free(&proc);
     fail_retry(c, "CreateContainerConfigError", err.msg);
+    ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
     return;
   }
   free(c->rt_id);
@@ -584,6 +613,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   o.detach = true;
   pid_t pid = 0;
   if (drv_rt_create(&o, &pid, &err) < 0) goto start_error;
+  ctr_event(a, p, c, "Normal", "Created", "Created container %s", c->name);
   close(outp[1]), close(errp[1]), close(devnull);
   outp[1] = errp[1] = devnull = -1;
   json_decref(spec);
@@ -593,6 +623,7 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     drv_rt_delete(a->rt_root, c->rt_id, true, &e2);
     goto start_error;
   }
+  ctr_event(a, p, c, "Normal", "Started", "Started container %s", c->name);
   c->pid = pid;
   c->pid_start = drv_proc_start_time(pid);
   snprintf(c->cid, sizeof c->cid, "drover://%s", c->rt_id);
@@ -621,11 +652,13 @@ start_error:
   c->rt_id = NULL;
   c->attempt++;
   fail_retry(c, "CrashLoopBackOff", err.msg);
+  ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
   goto cleanup;
 create_error:
   free(c->rt_id);
   c->rt_id = NULL;
   fail_retry(c, "CreateContainerError", err.msg);
+  ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
 cleanup:
   for (int i = 0; i < 2; i++) {
     if (outp[i] >= 0) close(outp[i]);
@@ -695,6 +728,8 @@ static void ctr_exited(drv_agent *a, drv_pod *p, drv_ctr *c, int code, const cha
   _cleanup_free_ char *msg = drv_asprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
                                           drv_backoff_ms(c->failures) / 1000, c->name, p->name, p->ns, p->uid);
   set_waiting(c, "CrashLoopBackOff", msg);
+  ctr_event(a, p, c, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)",
+            c->name, p->name, p->ns, p->uid);
   drv_pod_checkpoint(a, p);
 }
 
@@ -791,9 +826,12 @@ static void probe_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   if (!c->started) {
     if (su.kind == DRV_PROBE_NONE) c->started = true;
     else if (drv_probe_due(&c->startup, &su, since, now)) {
-      int v = drv_probe_record(&c->startup, &su, run_probe(a, p, c, &su), now);
+      bool ok = run_probe(a, p, c, &su);
+      if (!ok) ctr_event(a, p, c, "Warning", "Unhealthy", "Startup probe failed");
+      int v = drv_probe_record(&c->startup, &su, ok, now);
       if (v == 1) c->started = true;
       else if (v == 0) {
+        ctr_event(a, p, c, "Normal", "Killing", "Container %s failed startup probe, will be restarted", c->name);
         drv_rt_kill(a->rt_root, c->rt_id, SIGKILL, true, &err);
         return;
       }
@@ -801,15 +839,21 @@ static void probe_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   }
   if (!c->started) return;
   if (lv.kind != DRV_PROBE_NONE && drv_probe_due(&c->liveness, &lv, since, now)) {
-    if (drv_probe_record(&c->liveness, &lv, run_probe(a, p, c, &lv), now) == 0) {
+    bool ok = run_probe(a, p, c, &lv);
+    if (!ok) ctr_event(a, p, c, "Warning", "Unhealthy", "Liveness probe failed");
+    if (drv_probe_record(&c->liveness, &lv, ok, now) == 0) {
+      ctr_event(a, p, c, "Normal", "Killing", "Container %s failed liveness probe, will be restarted", c->name);
       drv_log_info("pod %s/%s: container %s failed its liveness probe, restarting", p->ns, p->name, c->name);
       drv_rt_kill(a->rt_root, c->rt_id, SIGKILL, true, &err);
       return;
     }
   }
   if (rd.kind == DRV_PROBE_NONE) c->ready = true;
-  else if (drv_probe_due(&c->readiness, &rd, since, now))
-    c->ready = drv_probe_record(&c->readiness, &rd, run_probe(a, p, c, &rd), now) == 1;
+  else if (drv_probe_due(&c->readiness, &rd, since, now)) {
+    bool ok = run_probe(a, p, c, &rd);
+    if (!ok) ctr_event(a, p, c, "Warning", "Unhealthy", "Readiness probe failed");
+    c->ready = drv_probe_record(&c->readiness, &rd, ok, now) == 1;
+  }
 }
 
 /* ---- termination ---- */
@@ -899,8 +943,10 @@ static void terminate(drv_agent *a, drv_pod *p)
     size_t counts[2] = {p->n_init, p->n_ctrs};
     for (int t = 0; t < 2; t++)
       for (size_t i = 0; i < counts[t]; i++)
-        if (tables[t][i].rt_id)
+        if (tables[t][i].rt_id) {
+          ctr_event(a, p, &tables[t][i], "Normal", "Killing", "Stopping container %s", tables[t][i].name);
           drv_rt_kill(a->rt_root, tables[t][i].rt_id, stop_signal(&tables[t][i]), true, &err);
+        }
     drv_log_info("pod %s/%s: terminating (grace %llds)", p->ns, p->name, grace);
   }
   bool running = any_running(a, p);

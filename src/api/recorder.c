@@ -27,6 +27,7 @@ typedef struct agg {
 struct drv_recorder {
   drv_api_client *c;
   char *component;
+  char *host; /* source.host, NULL = none */
   pthread_mutex_t lock;
   agg *aggs;
   size_t naggs;
@@ -51,9 +52,19 @@ void drv_recorder_free(drv_recorder *r)
   }
   free(r->aggs);
   free(r->component);
+  free(r->host);
   pthread_mutex_destroy(&r->lock);
   free(r);
 }
+
+void drv_recorder_set_host(drv_recorder *r, const char *host)
+{
+  free(r->host);
+  r->host = host ? drv_strdup(host) : NULL;
+}
+
+static void record(drv_recorder *r, const json_t *obj, const char *api_version, const char *kind,
+                   const char *field_path, const char *type, const char *reason, const char *msg);
 
 void drv_recorder_event(drv_recorder *r, const json_t *obj, const char *api_version,
                         const char *kind, const char *type, const char *reason, const char *fmt, ...)
@@ -64,12 +75,32 @@ void drv_recorder_event(drv_recorder *r, const json_t *obj, const char *api_vers
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  record(r, obj, api_version, kind, NULL, type, reason, msg);
+}
+
+void drv_recorder_event_field(drv_recorder *r, const json_t *obj, const char *api_version,
+                              const char *kind, const char *field_path, const char *type,
+                              const char *reason, const char *fmt, ...)
+{
+  if (!r) return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  record(r, obj, api_version, kind, field_path, type, reason, msg);
+}
+
+static void record(drv_recorder *r, const json_t *obj, const char *api_version, const char *kind,
+                   const char *field_path, const char *type, const char *reason, const char *msg)
+{
   const char *oname = drv_obj_name(obj), *ons = drv_obj_namespace(obj), *uid = drv_obj_uid(obj);
   if (!oname) return;
   const char *ens = ons && *ons ? ons : "default";
   char now[64];
   drv_api_time_format(time(NULL), now, sizeof now);
-  _cleanup_free_ char *key = drv_asprintf("%s/%s/%s/%s", uid ? uid : oname, reason, type, msg);
+  _cleanup_free_ char *key = drv_asprintf("%s/%s/%s/%s/%s", uid ? uid : oname, field_path ? field_path : "",
+                                          reason, type, msg);
   long long t = drv_now_ms();
   drv_err err;
   drv_api_ref ref = {.version = "v1", .resource = "events", .ns = ens};
@@ -110,6 +141,11 @@ void drv_recorder_event(drv_recorder *r, const json_t *obj, const char *api_vers
                          "involvedObject", inv, "reason", reason, "message", msg, "type", type, "source",
                          "component", r->component, "firstTimestamp", now, "lastTimestamp", now, "count", 1,
                          "reportingComponent", r->component, "reportingInstance", r->component);
+  if (field_path) json_object_set_new(inv, "fieldPath", json_string(field_path));
+  if (r->host) {
+    json_object_set_new(json_object_get(ev, "source"), "host", json_string(r->host));
+    json_object_set_new(ev, "reportingInstance", json_string(r->host));
+  }
   if (drv_api_create(r->c, &ref, ev, NULL, &err) < 0)
     drv_log_debug("event %s on %s/%s: %s", reason, ens, oname, err.msg);
   else {

@@ -21,4 +21,13 @@ void drv_recorder_event(drv_recorder *r, const json_t *obj, const char *api_vers
                         const char *kind, const char *type, const char *reason,
                         const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
+/* host: source.host and reportingInstance of every Event from now on (kubelet: the node). */
+void drv_recorder_set_host(drv_recorder *r, const char *host);
+/* Same as drv_recorder_event, with involvedObject.fieldPath (kubelet: "spec.containers{c}");
+ * field_path NULL = none. */
+void drv_recorder_event_field(drv_recorder *r, const json_t *obj, const char *api_version,
+                              const char *kind, const char *field_path, const char *type,
+                              const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
 #endif

@@ -586,3 +586,36 @@ def test_env_from_configmaps_secrets_and_fields(env):
     wait_for(lambda: s.kubectl("logs", "envlater").stdout == "now-here\n", what="value in the container")
     for n in ("envpod", "envlater"):
         s.http("DELETE", f"/api/v1/namespaces/default/pods/{n}")
+
+
+def test_events(env):
+    """The agent records kubelet's Events on the pod: Pulled, Created, Started, Unhealthy,
+    BackOff, Killing, Failed, with the container's fieldPath, source kubelet and the node."""
+    s, node = env["server"], env["node"]
+    A.create_pod(s, pod("evt", node, [
+        ctr("ok", "exec sleep 1000", readinessProbe={"exec": {"command": ["false"]}, "periodSeconds": 1}),
+        ctr("crash", "exit 1"),
+        ctr("cfg", "exec sleep 1000", env=[{"name": "X", "valueFrom": {"secretKeyRef": {"name": "nosuch", "key": "k"}}}]),
+    ]))
+
+    def events():
+        code, l = s.http("GET", "/api/v1/namespaces/default/events")
+        return [e for e in l["items"] if e["involvedObject"]["name"] == "evt"]
+
+    def have(reason, ctr_name):
+        return [e for e in events() if e["reason"] == reason
+                and e["involvedObject"].get("fieldPath") == f"spec.containers{{{ctr_name}}}"]
+
+    for reason, c in (("Pulled", "ok"), ("Created", "ok"), ("Started", "ok"), ("Unhealthy", "ok"),
+                      ("BackOff", "crash"), ("Failed", "cfg")):
+        wait_for(lambda: have(reason, c), timeout=30, what=f"{reason} event for {c}")
+    e = have("BackOff", "crash")[0]
+    assert e["message"].startswith("Back-off restarting failed container crash in pod evt_default("), e
+    assert e["type"] == "Warning" and e["source"] == {"component": "kubelet", "host": node}, e
+    assert e["involvedObject"]["kind"] == "Pod" and e["involvedObject"]["namespace"] == "default", e
+    assert have("Started", "ok")[0]["message"] == "Started container ok"
+    assert have("Failed", "cfg")[0]["message"] == 'Error: secret "nosuch" not found'
+    assert have("Unhealthy", "ok")[0]["message"].startswith("Readiness probe failed")
+    s.http("DELETE", "/api/v1/namespaces/default/pods/evt")
+    wait_for(lambda: have("Killing", "ok"), timeout=30, what="Killing event")
+    assert have("Killing", "ok")[0]["message"] == "Stopping container ok"
