@@ -161,12 +161,12 @@ static ssize_t ws_consume(ws_state *ws, unsigned char *in, size_t len)
 
 /* The container's env and working directory (from its bundle's config.json, as the agent
  * started it: image env + pod env), and TERM=xterm with a terminal, as kubelet's runtimes do. */
-static void exec_env_cwd(exec_req *r, json_t *proc)
+void drv_ctr_exec_env_cwd(drv_agent *a, const char *rt_id, bool tty, json_t *proc)
 {
   drv_rt_state st = {0};
   drv_err e;
   json_t *cfg = NULL;
-  if (drv_rt_state_get(r->a->rt_root, r->rt_id, &st, &e) == 0 && st.bundle) {
+  if (drv_rt_state_get(a->rt_root, rt_id, &st, &e) == 0 && st.bundle) {
     _cleanup_free_ char *path = drv_asprintf("%s/config.json", st.bundle);
     cfg = json_load_file(path, 0, NULL);
   }
@@ -178,11 +178,11 @@ static void exec_env_cwd(exec_req *r, json_t *proc)
   json_array_foreach(json_object_get(cp, "env"), i, v)
   {
     const char *kv = json_string_value(v);
-    if (kv && !(r->tty && !strncmp(kv, "TERM=", 5))) json_array_append(env, v);
+    if (kv && !(tty && !strncmp(kv, "TERM=", 5))) json_array_append(env, v);
   }
   if (!json_object_get(cp, "env"))
     json_array_append_new(env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-  if (r->tty) json_array_append_new(env, json_string("TERM=xterm"));
+  if (tty) json_array_append_new(env, json_string("TERM=xterm"));
   json_object_set_new(proc, "env", env);
   const char *cwd = json_string_value(json_object_get(cp, "cwd"));
   if (cwd && *cwd) json_object_set_new(proc, "cwd", json_string(cwd));
@@ -215,7 +215,7 @@ static void *exec_thread(void *arg)
   if (ok) {
     /* No user: the runtime gives the exec the container's (runAsUser, groups), never root. */
     json_t *proc = json_pack("{s:O, s:s, s:b}", "args", r->args, "cwd", "/", "terminal", r->tty);
-    exec_env_cwd(r, proc);
+    drv_ctr_exec_env_cwd(r->a, r->rt_id, r->tty, proc);
     drv_rt_exec_opts o;
     drv_rt_exec_opts_init(&o);
     o.root = r->a->rt_root;

@@ -135,6 +135,10 @@ int drv_ctr_check_nonroot(drv_pod *p, drv_ctr *c, const char *image_user, drv_er
 char *drv_ctr_cgroup_path(drv_pod *p, const char *rt_id);
 char *drv_pod_cgroup_parent(drv_pod *p);
 
+/* exec.c: sets proc's env and cwd to the container's (its bundle's config.json: image env +
+ * pod env), TERM=xterm with a terminal. */
+void drv_ctr_exec_env_cwd(struct drv_agent *a, const char *rt_id, bool tty, json_t *proc);
+
 /* httpd.c */
 int drv_agent_httpd_start(struct drv_agent *a, drv_err *err);
 void drv_agent_httpd_stop(struct drv_agent *a);

@@ -767,9 +767,9 @@ static void step_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
 static bool exec_probe(drv_agent *a, drv_ctr *c, const drv_probe_spec *sp)
 {
   drv_err err;
-  json_t *proc = json_pack("{s:O, s:s, s:[s], s:{s:i, s:i}}", "args", sp->command, "cwd", "/",
-                           "env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                           "user", "uid", 0, "gid", 0);
+  /* As an exec: the container's user, env and working directory (kubelet runs exec probes so). */
+  json_t *proc = json_pack("{s:O, s:s}", "args", sp->command, "cwd", "/");
+  drv_ctr_exec_env_cwd(a, c->rt_id, false, proc);
   drv_rt_exec_opts o;
   drv_rt_exec_opts_init(&o);
   o.root = a->rt_root;

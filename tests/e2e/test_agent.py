@@ -522,9 +522,14 @@ def test_exec_env_and_workdir(env):
     """An exec gets the container's environment (image env + pod env) and working directory;
     TERM only with a terminal."""
     s, node = env["server"], env["node"]
-    A.create_pod(s, pod("exenv", node, [ctr("c", "exec sleep 1000", workingDir="/tmp",
+    # An exec probe runs the same way: as the container's user, with its env and cwd.
+    probe = {"exec": {"command": ["sh", "-c", '[ "$FOO" = bar ] && [ "$(pwd)" = /tmp ] && [ "$(busybox id -u)" = 1001 ]']},
+             "periodSeconds": 1}
+    A.create_pod(s, pod("exenv", node, [ctr("c", "exec sleep 1000", workingDir="/tmp", readinessProbe=probe,
+                                            securityContext={"runAsUser": 1001},
                                             env=[{"name": "FOO", "value": "bar"}])]))
     wait_for(lambda: A.running(s, "exenv"), what="exenv running")
+    wait_for(lambda: A.ctr_status(s, "exenv", "c")["ready"], what="exec probe passes")
     out = s.kubectl("exec", "exenv", "--", "sh", "-c", "echo $FOO $PATH ${TERM-none}; pwd").stdout
     assert out == "bar /bin none\n/tmp\n", out
     p = subprocess.run(["script", "-qec", f"/usr/bin/kubectl --kubeconfig {s.kubeconfig} exec -it exenv -- "
