@@ -624,3 +624,27 @@ def test_events(env):
     s.http("DELETE", "/api/v1/namespaces/default/pods/evt")
     wait_for(lambda: have("Killing", "ok"), timeout=30, what="Killing event")
     assert have("Killing", "ok")[0]["message"] == "Stopping container ok"
+
+
+def test_image_user_and_run_as_non_root(env):
+    """The image's User (a name resolved in its /etc/passwd) runs the container; runAsNonRoot
+    with a non-numeric image user cannot be verified and is refused, as Kubernetes does."""
+    import imagelib as L
+    s, node = env["server"], env["node"]
+    layout = os.path.join(env["root"], "layout-app")
+    L.Image([(L.busybox_layer(), "gzip")], config={"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"], "User": "app"}) \
+        .write_layout(layout, tag="v1")
+    image = "drover.test/busybox-app:v1"
+    A.run(A.DROVER, "image", "import", "--data-dir", env["agent"].dir, "--name", image, layout, timeout=120)
+    A.create_pod(s, pod("appuser", node, [ctr("c", "exec sleep 1000", image=image)]))
+    wait_for(lambda: A.running(s, "appuser"), what="appuser running")
+    st = _status_fields(s, "appuser")
+    assert st["Uid"].split()[0] == "1000" and st["Gid"].split()[0] == "1001", st
+    uid = A.create_pod(s, pod("appnonroot", node, [ctr("c", "exec sleep 1000", image=image)],
+                              securityContext={"runAsNonRoot": True}))["metadata"]["uid"]
+    w = wait_for(lambda: A.ctr_status(s, "appnonroot", "c")["state"]["waiting"]["reason"] == "CreateContainerConfigError"
+                 and A.ctr_status(s, "appnonroot", "c")["state"]["waiting"], what="non-numeric refusal")
+    assert w["message"] == ("container has runAsNonRoot and image has non-numeric user (app), cannot verify user is "
+                            f'non-root (pod: "appnonroot_default({uid})", container: c)'), w
+    for n in ("appuser", "appnonroot"):
+        s.http("DELETE", f"/api/v1/namespaces/default/pods/{n}")
