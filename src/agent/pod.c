@@ -526,12 +526,16 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   }
   if (prc < 0) {
     if (img) drv_image_free(img);
-    ctr_event(a, p, c, "Warning", "Failed", "Failed to pull image \"%s\": %s", image, err.msg);
     bool again = c->reason && (!strcmp(c->reason, "ErrImagePull") || !strcmp(c->reason, "ImagePullBackOff"));
-    if (po.policy == DRV_IMAGE_PULL_NEVER)
+    if (po.policy == DRV_IMAGE_PULL_NEVER) {
+      ctr_event(a, p, c, "Warning", "ErrImageNeverPull",
+                "Container image \"%s\" is not present with pull policy of Never", image);
       fail_retry(c, "ErrImageNeverPull", err.msg);
-    else
+    } else {
+      ctr_event(a, p, c, "Warning", "Failed", "Failed to pull image \"%s\": %s", image, err.msg);
       fail_retry(c, again ? "ImagePullBackOff" : "ErrImagePull", err.msg);
+      ctr_event(a, p, c, "Normal", "BackOff", "Back-off pulling image \"%s\"", image);
+    }
     return;
   }
   set_str(&c->image_id, img->id);

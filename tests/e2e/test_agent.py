@@ -601,6 +601,8 @@ def test_events(env):
         ctr("ok", "exec sleep 1000", readinessProbe={"exec": {"command": ["false"]}, "periodSeconds": 1}),
         ctr("crash", "exit 1"),
         ctr("cfg", "exec sleep 1000", env=[{"name": "X", "valueFrom": {"secretKeyRef": {"name": "nosuch", "key": "k"}}}]),
+        ctr("never", "true", image="drover.test/absent:v1", imagePullPolicy="Never"),
+        ctr("pull", "true", image="127.0.0.1:1/absent:v1"),
     ]))
 
     def events():
@@ -621,6 +623,13 @@ def test_events(env):
     assert have("Started", "ok")[0]["message"] == "Started container ok"
     assert have("Failed", "cfg")[0]["message"] == 'Error: secret "nosuch" not found'
     assert have("Unhealthy", "ok")[0]["message"].startswith("Readiness probe failed")
+    for reason, c in (("Pulling", "pull"), ("Failed", "pull"), ("BackOff", "pull"), ("ErrImageNeverPull", "never")):
+        wait_for(lambda: have(reason, c), timeout=30, what=f"{reason} event for {c}")
+    assert have("Pulling", "pull")[0]["message"] == 'Pulling image "127.0.0.1:1/absent:v1"'
+    assert have("Failed", "pull")[0]["message"].startswith('Failed to pull image "127.0.0.1:1/absent:v1": ')
+    assert have("BackOff", "pull")[0]["message"] == 'Back-off pulling image "127.0.0.1:1/absent:v1"'
+    assert have("ErrImageNeverPull", "never")[0]["message"] == \
+        'Container image "drover.test/absent:v1" is not present with pull policy of Never'
     s.http("DELETE", "/api/v1/namespaces/default/pods/evt")
     wait_for(lambda: have("Killing", "ok"), timeout=30, what="Killing event")
     assert have("Killing", "ok")[0]["message"] == "Stopping container ok"
