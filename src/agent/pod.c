@@ -273,6 +273,35 @@ static const char *field_value(drv_agent *a, drv_pod *p, const char *field, char
   return NULL;
 }
 
+/* Kubernetes' $(VAR) expansion against env ("NAME=value" entries): $(NAME) of a defined
+ * variable is replaced, of an undefined one kept as written; $$ is a literal $. */
+static char *expand_vars(const char *in, char *const *env)
+{
+  _cleanup_buf_ drv_buf b = DRV_BUF_INIT;
+  for (const char *q = in; *q;) {
+    if (q[0] == '$' && q[1] == '$') {
+      drv_buf_append(&b, "$", 1);
+      q += 2;
+      continue;
+    }
+    const char *close = q[0] == '$' && q[1] == '(' ? strchr(q + 2, ')') : NULL;
+    if (close) {
+      size_t nl = (size_t)(close - q - 2);
+      const char *val = NULL;
+      for (size_t i = 0; env && env[i] && !val; i++)
+        if (!strncmp(env[i], q + 2, nl) && env[i][nl] == '=') val = env[i] + nl + 1;
+      if (val) drv_buf_append(&b, val, strlen(val));
+      else drv_buf_append(&b, q, nl + 3);
+      q = close + 1;
+      continue;
+    }
+    drv_buf_append(&b, q, 1);
+    q++;
+  }
+  char *r = drv_buf_steal(&b);
+  return r ? r : drv_strdup("");
+}
+
 /* The container's env: envFrom first, then env (which wins), with configMapKeyRef,
  * secretKeyRef and fieldRef resolved as kubelet does. A missing object or key that is not
  * optional fails with kubelet's message (CreateContainerConfigError, retried). */
@@ -348,7 +377,8 @@ static int env_of(drv_agent *a, drv_pod *p, const json_t *spec, char ***out, drv
         val = owned;
       }
     }
-    env_set(&env, &n, name, val ? val : "");
+    _cleanup_free_ char *x = val && !from ? expand_vars(val, env) : NULL;
+    env_set(&env, &n, name, x ? x : val ? val : "");
   }
   *out = env;
   return 0;
@@ -551,6 +581,17 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     fail_retry(c, "CreateContainerConfigError", err.msg);
     ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
     return;
+  }
+  /* $(VAR) in command and args refers to the container's env, as in Kubernetes. */
+  for (char **v = cmd; v && *v; v++) {
+    char *x = expand_vars(*v, env);
+    free(*v);
+    *v = x;
+  }
+  for (char **v = args; v && *v; v++) {
+    char *x = expand_vars(*v, env);
+    free(*v);
+    *v = x;
   }
   drv_image_overrides ov = {.command = cmd, .args = args, .env = env,
                             .working_dir = json_string_value(json_object_get(c->spec, "workingDir"))};

@@ -561,7 +561,8 @@ def test_env_from_configmaps_secrets_and_fields(env):
         {"name": "PODIP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "HOSTIP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
         {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-        {"name": "size", "value": "overridden"}],
+        {"name": "size", "value": "overridden"},
+        {"name": "COMBO", "value": "$(COLOR)-$(NAME)-$(UNDEFINED)-$$(COLOR)"}],
         envFrom=[{"configMapRef": {"name": "envcm"}}, {"secretRef": {"name": "envsec"}, "prefix": "SEC_"}])]))
     wait_for(lambda: A.running(s, "envpod"), what="envpod running")
     st = A.pod_status(s, "envpod")
@@ -573,8 +574,9 @@ def test_env_from_configmaps_secrets_and_fields(env):
     assert got["PODIP"] == st["podIP"] and got["HOSTIP"] == "127.0.0.1" and got["NODE"] == node, got
     assert got["color"] == "blue" and got["size"] == "overridden", got
     assert got["SEC_password"] == "s3cr3t!" and got["SEC_user"] == "admin", got
+    assert got["COMBO"] == "blue-envpod-$(UNDEFINED)-$(COLOR)", got
     # A ConfigMap that does not exist yet: the container waits, then starts once it does.
-    A.create_pod(s, pod("envlater", node, [ctr("c", "echo $V; exec sleep 1000", env=[
+    A.create_pod(s, pod("envlater", node, [ctr("c", "echo $V $(V); exec sleep 1000", env=[
         {"name": "V", "valueFrom": {"configMapKeyRef": {"name": "later", "key": "v"}}}])]))
     w = wait_for(lambda: A.ctr_status(s, "envlater", "c")["state"]["waiting"]["reason"] == "CreateContainerConfigError"
                  and A.ctr_status(s, "envlater", "c")["state"]["waiting"], what="config error")
@@ -588,7 +590,8 @@ def test_env_from_configmaps_secrets_and_fields(env):
     cm["data"]["v"] = "now-here"
     assert s.http("PUT", "/api/v1/namespaces/default/configmaps/later", body=cm)[0] == 200
     wait_for(lambda: A.running(s, "envlater"), timeout=60, what="envlater running")
-    wait_for(lambda: s.kubectl("logs", "envlater").stdout == "now-here\n", what="value in the container")
+    # (the command's $(V) is expanded by the agent, $V by the shell)
+    wait_for(lambda: s.kubectl("logs", "envlater").stdout == "now-here now-here\n", what="value in the container")
     for n in ("envpod", "envlater"):
         s.http("DELETE", f"/api/v1/namespaces/default/pods/{n}")
 
