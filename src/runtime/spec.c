@@ -90,6 +90,11 @@ static const char *const cap_names[] = {
     "CAP_CHECKPOINT_RESTORE",
 };
 
+const char *drv_rt_cap_name(int cap)
+{
+  return cap >= 0 && (size_t)cap < DRV_ARRAY_LEN(cap_names) ? cap_names[cap] : NULL;
+}
+
 int drv_rt_cap_from_name(const char *name)
 {
   for (size_t i = 0; i < DRV_ARRAY_LEN(cap_names); i++)

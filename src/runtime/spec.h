@@ -141,5 +141,7 @@ const char *drv_rt_ns_proc_name(int type); /* CLONE_NEWNET → "net" */
 
 /* Capability name → number, -1 when unknown. */
 int drv_rt_cap_from_name(const char *name);
+/* Number → "CAP_…", NULL past the last capability drover knows. */
+const char *drv_rt_cap_name(int cap);
 
 #endif

@@ -366,6 +366,8 @@ def test_spec_and_features():
         assert run(RUNTIME, "spec", "--bundle", d, check=False).returncode != 0
         f = json.loads(run(RUNTIME, "features").stdout)
         assert "user" in f["linux"]["namespaces"] and "poststop" in f["hooks"]
+        caps = f["linux"]["capabilities"]
+        assert caps[0] == "CAP_CHOWN" and caps[-1] == "CAP_CHECKPOINT_RESTORE" and len(caps) == 41
     finally:
         shutil.rmtree(d)
 
