@@ -107,6 +107,25 @@ static json_t *node_status(drv_agent *a)
       "kubeletVersion", "v1.30.0-drover", "operatingSystem", "linux", "architecture", "amd64");
 }
 
+/* A condition whose status did not change keeps its lastTransitionTime: only the heartbeat
+ * time moves (clients read the transition time as "since when"). */
+static void keep_transition_times(json_t *status, const json_t *node)
+{
+  size_t i, j;
+  json_t *c, *o;
+  json_array_foreach(json_object_get(status, "conditions"), i, c)
+  {
+    json_array_foreach(drv_json_get(node, "status.conditions"), j, o)
+    {
+      if (!json_equal(json_object_get(c, "type"), json_object_get(o, "type"))) continue;
+      json_t *when = json_object_get(o, "lastTransitionTime");
+      if (json_equal(json_object_get(c, "status"), json_object_get(o, "status")) && json_is_string(when))
+        json_object_set(c, "lastTransitionTime", when);
+      break;
+    }
+  }
+}
+
 static int register_node(drv_agent *a, drv_err *err)
 {
   json_t *node = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s, s:s}}, s:{}, s:o}",
@@ -123,6 +142,7 @@ static int register_node(drv_agent *a, drv_err *err)
     ref.name = a->node_name;
     r = drv_api_get(a->api, &ref, &got, err);
     if (r == 0) {
+      keep_transition_times(json_object_get(node, "status"), got);
       json_object_set(got, "status", json_object_get(node, "status"));
       json_t *up = NULL;
       r = drv_api_update_status(a->api, &ref, got, &up, err);
@@ -245,6 +265,12 @@ static void *lease_thread(void *arg)
     if (drv_now_ms() >= next_status) {
       /* The Node's Ready heartbeat, less often than the Lease (as kubelet). */
       json_t *patch = json_pack("{s:o}", "status", node_status(a));
+      json_t *cur = NULL;
+      if (drv_api_get(a->api, &(drv_api_ref){.version = "v1", .resource = "nodes", .name = a->node_name},
+                      &cur, &err) == 0) {
+        keep_transition_times(json_object_get(patch, "status"), cur);
+        json_decref(cur);
+      }
       if (drv_api_patch(a->api, &(drv_api_ref){.version = "v1", .resource = "nodes",
                                                 .name = a->node_name, .subresource = "status"},
                         DRV_API_PATCH_MERGE, patch, NULL, &err) < 0)

@@ -64,6 +64,12 @@ def test_node_registration_and_lease(env):
              ["spec"]["renewTime"] != l1["spec"]["renewTime"], timeout=5, what="lease renewed")
     with urllib.request.urlopen(f"http://127.0.0.1:{agent_port(env)}/healthz", timeout=5) as r:
         assert r.read() == b"ok"
+    # The next heartbeat (every 10 s) moves lastHeartbeatTime only: Ready did not change.
+    def beat():
+        c = [c for c in s.http("GET", f"/api/v1/nodes/{node}")[1]["status"]["conditions"] if c["type"] == "Ready"][0]
+        return c["lastHeartbeatTime"] != ready["lastHeartbeatTime"] and c
+    later = wait_for(beat, timeout=25, what="node heartbeat")
+    assert later["lastTransitionTime"] == ready["lastTransitionTime"], (ready, later)
 
 
 def test_two_containers_share_localhost_and_logs(env):
