@@ -233,11 +233,11 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
                         char *host, size_t hsize, int *port, drv_err *err)
 {
   const char *colon = strrchr(listen, ':');
-  if (!colon) return drv_error(err, EINVAL, "listen address `%s`: want ADDR:PORT", listen);
+  if (!colon) return drv_error(err, 0, "listen address `%s`: want ADDR:PORT", listen);
   char *end;
   long p = strtol(colon + 1, &end, 10);
   if (*end || p < 0 || p > 65535)
-    return drv_error(err, EINVAL, "listen address `%s`: bad port", listen);
+    return drv_error(err, 0, "listen address `%s`: bad port", listen);
   size_t hl = (size_t)(colon - listen);
   if (hl >= hsize) return drv_error(err, EINVAL, "listen address `%s`: host too long", listen);
   memcpy(host, listen, hl);
@@ -263,6 +263,15 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
   }
   *port = (int)p;
   return 0;
+}
+
+int drv_http_check_listen(const char *listen, drv_err *err)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  char host[128];
+  int port;
+  return parse_listen(listen, &ss, &sl, host, sizeof host, &port, err);
 }
 
 int drv_http_start(drv_server *s, drv_err *err)

@@ -45,6 +45,8 @@ struct drv_server {
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
+/* Checks an "ADDR:PORT" listen address without binding it. */
+int drv_http_check_listen(const char *listen, drv_err *err);
 void drv_server_atfork_register(void);
 int drv_server_housekeeping_start(drv_server *s);
 void drv_server_housekeeping_stop(drv_server *s);

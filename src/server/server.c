@@ -164,6 +164,8 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   _cleanup_free_ char *token = NULL;
   _cleanup_free_ char *proxy_tok = NULL;
   _cleanup_free_ char *keypath = drv_asprintf("%s/secrets.key", opts->data_dir);
+  /* a bad address is refused before anything is written into the data dir */
+  if (drv_http_check_listen(s->opts.listen, err) < 0) goto fail;
   if (drv_mkdir_p(s->data_dir, 0700, err) < 0) goto fail;
   if (lock_dir(s, err) < 0) goto fail;
   char host[128];

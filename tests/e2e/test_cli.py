@@ -28,3 +28,12 @@ def test_token_flags_anywhere(tmpdir_root):
     assert os.path.exists(os.path.join(tmpdir_root, "tokens"))
     p = drover("token", "--bogus", check=False)
     assert p.returncode == 2 and "`--bogus`" in p.stderr
+
+
+def test_bad_listen_address_leaves_no_data_dir(tmpdir_root):
+    import os
+    d = os.path.join(tmpdir_root, "data")
+    for verb, addr in (("up", "nonsense"), ("server", "127.0.0.1:99999")):
+        p = drover(verb, "--data-dir", d, "--listen", addr, check=False)
+        assert p.returncode != 0 and f"listen address `{addr}`" in p.stderr, p.stderr
+        assert not os.path.exists(d)
