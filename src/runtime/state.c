@@ -230,12 +230,11 @@ int drv_rt_state_get(const char *root, const char *id, drv_rt_state *st, drv_err
   _cleanup_free_ char *text = NULL;
   drv_err e;
   if (st->status == DRV_RT_STOPPED && s.monitor && access(exitp, F_OK) < 0) {
-    /* The init died but its monitor has not reaped it and written the status yet. */
-    bool zombie;
+    /* The init died but its monitor has not yet reaped it, or has reaped it and is still
+     * writing the status: both windows are short, so wait for the file (a monitor that was
+     * itself killed costs one bounded wait). */
     long long end = drv_now_ms() + 200;
-    while (drv_rt_proc_start_time(s.pid, &zombie) == s.start_time && zombie &&
-           access(exitp, F_OK) < 0 && drv_now_ms() < end)
-      usleep(1000);
+    while (access(exitp, F_OK) < 0 && drv_now_ms() < end) usleep(1000);
   }
   if (drv_read_file(exitp, 64, &text, NULL, &e) == 0) st->exit_code = atoi(text);
   drv_rt_saved_clear(&s);
