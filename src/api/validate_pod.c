@@ -134,18 +134,8 @@ static void container(vctx *v, const char *path, const json_t *c, json_t *names,
   else if (image[0] == ' ' || image[strlen(image) - 1] == ' ')
     v_invalid_str(v, f, image, "must not have leading or trailing whitespace");
   free(f);
-  const char *ppol = json_string_value(json_object_get(c, "imagePullPolicy"));
-  if (ppol) {
-    f = v_path(path, "imagePullPolicy");
-    v_one_of(v, f, ppol, pull_policies);
-    free(f);
-  }
-  const char *tmp = json_string_value(json_object_get(c, "terminationMessagePolicy"));
-  if (tmp) {
-    f = v_path(path, "terminationMessagePolicy");
-    v_one_of(v, f, tmp, msg_policies);
-    free(f);
-  }
+  v_optional_one_of(v, path, c, "imagePullPolicy", pull_policies);
+  v_optional_one_of(v, path, c, "terminationMessagePolicy", msg_policies);
   char *ports_path = v_path(path, "ports");
   size_t i;
   json_t *p;
@@ -343,18 +333,8 @@ void v_pod_spec(vctx *v, const char *path, const json_t *spec)
   }
   free(cpath);
   json_decref(names);
-  const char *rp = json_string_value(json_object_get(spec, "restartPolicy"));
-  if (rp) {
-    f = v_path(path, "restartPolicy");
-    v_one_of(v, f, rp, restart_policies);
-    free(f);
-  }
-  const char *dp = json_string_value(json_object_get(spec, "dnsPolicy"));
-  if (dp) {
-    f = v_path(path, "dnsPolicy");
-    v_one_of(v, f, dp, dns_policies);
-    free(f);
-  }
+  v_optional_one_of(v, path, spec, "restartPolicy", restart_policies);
+  v_optional_one_of(v, path, spec, "dnsPolicy", dns_policies);
   json_t *tgp = json_object_get(spec, "terminationGracePeriodSeconds");
   if (json_is_integer(tgp) && json_integer_value(tgp) < 0) {
     f = v_path(path, "terminationGracePeriodSeconds");

@@ -110,6 +110,16 @@ bool v_one_of(vctx *v, const char *field, const char *value, const char *const *
   return false;
 }
 
+void v_optional_one_of(vctx *v, const char *base, const json_t *obj, const char *key,
+                       const char *const *allowed)
+{
+  const char *value = json_string_value(json_object_get(obj, key));
+  if (!value) return;
+  char *f = v_path(base, key);
+  v_one_of(v, f, value, allowed);
+  free(f);
+}
+
 char *v_path(const char *base, const char *child)
 {
   return *base ? drv_asprintf("%s.%s", base, child) : drv_strdup(child);

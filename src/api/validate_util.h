@@ -24,6 +24,9 @@ void v_too_long(vctx *v, const char *field, long long max);
 
 /* Checks value against a list; records Unsupported when missing from it. */
 bool v_one_of(vctx *v, const char *field, const char *value, const char *const *allowed);
+/* When obj has the string field key, checks it against the list at "<base>.<key>". */
+void v_optional_one_of(vctx *v, const char *base, const json_t *obj, const char *key,
+                       const char *const *allowed);
 /* "%s.%s" / "%s[%zu]" paths; caller frees. */
 char *v_path(const char *base, const char *child);
 char *v_index(const char *base, size_t i);
