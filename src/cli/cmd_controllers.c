@@ -1,25 +1,21 @@
 /* `drover controllers --kubeconfig FILE`: the controllers alone against drover or any
  * Kubernetes-API server, until SIGINT/SIGTERM. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "api/client_http.h"
 #include "cli/commands.h"
+#include "cli/loop_cmd.h"
 #include "cli/server_flags.h"
-#include "common/log.h"
 #include "controllers/controllers.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
+static int start(drv_api_client *c, const void *opts, void **loop, drv_err *err)
 {
-  (void)sig;
-  stop_flag = 1;
+  return drv_controllers_start(c, opts, (drv_controllers **)loop, err);
 }
+
+static void stop(void *loop) { drv_controllers_stop(loop); }
 
 static void usage(FILE *out)
 {
@@ -76,15 +72,9 @@ int drv_cmd_controllers(int argc, char **argv)
                                  optarg, &o) < 0)
         return 2;
       break;
-    case 'l': {
-      drv_log_level lv;
-      if (drv_log_level_parse(optarg, &lv) < 0) {
-        fprintf(stderr, "drover controllers: --log-level `%s`: expected error, warn, info or debug\n", optarg);
-        return 2;
-      }
-      drv_log_set_level(lv);
+    case 'l':
+      if (drv_cli_log_level_flag("controllers", optarg) < 0) return 2;
       break;
-    }
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -94,22 +84,5 @@ int drv_cmd_controllers(int argc, char **argv)
     fprintf(stderr, "drover controllers: %s\n", err.msg);
     return 2;
   }
-  drv_api_client *client = drv_api_client_http_from_kubeconfig(kubeconfig, "drover-controllers", &err);
-  if (!client) {
-    fprintf(stderr, "drover controllers: %s\n", err.msg);
-    return 1;
-  }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  drv_controllers *cs;
-  if (drv_controllers_start(client, &o, &cs, &err) < 0) {
-    fprintf(stderr, "drover controllers: %s\n", err.msg);
-    drv_api_client_free(client);
-    return 1;
-  }
-  drv_log_info("controllers running");
-  while (!stop_flag) pause();
-  drv_controllers_stop(cs);
-  drv_api_client_free(client);
-  return 0;
+  return drv_cli_run_loop("controllers", kubeconfig, &o, start, stop);
 }

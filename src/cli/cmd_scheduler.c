@@ -1,24 +1,20 @@
 /* `drover scheduler --kubeconfig FILE`: the scheduler alone against drover or any
  * Kubernetes-API server, until SIGINT/SIGTERM. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "api/client_http.h"
 #include "cli/commands.h"
-#include "common/log.h"
+#include "cli/loop_cmd.h"
 #include "scheduler/scheduler.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
+static int start(drv_api_client *c, const void *opts, void **loop, drv_err *err)
 {
-  (void)sig;
-  stop_flag = 1;
+  return drv_scheduler_start(c, opts, (drv_scheduler **)loop, err);
 }
+
+static void stop(void *loop) { drv_scheduler_stop(loop); }
 
 static void usage(FILE *out)
 {
@@ -52,36 +48,12 @@ int drv_cmd_scheduler(int argc, char **argv)
       }
       break;
     case 't': o.tolerance = atof(optarg); break;
-    case 'l': {
-      drv_log_level lv;
-      if (drv_log_level_parse(optarg, &lv) < 0) {
-        fprintf(stderr, "drover scheduler: --log-level `%s`: expected error, warn, info or debug\n", optarg);
-        return 2;
-      }
-      drv_log_set_level(lv);
+    case 'l':
+      if (drv_cli_log_level_flag("scheduler", optarg) < 0) return 2;
       break;
-    }
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
   }
-  drv_err err;
-  drv_api_client *client = drv_api_client_http_from_kubeconfig(kubeconfig, "drover-scheduler", &err);
-  if (!client) {
-    fprintf(stderr, "drover scheduler: %s\n", err.msg);
-    return 1;
-  }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  drv_scheduler *s;
-  if (drv_scheduler_start(client, &o, &s, &err) < 0) {
-    fprintf(stderr, "drover scheduler: %s\n", err.msg);
-    drv_api_client_free(client);
-    return 1;
-  }
-  drv_log_info("scheduler running");
-  while (!stop_flag) pause();
-  drv_scheduler_stop(s);
-  drv_api_client_free(client);
-  return 0;
+  return drv_cli_run_loop("scheduler", kubeconfig, &o, start, stop);
 }
