@@ -16,6 +16,10 @@ static void usage(const char *verb, FILE *out)
           "       [--max-requests-inflight N] [--max-requests-per-second N] [--max-body-bytes N]\n\n"
           "  --data-dir DIR   store, certificates, tokens and kubeconfig (default /var/lib/drover)\n"
           "  --listen ADDR:PORT  HTTPS address of the API (default 127.0.0.1:6443)\n"
+          "  --service-cluster-ip-range CIDR  ClusterIPs come from it; its first address is the\n"
+          "                   `kubernetes` Service's (default 10.96.0.0/12)\n"
+          "  --service-node-port-range FIRST-LAST  node ports of NodePort and LoadBalancer\n"
+          "                   Services (default 30000-32767)\n"
           "%s",
           verb,
           strcmp(verb, "up") == 0
@@ -59,6 +63,8 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       {"cluster-cidr", required_argument, NULL, 'C'},
       {"node-cidr-mask-size", required_argument, NULL, 'M'},
       {"allocate-node-cidrs", optional_argument, NULL, 'a'},
+      {"service-cluster-ip-range", required_argument, NULL, 'S'},
+      {"service-node-port-range", required_argument, NULL, 'P'},
       {NULL, 0, NULL, 0},
   };
   memset(o, 0, sizeof *o);
@@ -85,6 +91,11 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
     case 'i': if (num(verb, "--max-requests-inflight", optarg, &d) < 0) return -1; o->max_inflight = (int)d; break;
     case 'r': if (num(verb, "--max-requests-per-second", optarg, &d) < 0) return -1; o->max_rps = d; break;
     case 'b': if (num(verb, "--max-body-bytes", optarg, &d) < 0) return -1; o->max_body = (size_t)d; break;
+    case 'S':
+      o->service_cidr = optarg;
+      if (up) up->ctl.service_cidr = optarg; /* the controllers allocate ClusterIPs from it */
+      break;
+    case 'P': o->node_port_range = optarg; break;
     case 'h': usage(verb, stdout); return 1;
     case 'N':
     case 'A':

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/object.h"
+#include "api/rangealloc.h"
 #include "api/selector.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -37,35 +38,26 @@ static int allocate_ip(drv_ctl *ctl, json_t *svc)
   }
   pthread_mutex_lock(&ip_lock);
   json_t *all = drv_informer_list(ctl->svc, NULL, NULL, NULL);
-  uint8_t *used = drv_calloc(size / 8 + 1, 1);
+  drv_range_alloc used;
+  drv_range_alloc_init(&used, base, size);
   size_t i;
   json_t *s;
   json_array_foreach(all, i, s)
   {
     const char *ip = drv_json_get_str(s, "spec.clusterIP");
     struct in_addr a;
-    if (ip && inet_pton(AF_INET, ip, &a) == 1) {
-      uint32_t off = ntohl(a.s_addr) - base;
-      if (off < size) used[off / 8] |= (uint8_t)(1u << (off % 8));
-    }
+    if (ip && inet_pton(AF_INET, ip, &a) == 1) drv_range_alloc_use(&used, ntohl(a.s_addr));
   }
   json_decref(all);
   /* start from a hash of the name so concurrent allocators rarely collide */
   uint32_t h = 2166136261u;
   for (const char *p = drv_obj_name(svc); *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
-  uint32_t span = size - 12, off = 0;
-  bool found = false;
-  for (uint32_t k = 0; k < span; k++) {
-    off = 10 + (h + k) % span;
-    if (!(used[off / 8] & (1u << (off % 8)))) {
-      found = true;
-      break;
-    }
-  }
-  free(used);
+  uint32_t addr = 0;
+  bool found = drv_range_alloc_pick(&used, 10, size - 2, h, &addr) == 0;
+  drv_range_alloc_release(&used);
   int ret = 0;
   if (found) {
-    struct in_addr a = {htonl(base + off)};
+    struct in_addr a = {htonl(addr)};
     char ip[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &a, ip, sizeof ip);
     json_t *upd = json_deep_copy(svc);

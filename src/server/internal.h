@@ -42,6 +42,9 @@ struct drv_server {
   bool hk_started;
   char *kubeconfig;
   unsigned char secret_key[32];
+  uint32_t np_first, np_size;  /* --service-node-port-range */
+  pthread_mutex_t np_mu;     /* Service writes that may allocate node ports (services.c) */
+  uint32_t svc_first_ip;     /* the `kubernetes` Service's ClusterIP (host order) */
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
@@ -85,6 +88,15 @@ enum MHD_Result drv_serve_objects(drv_req *r);
 /* Storage key and collection prefix for a stored resource. Caller frees. */
 char *drv_server_key(const drv_api_resource *sres, const char *ns, const char *name);
 char *drv_server_prefix(const drv_api_resource *sres, const char *ns);
+
+/* ---- Services (services.c) ---- */
+/* Node ports for a NodePort/LoadBalancer Service being written (svc, changed in place; old: the
+ * Service before an update, or NULL): missing ones allocated, explicit ones checked (in range,
+ * not another Service's). NULL, or the Status to answer. Call with s->np_mu held. */
+json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t *svc,
+                              const json_t *old);
+/* Creates or refreshes Service, Endpoints and EndpointSlice `kubernetes` in default. */
+int drv_server_ensure_kubernetes_service(drv_server *s, drv_err *err);
 
 /* ---- watch (watch.c) ---- */
 enum MHD_Result drv_serve_watch(drv_req *r, const drv_api_resource *res,

@@ -196,6 +196,16 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
   json_t *stored = to_storage(op, obj, status);
   obj = NULL;
   if (!stored) goto fail;
+  /* node ports: allocated and written under one lock, so two Services never get the same */
+  bool svc = is_res(op->sres, "", "services");
+  if (svc) {
+    pthread_mutex_lock(&s->np_mu);
+    if ((*status = drv_server_node_ports(s, op->res, stored, NULL))) {
+      pthread_mutex_unlock(&s->np_mu);
+      json_decref(stored);
+      return -1;
+    }
+  }
   int rc = 0;
   drv_err err = {0};
   for (int attempt = 0; attempt < 8; attempt++) {
@@ -223,6 +233,7 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
     _cleanup_free_ char *n = drv_api_generate_name(gen);
     drv_obj_set_name(stored, n);
   }
+  if (svc) pthread_mutex_unlock(&s->np_mu);
   if (rc == DRV_STORE_EEXIST) {
     *status = drv_status_already_exists(op->res, drv_obj_name(stored));
   } else if (rc < 0) {
@@ -399,6 +410,8 @@ static int enc_update(void *c, uint64_t rev, const drv_store_obj *cur, char **da
 {
   update_ctx *u = c;
   const drv_op *op = u->op;
+  json_decref(u->result); /* the store runs this again when another write came first */
+  u->result = NULL;
   json_t *stored_old = parse_obj(cur);
   json_t *old = stored_old ? to_served_json(op, stored_old) : NULL;
   if (!old) {
@@ -416,6 +429,12 @@ static int enc_update(void *c, uint64_t rev, const drv_store_obj *cur, char **da
   if (!stored) {
     json_decref(stored_old);
     return drv_error(err, EINVAL, "convert"), -1;
+  }
+  if (is_res(op->sres, "", "services") && !(op->sub && strcmp(op->sub, "status") == 0) &&
+      (u->status = drv_server_node_ports(u->s, op->res, stored, stored_old))) {
+    json_decref(stored);
+    json_decref(stored_old);
+    return drv_error(err, EINVAL, "node ports refused"), -1;
   }
   /* nothing changed: no new revision, as Kubernetes does */
   drv_obj_set_resource_version(stored, drv_obj_resource_version(stored_old));
@@ -466,7 +485,10 @@ static int run_update(drv_server *s, update_ctx *u, drv_store_obj **out, json_t 
   _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
   drv_store_write w = {DRV_STORE_PUT, key, false, true, 0, enc_update, u};
   drv_err err = {0};
+  bool svc = is_res(op->sres, "", "services");
+  if (svc) pthread_mutex_lock(&s->np_mu); /* see drv_server_node_ports */
   int rc = drv_store_apply(s->store, &w, out, &err);
+  if (svc) pthread_mutex_unlock(&s->np_mu);
   if (rc == 0 && op->dry_run && u->result) {
     drv_store_obj_unref(*out);
     char *d = json_dumps(u->result, JSON_COMPACT);

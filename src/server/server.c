@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "api/rangealloc.h"
 #include "server/internal.h"
 #include "server/ops.h"
 #include "server/pki.h"
@@ -164,8 +165,21 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   _cleanup_free_ char *token = NULL;
   _cleanup_free_ char *proxy_tok = NULL;
   _cleanup_free_ char *keypath = drv_asprintf("%s/secrets.key", opts->data_dir);
-  /* a bad address is refused before anything is written into the data dir */
+  pthread_mutex_init(&s->np_mu, NULL);
+  /* a bad address or range is refused before anything is written into the data dir */
   if (drv_http_check_listen(s->opts.listen, err) < 0) goto fail;
+  if (drv_port_range_parse(opts->node_port_range ? opts->node_port_range : "30000-32767",
+                           &s->np_first, &s->np_size, err) < 0) {
+    drv_err_prefix(err, "--service-node-port-range");
+    goto fail;
+  }
+  uint32_t svc_base, svc_size;
+  if (drv_ipv4_cidr_range(opts->service_cidr ? opts->service_cidr : "10.96.0.0/12", &svc_base,
+                          &svc_size, err) < 0) {
+    drv_err_prefix(err, "--service-cluster-ip-range");
+    goto fail;
+  }
+  s->svc_first_ip = svc_base + 1;
   if (drv_mkdir_p(s->data_dir, 0700, err) < 0) goto fail;
   if (lock_dir(s, err) < 0) goto fail;
   char host[128];
@@ -195,6 +209,8 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   if (drv_http_start(s, err) < 0) goto fail;
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_LISTEN_FD);
   if (di) register_fork_close(1, di->listen_fd);
+  /* after listening: the Endpoints name the address and port clients reach */
+  if (drv_server_ensure_kubernetes_service(s, err) < 0) goto fail;
   if (write_kubeconfig(s, pki.ca_pem, token, err) < 0) goto fail;
   if (drv_server_housekeeping_start(s) < 0) {
     drv_error(err, errno, "start the housekeeping thread");
@@ -235,5 +251,6 @@ void drv_server_stop(drv_server *s)
   free(s->data_dir);
   free((char *)s->opts.listen);
   pthread_mutex_destroy(&s->rate_mu);
+  pthread_mutex_destroy(&s->np_mu);
   free(s);
 }

@@ -19,6 +19,9 @@ typedef struct drv_server_opts {
   double max_rps;              /* requests per second before 429; 0 = 50,000 */
   size_t history;              /* watch history events; 0 = store default */
   long event_ttl_s;            /* Events expire this long after last seen; 0 = 3600 */
+  const char *service_cidr;    /* ClusterIP range; NULL = 10.96.0.0/12 (its first address is
+                                  the `kubernetes` Service's) */
+  const char *node_port_range; /* "FIRST-LAST"; NULL = 30000-32767 */
 } drv_server_opts;
 
 /* Prepares the data dir (locks it: a second server on the same dir fails with a clear error;

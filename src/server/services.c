@@ -1,0 +1,235 @@
+/* Services in the server's write path, as kube-apiserver does them: node ports allocated from
+ * --service-node-port-range when a NodePort/LoadBalancer Service is written, and the
+ * `kubernetes` Service (with its Endpoints and EndpointSlice) that points at the server. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "api/object.h"
+#include "api/rangealloc.h"
+#include "api/status.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/internal.h"
+#include "server/ops.h"
+
+static const char *proto_of(const json_t *port)
+{
+  const char *p = json_string_value(json_object_get(port, "protocol"));
+  return p && *p ? p : "TCP";
+}
+
+static bool wants_node_ports(const json_t *svc, bool *allocate)
+{
+  const char *t = drv_json_get_str(svc, "spec.type");
+  *allocate = true;
+  if (t && !strcmp(t, "NodePort")) return true;
+  if (t && !strcmp(t, "LoadBalancer")) {
+    json_t *a = drv_json_get((json_t *)svc, "spec.allocateLoadBalancerNodePorts");
+    *allocate = !json_is_false(a);
+    return true;
+  }
+  return false;
+}
+
+/* Node ports of every other stored Service are in use. */
+static void ports_in_use(drv_server *s, const json_t *svc, drv_range_alloc *used)
+{
+  const drv_api_resource *res = drv_api_resource_find("", "v1", "services");
+  _cleanup_free_ char *prefix = drv_server_prefix(res, "");
+  _cleanup_free_ char *self = drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc));
+  drv_store_list l;
+  drv_store_list_prefix(s->store, prefix, NULL, 0, NULL, NULL, &l);
+  for (size_t i = 0; i < l.n; i++) {
+    if (!strcmp(l.items[i]->key, self)) continue;
+    json_t *o = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
+    size_t j;
+    json_t *p;
+    json_array_foreach(drv_json_get(o, "spec.ports"), j, p)
+    {
+      long long np = drv_json_get_int(p, "nodePort", 0);
+      if (np > 0) drv_range_alloc_use(used, (uint32_t)np);
+    }
+    json_decref(o);
+  }
+  drv_store_list_free(&l);
+}
+
+static void add_cause(json_t **causes, const char *reason, size_t i, const char *msg)
+{
+  if (!*causes) *causes = json_array();
+  _cleanup_free_ char *f = drv_asprintf("spec.ports[%zu].nodePort", i);
+  json_array_append_new(*causes, drv_status_cause(reason, msg, f));
+}
+
+json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t *svc,
+                              const json_t *old)
+{
+  bool allocate;
+  if (!wants_node_ports(svc, &allocate)) return NULL;
+  json_t *ports = drv_json_get(svc, "spec.ports");
+  if (!json_array_size(ports)) return NULL;
+  uint32_t first = s->np_first, size = s->np_size;
+  drv_range_alloc used, mine;
+  drv_range_alloc_init(&used, first, size);
+  drv_range_alloc_init(&mine, 1, 65535);
+  ports_in_use(s, svc, &used);
+  json_t *oports = old ? drv_json_get((json_t *)old, "spec.ports") : NULL;
+  json_t *causes = NULL;
+  size_t i, j;
+  json_t *p, *q;
+  /* explicit ports first: they must be in range, free, and not twice for one protocol */
+  json_array_foreach(ports, i, p)
+  {
+    long long np = drv_json_get_int(p, "nodePort", 0);
+    if (np <= 0) continue;
+    if (np < first || np >= (long long)first + size) {
+      _cleanup_free_ char *m = drv_asprintf(
+          "Invalid value: %lld: provided port is not in the valid range. The range of valid ports "
+          "is %u-%u", np, first, first + size - 1);
+      add_cause(&causes, "FieldValueInvalid", i, m);
+      continue;
+    }
+    if (drv_range_alloc_is_used(&used, (uint32_t)np)) {
+      _cleanup_free_ char *m =
+          drv_asprintf("Invalid value: %lld: provided port is already allocated", np);
+      add_cause(&causes, "FieldValueInvalid", i, m);
+      continue;
+    }
+    for (j = 0; j < i; j++) {
+      q = json_array_get(ports, j);
+      if (drv_json_get_int(q, "nodePort", 0) == np && !strcmp(proto_of(p), proto_of(q))) {
+        _cleanup_free_ char *m = drv_asprintf("Duplicate value: %lld", np);
+        add_cause(&causes, "FieldValueDuplicate", i, m);
+        break;
+      }
+    }
+    drv_range_alloc_use(&mine, (uint32_t)np);
+  }
+  json_t *status = NULL;
+  if (causes) {
+    status = drv_status_invalid(res, drv_obj_name(svc), causes);
+    goto out;
+  }
+  if (!allocate) goto out;
+  /* then the missing ones: an update keeps the port the same port/protocol had */
+  uint32_t h = 2166136261u;
+  for (const char *c = drv_obj_name(svc) ?: ""; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+  json_array_foreach(ports, i, p)
+  {
+    if (drv_json_get_int(p, "nodePort", 0) > 0) continue;
+    long long keep = 0;
+    json_array_foreach(oports, j, q)
+    {
+      long long onp = drv_json_get_int(q, "nodePort", 0);
+      if (onp > 0 && drv_json_get_int(q, "port", -1) == drv_json_get_int(p, "port", -2) &&
+          !strcmp(proto_of(p), proto_of(q)) && !drv_range_alloc_is_used(&mine, (uint32_t)onp) &&
+          !drv_range_alloc_is_used(&used, (uint32_t)onp)) {
+        keep = onp;
+        break;
+      }
+    }
+    uint32_t np = (uint32_t)keep;
+    if (!keep && drv_range_alloc_pick(&used, 0, size, h + (uint32_t)i, &np) < 0) {
+      status = drv_status_internal("failed to allocate a nodePort: range is full");
+      goto out;
+    }
+    drv_range_alloc_use(&used, np);
+    drv_range_alloc_use(&mine, np);
+    json_object_set_new(p, "nodePort", json_integer(np));
+  }
+out:
+  drv_range_alloc_release(&used);
+  drv_range_alloc_release(&mine);
+  return status;
+}
+
+/* ---- the `kubernetes` Service ---- */
+
+/* Creates obj, or updates the stored one when want(stored) says it differs. */
+static int ensure(drv_server *s, const char *group, const char *version, const char *plural,
+                  json_t *obj, drv_err *err)
+{
+  const drv_api_resource *res = drv_api_resource_find(group, version, plural);
+  if (!res) return 0; /* not served */
+  drv_op op = {.res = res, .sres = res, .ns = "default", .fv = DRV_FV_IGNORE};
+  _cleanup_free_ char *key = drv_server_key(res, "default", drv_obj_name(obj));
+  drv_store_obj *cur = NULL, *out = NULL;
+  json_t *st = NULL;
+  int rc;
+  if (drv_store_get(s->store, key, &cur) < 0) {
+    rc = drv_op_create(s, &op, obj, &out, &st);
+  } else {
+    json_t *c = json_loadb(cur->data, cur->len, 0, NULL);
+    drv_store_obj_unref(cur);
+    /* what this server manages: subsets (Endpoints), endpoints and ports (EndpointSlice) */
+    bool same = true;
+    static const char *const fields[] = {"subsets", "endpoints", "ports", NULL};
+    for (const char *const *f = fields; *f; f++) {
+      json_t *want = json_object_get(obj, *f);
+      if (want && !json_equal(want, json_object_get(c, *f))) {
+        json_object_set(c, *f, want);
+        same = false;
+      }
+    }
+    op.name = drv_obj_name(obj);
+    rc = same ? 0 : drv_op_update(s, &op, c, &out, &st);
+    json_decref(c);
+  }
+  drv_store_obj_unref(out);
+  if (rc < 0) {
+    const char *m = json_string_value(json_object_get(st, "message"));
+    drv_error(err, EIO, "write %s default/%s: %s", res->kind, drv_obj_name(obj), m ? m : "failed");
+    json_decref(st);
+    return -1;
+  }
+  return 0;
+}
+
+int drv_server_ensure_kubernetes_service(drv_server *s, drv_err *err)
+{
+  char ip[INET_ADDRSTRLEN];
+  struct in_addr a = {htonl(s->svc_first_ip)};
+  inet_ntop(AF_INET, &a, ip, sizeof ip);
+  /* where clients reach this server: the advertised address (an IP) and port */
+  char host[200];
+  snprintf(host, sizeof host, "%s", s->server_addr);
+  char *colon = strrchr(host, ':');
+  int port = colon ? atoi(colon + 1) : 6443;
+  if (colon) *colon = 0;
+  char *h = host;
+  if (*h == '[') {
+    h++;
+    h[strlen(h) - 1] = 0;
+  }
+  bool v6 = strchr(h, ':') != NULL;
+  json_t *labels = json_pack("{s:s, s:s}", "component", "apiserver", "provider", "kubernetes");
+  json_t *svc = json_pack(
+      "{s:s, s:s, s:{s:s, s:s, s:O}, s:{s:s, s:s, s:[s], s:[{s:s, s:s, s:i, s:i}], s:s}}",
+      "apiVersion", "v1", "kind", "Service", "metadata", "name", "kubernetes", "namespace",
+      "default", "labels", labels, "spec", "type", "ClusterIP", "clusterIP", ip, "clusterIPs", ip,
+      "ports", "name", "https", "protocol", "TCP", "port", 443, "targetPort", port,
+      "sessionAffinity", "None");
+  int rc = ensure(s, "", "v1", "services", svc, err);
+  json_decref(svc);
+  json_t *ep = json_pack(
+      "{s:s, s:s, s:{s:s, s:s, s:O}, s:[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]}", "apiVersion", "v1",
+      "kind", "Endpoints", "metadata", "name", "kubernetes", "namespace", "default", "labels",
+      labels, "subsets", "addresses", "ip", h, "ports", "name", "https", "port", port, "protocol",
+      "TCP");
+  if (rc == 0) rc = ensure(s, "", "v1", "endpoints", ep, err);
+  json_decref(ep);
+  json_t *slabels = json_pack("{s:s, s:s}", "kubernetes.io/service-name", "kubernetes",
+                              "endpointslice.kubernetes.io/managed-by", "drover-apiserver");
+  json_t *slice = json_pack(
+      "{s:s, s:s, s:{s:s, s:s, s:o}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:i, s:s}]}",
+      "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
+      "kubernetes", "namespace", "default", "labels", slabels, "addressType", v6 ? "IPv6" : "IPv4",
+      "endpoints", "addresses", h, "conditions", "ready", 1, "ports", "name", "https", "port", port,
+      "protocol", "TCP");
+  if (rc == 0) rc = ensure(s, "discovery.k8s.io", "v1", "endpointslices", slice, err);
+  json_decref(slice);
+  json_decref(labels);
+  return rc;
+}

@@ -1,0 +1,137 @@
+"""What a Kubernetes user expects of the API server beyond CRUD: node ports allocated in the
+write path, the `kubernetes` Service and standard namespaces, duplicate fields refused or
+warned about, oversize bodies answered with 413, plain HTTP on the HTTPS port answered with 400,
+watches that resume across a restart, and paginated lists that stay one consistent snapshot."""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+
+import pytest
+
+from apiserver import Server, wait_for
+
+SVC = "/api/v1/namespaces/default/services"
+
+
+@pytest.fixture(scope="module")
+def srv():
+    s = Server(extra=["--service-node-port-range", "30100-30104"])
+    yield s
+    s.cleanup()
+
+
+def svc(name, type_="NodePort", ports=None):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"type": type_, "selector": {"app": name},
+                     "ports": ports or [{"port": 80, "targetPort": 8080}]}}
+
+
+def node_ports(o):
+    return [p.get("nodePort") for p in o["spec"]["ports"]]
+
+
+def test_node_port_allocation(srv):
+    code, a = srv.http("POST", SVC, body=svc("np-a", ports=[{"name": "http", "port": 80},
+                                                            {"name": "https", "port": 443}]))
+    assert code == 201, a
+    pa = node_ports(a)
+    assert len(set(pa)) == 2 and all(30100 <= p <= 30104 for p in pa)
+    # an explicit port another Service holds: 422 naming the field
+    code, st = srv.http("POST", SVC, body=svc("np-b", ports=[{"port": 80, "nodePort": pa[1]}]))
+    assert code == 422 and st["reason"] == "Invalid", st
+    assert st["details"]["causes"][0]["field"] == "spec.ports[0].nodePort"
+    assert "provided port is already allocated" in st["message"]
+    # out of range
+    code, st = srv.http("POST", SVC, body=svc("np-b", ports=[{"port": 80, "nodePort": 31000}]))
+    assert code == 422 and "not in the valid range" in st["message"]
+    assert "30100-30104" in st["message"]
+    # LoadBalancer gets them too; the range (5 ports) fills up
+    code, b = srv.http("POST", SVC, body=svc("np-b", "LoadBalancer",
+                                             [{"name": "a", "port": 1}, {"name": "b", "port": 2}]))
+    assert code == 201, b
+    pb = node_ports(b)
+    assert not set(pb) & set(pa)
+    code, st = srv.http("POST", SVC, body=svc("np-c", ports=[{"name": "a", "port": 1},
+                                                             {"name": "b", "port": 2}]))
+    assert code == 500 and "range is full" in st["message"]
+    code, _ = srv.http("GET", SVC + "/np-c")
+    assert code == 404  # nothing stored
+    # an update keeps the ports (a PUT without them too)
+    b["spec"]["ports"] = [{"name": "a", "port": 1}, {"name": "b", "port": 2}]
+    code, b2 = srv.http("PUT", SVC + "/np-b", body=b)
+    assert code == 200 and node_ports(b2) == pb, b2
+    # switching to ClusterIP frees them; deleting frees them
+    code, a2 = srv.http("PATCH", SVC + "/np-a", body={"spec": {"type": "ClusterIP"}},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert code == 200 and node_ports(a2) == [None, None], a2
+    code, c = srv.http("POST", SVC, body=svc("np-c", ports=[{"port": 1, "nodePort": pa[0]}]))
+    assert code == 201 and node_ports(c) == [pa[0]]
+    code, _ = srv.http("DELETE", SVC + "/np-b")
+    assert code == 200
+    code, d = srv.http("POST", SVC, body=svc("np-d", ports=[{"name": "a", "port": 1, "nodePort": pb[0]},
+                                                            {"name": "b", "port": 2}]))
+    assert code == 201 and node_ports(d)[0] == pb[0], d
+    # dry run allocates without keeping
+    code, e = srv.http("POST", SVC + "?dryRun=All", body=svc("np-e"))
+    assert code == 201 and node_ports(e)[0] in range(30100, 30105)
+    for n in ("np-a", "np-c", "np-d"):
+        srv.http("DELETE", SVC + "/" + n)
+
+
+def test_node_ports_survive_restart():
+    s = Server(extra=["--service-node-port-range", "30200-30201"])
+    try:
+        code, a = s.http("POST", SVC, body=svc("r-a"))
+        assert code == 201
+        s.stop()
+        s.start()
+        code, b = s.http("POST", SVC, body=svc("r-b"))
+        assert code == 201 and node_ports(b) != node_ports(a)
+        code, st = s.http("POST", SVC, body=svc("r-c"))
+        assert code == 500 and "range is full" in st["message"]
+        # kubectl's view
+        out = s.kubectl("get", "svc", "r-a", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+        assert int(out) == node_ports(a)[0]
+    finally:
+        s.cleanup()
+
+
+def test_node_port_range_flag_errors():
+    d = tempfile.mkdtemp(prefix=f"drv-api-{os.getpid()}-")
+    try:
+        from conftest import DROVER
+        p = subprocess.run([DROVER, "server", "--data-dir", d, "--listen", "127.0.0.1:0",
+                            "--service-node-port-range", "3000-20"],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode != 0 and "--service-node-port-range" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(d, "store.db"))
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def test_kubernetes_service_and_namespaces(srv):
+    code, l = srv.http("GET", "/api/v1/namespaces")
+    names = {n["metadata"]["name"] for n in l["items"]}
+    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+    code, k = srv.http("GET", SVC + "/kubernetes")
+    assert code == 200, k
+    assert k["spec"]["clusterIP"] == "10.96.0.1" and k["spec"]["type"] == "ClusterIP"
+    assert k["spec"]["ports"][0]["port"] == 443 and k["spec"]["ports"][0]["name"] == "https"
+    assert k["spec"]["ports"][0]["targetPort"] == srv.port
+    code, ep = srv.http("GET", "/api/v1/namespaces/default/endpoints/kubernetes")
+    assert code == 200
+    assert ep["subsets"][0]["addresses"][0]["ip"] == "127.0.0.1"
+    assert ep["subsets"][0]["ports"][0]["port"] == srv.port
+    code, es = srv.http("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
+    assert code == 200 and es["endpoints"][0]["addresses"] == ["127.0.0.1"]
+    out = srv.kubectl("get", "svc", "kubernetes", "-o", "wide").stdout
+    assert "10.96.0.1" in out and "443/TCP" in out
+    # deleted, it comes back at the next start (as kube-apiserver's reconciler does)
+    srv.http("DELETE", SVC + "/kubernetes")
+    srv.stop()
+    srv.start()
+    code, k = srv.http("GET", SVC + "/kubernetes")
+    assert code == 200 and k["spec"]["clusterIP"] == "10.96.0.1"
