@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "api/object.h"
+#include "api/selector.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -259,4 +260,20 @@ void ctl_enqueue(ctl_loop *l, const json_t *obj)
 {
   _cleanup_free_ char *k = ctl_key(obj);
   drv_workqueue_add(l->q, k);
+}
+
+void ctl_enqueue_selecting(ctl_loop *l, drv_informer *owners, const json_t *obj)
+{
+  json_t *all = drv_informer_list(owners, drv_obj_namespace(obj), NULL, NULL);
+  size_t i;
+  json_t *o;
+  json_array_foreach(all, i, o)
+  {
+    drv_err err;
+    drv_label_selector *sel = drv_label_selector_from_json(drv_json_get(o, "spec.selector"), &err);
+    if (sel && !drv_label_selector_empty(sel) && drv_label_selector_matches(sel, drv_obj_labels(obj)))
+      ctl_enqueue(l, o);
+    drv_label_selector_free(sel);
+  }
+  json_decref(all);
 }

@@ -740,18 +740,7 @@ static void enqueue_rs_owner(drv_ctl *ctl, json_t *rs)
   }
   if (r) return;
   /* orphan: deployments of the namespace that select it */
-  json_t *all = drv_informer_list(ctl->deploy, drv_obj_namespace(rs), NULL, NULL);
-  size_t i;
-  json_t *d;
-  json_array_foreach(all, i, d)
-  {
-    drv_err err;
-    drv_label_selector *sel = drv_label_selector_from_json(drv_json_get(d, "spec.selector"), &err);
-    if (sel && !drv_label_selector_empty(sel) && drv_label_selector_matches(sel, drv_obj_labels(rs)))
-      ctl_enqueue(&ctl->deployment, d);
-    drv_label_selector_free(sel);
-  }
-  json_decref(all);
+  ctl_enqueue_selecting(&ctl->deployment, ctl->deploy, rs);
 }
 
 static void rs_add(void *ud, json_t *o)

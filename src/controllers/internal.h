@@ -86,6 +86,9 @@ void ctl_loop_stop(ctl_loop *l);
 /* After the informers are gone: frees the queue. */
 void ctl_loop_free(ctl_loop *l);
 void ctl_enqueue(ctl_loop *l, const json_t *obj);
+/* Queues into l every object of owners (in obj's namespace) whose spec.selector selects obj:
+ * the candidates that may adopt an orphan. */
+void ctl_enqueue_selecting(ctl_loop *l, drv_informer *owners, const json_t *obj);
 
 /* Controllers. */
 int drv_ctl_replicaset_sync(drv_ctl *ctl, const char *key);

@@ -308,18 +308,7 @@ static void pod_add(void *ud, json_t *o)
     return;
   }
   /* an orphan: any ReplicaSet of its namespace selecting it may adopt it */
-  json_t *all = drv_informer_list(ctl->rs, drv_obj_namespace(o), NULL, NULL);
-  size_t i;
-  json_t *rs;
-  json_array_foreach(all, i, rs)
-  {
-    drv_err err;
-    drv_label_selector *sel = drv_label_selector_from_json(drv_json_get(rs, "spec.selector"), &err);
-    if (sel && !drv_label_selector_empty(sel) && drv_label_selector_matches(sel, drv_obj_labels(o)))
-      ctl_enqueue(&ctl->replicaset, rs);
-    drv_label_selector_free(sel);
-  }
-  json_decref(all);
+  ctl_enqueue_selecting(&ctl->replicaset, ctl->rs, o);
 }
 static void pod_upd(void *ud, json_t *old, json_t *o)
 {
