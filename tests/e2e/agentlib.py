@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import imagelib as L
-from conftest import DROVER, run
+from conftest import DROVER, Process, run
 
 IMAGE = "drover.test/busybox:v1"
 
@@ -37,7 +37,7 @@ def wait_for(cond, timeout=30, interval=0.1, what="condition"):
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
-class Agent:
+class Agent(Process):
     def __init__(self, server, data_dir, node, extra=(), netns=None, server_url=None, token=None):
         self.server, self.dir, self.node = server, data_dir, node
         self.extra, self.netns = list(extra), netns
@@ -68,22 +68,6 @@ class Agent:
                 return f.read()[-4000:]
         except OSError:
             return ""
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.log:
-            self.log.close()
-            self.log = None
 
     def cleanup(self):
         """Stops the agent and removes what it left running: containers, sandboxes, mounts."""

@@ -3,7 +3,6 @@ talks to it with the real kubectl (KUBECONFIG = the written file, no extra flags
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -12,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import DROVER
+from conftest import DROVER, Process
 
 KUBECTL = "/usr/bin/kubectl"
 
@@ -23,7 +22,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
+class Server(Process):
     def __init__(self, verb="server", data_dir=None, extra=()):
         self.own_dir = data_dir is None
         self.dir = data_dir or tempfile.mkdtemp(prefix=f"drv-api-{os.getpid()}-")
@@ -113,22 +112,6 @@ class Server:
             raise AssertionError(f"kubectl {' '.join(args)} exited {p.returncode}\n"
                                  f"stdout: {p.stdout}\nstderr: {p.stderr}")
         return p
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.log:
-            self.log.close()
-            self.log = None
 
     def cleanup(self):
         self.stop()

@@ -1,6 +1,7 @@
 """Shared fixtures for the end-to-end suites: they drive the real build/drover binary."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -20,6 +21,28 @@ def run(*args, check=True, timeout=60, **kw):
 
 def drover(*args, **kw):
     return run(DROVER, *args, **kw)
+
+
+class Process:
+    """A drover process a test started: `self.proc` (Popen) and `self.log` (its open log file)."""
+    proc = None
+    log = None
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
 
 
 @pytest.fixture
