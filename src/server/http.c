@@ -140,6 +140,9 @@ static enum MHD_Result too_many(drv_req *r)
 
 /* ---- dispatch ---- */
 
+/* How far past the body limit a request is read before it is answered (see on_request). */
+#define DRAIN_FACTOR 4
+
 static enum MHD_Result dispatch(drv_req *r)
 {
   drv_server *s = r->srv;
@@ -187,6 +190,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->method = method;
     r->url = url;
     *con_cls = r;
+    /* A body over the limit is read and dropped, then answered with 413 (clients that write
+     * it all before reading get their answer); one announced far over it is answered at once
+     * and the connection closed (MHD does when a body is left unread). */
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > DRAIN_FACTOR * s->opts.max_body) {
+      r->too_large = true;
+      return dispatch(r);
+    }
     return MHD_YES;
   }
   if (*upload_size) {
@@ -281,13 +292,15 @@ int drv_http_start(drv_server *s, drv_err *err)
   char host[128];
   int port = 0;
   if (parse_listen(s->opts.listen, &ss, &sl, host, sizeof host, &port, err) < 0) return -1;
+  if (drv_accept_listen(s, (struct sockaddr *)&ss, sl, &port, err) < 0) return -1;
   const char *adv = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? "127.0.0.1" : host;
   if (strchr(adv, ':'))
     snprintf(s->server_addr, sizeof s->server_addr, "[%s]:%d", adv, port);
   else
     snprintf(s->server_addr, sizeof s->server_addr, "%s:%d", adv, port);
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-                   MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | MHD_USE_POLL;
+                   MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | MHD_USE_POLL |
+                   MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC; /* accept.c hands it connections */
   if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   s->mhd = MHD_start_daemon(
       flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -310,6 +323,7 @@ int drv_http_start(drv_server *s, drv_err *err)
 
 void drv_http_stop(drv_server *s)
 {
+  drv_accept_stop(s); /* no new connections first */
   if (s->mhd) MHD_stop_daemon(s->mhd);
   s->mhd = NULL;
 }

@@ -45,6 +45,7 @@ struct drv_server {
   uint32_t np_first, np_size;  /* --service-node-port-range */
   pthread_mutex_t np_mu;     /* Service writes that may allocate node ports (services.c) */
   uint32_t svc_first_ip;     /* the `kubernetes` Service's ClusterIP (host order) */
+  struct drv_acceptor *acceptor; /* the listening socket and its accept thread (accept.c) */
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
@@ -56,6 +57,14 @@ void drv_server_housekeeping_stop(drv_server *s);
 /* Deletes Events last seen more than ttl_s before now; returns how many. */
 size_t drv_server_expire_events(drv_server *s, time_t now, long ttl_s);
 void drv_http_stop(drv_server *s);
+/* The HTTPS listening socket (accept.c): bound by drv_accept_listen (*port = the bound port),
+ * connections handed to s->mhd once drv_accept_start runs; plain HTTP gets a 400. */
+typedef struct drv_acceptor drv_acceptor;
+int drv_accept_listen(drv_server *s, const struct sockaddr *sa, socklen_t len, int *port,
+                      drv_err *err);
+int drv_accept_start(drv_server *s, drv_err *err);
+int drv_accept_fd(drv_server *s);
+void drv_accept_stop(drv_server *s);
 
 typedef struct drv_req {
   drv_server *srv;

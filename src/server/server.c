@@ -207,10 +207,10 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   }
   if (drv_op_bootstrap(s, err) < 0) goto fail;
   if (drv_http_start(s, err) < 0) goto fail;
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_LISTEN_FD);
-  if (di) register_fork_close(1, di->listen_fd);
-  /* after listening: the Endpoints name the address and port clients reach */
+  register_fork_close(1, drv_accept_fd(s));
+  /* after binding (the Endpoints name the port clients reach), before serving */
   if (drv_server_ensure_kubernetes_service(s, err) < 0) goto fail;
+  if (drv_accept_start(s, err) < 0) goto fail;
   if (write_kubeconfig(s, pki.ca_pem, token, err) < 0) goto fail;
   if (drv_server_housekeeping_start(s) < 0) {
     drv_error(err, errno, "start the housekeeping thread");

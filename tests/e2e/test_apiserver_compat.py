@@ -18,7 +18,7 @@ SVC = "/api/v1/namespaces/default/services"
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server(extra=["--service-node-port-range", "30100-30104"])
+    s = Server(extra=["--service-node-port-range", "30100-30104", "--max-body-bytes", "1000000"])
     yield s
     s.cleanup()
 
@@ -135,3 +135,86 @@ def test_kubernetes_service_and_namespaces(srv):
     srv.start()
     code, k = srv.http("GET", SVC + "/kubernetes")
     assert code == 200 and k["spec"]["clusterIP"] == "10.96.0.1"
+
+
+def tls_exchange(srv, raw, read_all=True):
+    """Sends raw bytes over TLS and returns what comes back until the server closes."""
+    ctx = srv.ssl_context()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as sock:
+        with ctx.wrap_socket(sock, server_hostname="127.0.0.1") as t:
+            try:
+                t.sendall(raw)
+            except OSError:
+                pass  # the server may answer and close before reading it all
+            out = b""
+            while True:
+                try:
+                    b = t.recv(65536)
+                except (OSError, ssl.SSLError):
+                    break
+                if not b:
+                    break
+                out += b
+                if not read_all and b"\r\n\r\n" in out:
+                    break
+            return out
+
+
+def split_response(raw):
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n")[0].decode()
+    if b"chunked" in head.lower():
+        dechunked = b""
+        while body:
+            n, _, rest = body.partition(b"\r\n")
+            size = int(n, 16)
+            if size == 0:
+                break
+            dechunked += rest[:size]
+            body = rest[size + 2:]
+        body = dechunked
+    return status, body
+
+
+def test_huge_content_length_is_413(srv):
+    tok = srv.token()
+    req = (f"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: Bearer {tok}\r\nContent-Type: application/json\r\n"
+           f"Content-Length: 1000000000000\r\n\r\n").encode()
+    status, body = split_response(tls_exchange(srv, req + b'{"a":'))
+    assert " 413 " in status, status
+    st = json.loads(body)
+    assert st["kind"] == "Status" and st["reason"] == "RequestEntityTooLarge" and st["code"] == 413
+    # a chunked body over the limit (no Content-Length) likewise
+    chunk = b"x" * 65536
+    body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
+    req = (f"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: Bearer {tok}\r\nContent-Type: application/json\r\n"
+           f"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    status, body = split_response(tls_exchange(srv, req + body))
+    assert " 413 " in status, status
+    assert json.loads(body)["reason"] == "RequestEntityTooLarge"
+    # the server still serves
+    assert srv.http("GET", "/healthz")[0] == 200
+
+
+def test_plain_http_to_https_port_is_400(srv):
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+        s.sendall(b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        out = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            out += b
+    assert out.startswith(b"HTTP/1.0 400 Bad Request\r\n"), out
+    assert out.endswith(b"\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+    # kubectl pointed at http:// gets a 400 (as from kube-apiserver), not a connection error
+    p = srv.kubectl("--server", f"http://127.0.0.1:{srv.port}", "get", "ns", check=False)
+    assert p.returncode != 0 and "(BadRequest)" in p.stderr, p.stderr
+    # a connection that sends nothing does not hold up others
+    idle = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        assert srv.http("GET", "/healthz")[0] == 200
+    finally:
+        idle.close()
