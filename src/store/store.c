@@ -1,17 +1,25 @@
 /* The store front: the in-memory watch cache (a skip list of keys in order), the event
  * history ring for watches, and the group-commit write queue in front of the backend.
  *
- * Locks: `wmu` serializes writers while they prepare (precondition checks, encoding, revision
- * assignment); `mu` guards the skip list, the history and the watchers. Order: wmu, then mu.
+ * Locks: `wmu` guards the write queue and revision assignment; `mu` guards the skip list, the
+ * history and the watchers. Order: wmu, then mu. Writers encode outside both (optimistically,
+ * against the value they read) and hold them only to check that value is still current, take a
+ * revision and queue; each then sleeps on its own futex until the committer wakes it, so a
+ * commit never wakes a herd of writers that all contend for the lock.
  * A key's node carries its committed value (what readers see) and its pending value (what the
  * next writer builds on) until the committer has made the pending one durable. */
 #include "store/store.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -29,10 +37,30 @@ typedef struct node {
   struct node *next[];
 } node;
 
+/* A queued writer waits on its own word: 0 while queued, 1 durable, -1 failed. */
+typedef struct waiter {
+  int state;
+} waiter;
+
+static void waiter_wait(waiter *w)
+{
+  while (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == 0)
+    syscall(SYS_futex, &w->state, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+}
+
+/* The waiter may return as soon as it sees the store; a wake that then lands on a reused address
+ * is a spurious wake-up, which every futex wait loop tolerates. */
+static void waiter_wake(waiter *w, int state)
+{
+  __atomic_store_n(&w->state, state, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &w->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 typedef struct change {
   drv_store_event_type type;
   drv_store_obj *obj;   /* new value or tombstone */
   drv_store_obj *prev;  /* value before, NULL on create */
+  waiter *w;
 } change;
 
 typedef struct hist_ev {
@@ -68,11 +96,13 @@ struct drv_store {
 
   pthread_mutex_t wmu;
   pthread_cond_t wcond;     /* with wmu: the committer has work (or must stop) */
-  /* with wmu: batch k's writers wait on done[k % 2]; at most two batches exist at once (one
-   * filling, one committing), so waking only the finished batch spares the others */
-  pthread_cond_t done[2];
-  uint64_t batch_seq;       /* the batch now filling */
+  pthread_cond_t done;      /* with wmu: durable_rev moved (for writers that changed nothing) */
   uint64_t next_rev;        /* revision the next write gets */
+  /* encoders put rev_token where the revision goes; the store writes the real one there.
+   * Random per store with the top bit set: no real revision, and no client can guess it. */
+  uint64_t rev_token;
+  char rv_needle[64];       /* "resourceVersion":"<rev_token>" */
+  size_t rv_needle_len;
   uint64_t durable_rev;
   change *queue;
   size_t queue_n, queue_cap;
@@ -263,8 +293,8 @@ static void *committer_main(void *arg)
   pthread_mutex_lock(&s->wmu);
   for (;;) {
     while (s->queue_n == 0 && !s->stopping) pthread_cond_wait(&s->wcond, &s->wmu);
-    uint64_t seq = s->batch_seq++;
     if (s->queue_n == 0 && s->stopping) break;
+    bool failed = s->failed;
     /* take the whole queue: everyone who queued meanwhile shares this commit */
     change *tmp = batch;
     size_t n = s->queue_n, tmpcap = cap;
@@ -283,7 +313,8 @@ static void *committer_main(void *arg)
                                   o->len, o->create_rev, o->mod_rev};
     }
     drv_err err = {0};
-    int rc = s->be->ops->commit(s->be, chs, n, last, &err);
+    /* after a failed commit nothing more is written: the batches behind it fail too */
+    int rc = failed ? -1 : s->be->ops->commit(s->be, chs, n, last, &err);
 
     pthread_mutex_lock(&s->mu);
     if (rc == 0) {
@@ -310,18 +341,20 @@ static void *committer_main(void *arg)
       pthread_cond_broadcast(&s->evcond);
     }
     pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < n; i++) {
-      drv_store_obj_unref(batch[i].obj);
-      drv_store_obj_unref(batch[i].prev);
-    }
 
     pthread_mutex_lock(&s->wmu);
     if (rc == 0)
       s->durable_rev = last;
-    else
+    else if (!failed)
       fail_store(s, err.msg);
-    pthread_cond_broadcast(&s->done[seq % 2]);
-    if (rc != 0) pthread_cond_broadcast(&s->done[(seq + 1) % 2]);
+    pthread_cond_broadcast(&s->done);
+    pthread_mutex_unlock(&s->wmu);
+    for (size_t i = 0; i < n; i++) {
+      waiter_wake(batch[i].w, rc == 0 ? 1 : -1);
+      drv_store_obj_unref(batch[i].obj);
+      drv_store_obj_unref(batch[i].prev);
+    }
+    pthread_mutex_lock(&s->wmu);
   }
   pthread_mutex_unlock(&s->wmu);
   free(batch);
@@ -353,6 +386,16 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   s->head = node_new("", SL_MAX);
   s->level = 1;
   s->rnd = (unsigned)drv_now_ns();
+  unsigned char rb[8];
+  if (getrandom(rb, sizeof rb, 0) != (ssize_t)sizeof rb) {
+    drv_error(err, errno, "store: random revision token");
+    goto fail;
+  }
+  for (size_t i = 0; i < sizeof rb; i++) s->rev_token = s->rev_token << 8 | rb[i];
+  s->rev_token |= 1ULL << 63;
+  s->rv_needle_len = (size_t)snprintf(s->rv_needle, sizeof s->rv_needle,
+                                      "\"resourceVersion\":\"%llu\"",
+                                      (unsigned long long)s->rev_token);
   pthread_mutex_init(&s->mu, NULL);
   pthread_mutex_init(&s->wmu, NULL);
   pthread_condattr_t ca;
@@ -360,8 +403,7 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&s->evcond, &ca);
   pthread_cond_init(&s->wcond, &ca);
-  pthread_cond_init(&s->done[0], &ca);
-  pthread_cond_init(&s->done[1], &ca);
+  pthread_cond_init(&s->done, &ca);
   pthread_condattr_destroy(&ca);
   if (drv_store_sqlite_open(opts->dir, opts->encrypted_prefixes, opts->encryption_key, &s->be,
                             err) < 0)
@@ -418,8 +460,7 @@ void drv_store_close(drv_store *s)
   pthread_mutex_destroy(&s->wmu);
   pthread_cond_destroy(&s->evcond);
   pthread_cond_destroy(&s->wcond);
-  pthread_cond_destroy(&s->done[0]);
-  pthread_cond_destroy(&s->done[1]);
+  pthread_cond_destroy(&s->done);
   free(s);
 }
 
@@ -529,114 +570,161 @@ void drv_store_list_free(drv_store_list *l)
 
 /* ---- writes ---- */
 
+/* The key's newest value, including a pending one; not referenced. Under mu. */
+static drv_store_obj *newest_locked(drv_store *s, const char *key)
+{
+  node *nd = sl_find(s, key);
+  return nd ? (nd->has_pending ? nd->pending : nd->committed) : NULL;
+}
+
+static int check_write(const drv_store_write *w, const drv_store_obj *cur, drv_err *err)
+{
+  if (w->op == DRV_STORE_PUT && w->must_create && cur)
+    return drv_error(err, EEXIST, "key `%s` exists", w->key), DRV_STORE_EEXIST;
+  if ((w->op == DRV_STORE_DELETE || w->must_exist) && !cur)
+    return drv_error(err, ENOENT, "key `%s` not found", w->key), DRV_STORE_ENOENT;
+  if (w->expect_rev && (!cur || cur->mod_rev != w->expect_rev)) {
+    drv_error(err, ESTALE, "key `%s` is at revision %llu, not %llu", w->key,
+              cur ? (unsigned long long)cur->mod_rev : 0ULL, (unsigned long long)w->expect_rev);
+    return cur ? DRV_STORE_ECONFLICT : DRV_STORE_ENOENT;
+  }
+  return 0;
+}
+
+/* A new object from an encoder's bytes with the revision written where it put the token. */
+static drv_store_obj *obj_with_rev(drv_store *s, const char *key, const char *data, size_t len,
+                                   uint64_t crev, uint64_t rev)
+{
+  const char *at = memmem(data, len, s->rv_needle, s->rv_needle_len);
+  if (!at) return obj_new(key, data, len, crev, rev);
+  static const size_t lead = sizeof "\"resourceVersion\":\"" - 1;
+  char digits[24];
+  size_t dn = (size_t)snprintf(digits, sizeof digits, "%llu", (unsigned long long)rev);
+  size_t head = (size_t)(at - data) + lead, tok = s->rv_needle_len - lead - 1;
+  size_t nlen = len - tok + dn;
+  drv_store_obj *o = drv_malloc(sizeof *o + nlen + 1);
+  o->refs = 1;
+  o->mod_rev = rev;
+  o->create_rev = crev;
+  o->attrs = NULL;
+  o->key = drv_strdup(key);
+  o->len = nlen;
+  memcpy(o->data, data, head);
+  memcpy(o->data + head, digits, dn);
+  memcpy(o->data + head + dn, data + head + tok, len - head - tok);
+  o->data[nlen] = 0;
+  return o;
+}
+
+/* Writers that changed nothing answer with cur, which may be another writer's value that is
+ * not durable yet: wait until it is. Under wmu. */
+static void wait_durable_locked(drv_store *s, const drv_store_obj *cur)
+{
+  while (cur && s->durable_rev < cur->mod_rev && !s->failed) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&s->done, &s->wmu, &ts);
+  }
+}
+
 int drv_store_apply(drv_store *s, const drv_store_write *w, drv_store_obj **out, drv_err *err)
 {
   if (out) *out = NULL;
-  pthread_mutex_lock(&s->wmu);
-  if (s->failed) {
-    int r = drv_error(err, EIO, "store is read-only after a write failure: %s", s->fail_msg);
-    pthread_mutex_unlock(&s->wmu);
-    (void)r;
-    return DRV_STORE_EIO;
-  }
-  pthread_mutex_lock(&s->mu);
-  node *nd = sl_find(s, w->key);
-  drv_store_obj *cur = NULL;
-  if (nd) cur = drv_store_obj_ref(nd->has_pending ? nd->pending : nd->committed);
-  pthread_mutex_unlock(&s->mu);
+  for (int attempt = 0;; attempt++) {
+    /* Encode against the value read, without locks; install only if the key still holds it.
+     * After a few lost races encode under the write lock, where the key cannot change. */
+    bool locked = attempt >= 3;
+    if (locked) pthread_mutex_lock(&s->wmu);
+    pthread_mutex_lock(&s->mu);
+    drv_store_obj *cur = drv_store_obj_ref(newest_locked(s, w->key));
+    pthread_mutex_unlock(&s->mu);
 
-  int rc = 0;
-  if (w->op == DRV_STORE_PUT && w->must_create && cur) {
-    drv_error(err, EEXIST, "key `%s` exists", w->key);
-    rc = DRV_STORE_EEXIST;
-  } else if ((w->op == DRV_STORE_DELETE || w->must_exist) && !cur) {
-    drv_error(err, ENOENT, "key `%s` not found", w->key);
-    rc = DRV_STORE_ENOENT;
-  } else if (w->expect_rev && (!cur || cur->mod_rev != w->expect_rev)) {
-    drv_error(err, ESTALE, "key `%s` is at revision %llu, not %llu", w->key,
-              cur ? (unsigned long long)cur->mod_rev : 0ULL, (unsigned long long)w->expect_rev);
-    rc = cur ? DRV_STORE_ECONFLICT : DRV_STORE_ENOENT;
-  }
-  if (rc < 0) {
-    pthread_mutex_unlock(&s->wmu);
-    drv_store_obj_unref(cur);
-    return rc;
-  }
-  uint64_t rev = s->next_rev;
-  char *data = NULL;
-  size_t len = 0;
-  int er = w->encode ? w->encode(w->ctx, rev, cur, &data, &len, err) : 0;
-  if (er < 0) {
-    pthread_mutex_unlock(&s->wmu);
-    drv_store_obj_unref(cur);
-    free(data);
-    return DRV_STORE_EABORT;
-  }
-  if (er == 1) { /* unchanged */
-    /* cur may be another writer's value that is not durable yet: answer only once it is */
-    while (cur && s->durable_rev < cur->mod_rev && !s->failed) {
-      struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      ts.tv_nsec += 1000000;
-      if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-      }
-      pthread_cond_timedwait(&s->done[(s->batch_seq + 1) % 2], &s->wmu, &ts);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = check_write(w, cur, err), er = 0;
+    if (rc == 0 && w->encode) {
+      er = w->encode(w->ctx, s->rev_token, cur, &data, &len, err);
+      if (er < 0) rc = DRV_STORE_EABORT;
     }
-    pthread_mutex_unlock(&s->wmu);
-    free(data);
-    if (out)
-      *out = cur;
-    else
+    if (rc == 0 && er == 0 && w->op == DRV_STORE_PUT && !data) {
+      drv_error(err, EINVAL, "write `%s`: no value", w->key);
+      rc = DRV_STORE_EABORT;
+    }
+    if (rc < 0) {
+      if (locked) pthread_mutex_unlock(&s->wmu);
       drv_store_obj_unref(cur);
+      free(data);
+      return rc;
+    }
+    if (!locked) pthread_mutex_lock(&s->wmu);
+    if (s->failed) {
+      drv_error(err, EIO, "store is read-only after a write failure: %s", s->fail_msg);
+      pthread_mutex_unlock(&s->wmu);
+      drv_store_obj_unref(cur);
+      free(data);
+      return DRV_STORE_EIO;
+    }
+    if (er == 1) { /* unchanged */
+      wait_durable_locked(s, cur);
+      pthread_mutex_unlock(&s->wmu);
+      free(data);
+      if (out)
+        *out = cur;
+      else
+        drv_store_obj_unref(cur);
+      return 0;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (newest_locked(s, w->key) != cur) { /* another writer won: build on its value */
+      pthread_mutex_unlock(&s->mu);
+      pthread_mutex_unlock(&s->wmu);
+      drv_store_obj_unref(cur);
+      free(data);
+      continue;
+    }
+    uint64_t rev = s->next_rev++;
+    bool del = w->op == DRV_STORE_DELETE;
+    uint64_t crev = cur && (del || data) ? cur->create_rev : rev;
+    drv_store_obj *o = data ? obj_with_rev(s, w->key, data, len, crev, rev)
+                            : obj_new(w->key, cur->data, cur->len, cur->create_rev, rev);
+    node *nd = sl_insert(s, w->key);
+    drv_store_obj_unref(nd->pending);
+    nd->pending = del ? NULL : drv_store_obj_ref(o);
+    nd->has_pending = true;
+    nd->pending_rev = rev;
+    pthread_mutex_unlock(&s->mu);
+    free(data);
+
+    if (s->queue_n == s->queue_cap) {
+      s->queue_cap = s->queue_cap ? s->queue_cap * 2 : 64;
+      s->queue = drv_realloc(s->queue, s->queue_cap * sizeof *s->queue);
+    }
+    waiter wt = {0};
+    s->queue[s->queue_n++] = (change){
+        del ? DRV_STORE_DELETED : (cur ? DRV_STORE_MODIFIED : DRV_STORE_ADDED),
+        drv_store_obj_ref(o), cur, &wt};
+    if (s->queue_n == 1) pthread_cond_signal(&s->wcond);
+    pthread_mutex_unlock(&s->wmu);
+
+    waiter_wait(&wt);
+    if (wt.state < 0) {
+      pthread_mutex_lock(&s->wmu);
+      drv_error(err, EIO, "store write failed: %s", s->fail_msg);
+      pthread_mutex_unlock(&s->wmu);
+      drv_store_obj_unref(o);
+      return DRV_STORE_EIO;
+    }
+    if (out)
+      *out = o;
+    else
+      drv_store_obj_unref(o);
     return 0;
   }
-  if (w->op == DRV_STORE_PUT && !data) {
-    pthread_mutex_unlock(&s->wmu);
-    drv_store_obj_unref(cur);
-    return drv_error(err, EINVAL, "write `%s`: no value", w->key), DRV_STORE_EABORT;
-  }
-  s->next_rev++;
-  drv_store_obj *o;
-  if (data)
-    o = obj_new(w->key, data, len, cur ? cur->create_rev : rev, rev);
-  else
-    o = obj_new(w->key, cur->data, cur->len, cur->create_rev, rev);
-  free(data);
-  bool del = w->op == DRV_STORE_DELETE;
-  if (del) o->create_rev = cur->create_rev;
-
-  pthread_mutex_lock(&s->mu);
-  nd = sl_insert(s, w->key);
-  drv_store_obj_unref(nd->pending);
-  nd->pending = del ? NULL : drv_store_obj_ref(o);
-  nd->has_pending = true;
-  nd->pending_rev = rev;
-  pthread_mutex_unlock(&s->mu);
-
-  if (s->queue_n == s->queue_cap) {
-    s->queue_cap = s->queue_cap ? s->queue_cap * 2 : 64;
-    s->queue = drv_realloc(s->queue, s->queue_cap * sizeof *s->queue);
-  }
-  s->queue[s->queue_n++] = (change){
-      del ? DRV_STORE_DELETED : (cur ? DRV_STORE_MODIFIED : DRV_STORE_ADDED),
-      drv_store_obj_ref(o), cur};
-  if (s->queue_n == 1) pthread_cond_signal(&s->wcond);
-  uint64_t seq = s->batch_seq;
-  while (s->durable_rev < rev && !s->failed) pthread_cond_wait(&s->done[seq % 2], &s->wmu);
-  bool ok = s->durable_rev >= rev;
-  if (!ok) drv_error(err, EIO, "store write failed: %s", s->fail_msg);
-  pthread_mutex_unlock(&s->wmu);
-  if (!ok) {
-    drv_store_obj_unref(o);
-    return DRV_STORE_EIO;
-  }
-  if (out)
-    *out = o;
-  else
-    drv_store_obj_unref(o);
-  return 0;
 }
 
 /* ---- watches ---- */

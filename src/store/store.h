@@ -90,9 +90,13 @@ void drv_store_list_free(drv_store_list *l);
 
 typedef enum { DRV_STORE_PUT = 0, DRV_STORE_DELETE } drv_store_op;
 
-/* Builds the value to write, under the store's write lock so read-modify-write is atomic.
- * cur: the key's newest value (including writes not yet durable), NULL when absent.
- * rev: the revision this write gets (put it into the object as its resourceVersion).
+/* Builds the value to write from cur, the key's newest value (including writes not yet durable;
+ * NULL when absent). It runs outside the store's locks, so writers to different keys encode in
+ * parallel; read-modify-write stays atomic because the store installs the result only if the
+ * key still holds cur, and otherwise calls encode again with the newer value (so it may run more
+ * than once per write: leave ctx ready for that).
+ * rev: a stand-in for the revision, unknown until the write is queued: put it into the object as
+ * its resourceVersion ("resourceVersion":"<rev>"); the store writes the real one in its place.
  * Returns 0 with *data and *len set (malloc'd; for a delete: the tombstone watchers see, or NULL
  * to reuse cur), 1 to leave the key unchanged (the write returns cur), < 0 with err to abort. */
 typedef int (*drv_store_encode_fn)(void *ctx, uint64_t rev, const drv_store_obj *cur,
