@@ -47,6 +47,7 @@ typedef struct drv_ctr {
   bool done;             /* terminated for good (no restart) */
   drv_probe_state liveness, readiness, startup;
   struct drv_pull_job *pull; /* an image pull running in its own thread, NULL when none */
+  json_t *mounts;        /* volumes.c: the volume mounts of the attempt being created */
 } drv_ctr;
 
 typedef struct drv_pod {
@@ -70,6 +71,9 @@ typedef struct drv_pod {
   char *last_sig;              /* summary of the state that status was built from */
   char *reason, *message;      /* pod-level failure */
   long long next_sync_ms;
+  json_t *vols;                /* volumes.c: per volume, the digest of the content written */
+  bool vols_ready;             /* every volume was set up once */
+  long long vols_event_ms;     /* last FailedMount Event (monotonic) */
 } drv_pod;
 
 typedef struct drv_agent_pods {
@@ -108,6 +112,7 @@ struct drv_agent {
   char *svc_rules_last;        /* last iptables rules applied */
   char *routes_last;
   long long start_ms;
+  json_t *vol_cache;           /* volumes.c: ConfigMaps/Secrets read lately (worker thread) */
 };
 
 /* pod.c */
@@ -134,6 +139,24 @@ json_t *drv_ctr_oci_spec(struct drv_agent *a, drv_pod *p, drv_ctr *c, const char
 int drv_ctr_check_nonroot(drv_pod *p, drv_ctr *c, const char *image_user, drv_err *err);
 char *drv_ctr_cgroup_path(drv_pod *p, const char *rt_id);
 char *drv_pod_cgroup_parent(drv_pod *p);
+
+/* volumes.c */
+/* Sets up the pod's volumes (emptyDir, and configMap/secret/downwardAPI/projected content
+ * swapped in atomically) and refreshes the content that changed. -1 with kubelet's
+ * "MountVolume.SetUp failed for volume ..." while one is not ready (a FailedMount Event). */
+int drv_pod_volumes_sync(struct drv_agent *a, drv_pod *p, drv_err *err);
+/* The OCI mounts of c's volumeMounts (subPath/subPathExpr resolved inside the volume and bound
+ * onto a private path); -1 with kubelet's message (CreateContainerConfigError). */
+int drv_ctr_volume_mounts(struct drv_agent *a, drv_pod *p, drv_ctr *c, char *const *env,
+                          json_t **out, drv_err *err);
+/* Unmounts everything under the pod's dir: -1 when something stays (do not remove the dir). */
+int drv_pod_volumes_cleanup(drv_pod *p, drv_err *err);
+void drv_pod_volumes_free(drv_pod *p);
+char *drv_pod_volume_dir(drv_pod *p, const char *name);
+/* A resourceFieldRef's value (limits/requests of cpu, memory, ephemeral-storage with divisor;
+ * a missing limit is the node's allocatable); ctr: the container when containerName is unset. */
+int drv_resource_field_value(struct drv_agent *a, drv_pod *p, const json_t *ctr, const json_t *ref,
+                             char **out, drv_err *err);
 
 /* exec.c: sets proc's env and cwd to the container's (its bundle's config.json: image env +
  * pod env), TERM=xterm with a terminal. */

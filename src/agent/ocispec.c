@@ -88,61 +88,6 @@ static int resources(json_t *lx, const json_t *ctr, const char *cname, drv_err *
   return 0;
 }
 
-static int volume_mounts(drv_agent *a, drv_pod *p, json_t *mounts, const json_t *ctr,
-                         const char *cname, drv_err *err)
-{
-  json_t *vols = drv_json_get(p->obj, "spec.volumes");
-  size_t i;
-  json_t *vm;
-  json_array_foreach(json_object_get(ctr, "volumeMounts"), i, vm)
-  {
-    const char *vname = json_string_value(json_object_get(vm, "name"));
-    const char *dest = json_string_value(json_object_get(vm, "mountPath"));
-    if (!vname || !dest || dest[0] != '/')
-      return drv_error(err, EINVAL, "container `%s`: volumeMounts[%zu]: needs name and an absolute mountPath", cname, i);
-    json_t *vol = NULL;
-    size_t j;
-    json_t *v;
-    json_array_foreach(vols, j, v)
-    {
-      const char *n = json_string_value(json_object_get(v, "name"));
-      if (n && !strcmp(n, vname)) vol = v;
-    }
-    if (!vol) return drv_error(err, EINVAL, "container `%s`: volume `%s` is not in spec.volumes", cname, vname);
-    _cleanup_free_ char *src = NULL;
-    if (json_object_get(vol, "emptyDir")) {
-      src = drv_asprintf("%s/volumes/%s", p->dir, vname);
-      if (drv_mkdir_p(src, 0777, err) < 0) return -1;
-    } else if (json_object_get(vol, "hostPath")) {
-      const char *hp = drv_json_get_str(vol, "hostPath.path");
-      const char *type = drv_json_get_str(vol, "hostPath.type");
-      if (!hp || hp[0] != '/')
-        return drv_error(err, EINVAL, "volume `%s`: hostPath.path must be absolute", vname);
-      if (type && !strcmp(type, "DirectoryOrCreate") && drv_mkdir_p(hp, 0755, err) < 0) return -1;
-      if (!drv_path_exists(hp))
-        return drv_error(err, ENOENT, "volume `%s`: hostPath `%s` does not exist", vname, hp);
-      src = drv_strdup(hp);
-    } else {
-      return drv_error(err, EINVAL, "volume `%s`: only emptyDir and hostPath are supported", vname);
-    }
-    const char *sub = json_string_value(json_object_get(vm, "subPath"));
-    if (sub && *sub) {
-      if (strstr(sub, "..") || sub[0] == '/')
-        return drv_error(err, EINVAL, "container `%s`: subPath `%s` must be relative without ..", cname, sub);
-      char *s2 = drv_asprintf("%s/%s", src, sub);
-      free(src);
-      src = s2;
-      if (!drv_path_exists(src) && drv_mkdir_p(src, 0777, err) < 0) return -1;
-    }
-    bool ro = json_is_true(json_object_get(vm, "readOnly"));
-    json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", dest,
-                                            "type", "bind", "source", src, "options", "rbind",
-                                            "rprivate", ro ? "ro" : "rw"));
-  }
-  (void)a;
-  return 0;
-}
-
 /* ---- securityContext ---- */
 
 /* Capability names by number (linux/capability.h), for "ALL", privileged and the seccomp mask. */
@@ -403,10 +348,8 @@ json_t *drv_ctr_oci_spec(drv_agent *a, drv_pod *p, drv_ctr *c, const char *rootf
   }
   json_t *mounts = json_object_get(s, "mounts");
   /* Kubernetes mounts cgroupfs read-only too; the runtime's default list already has it. */
-  if (volume_mounts(a, p, mounts, c->spec, c->name, err) < 0) {
-    json_decref(s);
-    return NULL;
-  }
+  /* The volumes, prepared by volumes.c (subPaths resolved) before the spec is made. */
+  json_array_extend(mounts, c->mounts);
   _cleanup_free_ char *hosts = drv_asprintf("%s/etc-hosts", p->dir);
   if (drv_path_exists(hosts))
     json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",

@@ -60,6 +60,7 @@ static void ctr_clear(drv_ctr *c)
   free(c->term_reason);
   free(c->term_message);
   free(c->last_reason);
+  json_decref(c->mounts);
 }
 
 void drv_pod_free(drv_pod *p)
@@ -74,6 +75,7 @@ void drv_pod_free(drv_pod *p)
   free(p->ns);
   free(p->name);
   free(p->dir);
+  drv_pod_volumes_free(p);
   free(p->last_status);
   free(p->last_sig);
   free(p->reason);
@@ -349,8 +351,15 @@ static int env_of(drv_agent *a, drv_pod *p, const json_t *spec, char ***out, drv
       json_t *kr = json_object_get(from, "configMapKeyRef");
       bool secret = !kr;
       if (secret) kr = json_object_get(from, "secretKeyRef");
+      json_t *rf = json_object_get(from, "resourceFieldRef");
       if (field) {
         val = field_value(a, p, field, buf, sizeof buf);
+      } else if (rf) {
+        if (drv_resource_field_value(a, p, spec, rf, &owned, err) < 0) {
+          drv_strv_free(env);
+          return -1;
+        }
+        val = owned;
       } else if (kr) {
         const char *rn = json_string_value(json_object_get(kr, "name"));
         const char *key = json_string_value(json_object_get(kr, "key"));
@@ -608,6 +617,17 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
     ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
     return;
   }
+  /* Volume mounts with their subPaths resolved inside the volume (kubelet's makeMounts). */
+  json_t *vmounts = NULL;
+  if (drv_ctr_volume_mounts(a, p, c, env, &vmounts, &err) < 0) {
+    drv_image_free(img);
+    drv_image_process_free(&proc);
+    fail_retry(c, "CreateContainerConfigError", err.msg);
+    ctr_event(a, p, c, "Warning", "Failed", "Error: %s", err.msg);
+    return;
+  }
+  json_decref(c->mounts);
+  c->mounts = vmounts;
   free(c->rt_id);
   c->rt_id = drv_asprintf("%s-%s-%d", p->uid, c->name, c->attempt);
   _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
@@ -631,6 +651,8 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   spec = drv_ctr_oci_spec(a, p, c, rootfs, proc.args, proc.env, proc.cwd, proc.user, &err);
   drv_image_process_free(&proc);
   free(rootfs);
+  json_decref(c->mounts);
+  c->mounts = NULL;
   if (!spec) goto create_error;
   /* The bundle's config.json: `kubectl exec` takes the container's env and cwd from it. */
   if (json_dump_file(spec, cdir_config, JSON_COMPACT) < 0) {
@@ -968,7 +990,9 @@ static void cleanup_pod(drv_agent *a, drv_pod *p)
       drv_cgroup_free(cg);
     }
   }
-  if (drv_rm_rf(p->dir, &err) < 0) drv_log_warn("pod %s/%s: %s", p->ns, p->name, err.msg);
+  /* Volume tmpfs and subPath binds go first: removing through a mount would reach into it. */
+  if (drv_pod_volumes_cleanup(p, &err) < 0) drv_log_warn("pod %s/%s: %s", p->ns, p->name, err.msg);
+  else if (drv_rm_rf(p->dir, &err) < 0) drv_log_warn("pod %s/%s: %s", p->ns, p->name, err.msg);
   p->gone = true;
 }
 
@@ -1134,6 +1158,19 @@ void drv_pod_sync(drv_agent *a, drv_pod *p)
     return;
   }
   set_str(&p->message, NULL);
+  /* Volumes before any container, as kubelet waits for them; their content is refreshed on
+   * every sync, so ConfigMap, Secret and label changes reach running containers. */
+  if (drv_pod_volumes_sync(a, p, &err) < 0) {
+    for (size_t i = 0; i < p->n_init && !p->init_done; i++)
+      if (!p->init[i].done) {
+        if (!p->init[i].rt_id) set_waiting(&p->init[i], "ContainerCreating", err.msg);
+        break;
+      }
+    for (size_t i = 0; i < p->n_ctrs && p->init_done; i++)
+      if (!p->ctrs[i].rt_id && !p->ctrs[i].done) set_waiting(&p->ctrs[i], "ContainerCreating", err.msg);
+    report_status(a, p);
+    return;
+  }
   if (!p->init_done) {
     bool all = true;
     for (size_t i = 0; i < p->n_init; i++) {

@@ -114,6 +114,57 @@ static void probe(vctx *v, const char *path, const json_t *p)
   else if (handlers > 1) v_forbidden(v, path, "may not specify more than 1 handler type");
 }
 
+/* Kubernetes' validateLocalDescendingPath (reserved: also validateLocalNonReservedPath). */
+static void local_path(vctx *v, const char *field, const char *p, bool reserved)
+{
+  bool dotdot = false;
+  for (const char *s = p; *s;) {
+    size_t n = strcspn(s, "/");
+    if (n == 2 && !strncmp(s, "..", 2)) dotdot = true;
+    s += n;
+    while (*s == '/') s++;
+  }
+  if (p[0] == '/') v_invalid_str(v, field, p, "must be a relative path");
+  if (dotdot) v_invalid_str(v, field, p, "must not contain '..'");
+  else if (reserved && !strncmp(p, "..", 2)) v_invalid_str(v, field, p, "must not start with '..'");
+}
+
+static void file_mode(vctx *v, const char *base, const json_t *obj, const char *key)
+{
+  json_t *m = json_object_get(obj, key);
+  if (!json_is_integer(m) || (json_integer_value(m) >= 0 && json_integer_value(m) <= 0777)) return;
+  char *f = v_path(base, key);
+  v_invalid_int(v, f, json_integer_value(m), "must be a number between 0 and 0777 (octal), both inclusive");
+  free(f);
+}
+
+/* items of configMap/secret (key, path, mode) or downwardAPI (path, mode) sources. */
+static void volume_items(vctx *v, const char *base, const json_t *src, bool keyed)
+{
+  file_mode(v, base, src, "defaultMode");
+  char *ip = v_path(base, "items");
+  size_t i;
+  json_t *it;
+  json_array_foreach(json_object_get(src, "items"), i, it)
+  {
+    char *e = v_index(ip, i);
+    char *f = v_path(e, "path");
+    const char *path = json_string_value(json_object_get(it, "path"));
+    if (!path || !*path) v_required(v, f, NULL);
+    else local_path(v, f, path, true);
+    free(f);
+    const char *key = json_string_value(json_object_get(it, "key"));
+    if (keyed && (!key || !*key)) {
+      f = v_path(e, "key");
+      v_required(v, f, NULL);
+      free(f);
+    }
+    file_mode(v, e, it, "mode");
+    free(e);
+  }
+  free(ip);
+}
+
 static void container(vctx *v, const char *path, const json_t *c, json_t *names,
                       const json_t *volumes, bool ephemeral)
 {
@@ -227,6 +278,19 @@ static void container(vctx *v, const char *path, const json_t *c, json_t *names,
     else if (json_object_get(mount_paths, mpath)) v_invalid_str(v, f, mpath, "must be unique");
     else json_object_set_new(mount_paths, mpath, json_true());
     free(f);
+    const char *sp = json_string_value(json_object_get(m, "subPath"));
+    const char *spe = json_string_value(json_object_get(m, "subPathExpr"));
+    if (sp && *sp) {
+      f = v_path(mp, "subPath");
+      local_path(v, f, sp, false);
+      free(f);
+    }
+    if (spe && *spe) {
+      f = v_path(mp, "subPathExpr");
+      if (sp && *sp) v_invalid_str(v, f, spe, "subPathExpr and subPath are mutually exclusive");
+      local_path(v, f, spe, false);
+      free(f);
+    }
     free(mp);
   }
   json_decref(mount_paths);
@@ -282,6 +346,32 @@ void v_pod_spec(vctx *v, const char *path, const json_t *spec)
         v_required(v, f, NULL);
         free(f);
       }
+    }
+    if (first && (!strcmp(first, "configMap") || !strcmp(first, "secret") || !strcmp(first, "downwardAPI"))) {
+      f = v_path(vp, first);
+      volume_items(v, f, json_object_get(vol, first), strcmp(first, "downwardAPI") != 0);
+      free(f);
+    } else if (first && !strcmp(first, "projected")) {
+      f = v_path(vp, "projected");
+      file_mode(v, f, json_object_get(vol, "projected"), "defaultMode");
+      char *sp = v_path(f, "sources");
+      size_t k;
+      json_t *src;
+      json_array_foreach(drv_json_get(vol, "projected.sources"), k, src)
+      {
+        char *e = v_index(sp, k);
+        const char *kinds[] = {"configMap", "secret", "downwardAPI"};
+        for (int q = 0; q < 3; q++) {
+          json_t *x = json_object_get(src, kinds[q]);
+          if (!json_is_object(x)) continue;
+          char *g = v_path(e, kinds[q]);
+          volume_items(v, g, x, q < 2);
+          free(g);
+        }
+        free(e);
+      }
+      free(sp);
+      free(f);
     }
     f = v_path(vp, "name");
     const char *n = json_string_value(json_object_get(vol, "name"));
