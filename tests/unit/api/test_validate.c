@@ -109,6 +109,48 @@ static char *causes_of(json_t *st)
   return s;
 }
 
+/* subPath, subPathExpr, items paths and file modes, as Kubernetes' validateLocal*Path. */
+static void pod_volume_paths(void **state)
+{
+  (void)state;
+  const drv_api_resource *pods = R("", "v1", "pods");
+  json_t *bad = J("{\"metadata\":{\"name\":\"v\"},\"spec\":{\"volumes\":["
+                  "{\"name\":\"cm\",\"configMap\":{\"name\":\"x\",\"defaultMode\":512,\"items\":[{\"key\":\"k\",\"path\":\"../k\"},{\"key\":\"\",\"path\":\"..k\",\"mode\":-1}]}},"
+                  "{\"name\":\"d\",\"downwardAPI\":{\"items\":[{\"path\":\"/abs\",\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}]}},"
+                  "{\"name\":\"p\",\"projected\":{\"sources\":[{\"secret\":{\"name\":\"s\",\"items\":[{\"key\":\"k\",\"path\":\"a/../../b\"}]}}]}},"
+                  "{\"name\":\"e\",\"emptyDir\":{}}],"
+                  "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"volumeMounts\":["
+                  "{\"name\":\"e\",\"mountPath\":\"/a\",\"subPath\":\"x/../../y\"},"
+                  "{\"name\":\"e\",\"mountPath\":\"/b\",\"subPath\":\"/abs\"},"
+                  "{\"name\":\"e\",\"mountPath\":\"/c\",\"subPath\":\"s\",\"subPathExpr\":\"$(X)\"}]}]}}");
+  char *msg = causes_of(drv_api_validate(pods, bad, NULL));
+  const char *want[] = {
+      "spec.volumes[0].configMap.defaultMode: Invalid value: 512: must be a number between 0 and 0777 (octal), both inclusive",
+      "spec.volumes[0].configMap.items[0].path: Invalid value: \"../k\": must not contain '..'",
+      "spec.volumes[0].configMap.items[1].path: Invalid value: \"..k\": must not start with '..'",
+      "spec.volumes[0].configMap.items[1].key: Required value",
+      "spec.volumes[0].configMap.items[1].mode: Invalid value: -1",
+      "spec.volumes[1].downwardAPI.items[0].path: Invalid value: \"/abs\": must be a relative path",
+      "spec.volumes[2].projected.sources[0].secret.items[0].path: Invalid value: \"a/../../b\": must not contain '..'",
+      "spec.containers[0].volumeMounts[0].subPath: Invalid value: \"x/../../y\": must not contain '..'",
+      "spec.containers[0].volumeMounts[1].subPath: Invalid value: \"/abs\": must be a relative path",
+      "spec.containers[0].volumeMounts[2].subPathExpr: Invalid value: \"$(X)\": subPathExpr and subPath are mutually exclusive",
+  };
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+    if (!strstr(msg, want[i])) fail_msg("missing `%s` in %s", want[i], msg);
+  free(msg);
+  json_decref(bad);
+  /* names with dots that are not `..` elements are fine */
+  json_t *ok = J("{\"metadata\":{\"name\":\"v\"},\"spec\":{\"volumes\":[{\"name\":\"e\",\"emptyDir\":{}},"
+                 "{\"name\":\"cm\",\"configMap\":{\"name\":\"x\",\"items\":[{\"key\":\"k\",\"path\":\"a..b/c.d\",\"mode\":384}]}}],"
+                 "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"volumeMounts\":[{\"name\":\"e\",\"mountPath\":\"/a\",\"subPath\":\"a..b/..c\"},"
+                 "{\"name\":\"cm\",\"mountPath\":\"/b\"}]}]}}");
+  drv_api_default(pods, ok);
+  json_t *st = drv_api_validate(pods, ok, NULL);
+  if (st) fail_msg("valid pod refused: %s", json_string_value(json_object_get(st, "message")));
+  json_decref(ok);
+}
+
 static void pod_validation_causes(void **state)
 {
   (void)state;
@@ -421,7 +463,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(pod_defaults),          cmocka_unit_test(workload_defaults),
-      cmocka_unit_test(pod_validation_causes), cmocka_unit_test(deployment_validation),
+      cmocka_unit_test(pod_validation_causes), cmocka_unit_test(pod_volume_paths),
+      cmocka_unit_test(deployment_validation),
       cmocka_unit_test(field_validation),      cmocka_unit_test(strategies_and_scale),
       cmocka_unit_test(conversions),
   };
