@@ -314,18 +314,21 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
     if (listen_fd < 0) return fail(&err);
     o.console_socket = sock_path;
   }
-  int r = drv_rt_create(&o, &pid, &err);
+  drv_rt_container *c;
+  int r = drv_rt_create_container(&o, &c, &err);
   if (listen_fd >= 0) {
     if (r == 0) master = recv_pty(listen_fd, &err);
     close(listen_fd);
     unlink(sock_path);
     if (r == 0 && master < 0) {
       drv_err e;
+      drv_rt_container_free(c);
       drv_rt_delete(o.root, o.id, true, &e);
       return fail(&err);
     }
   }
   if (r < 0) return fail(&err);
+  pid = drv_rt_container_pid(c);
   fwd_pid = pid;
   fwd_pty = master;
   struct sigaction sa = {.sa_handler = forward};
@@ -334,15 +337,18 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
   for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
     sigaction(sigs[i], &sa, NULL);
-  if (drv_rt_start(o.root, o.id, &err) < 0) {
+  if (drv_rt_container_start(c, &err) < 0) {
     drv_err e;
+    drv_rt_container_free(c);
     drv_rt_delete(o.root, o.id, true, &e);
     return fail(&err);
   }
   if (master >= 0) relay_pty(master);
   int code = 0;
-  if (drv_rt_wait(pid, &code, &err) < 0) return fail(&err);
-  if (!p.count[C_KEEP] && drv_rt_delete(o.root, o.id, true, &err) < 0) return fail(&err);
+  r = drv_rt_container_wait(c, &code, &err);
+  if (r == 0 && !p.count[C_KEEP]) r = drv_rt_container_remove(c, &err);
+  drv_rt_container_free(c);
+  if (r < 0) return fail(&err);
   return code;
 }
 

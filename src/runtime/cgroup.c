@@ -592,6 +592,24 @@ int drv_cgroup_killall(drv_cgroup *cg, int sig, drv_err *err)
   return r;
 }
 
+static bool rmdir_once(char **dir)
+{
+  if (!*dir) return true;
+  if (rmdir(*dir) < 0 && errno != ENOENT) return false;
+  free(*dir);
+  *dir = NULL;
+  return true;
+}
+
+bool drv_cgroup_remove_empty(drv_cgroup *cg)
+{
+  bool all = true;
+  for (size_t i = 0; i < cg->sys->n_v1; i++)
+    all &= rmdir_once(&cg->v1_dirs[i]);
+  all &= rmdir_once(&cg->unified_dir);
+  return all;
+}
+
 int drv_cgroup_destroy(drv_cgroup *cg, drv_err *err)
 {
   long long deadline = drv_now_ms() + DESTROY_DEADLINE_MS;

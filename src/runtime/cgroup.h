@@ -266,6 +266,11 @@ int drv_cgroup_killall(drv_cgroup *cg, int sig, drv_err *err);
 /* Removes the group (and sub-groups) from every hierarchy, retrying while exiting processes
  * still hold it (up to ~2 s). A group already gone is fine. Does not kill: call killall first. */
 int drv_cgroup_destroy(drv_cgroup *cg, drv_err *err);
+/* The cheap removal of a group known to be empty (its init reaped in its own pid namespace):
+ * one rmdir per hierarchy, no directory walk. False when a directory is still there (busy:
+ * processes or sub-groups left); the caller then goes the killall + destroy way, which skips
+ * the directories already removed. */
+bool drv_cgroup_remove_empty(drv_cgroup *cg);
 
 /* ---- stats ---------------------------------------------------------------------------------- */
 

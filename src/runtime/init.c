@@ -63,6 +63,10 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   set_stdio(c->stdio);
+  if (c->unshare_early && unshare(c->unshare_early) < 0) {
+    drv_error(&err, errno, "linux.namespaces: create the namespaces");
+    fail(c, &err);
+  }
 
   drv_sync_msg m;
   if (drv_sync_recv(c->sync_fd, &m, &err) < 0) _exit(1);

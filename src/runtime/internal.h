@@ -50,6 +50,21 @@ char *drv_rt_state_text(const char *id, pid_t pid, const char *status, const cha
 char *drv_rt_now_rfc3339(void);
 int drv_rt_open_cgroup(const drv_rt_saved *s, struct drv_cgroup **out, drv_err *err);
 
+/* ---- a container in hand (create.c makes it, run.c uses it) ------------------------------ */
+
+struct drv_rt_container {
+  char *root, *id, *dir, *bundle;
+  int dir_fd; /* the state dir */
+  /* The init's mount namespace, held so that its teardown (it waits for an RCU grace period)
+   * happens during the removal, beside other work, instead of in the init's exit. */
+  int mntns_fd;
+  pid_t pid;
+  bool reaped;     /* set by drv_rt_container_wait */
+  int rmdir_errno; /* of the state dir's removal */
+  struct drv_cgroup *cg;
+  drv_rt_spec *spec; /* hooks, annotations */
+};
+
 /* ---- hooks (hooks.c) ------------------------------------------------------------------------ */
 
 /* Runs hooks[0..n) in order with state on stdin; stops at the first failure. */
@@ -113,7 +128,8 @@ typedef struct drv_rt_init_ctx {
   int preserve_fds;
   bool no_pivot;
   bool no_new_keyring;
-  int unshare_late; /* namespaces created after the cgroup is joined (cgroup ns) */
+  int unshare_early; /* namespaces the init creates itself before waiting for GO */
+  int unshare_late;  /* namespaces created after the cgroup is joined (cgroup ns) */
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
   dev_t self_dev;

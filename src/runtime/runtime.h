@@ -154,6 +154,21 @@ int drv_rt_exec(const drv_rt_exec_opts *opts, pid_t *pid_out, drv_err *err);
 /* Waits for a child pid returned by drv_rt_run/drv_rt_exec; exit code or 128 + signal. */
 int drv_rt_wait(pid_t pid, int *exit_code, drv_err *err);
 
+/* `run` in steps, for a caller that acts between them (the CLI relays a terminal and forwards
+ * signals): the container stays in hand, so starting it and removing it after its exit need
+ * not read its state back from disk. create → start → wait → remove; free in any case (it
+ * removes nothing by itself). */
+typedef struct drv_rt_container drv_rt_container;
+int drv_rt_create_container(const drv_rt_create_opts *opts, drv_rt_container **out, drv_err *err);
+pid_t drv_rt_container_pid(const drv_rt_container *c);
+int drv_rt_container_start(drv_rt_container *c, drv_err *err);
+/* Waits for the init (the caller's child) and reaps it; exit code or 128 + signal. */
+int drv_rt_container_wait(drv_rt_container *c, int *exit_code, drv_err *err);
+/* After drv_rt_container_wait: what `delete` does to a stopped container (poststop hooks,
+ * cgroup, state dir); a container not waited for is killed first, as `delete --force`. */
+int drv_rt_container_remove(drv_rt_container *c, drv_err *err);
+void drv_rt_container_free(drv_rt_container *c);
+
 /* ---- misc -------------------------------------------------------------------------------- */
 
 /* The hidden CLI verb a monitor (opts.monitor) re-executes drover-runtime with:

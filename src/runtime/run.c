@@ -1,0 +1,132 @@
+/* `run`: create, start, wait and remove a container kept in hand (drv_rt_container), so that
+ * nothing is read back from the state dir, and the removal does its slow parts side by side:
+ * the state dir's removal in a helper thread (on a disk mounted with `discard`, freeing its
+ * block waits for the device: 0.2-3 ms here), the cgroup directories and the end of the mount
+ * namespace (an RCU grace period) in this one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "runtime/cgroup.h"
+#include "runtime/internal.h"
+
+pid_t drv_rt_container_pid(const drv_rt_container *c)
+{
+  return c->pid;
+}
+
+int drv_rt_container_start(drv_rt_container *c, drv_err *err)
+{
+  /* No reader (ENXIO): the init died after create. Our own end was closed by create. */
+  int fd = openat(c->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return drv_error(err, errno == ENXIO ? 0 : errno, "start container `%s`: %s", c->id,
+                     errno == ENXIO ? "its init is gone" : "open exec.fifo");
+  ssize_t w = write(fd, "0", 1);
+  int e = errno;
+  close(fd);
+  if (w != 1) return drv_error(err, e, "start container `%s`: write exec.fifo", c->id);
+  unlinkat(c->dir_fd, "exec.fifo", 0);
+  const drv_rt_spec *s = c->spec;
+  if (s->nhooks[DRV_HOOK_POSTSTART]) {
+    drv_err he;
+    _cleanup_free_ char *st = drv_rt_state_text(c->id, c->pid, "running", c->bundle,
+                                                s->annotations);
+    /* The spec: a failing poststart hook is a warning, the container keeps running. */
+    if (drv_rt_hooks_run(s->hooks[DRV_HOOK_POSTSTART], s->nhooks[DRV_HOOK_POSTSTART],
+                         "poststart", st, &he) < 0)
+      drv_log_warn("container `%s`: %s", c->id, he.msg);
+  }
+  return 0;
+}
+
+int drv_rt_container_wait(drv_rt_container *c, int *exit_code, drv_err *err)
+{
+  if (drv_rt_wait(c->pid, exit_code, err) < 0) return -1;
+  c->reaped = true;
+  return 0;
+}
+
+/* The helper thread's share of the removal. The directory's blocks are freed when its last
+ * reference goes, so dir_fd is closed here too. */
+static void *drop_state(void *arg)
+{
+  drv_rt_container *c = arg;
+  unlinkat(c->dir_fd, "state.json", 0);
+  unlinkat(c->dir_fd, "exec.fifo", 0);
+  close(c->dir_fd);
+  c->dir_fd = -1;
+  c->rmdir_errno = rmdir(c->dir) < 0 && errno != ENOENT ? errno : 0;
+  return NULL;
+}
+
+int drv_rt_container_remove(drv_rt_container *c, drv_err *err)
+{
+  const drv_rt_spec *s = c->spec;
+  /* Only a reaped init in its own pid namespace guarantees an empty group (the kernel kills
+   * the rest of the namespace with it) and nothing left to wait for; else delete's way. */
+  if (!c->reaped || !(s->new_ns_flags & CLONE_NEWPID) || s->nhooks[DRV_HOOK_POSTSTOP]) {
+    if (c->mntns_fd >= 0) close(c->mntns_fd), c->mntns_fd = -1;
+    return drv_rt_delete(c->root, c->id, true, err);
+  }
+  pthread_t t;
+  bool helper = pthread_create(&t, NULL, drop_state, c) == 0;
+  if (!helper) drop_state(c);
+  bool cg_gone = !c->cg || drv_cgroup_remove_empty(c->cg);
+  if (c->mntns_fd >= 0) close(c->mntns_fd), c->mntns_fd = -1;
+  if (helper) pthread_join(t, NULL);
+  int r = 0;
+  if (!cg_gone) {
+    /* Something else joined the group (or made a sub-group): kill and remove as delete. */
+    drv_err e;
+    drv_cgroup_killall(c->cg, SIGKILL, &e);
+    if (drv_cgroup_destroy(c->cg, &e) < 0) drv_log_warn("delete container `%s`: %s", c->id, e.msg);
+  }
+  /* Anything else in the state dir (not made by create) goes the long way. */
+  if (c->rmdir_errno) r = drv_rm_rf(c->dir, err);
+  return r;
+}
+
+void drv_rt_container_free(drv_rt_container *c)
+{
+  if (!c) return;
+  if (c->dir_fd >= 0) close(c->dir_fd);
+  if (c->mntns_fd >= 0) close(c->mntns_fd);
+  drv_cgroup_free(c->cg);
+  drv_rt_spec_free(c->spec);
+  free(c->root);
+  free(c->id);
+  free(c->dir);
+  free(c->bundle);
+  free(c);
+}
+
+int drv_rt_run(const drv_rt_create_opts *o, bool wait, int *exit_code, pid_t *pid_out, drv_err *err)
+{
+  drv_rt_container *c;
+  if (drv_rt_create_container(o, &c, err) < 0) return -1;
+  if (pid_out) *pid_out = c->pid;
+  int r = drv_rt_container_start(c, err);
+  if (r < 0) {
+    drv_err e;
+    drv_rt_delete(c->root, c->id, true, &e);
+  } else if (wait) {
+    r = drv_rt_container_wait(c, exit_code, err);
+    drv_err e;
+    if (drv_rt_container_remove(c, &e) < 0 && r == 0) {
+      *err = e;
+      r = -1;
+    }
+  }
+  drv_rt_container_free(c);
+  return r;
+}
