@@ -684,6 +684,42 @@ static int empty_dir(drv_pod *p, const json_t *vol, const char *dir, drv_err *er
   return 0;
 }
 
+/* hostPath `type` as kubelet checks (and creates) it before the pod starts. */
+static int host_path(const json_t *vol, drv_err *err)
+{
+  const char *hp = drv_json_get_str(vol, "hostPath.path");
+  const char *type = drv_json_get_str(vol, "hostPath.type");
+  if (!hp || hp[0] != '/') return drv_error(err, 0, "hostPath.path `%s` must be absolute", hp ? hp : "");
+  if (!type || !*type) return 0;
+  struct stat st;
+  bool exists = stat(hp, &st) == 0;
+  if (!strcmp(type, "DirectoryOrCreate")) {
+    if (!exists) return drv_mkdir_p(hp, 0755, err);
+    type = "Directory";
+  } else if (!strcmp(type, "FileOrCreate")) {
+    if (!exists) {
+      int fd = open(hp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 && errno != EEXIST) return drv_error(err, errno, "create `%s`", hp);
+      if (fd >= 0) close(fd);
+      return 0;
+    }
+    type = "File";
+  }
+  static const struct {
+    const char *type, *what;
+    mode_t fmt;
+  } kinds[] = {{"Directory", "a directory", S_IFDIR}, {"File", "a file", S_IFREG},
+               {"Socket", "a socket file", S_IFSOCK}, {"CharDevice", "a character device", S_IFCHR},
+               {"BlockDevice", "a block device", S_IFBLK}};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(kinds); i++)
+    if (!strcmp(type, kinds[i].type)) {
+      if (!exists || (st.st_mode & S_IFMT) != kinds[i].fmt)
+        return drv_error(err, 0, "hostPath type check failed: %s is not %s", hp, kinds[i].what);
+      return 0;
+    }
+  return drv_error(err, 0, "hostPath.type `%s` is not supported", type);
+}
+
 static bool writer_volume(const json_t *vol)
 {
   return json_object_get(vol, "configMap") || json_object_get(vol, "secret") ||
@@ -745,6 +781,8 @@ int drv_pod_volumes_sync(drv_agent *a, drv_pod *p, drv_err *err)
     int r = 0;
     if (json_object_get(vol, "emptyDir")) {
       if (!p->vols_ready) r = empty_dir(p, vol, dir, &e);
+    } else if (json_object_get(vol, "hostPath")) {
+      if (!p->vols_ready) r = host_path(vol, &e);
     } else if (writer_volume(vol)) {
       r = writer_setup(a, p, vol, name, dir, &e);
       if (r < 0) {
@@ -917,7 +955,7 @@ int drv_ctr_volume_mounts(drv_agent *a, drv_pod *p, drv_ctr *c, char *const *env
         goto fail;
       }
       if (type && !strcmp(type, "DirectoryOrCreate") && drv_mkdir_p(hp, 0755, err) < 0) goto fail;
-      if (!drv_path_exists(hp)) {
+      if (!drv_path_exists(hp)) { /* (checked with its type before the pod started; gone since) */
         drv_error(err, ENOENT, "volume `%s`: hostPath `%s` does not exist", vname, hp);
         goto fail;
       }

@@ -346,6 +346,14 @@ void v_pod_spec(vctx *v, const char *path, const json_t *spec)
         v_required(v, f, NULL);
         free(f);
       }
+      static const char *const hp_types[] = {"", "DirectoryOrCreate", "Directory", "FileOrCreate", "File",
+                                             "Socket", "CharDevice", "BlockDevice", NULL};
+      const char *t = drv_json_get_str(vol, "hostPath.type");
+      if (t) {
+        f = drv_asprintf("%s.hostPath.type", vp);
+        v_one_of(v, f, t, hp_types);
+        free(f);
+      }
     }
     if (first && (!strcmp(first, "configMap") || !strcmp(first, "secret") || !strcmp(first, "downwardAPI"))) {
       f = v_path(vp, first);

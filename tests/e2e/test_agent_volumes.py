@@ -319,3 +319,30 @@ def test_volumes_survive_kill9_and_go_with_the_pod(up):
     up.kubectl("delete", "pod", "keep", "--wait=false")
     wait_for(lambda: not os.path.exists(pod_dir), timeout=40, what="pod dir removed")
     assert not [l for l in open("/proc/self/mountinfo") if pod_dir in l], "mounts left behind"
+
+
+def test_host_path_types(up):
+    base = os.path.join(os.path.dirname(up.dir), "hostpaths")
+    os.makedirs(base, exist_ok=True)
+    open(os.path.join(base, "afile"), "w").write("from-host")
+    made_dir, made_file = os.path.join(base, "made/dir"), os.path.join(base, "made-file")
+    apply(up, pod("hpok", [ctr("cat /f; echo; echo hi > /mf; ls -d /md; exec sleep 3600", [
+        {"name": "f", "mountPath": "/f"}, {"name": "md", "mountPath": "/md"}, {"name": "mf", "mountPath": "/mf"}])], [
+        {"name": "f", "hostPath": {"path": os.path.join(base, "afile"), "type": "File"}},
+        {"name": "md", "hostPath": {"path": made_dir, "type": "DirectoryOrCreate"}},
+        {"name": "mf", "hostPath": {"path": made_file, "type": "FileOrCreate"}}]))
+    wait_for(lambda: running(up, "hpok"), timeout=60, what="pod hpok running")
+    assert os.path.isdir(made_dir) and open(made_file).read() == "hi\n"
+    wait_for(lambda: up.kubectl("logs", "hpok").stdout == "from-host\n/md\n", what="hpok output")
+    # The wrong kind of file: the pod waits with kubelet's reason (FailedMount).
+    apply(up, pod("hpbad", [ctr("true", [{"name": "d", "mountPath": "/d"}])],
+                  [{"name": "d", "hostPath": {"path": os.path.join(base, "afile"), "type": "Directory"}}]))
+    ev = wait_for(lambda: [e for e in events(up, "hpbad") if e["reason"] == "FailedMount"], timeout=30,
+                  what="hostPath type FailedMount")
+    assert ev[0]["message"] == ('MountVolume.SetUp failed for volume "d" : hostPath type check failed: '
+                                f'{base}/afile is not a directory'), ev
+    assert waiting(up, "hpbad")["reason"] == "ContainerCreating"
+    bad = pod("hptype", [ctr("true")], [{"name": "d", "hostPath": {"path": "/tmp", "type": "Folder"}}])
+    p = up.kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
+    assert p.returncode != 0 and 'spec.volumes[0].hostPath.type: Unsupported value: "Folder"' in p.stderr, p.stderr
+    up.kubectl("delete", "pod", "hpok", "hpbad", "--wait=false")
