@@ -83,12 +83,11 @@ size_t drv_api_unknown_fields(const drv_api_resource *res, const json_t *obj, js
   return walk(t, obj, &path, out);
 }
 
-/* Parses JSON rejecting duplicate keys first (one pass in the common case); on a duplicate,
- * *dup gets its name (jansson's error text: `duplicate object key near '"x"'`) and the body is
- * parsed again keeping the last value, as Kubernetes' decoder does. */
-static json_t *parse_json(const char *body, size_t len, bool check_dups, char **dup, drv_err *err)
+/* Parses JSON rejecting duplicate keys first (one pass in the common case); on a duplicate
+ * the body is parsed again keeping the last value, as Kubernetes' decoder does, and the
+ * duplicates' paths go to dups. */
+static json_t *parse_json(const char *body, size_t len, bool check_dups, json_t *dups, drv_err *err)
 {
-  *dup = NULL;
   if (!check_dups) return drv_json_parse(body, len, err);
   json_error_t je;
   json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
@@ -97,14 +96,8 @@ static json_t *parse_json(const char *body, size_t len, bool check_dups, char **
     drv_error(err, 0, "line %d column %d: %s", je.line, je.column, je.text);
     return NULL;
   }
-  const char *q = strchr(je.text, '"');
-  const char *e = q ? strrchr(je.text, '"') : NULL;
-  *dup = e && e > q ? drv_strndup(q + 1, (size_t)(e - q - 1)) : drv_strdup("");
   v = drv_json_parse(body, len, err);
-  if (!v) {
-    free(*dup);
-    *dup = NULL;
-  }
+  if (v) drv_api_duplicate_fields_json(body, len, dups);
   return v;
 }
 
@@ -114,13 +107,15 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
   drv_err err = {0};
   /* kubectl's typed clients send Kubernetes' protobuf envelope ("k8s\0" + runtime.Unknown). */
   bool pb = len >= 4 && memcmp(body, "k8s", 4) == 0;
-  char *dup = NULL;
+  json_t *dups = json_array();
   json_t *obj = pb     ? drv_api_protobuf_decode(body, len, &err)
                 : yaml ? drv_yaml_load(body, len, &err)
-                       : parse_json(body, len, fv != DRV_FV_IGNORE, &dup, &err);
+                       : parse_json(body, len, fv != DRV_FV_IGNORE, dups, &err);
+  if (obj && yaml && !pb && fv != DRV_FV_IGNORE) drv_api_duplicate_fields_yaml(body, len, dups);
   const char *kind = res ? res->kind : "Object";
   const char *version = res ? res->version : "v1";
   if (!obj) {
+    json_decref(dups);
     char *msg = drv_asprintf("%s in version \"%s\" cannot be handled as a %s: %s", kind, version,
                              kind, err.msg);
     *status = drv_status_bad_request(msg);
@@ -128,7 +123,7 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
     return NULL;
   }
   if (!json_is_object(obj)) {
-    free(dup);
+    json_decref(dups);
     json_decref(obj);
     char *msg = drv_asprintf("%s in version \"%s\" cannot be handled as a %s: the body is not a "
                              "JSON object", kind, version, kind);
@@ -136,18 +131,22 @@ json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len
     free(msg);
     return NULL;
   }
-  if (fv == DRV_FV_IGNORE || pb) return obj; /* protobuf has no unknown or duplicate fields */
-  json_t *problems = json_array();
-  if (dup) {
-    char *m = drv_asprintf("duplicate field \"%s\"", dup);
-    json_array_append_new(problems, json_string(m));
-    free(m);
-    free(dup);
+  if (fv == DRV_FV_IGNORE || pb) { /* protobuf has no unknown or duplicate fields */
+    json_decref(dups);
+    return obj;
   }
-  json_t *unknown = json_array();
-  drv_api_unknown_fields(res, obj, unknown);
+  json_t *problems = json_array();
   size_t i;
   json_t *u;
+  json_array_foreach(dups, i, u)
+  {
+    char *m = drv_asprintf("duplicate field \"%s\"", json_string_value(u));
+    json_array_append_new(problems, json_string(m));
+    free(m);
+  }
+  json_decref(dups);
+  json_t *unknown = json_array();
+  drv_api_unknown_fields(res, obj, unknown);
   json_array_foreach(unknown, i, u)
   {
     char *m = drv_asprintf("unknown field \"%s\"", json_string_value(u));

@@ -27,6 +27,12 @@ int drv_field_validation_parse(const char *s, drv_field_validation *out);
 json_t *drv_api_decode(const drv_api_resource *res, const char *body, size_t len, bool yaml,
                        drv_field_validation fv, json_t **warnings, json_t **status);
 
+/* Duplicate keys of a JSON or YAML document as field paths ("metadata.name",
+ * "spec.containers[0].env[1].value"), each appended once to out (a JSON array of strings). The
+ * text must be one the decoder accepted. Returns how many. */
+size_t drv_api_duplicate_fields_json(const char *text, size_t len, json_t *out);
+size_t drv_api_duplicate_fields_yaml(const char *text, size_t len, json_t *out);
+
 /* The value of an HTTP Warning header for text, as Kubernetes sends it: `299 - "<text>"` with
  * '"' and '\\' escaped (RFC 7234 quoted-string, which client-go parses). Caller frees. */
 char *drv_api_warning_header(const char *text);

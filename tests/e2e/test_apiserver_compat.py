@@ -218,3 +218,58 @@ def test_plain_http_to_https_port_is_400(srv):
         assert srv.http("GET", "/healthz")[0] == 200
     finally:
         idle.close()
+
+
+CM = "/api/v1/namespaces/default/configmaps"
+DUP_JSON = ('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s","labels":{"a":"1"},'
+            '"labels":{"b":"2"}},"data":{"k":"1","k":"2"}}')
+DUP_YAML = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  k: '1'\n  j: '0'\n"
+            "  k: '2'\n")
+
+
+def raw_request(srv, method, path, body, ctype):
+    """(status, headers, parsed body) with every Warning header kept."""
+    import urllib.request
+    import urllib.error
+    req = urllib.request.Request(srv.url + path, data=body.encode(), method=method,
+                                 headers={"Authorization": "Bearer " + srv.token(),
+                                          "Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, context=srv.ssl_context(), timeout=20) as r:
+            return r.status, r.headers.get_all("Warning") or [], json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get_all("Warning") or [], json.loads(e.read())
+
+
+def test_duplicate_fields_strict_warn_ignore(srv):
+    # Strict: 400 naming each duplicated field path, nothing stored (JSON and YAML)
+    code, _, st = raw_request(srv, "POST", CM + "?fieldValidation=Strict", DUP_JSON % "dup-s",
+                              "application/json")
+    assert code == 400 and st["reason"] == "BadRequest", st
+    assert 'strict decoding error: duplicate field "metadata.labels", duplicate field "data.k"' in st["message"]
+    code, _, st = raw_request(srv, "POST", CM + "?fieldValidation=Strict", DUP_YAML % "dup-s",
+                              "application/yaml")
+    assert code == 400 and 'duplicate field "data.k"' in st["message"], st
+    assert srv.http("GET", CM + "/dup-s")[0] == 404
+    # kubectl create --raw sends the bytes as they are
+    p = srv.kubectl("create", "--raw", CM + "?fieldValidation=Strict", "-f", "-",
+                    input=DUP_JSON % "dup-k", check=False)
+    assert p.returncode != 0 and "BadRequest" in p.stderr and "duplicate field" in p.stderr, p.stderr
+    assert "data.k" in p.stderr
+    assert srv.http("GET", CM + "/dup-k")[0] == 404
+    # Warn: stored (the last value wins) with a Warning header per duplicate
+    code, warns, o = raw_request(srv, "POST", CM + "?fieldValidation=Warn", DUP_YAML % "dup-w",
+                                 "application/yaml")
+    assert code == 201 and o["data"] == {"k": "2", "j": "0"}, o
+    assert warns == ['299 - "duplicate field \\"data.k\\""'], warns
+    # an update too
+    code, warns, o = raw_request(srv, "PUT", CM + "/dup-w?fieldValidation=Warn", DUP_JSON % "dup-w",
+                                 "application/json")
+    assert code == 200 and o["metadata"]["labels"] == {"b": "2"}, o
+    assert len(warns) == 2 and 'metadata.labels' in warns[0]
+    # Ignore: stored, nothing said
+    code, warns, o = raw_request(srv, "POST", CM + "?fieldValidation=Ignore", DUP_JSON % "dup-i",
+                                 "application/json")
+    assert code == 201 and not warns and o["data"] == {"k": "2"}
+    for n in ("dup-w", "dup-i"):
+        srv.http("DELETE", CM + "/" + n)
