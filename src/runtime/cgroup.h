@@ -76,6 +76,14 @@ unsigned drv_cgroup_system_controllers(const drv_cgroup_system *sys);
 const char *drv_cgroup_system_unified_mount(const drv_cgroup_system *sys);
 /* Mount point of the v1 hierarchy holding `controller` (one DRV_CG_ bit) or NULL. */
 const char *drv_cgroup_system_v1_mount(const drv_cgroup_system *sys, unsigned controller);
+/* The cgroup and cgroup2 mounts at /sys/fs/cgroup and below, as detected (named hierarchies
+ * such as name=systemd included): what a container's cgroup mount mirrors. opts are the super
+ * options without rw/ro ("cpu,cpuacct", "name=systemd"; "" for cgroup2). */
+typedef struct drv_cgroup_host_mount {
+  char *point, *type, *opts;
+} drv_cgroup_host_mount;
+size_t drv_cgroup_system_host_mounts(const drv_cgroup_system *sys,
+                                     const drv_cgroup_host_mount **out);
 /* This process's own cgroup path for `controller` (v1) or for the unified hierarchy
  * (controller 0), from /proc/self/cgroup; NULL when unknown. */
 const char *drv_cgroup_system_own_path(const drv_cgroup_system *sys, unsigned controller);

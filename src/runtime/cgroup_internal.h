@@ -37,6 +37,8 @@ struct drv_cgroup_system {
   char *unified; /* v2 mount or NULL */
   char *unified_own;
   unsigned v2_controllers; /* from the unified root's cgroup.controllers */
+  drv_cgroup_host_mount host[DRV_CG_MAX_HIER + 2]; /* under /sys/fs/cgroup, mountinfo order */
+  size_t n_host;
 };
 
 struct drv_cgroup {

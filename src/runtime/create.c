@@ -303,7 +303,8 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
                          .no_new_keyring = o->no_new_keyring,
                          .unshare_late = spec->new_ns_flags & CLONE_NEWCGROUP,
                          .seccomp = filter,
-                         .cgroup_path = cg ? drv_cgroup_path(cg) : cg_path};
+                         .cgroup_path = cg ? drv_cgroup_path(cg) : cg_path,
+                         .cgroup_sys = sys};
   unsigned long flags = (unsigned long)(spec->new_ns_flags & ~CLONE_NEWCGROUP);
   /* Without a user namespace (which must own them, so it comes first) the init unshares
    * these itself, in parallel with the cgroup work here. */

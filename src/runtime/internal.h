@@ -12,6 +12,7 @@
 
 struct drv_seccomp_filter;
 struct drv_cgroup;
+struct drv_cgroup_system;
 
 /* ---- paths inside a root (paths.c) -------------------------------------------------------- */
 
@@ -132,6 +133,7 @@ typedef struct drv_rt_init_ctx {
   int unshare_late;  /* namespaces created after the cgroup is joined (cgroup ns) */
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
+  const struct drv_cgroup_system *cgroup_sys; /* the host's layout, detected before the clone */
   dev_t self_dev;
   ino_t self_ino;
 } drv_rt_init_ctx;
