@@ -118,6 +118,12 @@ static json_t *namespace_usable(drv_server *s, const drv_op *op)
   _cleanup_free_ char *key = drv_server_key(nsres, "", op->ns);
   drv_store_obj *o;
   if (drv_store_get(s->store, key, &o) < 0) return drv_status_not_found(nsres, op->ns);
+  /* every create asks: decode only a namespace that can be terminating (the key name is in its
+   * bytes as it is whenever metadata has it) */
+  if (!memmem(o->data, o->len, "\"deletionTimestamp\"", 19)) {
+    drv_store_obj_unref(o);
+    return NULL;
+  }
   json_t *ns = parse_obj(o);
   drv_store_obj_unref(o);
   json_t *st = NULL;

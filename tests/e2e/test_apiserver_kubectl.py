@@ -211,3 +211,5 @@ def test_typed_create_commands(srv, tmp_path):
     srv.kubectl("delete", "namespace", "tns", "--wait=false")
     ns = json.loads(srv.kubectl("get", "ns", "tns", "-o", "json").stdout)
     assert ns["status"]["phase"] == "Terminating"
+    p = srv.kubectl("-n", "tns", "create", "configmap", "late", check=False)
+    assert p.returncode != 0 and "because it is being terminated" in p.stderr
