@@ -1,4 +1,5 @@
 -- POST a new object per request: unique names per wrk thread.
+dofile(debug.getinfo(1, "S").source:match("@?(.*/)") .. "pace.lua") -- RATE=N: paced
 -- args: kind (pod|configmap) prefix
 local tid = 0
 function setup(thread)

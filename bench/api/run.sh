@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# API server benchmark: GET, LIST, CREATE, UPDATE, PATCH throughput and p99 with wrk on
-# loopback (64 connections); watch fan-out; durable writes/s against etcd (Debian etcd-server,
-# started here on loopback) in the same run; RSS with 100,000 pods; start time over them.
+# API server benchmark: GET, LIST, CREATE, UPDATE, PATCH with wrk on loopback (64 connections),
+# each twice: as fast as replies come (closed loop: the most req/s, and the p99 of a saturated
+# server) and paced at the goal's load (open loop, pace.lua: p99 at that offered rate; GET
+# 20,000/s, writes 10,000/s, LIST 5,000/s); watch fan-out with delivery latency; durable writes/s
+# against etcd (Debian etcd-server, started here on loopback) in the same run; RSS with 100,000
+# pods; start time over them.
 # Env: DROVER_BIN (default build/drover), DURATION (seconds per wrk run, default 10),
-# PODS (default 100000), CONNS (default 64).
+# PODS (default 100000), CONNS (default 64), GET_RATE, WRITE_RATE, LIST_RATE (paced loads).
 set -u
 cd "$(dirname "$0")/../.."
 DROVER=${DROVER_BIN:-$PWD/build/drover}
 DUR=${DURATION:-10}
 PODS=${PODS:-100000}
 CONNS=${CONNS:-64}
+GET_RATE=${GET_RATE:-20000}
+WRITE_RATE=${WRITE_RATE:-10000}
+LIST_RATE=${LIST_RATE:-5000}
 B=$PWD/bench/api
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk (scripts/deps.sh)"; exit 1; }
 
@@ -43,32 +49,42 @@ TOKEN=$(awk '/token:/{print $2}' "$TMP/data/kubeconfig")
 CA=$TMP/data/ca.crt
 AUTH="Authorization: Bearer $TOKEN"
 
-# wrk_run LABEL PATH [SCRIPT [SCRIPT ARGS...]]: prints "LABEL req/s p99"
+# wrk_run LABEL RATE PATH SCRIPT [SCRIPT ARGS...]: RATE 0 = closed loop, else paced at RATE
+# req/s; prints "LABEL load req/s p50 p99"
 wrk_run() {
-  local label=$1 path=$2; shift 2
-  local script=()
-  if [ $# -gt 0 ]; then script=(-s "$1"); shift; fi
-  local out; out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -H "$AUTH" "${script[@]}" "$URL$path" -- "$@" 2>&1)
-  local rps p99
-  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+  local label=$1 rate=$2 path=$3 script=$4; shift 4
+  local out; out=$(RATE=$rate WRK_THREADS=2 wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -H "$AUTH" \
+    -s "$script" "$URL$path" -- "$@" 2>&1)
+  local rps p50 p99 load=max
+  [ "$rate" != 0 ] && load="@$rate/s"
+  rps=$(echo "$out" | awk '/Requests\/sec/{printf "%.0f", $2}')
+  p50=$(echo "$out" | awk '$1=="50%"{print $2}')
   p99=$(echo "$out" | awk '$1=="99%"{print $2}')
-  printf "%-34s %10s req/s   p99 %8s\n" "$label" "$rps" "$p99"
+  printf "%-34s %-9s %8s req/s   p50 %8s   p99 %8s\n" "$label" "$load" "$rps" "$p50" "$p99"
   echo "$out" | grep -E "unexpected|Non-2xx|Socket errors" | head -3
+}
+# both loads: closed loop, then paced
+wrk_both() {
+  local label=$1 rate=$2; shift 2
+  wrk_run "$label" 0 "$@"
+  wrk_run "$label" "$rate" "$@"
 }
 
 echo "drover API benchmark — $(date -u +%F), $(nproc) cores, kernel $(uname -r), $CONNS connections, ${DUR}s per run"
 /usr/bin/python3 $B/tool.py seed 127.0.0.1 $PORT "$CA" "$TOKEN" configmap u 1000 >/dev/null
 /usr/bin/python3 $B/tool.py seed 127.0.0.1 $PORT "$CA" "$TOKEN" pod p 1000 >/dev/null
 
-wrk_run "GET pod" /api/v1/namespaces/default/pods/p-7
-wrk_run "LIST 100 pods (limit=100)" "/api/v1/namespaces/default/pods?limit=100"
-wrk_run "LIST pods, label selector" "/api/v1/namespaces/default/pods?labelSelector=app%3Dbench&limit=50"
-wrk_run "CREATE configmap (durable)" /api/v1/namespaces/default/configmaps $B/create.lua configmap c
+CM=/api/v1/namespaces/default/configmaps
+wrk_both "GET pod" $GET_RATE /api/v1/namespaces/default/pods/p-7 $B/get.lua
+wrk_both "LIST 100 pods (limit=100)" $LIST_RATE "/api/v1/namespaces/default/pods?limit=100" $B/get.lua
+wrk_both "LIST pods, label selector" $LIST_RATE "/api/v1/namespaces/default/pods?labelSelector=app%3Dbench&limit=50" $B/get.lua
+wrk_run "CREATE configmap (durable)" 0 $CM $B/create.lua configmap c
+wrk_run "CREATE configmap (durable)" $WRITE_RATE $CM $B/create.lua configmap cp
 CONNS_SAVED=$CONNS; CONNS=16
-wrk_run "CREATE configmap, 16 connections" /api/v1/namespaces/default/configmaps $B/create.lua configmap c16
+wrk_run "CREATE configmap, 16 connections" 0 $CM $B/create.lua configmap c16
 CONNS=$CONNS_SAVED
-wrk_run "UPDATE configmap (PUT, durable)" /api/v1/namespaces/default/configmaps $B/update.lua put 1000 u
-wrk_run "PATCH configmap (merge, durable)" /api/v1/namespaces/default/configmaps $B/update.lua patch 1000 u
+wrk_both "UPDATE configmap (PUT, durable)" $WRITE_RATE $CM $B/update.lua put 1000 u
+wrk_both "PATCH configmap (merge, durable)" $WRITE_RATE $CM $B/update.lua patch 1000 u
 /usr/bin/python3 $B/tool.py watchfan 127.0.0.1 $PORT "$CA" "$TOKEN" 100 500
 
 # etcd, same machine, same wrk, raw durable puts through its HTTP gateway
@@ -79,7 +95,9 @@ etcd --data-dir "$TMP/etcd" --listen-client-urls http://127.0.0.1:$EPORT --adver
 ETCD_PID=$!
 for _ in $(seq 1 300); do curl -sf http://127.0.0.1:$EPORT/health >/dev/null 2>&1 && break; sleep 0.02; done
 out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s $B/etcdput.lua "http://127.0.0.1:$EPORT" 2>&1)
-printf "%-34s %10s req/s   p99 %8s\n" "etcd 3.4 put (durable, raw KV)" "$(echo "$out" | awk '/Requests\/sec/{print $2}')" "$(echo "$out" | awk '$1=="99%"{print $2}')"
+printf "%-34s %-9s %8s req/s   p50 %8s   p99 %8s\n" "etcd 3.4 put (durable, raw KV)" max \
+  "$(echo "$out" | awk '/Requests\/sec/{printf "%.0f", $2}')" "$(echo "$out" | awk '$1=="50%"{print $2}')" \
+  "$(echo "$out" | awk '$1=="99%"{print $2}')"
 kill $ETCD_PID; wait $ETCD_PID 2>/dev/null; ETCD_PID=""
 
 # memory with $PODS pods, then start time over that store

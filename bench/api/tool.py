@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Helpers for bench/api/run.sh: seed objects fast (keep-alive, threads) and measure watch
-fan-out (W watchers, E writes: time until every watcher saw every event)."""
+fan-out (W watchers, E writes: time until every watcher saw every event, and each delivery's
+latency from just before its write was sent; the watchers are Python threads, so that latency
+includes their own scheduling under the GIL: an upper bound for the server's part)."""
 import http.client
 import json
 import ssl
@@ -51,6 +53,8 @@ def watchfan(host, port, ca, token, watchers, events):
     r = c.getresponse()
     rv = json.loads(r.read())["metadata"]["resourceVersion"]
     got = [0] * watchers
+    lat = [[] for _ in range(watchers)]
+    mark = b'"bench/sent":"'
     done = threading.Barrier(watchers + 1)
     ready = threading.Semaphore(0)
 
@@ -64,7 +68,12 @@ def watchfan(host, port, ca, token, watchers, events):
             line = resp.readline()
             if not line:
                 break
+            now = time.time()
             got[i] += 1
+            at = line.find(mark)
+            if at >= 0:
+                end = line.index(b'"', at + len(mark))
+                lat[i].append((now - float(line[at + len(mark):end])) * 1000)
         done.wait()
         wc.close()
 
@@ -76,14 +85,19 @@ def watchfan(host, port, ca, token, watchers, events):
     t0 = time.time()
     hdr2 = dict(hdr, **{"Content-Type": "application/json"})
     for i in range(events):
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"fan-{i}", "labels": {"fan": "yes"}}}
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": f"fan-{i}", "labels": {"fan": "yes"},
+                             "annotations": {"bench/sent": f"{time.time():.6f}"}}}
         c.request("POST", "/api/v1/namespaces/default/configmaps", json.dumps(body), hdr2)
         c.getresponse().read()
     done.wait()
     dt = time.time() - t0
     total = sum(got)
+    all_lat = sorted(x for l in lat for x in l)
+    pct = lambda q: all_lat[min(len(all_lat) - 1, int(q * len(all_lat)))] if all_lat else float("nan")
     print(f"watch fan-out: {watchers} watchers x {events} events = {total} deliveries in {dt:.2f}s "
-          f"({total / dt:.0f} events/s delivered)")
+          f"({total / dt:.0f} events/s delivered), delivery latency p50 {pct(0.5):.1f} ms, "
+          f"p99 {pct(0.99):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 -- PUT (unconditional update) or merge PATCH over a set of existing configmaps.
+dofile(debug.getinfo(1, "S").source:match("@?(.*/)") .. "pace.lua") -- RATE=N: paced
 -- args: mode (put|patch) count prefix
 -- wrk.format replaces the -H headers with the ones given: keep them (Authorization)
 function hdr(ct)
