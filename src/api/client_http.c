@@ -1,9 +1,8 @@
 /* API client over HTTP: plain requests go through common/http_client.h (a small pool of
- * keep-alive handles shared by the loops' threads); watches use a libcurl multi handle each,
- * so watch_next can wait with a timeout and a caller can stop between events. */
+ * keep-alive handles shared by the loops' threads); watches read a streamed body each
+ * (drv_http_stream), so watch_next can wait with a timeout and a caller can stop between events. */
 #include "api/client_http.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,7 +17,7 @@
 #define POOL_MAX 16
 
 typedef struct http_impl {
-  char *server, *ca_file, *token, *cert, *key, *field_manager, *auth_header;
+  char *server, *ca_file, *token, *cert, *key, *field_manager;
   char *tmp_dir; /* files decoded from the kubeconfig's *-data fields, removed with the client */
   bool insecure;
   pthread_mutex_t lock;
@@ -172,61 +171,28 @@ static int http_call(drv_api_client *c, const drv_api_request *req, json_t **out
 /* ---- watch ---- */
 
 typedef struct hwatch {
-  CURL *easy;
-  CURLM *multi;
-  struct curl_slist *hdrs;
+  drv_http_stream *st;
   drv_buf buf;   /* bytes received, lines consumed from off */
   size_t off;
+  long status;
   bool done;
-  CURLcode result;
   char *url;
 } hwatch;
-
-static size_t on_write(char *p, size_t sz, size_t n, void *ud)
-{
-  hwatch *w = ud;
-  if (w->off > 0 && w->off == w->buf.len) {
-    w->buf.len = 0;
-    w->off = 0;
-  }
-  drv_buf_append(&w->buf, p, sz * n);
-  return sz * n;
-}
 
 static int http_watch_open(drv_api_client *c, const drv_api_ref *ref, const drv_api_list_opts *o,
                            drv_api_watch **out, drv_err *err)
 {
+  (void)err;
   http_impl *h = c->impl;
   hwatch *w = drv_calloc(1, sizeof *w);
   drv_api_ref r = *ref;
   r.name = NULL;
   w->url = make_url(h, &r, o, true, NULL);
-  w->easy = curl_easy_init();
-  w->multi = curl_multi_init();
-  if (!w->easy || !w->multi) {
-    curl_easy_cleanup(w->easy);
-    curl_multi_cleanup(w->multi);
-    free(w->url);
-    free(w);
-    return drv_error(err, ENOMEM, "watch: create a curl handle"), DRV_API_ETRANSPORT;
-  }
-  w->hdrs = curl_slist_append(NULL, "Accept: application/json");
-  if (h->auth_header) w->hdrs = curl_slist_append(w->hdrs, h->auth_header);
-  curl_easy_setopt(w->easy, CURLOPT_URL, w->url);
-  curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->hdrs);
-  curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
-  curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(w->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (h->ca_file) curl_easy_setopt(w->easy, CURLOPT_CAINFO, h->ca_file);
-  if (h->insecure) {
-    curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (h->cert) curl_easy_setopt(w->easy, CURLOPT_SSLCERT, h->cert);
-  if (h->key) curl_easy_setopt(w->easy, CURLOPT_SSLKEY, h->key);
-  curl_multi_add_handle(w->multi, w->easy);
+  const char *headers[] = {"Accept: application/json", NULL};
+  drv_http_request rq = {.url = w->url, .headers = headers, .bearer_token = h->token,
+                         .ca_file = h->ca_file, .client_cert = h->cert, .client_key = h->key,
+                         .insecure_tls = h->insecure};
+  w->st = drv_http_stream_open(&rq);
   drv_api_watch *aw = drv_calloc(1, sizeof *aw);
   aw->ops = c->ops;
   aw->impl = w;
@@ -240,11 +206,9 @@ static int http_watch_next(drv_api_watch *aw, int timeout_ms, drv_api_event *ev,
   long long deadline = drv_now_ms() + timeout_ms;
   for (;;) {
     char *nl = w->buf.len > w->off ? memchr(w->buf.data + w->off, '\n', w->buf.len - w->off) : NULL;
-    long status = 0;
-    curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 400 && w->done)
-      return http_fail(status, "GET", w->url, w->buf.data, w->buf.len, err);
-    if (nl && status < 400) {
+    if (w->status >= 400 && w->done)
+      return http_fail(w->status, "GET", w->url, w->buf.data, w->buf.len, err);
+    if (nl && w->status < 400) {
       size_t len = (size_t)(nl - (w->buf.data + w->off));
       const char *line = w->buf.data + w->off;
       w->off += len + 1;
@@ -272,35 +236,23 @@ static int http_watch_next(drv_api_watch *aw, int timeout_ms, drv_api_event *ev,
       json_decref(e);
       return 1;
     }
-    if (w->done) {
-      if (w->result != CURLE_OK)
-        return drv_error(err, 0, "watch %s: %s", w->url, curl_easy_strerror(w->result)), DRV_API_ETRANSPORT;
-      return DRV_API_EEOF;
+    if (w->done) return DRV_API_EEOF;
+    if (w->off > 0 && w->off == w->buf.len) {
+      w->buf.len = 0;
+      w->off = 0;
     }
-    int running = 0;
-    curl_multi_perform(w->multi, &running);
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(w->multi, &left)))
-      if (m->msg == CURLMSG_DONE) {
-        w->done = true;
-        w->result = m->data.result;
-      }
-    if (w->done || (w->buf.len > w->off && memchr(w->buf.data + w->off, '\n', w->buf.len - w->off)))
-      continue;
     long long left_ms = deadline - drv_now_ms();
-    if (left_ms <= 0) return 0;
-    curl_multi_poll(w->multi, NULL, 0, (int)(left_ms > 1000 ? 1000 : left_ms), NULL);
+    int r = drv_http_stream_read(w->st, left_ms > 0 ? (int)left_ms : 0, &w->buf, &w->status, err);
+    if (r < 0) return drv_err_prefix(err, "watch %s", w->url), DRV_API_ETRANSPORT;
+    if (r == 2) w->done = true;
+    if (r == 0) return 0;
   }
 }
 
 static void http_watch_close(drv_api_watch *aw)
 {
   hwatch *w = aw->impl;
-  curl_multi_remove_handle(w->multi, w->easy);
-  curl_easy_cleanup(w->easy);
-  curl_multi_cleanup(w->multi);
-  curl_slist_free_all(w->hdrs);
+  drv_http_stream_close(w->st);
   drv_buf_free(&w->buf);
   free(w->url);
   free(w);
@@ -318,7 +270,6 @@ static void http_free(drv_api_client *c)
   free(h->cert);
   free(h->key);
   free(h->field_manager);
-  free(h->auth_header);
   if (h->tmp_dir) {
     drv_err err;
     drv_rm_rf(h->tmp_dir, &err);
@@ -354,7 +305,6 @@ drv_api_client *drv_api_client_http_new(const drv_kubeconfig *kc, const char *fi
   h->key = dup_or_null(kc->client_key);
   h->insecure = kc->insecure;
   h->field_manager = drv_strdup(field_manager ? field_manager : "drover");
-  if (kc->token) h->auth_header = drv_asprintf("Authorization: Bearer %s", kc->token);
   drv_api_client *c = drv_calloc(1, sizeof *c);
   c->ops = &http_ops;
   c->impl = h;

@@ -248,3 +248,105 @@ char *drv_http_escape(const char *s)
   *o = '\0';
   return out;
 }
+
+/* ---- streamed bodies: one multi handle each, so a read can wait with a timeout ---- */
+
+struct drv_http_stream {
+  CURL *easy;
+  CURLM *multi;
+  struct curl_slist *hdrs;
+  drv_buf *out;  /* the current read's buffer */
+  size_t got;    /* bytes appended during the current read */
+  bool done;
+  CURLcode result;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t stream_write(char *p, size_t sz, size_t n, void *ud)
+{
+  drv_http_stream *s = ud;
+  drv_buf_append(s->out, p, sz * n);
+  s->got += sz * n;
+  return sz * n;
+}
+
+drv_http_stream *drv_http_stream_open(const drv_http_request *req)
+{
+  pthread_once(&global_once, global_init);
+  drv_http_stream *s = drv_calloc(1, sizeof *s);
+  s->easy = curl_easy_init();
+  s->multi = curl_multi_init();
+  if (!s->easy || !s->multi) {
+    fprintf(stderr, "drover: curl handle creation failed\n");
+    abort();
+  }
+  for (const char *const *h = req->headers; h && *h; h++) s->hdrs = curl_slist_append(s->hdrs, *h);
+  if (req->bearer_token) {
+    _cleanup_free_ char *auth = drv_asprintf("Authorization: Bearer %s", req->bearer_token);
+    s->hdrs = curl_slist_append(s->hdrs, auth);
+  }
+  CURL *e = s->easy;
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+  if (s->hdrs) curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, stream_write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (req->unix_socket) curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+  if (req->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+  if (req->insecure_tls) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req->client_cert) curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
+  if (req->client_key) curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
+  curl_multi_add_handle(s->multi, e);
+  return s;
+}
+
+int drv_http_stream_read(drv_http_stream *s, int timeout_ms, drv_buf *out, long *status,
+                         drv_err *err)
+{
+  long long deadline = drv_now_ms() + timeout_ms;
+  s->out = out;
+  s->got = 0;
+  for (;;) {
+    if (!s->done) {
+      int running = 0;
+      curl_multi_perform(s->multi, &running);
+      CURLMsg *m;
+      int left;
+      while ((m = curl_multi_info_read(s->multi, &left)))
+        if (m->msg == CURLMSG_DONE) {
+          s->done = true;
+          s->result = m->data.result;
+        }
+    }
+    *status = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, status);
+    if (s->got) return 1;
+    if (s->done) {
+      if (s->result != CURLE_OK)
+        return drv_error(err, curl_errno(s->result), "%s",
+                         s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result));
+      return 2;
+    }
+    long long left_ms = deadline - drv_now_ms();
+    if (left_ms <= 0) return 0;
+    curl_multi_poll(s->multi, NULL, 0, (int)(left_ms > 1000 ? 1000 : left_ms), NULL);
+  }
+}
+
+void drv_http_stream_close(drv_http_stream *s)
+{
+  if (!s) return;
+  curl_multi_remove_handle(s->multi, s->easy);
+  curl_easy_cleanup(s->easy);
+  curl_multi_cleanup(s->multi);
+  curl_slist_free_all(s->hdrs);
+  free(s);
+}

@@ -79,6 +79,17 @@ int drv_http_do(drv_http_client *c, const drv_http_request *req, drv_http_respon
 char *drv_http_response_header(const drv_http_response *resp, const char *name);
 void drv_http_response_free(drv_http_response *resp);
 
+/* A response body read piece by piece as it arrives (watch streams): the request is sent on
+ * the first read; each read waits up to timeout_ms and appends what came to out.
+ * Returns 1 when bytes were appended, 0 when none came in time, 2 when the body ended, < 0 on
+ * a transport error (err). *status is the response's status once known (else 0). Bodies of
+ * answers other than 2xx arrive the same way (the caller reports them). */
+typedef struct drv_http_stream drv_http_stream;
+drv_http_stream *drv_http_stream_open(const drv_http_request *req);
+int drv_http_stream_read(drv_http_stream *s, int timeout_ms, drv_buf *out, long *status,
+                         drv_err *err);
+void drv_http_stream_close(drv_http_stream *s);
+
 /* Percent-encodes s for use in a query string or path segment (caller frees). */
 char *drv_http_escape(const char *s);
 

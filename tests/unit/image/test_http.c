@@ -21,6 +21,11 @@
 #include "common/http_client.h"
 #include "common/util.h"
 
+/* tests/unit/common/test_http_ossl.c runs these against the OpenSSL implementation. */
+#ifndef HTTP_TEST_GROUP
+#define HTTP_TEST_GROUP "image_http"
+#endif
+
 struct server {
   pid_t pid;
   int port;
@@ -223,5 +228,5 @@ int main(void)
       cmocka_unit_test(streaming_and_unix_socket),
       cmocka_unit_test(transport_errors),
   };
-  return cmocka_run_group_tests_name("image_http", tests, NULL, NULL);
+  return cmocka_run_group_tests_name(HTTP_TEST_GROUP, tests, NULL, NULL);
 }
