@@ -401,5 +401,7 @@ void drv_api_default(const drv_api_resource *res, json_t *obj)
     json_t *spec = json_object_get(obj, "spec");
     if (!spec) json_object_set_new(obj, "spec", json_object());
     drv_api_default_node_status(obj);
+  } else if (!strcmp(k, "RoleBinding") || !strcmp(k, "ClusterRoleBinding")) {
+    drv_api_default_rbac(obj);
   }
 }

@@ -18,6 +18,8 @@ void drv_api_default(const drv_api_resource *res, json_t *obj);
 void drv_api_default_pod_spec(json_t *spec);
 /* A Node's status.nodeInfo with every string Kubernetes serializes (also on status writes). */
 void drv_api_default_node_status(json_t *node);
+/* Subjects of role bindings (validate_rbac.c). */
+void drv_api_default_rbac(json_t *obj);
 /* "Always" for ":latest" or no tag (digests aside), else "IfNotPresent". */
 const char *drv_api_default_pull_policy(const char *image);
 

@@ -122,5 +122,7 @@ const char *drv_api_check_object_name(const drv_api_resource *res, const char *n
    * (config keys); they still have to be subdomains for Secrets/ConfigMaps. Events' names
    * carry '.' + a hex suffix, which subdomains allow. */
   if (!strcmp(res->kind, "NodeMetrics") || !strcmp(res->kind, "PodMetrics")) return NULL;
+  /* RBAC names are any path segment ("system:node", "system:aggregate-to-view") */
+  if (!strcmp(res->group, "rbac.authorization.k8s.io")) return NULL;
   return drv_api_check_dns1123_subdomain(name);
 }

@@ -52,6 +52,32 @@ static const drv_api_resource resources[] = {
      "coordination.k8s.io", "v1", true},
     {"discovery.k8s.io", "v1", "EndpointSlice", "EndpointSliceList", "endpointslices",
      "endpointslice", NONE, NONE, true, RW, 0, "discovery.k8s.io", "v1", true},
+    /* rbac.authorization.k8s.io/v1 */
+    {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "ClusterRoleBindingList",
+     "clusterrolebindings", "clusterrolebinding", NONE, NONE, false, RW, 0,
+     "rbac.authorization.k8s.io", "v1", true},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRole", "ClusterRoleList", "clusterroles",
+     "clusterrole", NONE, NONE, false, RW, 0, "rbac.authorization.k8s.io", "v1", true},
+    {"rbac.authorization.k8s.io", "v1", "RoleBinding", "RoleBindingList", "rolebindings",
+     "rolebinding", NONE, NONE, true, RW, 0, "rbac.authorization.k8s.io", "v1", true},
+    {"rbac.authorization.k8s.io", "v1", "Role", "RoleList", "roles", "role", NONE, NONE, true, RW,
+     0, "rbac.authorization.k8s.io", "v1", true},
+    /* authorization.k8s.io, authentication.k8s.io: reviews, answered and never stored */
+    {"authorization.k8s.io", "v1", "LocalSubjectAccessReview", "LocalSubjectAccessReviewList",
+     "localsubjectaccessreviews", "localsubjectaccessreview", NONE, NONE, true, DRV_VERB_CREATE, 0,
+     "authorization.k8s.io", "v1", false},
+    {"authorization.k8s.io", "v1", "SelfSubjectAccessReview", "SelfSubjectAccessReviewList",
+     "selfsubjectaccessreviews", "selfsubjectaccessreview", NONE, NONE, false, DRV_VERB_CREATE, 0,
+     "authorization.k8s.io", "v1", false},
+    {"authorization.k8s.io", "v1", "SelfSubjectRulesReview", "SelfSubjectRulesReviewList",
+     "selfsubjectrulesreviews", "selfsubjectrulesreview", NONE, NONE, false, DRV_VERB_CREATE, 0,
+     "authorization.k8s.io", "v1", false},
+    {"authorization.k8s.io", "v1", "SubjectAccessReview", "SubjectAccessReviewList",
+     "subjectaccessreviews", "subjectaccessreview", NONE, NONE, false, DRV_VERB_CREATE, 0,
+     "authorization.k8s.io", "v1", false},
+    {"authentication.k8s.io", "v1", "SelfSubjectReview", "SelfSubjectReviewList",
+     "selfsubjectreviews", "selfsubjectreview", NONE, NONE, false, DRV_VERB_CREATE, 0,
+     "authentication.k8s.io", "v1", false},
     /* metrics.k8s.io: computed from what agents report, read-only */
     {"metrics.k8s.io", "v1beta1", "NodeMetrics", "NodeMetricsList", "nodes", "", NONE, NONE, false,
      DRV_VERBS_READ, 0, "metrics.k8s.io", "v1beta1", false},
@@ -144,7 +170,8 @@ const drv_api_resource *drv_api_resource_lookup(const char *name)
       if (group ? strcasecmp(r->group, group) != 0 : (r->group[0] && strcmp(r->group, "apps") &&
                                                       strcmp(r->group, "autoscaling") &&
                                                       strcmp(r->group, "coordination.k8s.io") &&
-                                                      strcmp(r->group, "discovery.k8s.io")))
+                                                      strcmp(r->group, "discovery.k8s.io") &&
+                                                      strcmp(r->group, "rbac.authorization.k8s.io")))
         continue;
       bool hit = pass == 0 ? (strcasecmp(r->plural, base) == 0 ||
                               (r->singular[0] && strcasecmp(r->singular, base) == 0) ||
@@ -184,6 +211,9 @@ static const char *const group_versions[] = {"v1",
                                              "autoscaling/v1",
                                              "coordination.k8s.io/v1",
                                              "discovery.k8s.io/v1",
+                                             "rbac.authorization.k8s.io/v1",
+                                             "authorization.k8s.io/v1",
+                                             "authentication.k8s.io/v1",
                                              "metrics.k8s.io/v1beta1",
                                              NULL};
 

@@ -27,6 +27,10 @@ const drv_schema_type *drv_schema_for(const drv_api_resource *res)
       {"autoscaling", "v1", "Scale", &drv_t_Scale},
       {"coordination.k8s.io", "v1", "Lease", &drv_t_Lease},
       {"discovery.k8s.io", "v1", "EndpointSlice", &drv_t_EndpointSlice},
+      {"rbac.authorization.k8s.io", "v1", "Role", &drv_t_Role},
+      {"rbac.authorization.k8s.io", "v1", "ClusterRole", &drv_t_ClusterRole},
+      {"rbac.authorization.k8s.io", "v1", "RoleBinding", &drv_t_RoleBinding},
+      {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", &drv_t_ClusterRoleBinding},
       {"metrics.k8s.io", "v1beta1", "NodeMetrics", &drv_t_NodeMetrics},
       {"metrics.k8s.io", "v1beta1", "PodMetrics", &drv_t_PodMetrics},
   };
@@ -68,6 +72,7 @@ static void collect_all(void)
       &drv_t_ConfigMap, &drv_t_Secret, &drv_t_ServiceAccount, &drv_t_Event, &drv_t_Deployment,
       &drv_t_ReplicaSet, &drv_t_EventsV1Event, &drv_t_HPAv2, &drv_t_HPAv1, &drv_t_Scale,
       &drv_t_Lease, &drv_t_EndpointSlice, &drv_t_NodeMetrics, &drv_t_PodMetrics,
+      &drv_t_Role, &drv_t_ClusterRole, &drv_t_RoleBinding, &drv_t_ClusterRoleBinding,
       &drv_t_ListMeta, &drv_t_Condition};
   for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) collect(roots[i]);
   all[nall] = NULL;

@@ -57,5 +57,8 @@ extern const drv_schema_type drv_t_Affinity, drv_t_PodSecurityContext, drv_t_Sec
 extern const drv_schema_type drv_t_Deployment, drv_t_ReplicaSet, drv_t_EventsV1Event,
     drv_t_HPAv2, drv_t_HPAv1, drv_t_Lease, drv_t_EndpointSlice, drv_t_NodeMetrics,
     drv_t_PodMetrics, drv_t_Scale;
+/* rbac.authorization.k8s.io/v1 (schema_rbac.c) */
+extern const drv_schema_type drv_t_Role, drv_t_ClusterRole, drv_t_RoleBinding,
+    drv_t_ClusterRoleBinding;
 
 #endif

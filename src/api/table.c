@@ -635,6 +635,43 @@ static json_t *lease_row(const json_t *l, time_t now)
   return json_pack("[s, o, o]", drv_obj_name(l) ?: "", str_or(drv_json_get_str(l, "spec.holderIdentity"), "<unknown>"), age(l, now));
 }
 
+static const col binding_cols[] = {
+    NAME_COL,
+    {"Role", "string", "", "Role the binding grants.", 0},
+    AGE_COL,
+    {"Users", "string", "", "Users the role is granted to.", 1},
+    {"Groups", "string", "", "Groups the role is granted to.", 1},
+    {"ServiceAccounts", "string", "", "Service accounts the role is granted to.", 1},
+    {NULL, NULL, NULL, NULL, 0}};
+
+/* The subjects of one kind, comma-separated (service accounts as NS:NAME). */
+static json_t *subjects_of(const json_t *b, const char *kind)
+{
+  drv_buf t = DRV_BUF_INIT;
+  drv_buf_puts(&t, "");
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(b, "subjects"), i, s)
+  {
+    if (strcmp(json_string_value(json_object_get(s, "kind")) ?: "", kind)) continue;
+    const char *ns = json_string_value(json_object_get(s, "namespace"));
+    drv_buf_printf(&t, "%s%s%s%s", t.len ? ", " : "", !strcmp(kind, "ServiceAccount") ? ns ?: "" : "",
+                   !strcmp(kind, "ServiceAccount") ? "/" : "", json_string_value(json_object_get(s, "name")) ?: "");
+  }
+  json_t *out = json_string(t.data);
+  drv_buf_free(&t);
+  return out;
+}
+
+static json_t *binding_row(const json_t *b, time_t now)
+{
+  char role[320];
+  snprintf(role, sizeof(role), "%s/%s", drv_json_get_str(b, "roleRef.kind") ?: "",
+           drv_json_get_str(b, "roleRef.name") ?: "");
+  return json_pack("[s, s, o, o, o, o]", drv_obj_name(b) ?: "", role, age(b, now), subjects_of(b, "User"),
+                   subjects_of(b, "Group"), subjects_of(b, "ServiceAccount"));
+}
+
 static const col hpa_cols[] = {
     NAME_COL,
     {"Reference", "string", "", "reference to scaled resource; horizontal pod autoscaler will learn the current resource consumption and will set the desired number of pods by using its Scale subresource.", 0},
@@ -747,6 +784,8 @@ static const struct {
     {"", "ServiceAccount", sa_cols, sa_row},
     {"coordination.k8s.io", "Lease", lease_cols, lease_row},
     {"autoscaling", "HorizontalPodAutoscaler", hpa_cols, hpa_row},
+    {"rbac.authorization.k8s.io", "RoleBinding", binding_cols, binding_row},
+    {"rbac.authorization.k8s.io", "ClusterRoleBinding", binding_cols, binding_row},
 };
 
 static json_t *partial_metadata(const json_t *obj)

@@ -528,6 +528,7 @@ json_t *drv_api_validate(const drv_api_resource *res, const json_t *obj, const j
   if (json_array_size(v.causes) == 0) {
     v_object_meta(&v, res, obj);
     by_kind(&v, res, obj);
+    v_rbac(&v, res, obj, old);
     if (old) update_rules(&v, res, obj, old);
   }
   return finish(&v, res, obj);

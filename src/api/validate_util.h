@@ -44,5 +44,7 @@ void v_pod_spec(vctx *v, const char *path, const json_t *spec);
 /* Object metadata (name/generateName, namespace, labels, annotations, finalizers...). */
 struct drv_api_resource;
 void v_object_meta(vctx *v, const struct drv_api_resource *res, const json_t *obj);
+/* Roles and bindings of rbac.authorization.k8s.io (validate_rbac.c); old on update. */
+void v_rbac(vctx *v, const struct drv_api_resource *res, const json_t *obj, const json_t *old);
 
 #endif

@@ -11,15 +11,25 @@
 
 static void usage(FILE *out)
 {
-  fprintf(out, "usage: drover token [create [USER] | list | revoke USER|TOKEN] [--data-dir DIR]\n"
-               "  with no subcommand: prints the admin token (creating it when missing)\n");
+  fprintf(out, "usage: drover token [create [--user] USER [--group G]... | create --node NAME | list |\n"
+               "                    revoke USER|TOKEN] [--data-dir DIR]\n"
+               "  with no subcommand: prints the admin token (creating it when missing)\n"
+               "  --group system:masters makes an administrator; other identities get what RBAC\n"
+               "  bindings grant them; --node NAME is a node agent's identity (system:node:NAME\n"
+               "  in group system:nodes)\n");
 }
 
 int drv_cmd_token(int argc, char **argv)
 {
   static const struct option opts[] = {{"data-dir", required_argument, NULL, 'd'},
+                                       {"user", required_argument, NULL, 'u'},
+                                       {"group", required_argument, NULL, 'g'},
+                                       {"node", required_argument, NULL, 'n'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
+  const char *flag_user = NULL, *node = NULL;
+  const char *groups[DRV_AUTH_MAX_GROUPS + 1] = {NULL};
+  size_t ngroups = 0;
   const char *dir = "/var/lib/drover";
   optind = 1;
   opterr = 0;
@@ -27,6 +37,16 @@ int drv_cmd_token(int argc, char **argv)
   while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     if (c == 'd') {
       dir = optarg;
+    } else if (c == 'u') {
+      flag_user = optarg;
+    } else if (c == 'n') {
+      node = optarg;
+    } else if (c == 'g') {
+      if (ngroups + 1 >= DRV_AUTH_MAX_GROUPS) {
+        fprintf(stderr, "drover token: at most %d groups\n", DRV_AUTH_MAX_GROUPS - 1);
+        return 2;
+      }
+      groups[ngroups++] = optarg;
     } else if (c == 'h') {
       usage(stdout);
       return 0;
@@ -42,10 +62,23 @@ int drv_cmd_token(int argc, char **argv)
     fprintf(stderr, "drover token: %s\n", err.msg);
     return 1;
   }
+  if ((flag_user || node || ngroups) && (!sub || strcmp(sub, "create"))) {
+    fprintf(stderr, "drover token: --user, --group and --node go with `create`\n");
+    return 2;
+  }
   if (!sub || strcmp(sub, "create") == 0) {
-    const char *user = sub && optind + 1 < argc ? argv[optind + 1] : "admin";
+    const char *pos = sub && optind + 1 < argc ? argv[optind + 1] : NULL;
+    if ((flag_user && pos && strcmp(flag_user, pos)) || (node && (flag_user || pos || ngroups))) {
+      fprintf(stderr, "drover token create: name the identity once (--user USER, or --node NAME)\n");
+      return 2;
+    }
+    _cleanup_free_ char *node_user = node ? drv_asprintf("system:node:%s", node) : NULL;
+    if (node) groups[ngroups++] = "system:nodes";
+    const char *user = node_user ? node_user : flag_user ? flag_user : pos ? pos : "admin";
+    /* the default admin token is an administrator; others get what RBAC grants them */
+    if (!sub) groups[ngroups++] = DRV_AUTH_MASTERS;
     _cleanup_free_ char *tok = sub ? NULL : drv_token_find(dir, user);
-    if (!tok && drv_token_create(dir, user, &tok, &err) < 0) {
+    if (!tok && drv_token_create(dir, user, groups, &tok, &err) < 0) {
       fprintf(stderr, "drover token: %s\n", err.msg);
       return 1;
     }

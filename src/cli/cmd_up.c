@@ -6,6 +6,7 @@
  * and the local agent join this table as their libraries provide start functions. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/client.h"
 #include "cli/commands.h"
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "agent/agent.h"
+#include "server/auth.h"
 #include "controllers/controllers.h"
 #include "scheduler/scheduler.h"
 
@@ -54,11 +56,21 @@ static void stop_controllers(void *h)
   drv_controllers_stop(h);
 }
 
-/* The local node agent talks to the server over HTTPS like any other node's. */
+/* The local node agent talks to the server over HTTPS like any other node's, as the node
+ * identity system:node:NAME in group system:nodes (RBAC's system:node role), not as admin. */
 static int start_agent(const up_env *env, void **handle, drv_err *err)
 {
   if (env->flags->no_agent) return 0;
-  drv_agent_opts o = {.kubeconfig = env->kubeconfig, .data_dir = env->data_dir,
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  _cleanup_free_ char *user = drv_asprintf("system:node:%s", env->flags->node_name ? env->flags->node_name : host);
+  for (char *c = user; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  static const char *const nodes[] = {"system:nodes", NULL};
+  _cleanup_free_ char *token = drv_token_find(env->data_dir, user);
+  if (!token && drv_token_create(env->data_dir, user, nodes, &token, err) < 0) return -1;
+  _cleanup_free_ char *ca = drv_asprintf("%s/ca.crt", env->data_dir);
+  drv_agent_opts o = {.server = env->url, .token = token, .ca_file = ca, .data_dir = env->data_dir,
                       .listen = env->flags->agent_listen, .node_name = env->flags->node_name,
                       .bridge = env->flags->bridge,
                       /* the controllers started above assign its pod CIDR */

@@ -15,6 +15,7 @@
 
 typedef struct token {
   char *token, *user;
+  char *groups; /* comma-separated, "-" for none; NULL on a line from before groups */
 } token;
 
 struct drv_auth {
@@ -32,11 +33,12 @@ static void free_tokens(token *t, size_t n)
     OPENSSL_cleanse(t[i].token, strlen(t[i].token));
     free(t[i].token);
     free(t[i].user);
+    free(t[i].groups);
   }
   free(t);
 }
 
-/* Parses "TOKEN USER" lines; '#' comments and blank lines skipped. */
+/* Parses "TOKEN USER [GROUPS]" lines; '#' comments and blank lines skipped. */
 static int parse_tokens(const char *data, token **out, size_t *n)
 {
   *out = NULL;
@@ -49,9 +51,11 @@ static int parse_tokens(const char *data, token **out, size_t *n)
     p += len + (e ? 1 : 0);
     char *save = NULL, *tok = strtok_r(line, " \t\r", &save), *user = strtok_r(NULL, " \t\r", &save);
     if (!tok || tok[0] == '#' || !user) continue;
+    char *groups = strtok_r(NULL, " \t\r", &save);
     *out = drv_realloc(*out, (*n + 1) * sizeof **out);
     (*out)[*n].token = drv_strdup(tok);
     (*out)[*n].user = drv_strdup(user);
+    (*out)[*n].groups = groups ? drv_strdup(groups) : NULL;
     (*n)++;
   }
   return 0;
@@ -99,7 +103,42 @@ void drv_auth_free(drv_auth *a)
   free(a);
 }
 
-bool drv_auth_check(drv_auth *a, const char *tok, char *user, size_t size)
+bool drv_auth_user_in_group(const drv_auth_user *u, const char *group)
+{
+  for (int i = 0; i < u->ngroups; i++)
+    if (strcmp(u->groups[i], group) == 0) return true;
+  return false;
+}
+
+static void add_group(drv_auth_user *u, const char *g, size_t len)
+{
+  if (!len || u->ngroups >= DRV_AUTH_MAX_GROUPS || len >= sizeof u->groups[0]) return;
+  memcpy(u->groups[u->ngroups], g, len);
+  u->groups[u->ngroups][len] = 0;
+  for (int i = 0; i < u->ngroups; i++)
+    if (strcmp(u->groups[i], u->groups[u->ngroups]) == 0) return;
+  u->ngroups++;
+}
+
+/* The identity of a token line: a line without groups predates identities and keeps the
+ * administrator rights every token had then. */
+static void fill_user(const token *t, drv_auth_user *u)
+{
+  snprintf(u->name, sizeof u->name, "%s", t->user);
+  u->ngroups = 0;
+  if (!t->groups) {
+    add_group(u, DRV_AUTH_MASTERS, strlen(DRV_AUTH_MASTERS));
+  } else if (strcmp(t->groups, "-") != 0) {
+    for (const char *p = t->groups; *p;) {
+      size_t len = strcspn(p, ",");
+      add_group(u, p, len);
+      p += len + (p[len] ? 1 : 0);
+    }
+  }
+  add_group(u, DRV_AUTH_AUTHENTICATED, strlen(DRV_AUTH_AUTHENTICATED));
+}
+
+bool drv_auth_check(drv_auth *a, const char *tok, drv_auth_user *user)
 {
   if (!tok || !*tok) return false;
   size_t tlen = strlen(tok);
@@ -111,10 +150,19 @@ bool drv_auth_check(drv_auth *a, const char *tok, char *user, size_t size)
     reload(a, &err);
     a->checked_ms = now;
   }
-  for (size_t i = 0; i < a->n && !ok; i++) {
-    if (strlen(a->toks[i].token) == tlen && CRYPTO_memcmp(a->toks[i].token, tok, tlen) == 0) {
-      snprintf(user, size, "%s", a->toks[i].user);
-      ok = true;
+  for (int pass = 0; pass < 2 && !ok; pass++) {
+    /* an unknown token may have been written just now (`drover token create`, the local
+     * agent's node token): look at the file again, which costs a stat when it is unchanged */
+    if (pass == 1) {
+      drv_err err;
+      reload(a, &err);
+      a->checked_ms = now;
+    }
+    for (size_t i = 0; i < a->n && !ok; i++) {
+      if (strlen(a->toks[i].token) == tlen && CRYPTO_memcmp(a->toks[i].token, tok, tlen) == 0) {
+        fill_user(&a->toks[i], user);
+        ok = true;
+      }
     }
   }
   pthread_mutex_unlock(&a->mu);
@@ -142,15 +190,29 @@ static int write_tokens(const char *dir, token *t, size_t n, drv_err *err)
 {
   _cleanup_free_ char *path = tokens_path(dir);
   _cleanup_buf_ drv_buf b = DRV_BUF_INIT;
-  drv_buf_puts(&b, "# drover API bearer tokens: TOKEN USER\n");
-  for (size_t i = 0; i < n; i++) drv_buf_printf(&b, "%s %s\n", t[i].token, t[i].user);
+  drv_buf_puts(&b, "# drover API bearer tokens: TOKEN USER GROUPS (comma-separated, - for none)\n");
+  for (size_t i = 0; i < n; i++) {
+    drv_buf_printf(&b, "%s %s", t[i].token, t[i].user);
+    if (t[i].groups) drv_buf_printf(&b, " %s", t[i].groups);
+    drv_buf_putc(&b, '\n');
+  }
   return drv_write_file_atomic(path, b.data, b.len, 0600, err);
 }
 
-int drv_token_create(const char *data_dir, const char *user, char **out, drv_err *err)
+int drv_token_create(const char *data_dir, const char *user, const char *const *groups,
+                     char **out, drv_err *err)
 {
-  if (!user || !*user || strpbrk(user, " \t\r\n#"))
+  if (!user || !*user || strpbrk(user, " \t\r\n#") || strlen(user) >= sizeof(((drv_auth_user *)0)->name))
     return drv_error(err, EINVAL, "token user `%s`: must be a non-empty word", user ? user : "");
+  _cleanup_buf_ drv_buf gs = DRV_BUF_INIT;
+  size_t ng = 0;
+  for (const char *const *g = groups; g && *g; g++, ng++) {
+    if (!**g || strpbrk(*g, " \t\r\n#,") || strlen(*g) >= sizeof(((drv_auth_user *)0)->groups[0]))
+      return drv_error(err, EINVAL, "token group `%s`: must be a non-empty word without commas", *g);
+    if (ng + 2 > DRV_AUTH_MAX_GROUPS)
+      return drv_error(err, EINVAL, "token groups: at most %d", DRV_AUTH_MAX_GROUPS - 1);
+    drv_buf_printf(&gs, "%s%s", gs.len ? "," : "", *g);
+  }
   unsigned char raw[24];
   if (RAND_bytes(raw, sizeof raw) != 1) return drv_error(err, EIO, "create token: no random bytes");
   char hex[2 * sizeof raw + 1];
@@ -161,6 +223,7 @@ int drv_token_create(const char *data_dir, const char *user, char **out, drv_err
   t = drv_realloc(t, (n + 1) * sizeof *t);
   t[n].token = drv_strdup(hex);
   t[n].user = drv_strdup(user);
+  t[n].groups = drv_strdup(gs.len ? gs.data : "-");
   int rc = write_tokens(data_dir, t, n + 1, err);
   free_tokens(t, n + 1);
   if (rc < 0) return -1;
@@ -187,8 +250,11 @@ int drv_token_list(const char *data_dir, char **out, drv_err *err)
   size_t n;
   if (read_tokens(data_dir, &t, &n, err) < 0) return -1;
   drv_buf b = DRV_BUF_INIT;
-  drv_buf_printf(&b, "%-20s %s\n", "USER", "TOKEN");
-  for (size_t i = 0; i < n; i++) drv_buf_printf(&b, "%-20s %.8s...\n", t[i].user, t[i].token);
+  drv_buf_printf(&b, "%-24s %-32s %s\n", "USER", "GROUPS", "TOKEN");
+  for (size_t i = 0; i < n; i++) {
+    const char *g = !t[i].groups ? DRV_AUTH_MASTERS : strcmp(t[i].groups, "-") ? t[i].groups : "<none>";
+    drv_buf_printf(&b, "%-24s %-32s %.8s...\n", t[i].user, g, t[i].token);
+  }
   free_tokens(t, n);
   *out = drv_buf_steal(&b);
   return 0;
@@ -203,6 +269,7 @@ int drv_token_revoke(const char *data_dir, const char *what, drv_err *err)
     if (strcmp(t[i].user, what) == 0 || strcmp(t[i].token, what) == 0) {
       free(t[i].token);
       free(t[i].user);
+      free(t[i].groups);
       continue;
     }
     t[kept++] = t[i];

@@ -154,11 +154,13 @@ static enum MHD_Result dispatch(drv_req *r)
   drv_route_parse(r->url, &r->route);
   if (!public_path(&r->route)) {
     const char *authz = drv_req_header(r, "Authorization");
-    static __thread char user[64];
-    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0 ||
-        !drv_auth_check(s->auth, authz + 7, user, sizeof user))
+    static __thread drv_auth_user ident;
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0 || !drv_auth_check(s->auth, authz + 7, &ident))
       return drv_respond_status(r, drv_status_unauthorized());
-    r->user = user;
+    r->user = ident.name;
+    r->ident = &ident;
+    json_t *denied = drv_server_authorize(r);
+    if (denied) return drv_respond_status(r, denied);
   }
   if (!rate_ok(s)) return too_many(r);
   bool handled = false;
@@ -167,6 +169,8 @@ static enum MHD_Result dispatch(drv_req *r)
     break;
   case DRV_ROUTE_OBJECTS: {
     enum MHD_Result m = drv_serve_metrics(r, &handled);
+    if (handled) return m;
+    m = drv_serve_reviews(r, &handled);
     if (handled) return m;
     return drv_serve_objects(r);
   }

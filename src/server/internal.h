@@ -12,6 +12,7 @@
 #include "api/resource.h"
 #include "common/buf.h"
 #include "server/auth.h"
+#include "server/authz.h"
 #include "server/route.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -24,6 +25,7 @@ struct drv_server {
   char *data_dir;
   drv_store *store;
   drv_auth *auth;
+  drv_authz *authz;          /* RBAC (authz.c), rules compiled from the watch cache */
   drv_metrics *metrics;
   struct MHD_Daemon *mhd;
   char *cert_pem, *key_pem;
@@ -76,6 +78,7 @@ typedef struct drv_req {
   bool counted;              /* counted in srv->inflight */
   drv_route route;
   const char *user;          /* authenticated user name */
+  const drv_auth_user *ident; /* and its groups (NULL on public paths) */
   json_t *warnings;          /* strings sent as Warning headers */
 } drv_req;
 
@@ -121,6 +124,15 @@ void drv_metrics_free(drv_metrics *m);
  * the route is not for it (handled = false). */
 enum MHD_Result drv_serve_metrics(drv_req *r, bool *handled);
 
+
+/* ---- authorization (rbac.c) ---- */
+/* NULL when r's identity may do what r asks, else the 403 Status to answer. */
+json_t *drv_server_authorize(drv_req *r);
+/* Creates the default ClusterRoles and bindings that are missing (authz_policy.c). */
+int drv_server_rbac_bootstrap(drv_server *s, drv_err *err);
+/* authorization.k8s.io and authentication.k8s.io reviews; handled = false when the route is
+ * not one of them. */
+enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled);
 
 /* ---- pods/log, exec, attach proxied to the node agent (proxy.c) ---- */
 enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res);

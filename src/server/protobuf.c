@@ -185,6 +185,55 @@ static const pb_msg hpa2 = {"HorizontalPodAutoscaler", hpa2_f, false};
 static const pb_field eviction_f[] = {M(1, "metadata", object_meta), M(2, "deleteOptions", delete_options), END};
 static const pb_msg eviction = {"Eviction", eviction_f, false};
 
+/* rbac/v1 */
+static const pb_field policy_rule_f[] = {R(1, "verbs", PB_STR), R(2, "apiGroups", PB_STR), R(3, "resources", PB_STR),
+                                         R(4, "resourceNames", PB_STR), R(5, "nonResourceURLs", PB_STR), END};
+static const pb_msg policy_rule = {"PolicyRule", policy_rule_f, false};
+static const pb_field subject_f[] = {F(1, "kind", PB_STR), F(2, "apiGroup", PB_STR), F(3, "name", PB_STR),
+                                     F(4, "namespace", PB_STR), END};
+static const pb_msg subject = {"Subject", subject_f, false};
+static const pb_field role_ref_f[] = {F(1, "apiGroup", PB_STR), F(2, "kind", PB_STR), F(3, "name", PB_STR), END};
+static const pb_msg role_ref = {"RoleRef", role_ref_f, false};
+static const pb_field agg_rule_f[] = {RM(1, "clusterRoleSelectors", label_selector), END};
+static const pb_msg agg_rule = {"AggregationRule", agg_rule_f, false};
+static const pb_field role_f[] = {M(1, "metadata", object_meta), RM(2, "rules", policy_rule), END};
+static const pb_msg role = {"Role", role_f, false};
+static const pb_field cluster_role_f[] = {M(1, "metadata", object_meta), RM(2, "rules", policy_rule),
+                                          M(3, "aggregationRule", agg_rule), END};
+static const pb_msg cluster_role = {"ClusterRole", cluster_role_f, false};
+static const pb_field binding_f[] = {M(1, "metadata", object_meta), RM(2, "subjects", subject),
+                                     M(3, "roleRef", role_ref), END};
+static const pb_msg role_binding = {"RoleBinding", binding_f, false};
+static const pb_msg cluster_role_binding = {"ClusterRoleBinding", binding_f, false};
+
+/* authorization/v1, authentication/v1: the reviews kubectl auth can-i|whoami send */
+static const pb_field res_attrs_f[] = {F(1, "namespace", PB_STR), F(2, "verb", PB_STR), F(3, "group", PB_STR),
+                                       F(4, "version", PB_STR), F(5, "resource", PB_STR),
+                                       F(6, "subresource", PB_STR), F(7, "name", PB_STR), END};
+static const pb_msg res_attrs = {"ResourceAttributes", res_attrs_f, false};
+static const pb_field nonres_attrs_f[] = {F(1, "path", PB_STR), F(2, "verb", PB_STR), END};
+static const pb_msg nonres_attrs = {"NonResourceAttributes", nonres_attrs_f, false};
+static const pb_field ssar_spec_f[] = {M(1, "resourceAttributes", res_attrs),
+                                       M(2, "nonResourceAttributes", nonres_attrs), END};
+static const pb_msg ssar_spec = {"SelfSubjectAccessReviewSpec", ssar_spec_f, false};
+static const pb_msg review_status = {"ReviewStatus", empty_f, true};
+static const pb_field ssar_f[] = {M(1, "metadata", object_meta), M(2, "spec", ssar_spec),
+                                  M(3, "status", review_status), END};
+static const pb_msg ssar = {"SelfSubjectAccessReview", ssar_f, false};
+static const pb_field ssrr_spec_f[] = {F(1, "namespace", PB_STR), END};
+static const pb_msg ssrr_spec = {"SelfSubjectRulesReviewSpec", ssrr_spec_f, false};
+static const pb_field ssrr_f[] = {M(1, "metadata", object_meta), M(2, "spec", ssrr_spec),
+                                  M(3, "status", review_status), END};
+static const pb_msg ssrr = {"SelfSubjectRulesReview", ssrr_f, false};
+static const pb_field sar_spec_f[] = {M(1, "resourceAttributes", res_attrs), M(2, "nonResourceAttributes", nonres_attrs),
+                                      F(3, "user", PB_STR), R(4, "groups", PB_STR), F(6, "uid", PB_STR), END};
+static const pb_msg sar_spec = {"SubjectAccessReviewSpec", sar_spec_f, false};
+static const pb_field sar_f[] = {M(1, "metadata", object_meta), M(2, "spec", sar_spec),
+                                 M(3, "status", review_status), END};
+static const pb_msg sar = {"SubjectAccessReview", sar_f, false};
+static const pb_field ssr_f[] = {M(1, "metadata", object_meta), M(2, "status", review_status), END};
+static const pb_msg ssr = {"SelfSubjectReview", ssr_f, false};
+
 static const struct {
   const char *api_version, *kind;
   const pb_msg *msg;
@@ -199,6 +248,15 @@ static const struct {
     {"autoscaling/v1", "HorizontalPodAutoscaler", &hpa1},
     {"autoscaling/v2", "HorizontalPodAutoscaler", &hpa2},
     {"policy/v1", "Eviction", &eviction},
+    {"rbac.authorization.k8s.io/v1", "Role", &role},
+    {"rbac.authorization.k8s.io/v1", "ClusterRole", &cluster_role},
+    {"rbac.authorization.k8s.io/v1", "RoleBinding", &role_binding},
+    {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &cluster_role_binding},
+    {"authorization.k8s.io/v1", "SelfSubjectAccessReview", &ssar},
+    {"authorization.k8s.io/v1", "SelfSubjectRulesReview", &ssrr},
+    {"authorization.k8s.io/v1", "SubjectAccessReview", &sar},
+    {"authorization.k8s.io/v1", "LocalSubjectAccessReview", &sar},
+    {"authentication.k8s.io/v1", "SelfSubjectReview", &ssr},
     {"meta.k8s.io/v1", "DeleteOptions", &delete_options},
     {"v1", "DeleteOptions", &delete_options},
 };

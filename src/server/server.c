@@ -189,11 +189,12 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   if (drv_pki_ensure(s->data_dir, host, &pki, err) < 0) goto fail;
   s->cert_pem = drv_strdup(pki.cert_pem);
   s->key_pem = drv_strdup(pki.key_pem);
+  static const char *const masters[] = {DRV_AUTH_MASTERS, NULL};
   token = drv_token_find(s->data_dir, "admin");
-  if (!token && drv_token_create(s->data_dir, "admin", &token, err) < 0) goto fail;
+  if (!token && drv_token_create(s->data_dir, "admin", masters, &token, err) < 0) goto fail;
   proxy_tok = drv_token_find(s->data_dir, "system:apiserver");
   /* the token the server presents to node agents when it proxies logs and exec */
-  if (!proxy_tok && drv_token_create(s->data_dir, "system:apiserver", &proxy_tok, err) < 0) goto fail;
+  if (!proxy_tok && drv_token_create(s->data_dir, "system:apiserver", masters, &proxy_tok, err) < 0) goto fail;
   if (drv_auth_open(s->data_dir, &s->auth, err) < 0) goto fail;
   if (drv_store_key_load(keypath, s->secret_key, err) < 0) goto fail;
   static const char *const enc[] = {"/core/secrets/", NULL};
@@ -206,6 +207,8 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
     goto fail;
   }
   if (drv_op_bootstrap(s, err) < 0) goto fail;
+  if (drv_server_rbac_bootstrap(s, err) < 0) goto fail;
+  if (drv_authz_open(s->store, &s->authz, err) < 0) goto fail;
   if (drv_http_start(s, err) < 0) goto fail;
   register_fork_close(1, drv_accept_fd(s));
   /* after binding (the Endpoints name the port clients reach), before serving */
@@ -237,6 +240,7 @@ void drv_server_stop(drv_server *s)
   /* exec/attach relays notice `stopping` within a second and let go of the server */
   for (int i = 0; i < 50 && __atomic_load_n(&s->relays, __ATOMIC_ACQUIRE) > 0; i++) usleep(100 * 1000);
   drv_http_stop(s);
+  drv_authz_free(s->authz);
   drv_store_close(s->store);
   drv_metrics_free(s->metrics);
   drv_auth_free(s->auth);

@@ -1,0 +1,311 @@
+/* Authorization in the request path: a request's attributes as Kubernetes derives them (verb
+ * from the method, resource, subresource, namespace, name, or the non-resource path), the
+ * default policy kept in the store, and the review APIs: SelfSubjectAccessReview,
+ * SelfSubjectRulesReview, SubjectAccessReview, LocalSubjectAccessReview
+ * (authorization.k8s.io/v1) and SelfSubjectReview (authentication.k8s.io/v1). */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "api/status.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/authz.h"
+#include "server/internal.h"
+#include "server/ops.h"
+#include "server/protobuf.h"
+
+/* ---- request attributes ---- */
+
+static bool streaming_sub(const char *sub)
+{
+  return !strcmp(sub, "exec") || !strcmp(sub, "attach") || !strcmp(sub, "portforward");
+}
+
+/* list/watch narrowed to one object by fieldSelector=metadata.name=X is authorized by name. */
+static void name_from_field_selector(drv_req *r, char *buf, size_t size)
+{
+  const char *fs = drv_req_arg(r, "fieldSelector");
+  buf[0] = 0;
+  if (!fs) return;
+  const char *p = NULL;
+  if (!strncmp(fs, "metadata.name==", 15)) p = fs + 15;
+  else if (!strncmp(fs, "metadata.name=", 14)) p = fs + 14;
+  if (p && !strchr(p, ',') && strlen(p) < size) snprintf(buf, size, "%s", p);
+}
+
+static void request_attrs(drv_req *r, drv_authz_attrs *a, char *verb, size_t vsize, char *name,
+                          size_t nsize)
+{
+  const drv_route *rt = &r->route;
+  memset(a, 0, sizeof *a);
+  const char *m = r->method;
+  if (rt->kind != DRV_ROUTE_OBJECTS) {
+    size_t i = 0;
+    for (; m[i] && i + 1 < vsize; i++) verb[i] = (char)tolower((unsigned char)m[i]);
+    verb[i] = 0;
+    if (!strcmp(verb, "head")) snprintf(verb, vsize, "get");
+    a->verb = verb;
+    a->path = r->url;
+    return;
+  }
+  a->resource_request = true;
+  a->group = rt->group;
+  a->resource = rt->resource;
+  a->sub = rt->sub;
+  a->ns = rt->ns;
+  a->name = rt->name;
+  /* a Namespace object is in its own namespace, so RoleBindings there can grant it */
+  if (!rt->group[0] && !strcmp(rt->resource, "namespaces") && rt->name[0] && !rt->ns[0]) a->ns = rt->name;
+  const char *v = "get";
+  if (rt->sub[0] && streaming_sub(rt->sub)) v = "create"; /* websocket GETs too, as 1.31+ */
+  else if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
+    if (rt->watch_path || drv_req_flag(r, "watch")) v = "watch";
+    else if (!rt->name[0]) v = "list";
+    if (!rt->name[0]) {
+      name_from_field_selector(r, name, nsize);
+      a->name = name;
+    }
+  } else if (!strcmp(m, "POST")) v = "create";
+  else if (!strcmp(m, "PUT")) v = "update";
+  else if (!strcmp(m, "PATCH")) v = "patch";
+  else if (!strcmp(m, "DELETE")) v = rt->name[0] ? "delete" : "deletecollection";
+  else v = "unknown";
+  snprintf(verb, vsize, "%s", v);
+  a->verb = verb;
+}
+
+json_t *drv_server_authorize(drv_req *r)
+{
+  const drv_auth_user *u = r->ident;
+  if (!u || !r->srv->authz || drv_auth_user_in_group(u, DRV_AUTH_MASTERS)) return NULL;
+  drv_authz_attrs a;
+  char verb[32], name[254];
+  request_attrs(r, &a, verb, sizeof verb, name, sizeof name);
+  if (drv_authz_allowed(r->srv->authz, u, &a, NULL, 0)) return NULL;
+  return drv_authz_forbidden_status(u, &a);
+}
+
+/* ---- default policy ---- */
+
+static bool has_entry(const json_t *arr, const json_t *e)
+{
+  size_t i;
+  json_t *x;
+  json_array_foreach(arr, i, x) if (json_equal(x, e)) return true;
+  return false;
+}
+
+/* Creates obj when missing; a default object still marked autoupdate gets back the rules
+ * (or subjects) it lacks, as Kubernetes reconciles its bootstrap policy. */
+static int reconcile(drv_server *s, json_t *want, drv_err *err)
+{
+  const char *kind = json_string_value(json_object_get(want, "kind"));
+  const char *name = drv_json_get_str(want, "metadata.name");
+  const drv_api_resource *res = drv_api_resource_by_kind("rbac.authorization.k8s.io/v1", kind);
+  if (!res) return drv_error(err, ENOENT, "the api registry has no %s", kind);
+  _cleanup_free_ char *key = drv_server_key(res, "", name);
+  drv_op op = {.res = res, .sres = res, .ns = ""};
+  drv_store_obj *cur = NULL, *out = NULL;
+  json_t *st = NULL;
+  int rc = 0;
+  if (drv_store_get(s->store, key, &cur) < 0) {
+    rc = drv_op_create(s, &op, want, &out, &st);
+  } else {
+    json_t *have = json_loadb(cur->data, cur->len, 0, NULL);
+    drv_store_obj_unref(cur);
+    json_t *ann = drv_json_get(have, "metadata.annotations");
+    const char *au = json_string_value(json_object_get(ann, "rbac.authorization.kubernetes.io/autoupdate"));
+    const char *field = !strcmp(kind, "ClusterRole") ? "rules" : "subjects";
+    bool changed = false;
+    if (json_is_object(have) && au && !strcmp(au, "true")) {
+      json_t *ha = json_object_get(have, field);
+      if (!json_is_array(ha)) {
+        ha = json_array();
+        json_object_set_new(have, field, ha);
+      }
+      size_t i;
+      json_t *w;
+      json_array_foreach(json_object_get(want, field), i, w) if (!has_entry(ha, w))
+      {
+        json_array_append(ha, w);
+        changed = true;
+      }
+    }
+    if (changed) {
+      op.name = name;
+      rc = drv_op_update(s, &op, have, &out, &st);
+    }
+    json_decref(have);
+  }
+  drv_store_obj_unref(out);
+  if (rc < 0) {
+    drv_error(err, 0, "bootstrap %s %s: %s", kind, name,
+              json_string_value(json_object_get(st, "message")) ?: "failed");
+    json_decref(st);
+    return -1;
+  }
+  return 0;
+}
+
+int drv_server_rbac_bootstrap(drv_server *s, drv_err *err)
+{
+  json_t *all = drv_authz_default_policy();
+  size_t i;
+  json_t *o;
+  int rc = 0;
+  json_array_foreach(all, i, o) if (rc == 0) rc = reconcile(s, o, err);
+  json_decref(all);
+  return rc;
+}
+
+/* ---- reviews ---- */
+
+static json_t *groups_json(const drv_auth_user *u)
+{
+  json_t *g = json_array();
+  for (int i = 0; i < u->ngroups; i++) json_array_append_new(g, json_string(u->groups[i]));
+  return g;
+}
+
+static json_t *read_body(drv_req *r, json_t **status)
+{
+  json_t *b = NULL;
+  drv_err err = {0};
+  if (drv_pb_is_protobuf(drv_req_header(r, "Content-Type")))
+    b = r->body.len ? drv_pb_decode(r->body.data, r->body.len, &err) : NULL;
+  else if (r->body.len)
+    b = drv_json_parse(r->body.data, r->body.len, &err);
+  if (!json_is_object(b)) {
+    json_decref(b);
+    *status = drv_status_bad_request(err.msg[0] ? err.msg : "the request body is not an object");
+    return NULL;
+  }
+  return b;
+}
+
+/* Attributes from spec.resourceAttributes or spec.nonResourceAttributes; false when neither. */
+static bool review_attrs(const json_t *spec, drv_authz_attrs *a)
+{
+  memset(a, 0, sizeof *a);
+  json_t *ra = json_object_get(spec, "resourceAttributes");
+  json_t *na = json_object_get(spec, "nonResourceAttributes");
+  if (json_is_object(ra)) {
+    a->resource_request = true;
+    a->verb = json_string_value(json_object_get(ra, "verb")) ?: "";
+    a->group = json_string_value(json_object_get(ra, "group")) ?: "";
+    a->resource = json_string_value(json_object_get(ra, "resource")) ?: "";
+    a->sub = json_string_value(json_object_get(ra, "subresource")) ?: "";
+    a->ns = json_string_value(json_object_get(ra, "namespace")) ?: "";
+    a->name = json_string_value(json_object_get(ra, "name")) ?: "";
+    return true;
+  }
+  if (json_is_object(na)) {
+    a->verb = json_string_value(json_object_get(na, "verb")) ?: "";
+    a->path = json_string_value(json_object_get(na, "path")) ?: "";
+    return true;
+  }
+  return false;
+}
+
+static json_t *invalid_spec(const drv_api_resource *res, const char *msg)
+{
+  json_t *causes = json_array();
+  json_array_append_new(causes, drv_status_cause("FieldValueRequired", msg, "spec"));
+  return drv_status_invalid(res, "", causes);
+}
+
+/* Answers an access review for user u: spec echoed, status {allowed, reason}. */
+static enum MHD_Result access_review(drv_req *r, const drv_api_resource *res, json_t *body,
+                                     const drv_auth_user *u)
+{
+  json_t *spec = json_object_get(body, "spec");
+  drv_authz_attrs a;
+  if (!review_attrs(spec, &a)) {
+    json_decref(body);
+    return drv_respond_status(
+        r, invalid_spec(res, "Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified"));
+  }
+  char why[512];
+  bool ok = drv_authz_allowed(r->srv->authz, u, &a, why, sizeof why);
+  json_t *status = json_pack("{s:b}", "allowed", ok);
+  if (ok && why[0]) json_object_set_new(status, "reason", json_string(why));
+  json_object_set_new(body, "status", status);
+  json_object_set_new(body, "apiVersion", json_string("authorization.k8s.io/v1"));
+  json_object_set_new(body, "kind", json_string(res->kind));
+  if (!json_is_object(json_object_get(body, "metadata")))
+    json_object_set_new(body, "metadata", json_object());
+  return drv_respond_json(r, 201, body);
+}
+
+/* The identity a SubjectAccessReview asks about. */
+static void user_from_spec(const json_t *spec, drv_auth_user *u)
+{
+  memset(u, 0, sizeof *u);
+  snprintf(u->name, sizeof u->name, "%s", json_string_value(json_object_get(spec, "user")) ?: "");
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(spec, "groups"), i, g)
+  {
+    const char *s = json_string_value(g);
+    if (s && u->ngroups < DRV_AUTH_MAX_GROUPS && strlen(s) < sizeof u->groups[0])
+      snprintf(u->groups[u->ngroups++], sizeof u->groups[0], "%s", s);
+  }
+}
+
+enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled)
+{
+  const drv_route *rt = &r->route;
+  bool authz = !strcmp(rt->group, "authorization.k8s.io"), authn = !strcmp(rt->group, "authentication.k8s.io");
+  *handled = false;
+  if (!authz && !authn) return MHD_NO;
+  const drv_api_resource *res = drv_api_resource_find(rt->group, rt->version, rt->resource);
+  if (!res || res->stored) return MHD_NO;
+  *handled = true;
+  if (rt->name[0] || rt->sub[0] || (rt->ns[0] && !res->namespaced) || (!rt->ns[0] && res->namespaced))
+    return drv_respond_status(r, drv_status_failure(404, "NotFound", "the server could not find the requested resource"));
+  if (strcmp(r->method, "POST"))
+    return drv_respond_status(r, drv_status_method_not_allowed(res, r->method));
+  const drv_auth_user *me = r->ident;
+  drv_auth_user anon = {.name = "system:anonymous"};
+  if (!me) me = &anon;
+  json_t *st = NULL;
+  json_t *body = read_body(r, &st);
+  if (!body) return drv_respond_status(r, st);
+  if (!strcmp(res->kind, "SelfSubjectReview")) {
+    json_t *ui = json_pack("{s:s, s:o}", "username", me->name, "groups", groups_json(me));
+    json_object_set_new(body, "status", json_pack("{s:o}", "userInfo", ui));
+    json_object_set_new(body, "apiVersion", json_string("authentication.k8s.io/v1"));
+    json_object_set_new(body, "kind", json_string("SelfSubjectReview"));
+    if (!json_is_object(json_object_get(body, "metadata"))) json_object_set_new(body, "metadata", json_object());
+    return drv_respond_json(r, 201, body);
+  }
+  if (!strcmp(res->kind, "SelfSubjectAccessReview")) return access_review(r, res, body, me);
+  if (!strcmp(res->kind, "SelfSubjectRulesReview")) {
+    const char *ns = drv_json_get_str(body, "spec.namespace");
+    json_object_set_new(body, "status", drv_authz_rules_status(r->srv->authz, me, ns ? ns : ""));
+    json_object_set_new(body, "apiVersion", json_string("authorization.k8s.io/v1"));
+    json_object_set_new(body, "kind", json_string("SelfSubjectRulesReview"));
+    if (!json_is_object(json_object_get(body, "metadata"))) json_object_set_new(body, "metadata", json_object());
+    return drv_respond_json(r, 201, body);
+  }
+  /* SubjectAccessReview / LocalSubjectAccessReview: about someone else */
+  json_t *spec = json_object_get(body, "spec");
+  drv_auth_user who;
+  user_from_spec(spec, &who);
+  if (!who.name[0] && !who.ngroups) {
+    json_decref(body);
+    return drv_respond_status(r, invalid_spec(res, "Required value: at least one of user or group must be specified"));
+  }
+  if (res->namespaced) {
+    const char *ns = drv_json_get_str(spec, "resourceAttributes.namespace");
+    if (!ns || strcmp(ns, rt->ns)) {
+      json_decref(body);
+      _cleanup_free_ char *m = drv_asprintf("Invalid value: spec.resourceAttributes.namespace must match "
+                                            "metadata.namespace \"%s\"", rt->ns);
+      return drv_respond_status(r, invalid_spec(res, m));
+    }
+  }
+  return access_review(r, res, body, &who);
+}
