@@ -9,6 +9,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -193,15 +194,6 @@ static void forward(int sig)
   if (fwd_pid > 0) kill(fwd_pid, sig);
 }
 
-static bool wants_terminal(const char *bundle)
-{
-  _cleanup_free_ char *path = drv_asprintf("%s/config.json", bundle);
-  json_t *c = json_load_file(path, 0, NULL);
-  bool t = json_is_true(json_object_get(json_object_get(c, "process"), "terminal"));
-  json_decref(c);
-  return t;
-}
-
 static int listen_unix(const char *path, drv_err *err)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -307,11 +299,16 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
    * relay it to our stdio, like runc does. */
   int listen_fd = -1, master = -1;
   _cleanup_free_ char *sock_path = NULL;
-  if (!o.console_socket && wants_terminal(o.bundle)) {
-    if (drv_mkdir_p(o.root, 0711, &err) < 0) return fail(&err);
+  /* Loaded once here (create takes it over); a config it cannot load is left for create to
+   * report. */
+  drv_err le;
+  if (drv_rt_spec_load(o.bundle, &o.loaded, &le) < 0) o.loaded = NULL;
+  if (!o.console_socket && o.loaded && drv_rt_spec_terminal(o.loaded)) {
     sock_path = drv_asprintf("%s/.console-%d.sock", o.root, getpid());
-    listen_fd = listen_unix(sock_path, &err);
-    if (listen_fd < 0) return fail(&err);
+    if (drv_mkdir_p(o.root, 0711, &err) < 0 || (listen_fd = listen_unix(sock_path, &err)) < 0) {
+      drv_rt_spec_free(o.loaded);
+      return fail(&err);
+    }
     o.console_socket = sock_path;
   }
   drv_rt_container *c;
@@ -809,6 +806,11 @@ static int cmd_features(void)
 
 int drv_cmd_runtime(int argc, char **argv)
 {
+  /* jansson would seed its hash function from /dev/urandom (open, read, close) at the first
+   * object; one getrandom call does the same. */
+  size_t seed = 0;
+  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed && seed)
+    json_object_seed(seed);
   gopts g = {.root = DRV_RT_DEFAULT_ROOT};
   const char *log_format = "text";
   int i = 1;

@@ -364,7 +364,7 @@ int drv_cgroup_system_get(drv_cgroup_system **out, drv_err *err)
 {
   pthread_mutex_lock(&sys_lock);
   if (!sys_cached) {
-    _cleanup_free_ char *mi = NULL, *pc = NULL;
+    _cleanup_free_ char *pc = NULL;
     (void)drv_read_file("/proc/self/cgroup", 0, &pc, NULL, NULL);
     _cleanup_free_ char *fast = cgroup_mounts_fast();
     if (fast && drv_cgroup_system_detect(fast, pc, &sys_cached, NULL) == 0 &&

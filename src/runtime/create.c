@@ -198,12 +198,16 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
                   drv_err *err)
 {
   const char *root = o->root ? o->root : DRV_RT_DEFAULT_ROOT;
-  if (drv_rt_check_id(o->id, err) < 0) return -1;
-  if (!o->bundle) return drv_error(err, 0, "bundle: required");
+  drv_rt_spec *spec = o->loaded; /* taken over */
   char bundle[PATH_MAX];
-  if (!realpath(o->bundle, bundle)) return drv_error(err, errno, "bundle `%s`", o->bundle);
-  drv_rt_spec *spec = NULL;
-  if (o->spec ? drv_rt_spec_parse(o->spec, &spec, err) : drv_rt_spec_load(bundle, &spec, err))
+  if (drv_rt_check_id(o->id, err) < 0 ||
+      (!o->bundle && drv_error(err, 0, "bundle: required") < 0) ||
+      (!realpath(o->bundle, bundle) && drv_error(err, errno, "bundle `%s`", o->bundle) < 0)) {
+    drv_rt_spec_free(spec);
+    return -1;
+  }
+  if (!spec &&
+      (o->spec ? drv_rt_spec_parse(o->spec, &spec, err) : drv_rt_spec_load(bundle, &spec, err)))
     return -1;
   int r = -1;
   char rootfs[PATH_MAX];

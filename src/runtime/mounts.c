@@ -5,6 +5,7 @@
  * checked to carry the right file system after mounting. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <sched.h>
@@ -102,23 +103,17 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
   if (mount("tmpfs", t, "tmpfs", base, "mode=755") < 0)
     return drv_error(err, errno, "mount tmpfs on `%s`", m->destination);
   /* The tmpfs is ours and fresh (nothing in the image can have put a symlink there): its
-   * subdirectories are made with plain *at calls, no walk through the root each time. */
+   * subdirectories are made and mounted on through its fd, no walk through the root each
+   * time. */
   _cleanup_close_ int tfd = drv_rt_open_in_root(rootfd, m->destination, 0, err);
   if (tfd < 0) return -1;
-  char tp[64];
-  fdpath(tp, sizeof tp, tfd);
-  _cleanup_close_ int tdir = open(tp, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (tdir < 0) return drv_error(err, errno, "open the tmpfs on `%s`", m->destination);
   for (size_t i = 0; i < n; i++) {
     const char *base_name = strrchr(mnts[i].point, '/') + 1;
     _cleanup_free_ char *dest = drv_asprintf("%s/%s", m->destination, base_name);
-    if (mkdirat(tdir, base_name, 0755) < 0 && errno != EEXIST)
+    if (mkdirat(tfd, base_name, 0755) < 0 && errno != EEXIST)
       return drv_error(err, errno, "mkdir `%s`", dest);
-    _cleanup_close_ int sfd =
-        openat(tdir, base_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sfd < 0) return drv_error(err, errno, "open `%s`", dest);
-    char st[64];
-    fdpath(st, sizeof st, sfd);
+    char st[NAME_MAX + 64];
+    snprintf(st, sizeof st, "/proc/self/fd/%d/%s", tfd, base_name);
     if (own_ns) {
       const char *data = strcmp(mnts[i].type, "cgroup2") ? mnts[i].opts : NULL;
       if (mount("cgroup", st, mnts[i].type, base | (ro ? MS_RDONLY : 0), data) < 0)
@@ -135,11 +130,9 @@ static int mount_cgroup(drv_rt_init_ctx *c, const drv_rt_mount *m, drv_err *err)
     }
   }
   /* One recursive attribute change for the tmpfs and every hierarchy under it. */
-  _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
-  if (fd2 < 0) return -1;
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
                                         (ro ? MOUNT_ATTR_RDONLY : 0)};
-  if (syscall(SYS_mount_setattr, fd2, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+  if (syscall(SYS_mount_setattr, tfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
     return drv_error(err, errno, "set the attributes of `%s`", m->destination);
   return 0;
 }
@@ -179,6 +172,8 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
     if (mount(source, t, m->type, flags, m->data) < 0)
       return drv_error(err, errno, "%s: mount %s", what, m->type);
   }
+  bool remount = m->bind && (flags & ~(MS_SILENT));
+  if (!special && !remount && !m->propagation && !m->rec_set && !m->rec_clear) return 0;
   /* Reopen: the new mount sits on top of what fd points at. */
   _cleanup_close_ int fd2 = drv_rt_open_in_root(rootfd, m->destination, 0, err);
   if (fd2 < 0) return drv_err_prefix(err, "%s", what);
@@ -190,8 +185,7 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
       return drv_error(err, EXDEV, "%s: %s is not mounted there after mounting (raced?)", what,
                        m->type);
   }
-  if (m->bind && (flags & ~(MS_SILENT)))
-    if (bind_remount(t, flags, what, err) < 0) return -1;
+  if (remount && bind_remount(t, flags, what, err) < 0) return -1;
   if (m->propagation && mount(NULL, t, NULL, m->propagation, NULL) < 0)
     return drv_error(err, errno, "%s: set propagation", what);
   return set_rec_attrs(fd2, m, what, err);
@@ -230,16 +224,24 @@ static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsign
   if (d < 0) return drv_err_prefix(err, "device `%s`", path);
   char dp[64];
   fdpath(dp, sizeof dp, d);
-  struct stat st;
-  if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if ((st.st_mode & S_IFMT) == type && st.st_rdev == makedev(maj, min)) return 0;
-    if (unlinkat(d, name, 0) < 0 && errno != EISDIR)
-      return drv_error(err, errno, "device `%s`: replace the existing file", path);
+  /* mknod first: /dev is usually a fresh tmpfs; an existing node is looked at on EEXIST. */
+  int r = bind_only ? -1 : mknodat(d, name, type | (mode & 07777), makedev(maj, min));
+  if (bind_only || (r < 0 && errno == EEXIST)) {
+    struct stat st;
+    if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if ((st.st_mode & S_IFMT) == type && st.st_rdev == makedev(maj, min)) return 0;
+      if (unlinkat(d, name, 0) < 0 && errno != EISDIR)
+        return drv_error(err, errno, "device `%s`: replace the existing file", path);
+    }
+    if (!bind_only) r = mknodat(d, name, type | (mode & 07777), makedev(maj, min));
   }
-  if (!bind_only && mknodat(d, name, type | (mode & 07777), makedev(maj, min)) == 0) {
-    if (fchownat(d, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if (r == 0) {
+    /* Made by the init with umask 0: the mode is exact and the owner is the init's unless
+     * another one is asked (set-id bits are set again in case the kernel dropped them). */
+    if ((uid != geteuid() || gid != getegid()) &&
+        fchownat(d, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
       return drv_error(err, errno, "device `%s`: chown", path);
-    fchmodat(d, name, mode & 07777, 0);
+    if (mode & 07000) fchmodat(d, name, mode & 07777, 0);
     return 0;
   }
   if (!bind_only && errno != EPERM) return drv_error(err, errno, "device `%s`: mknod", path);

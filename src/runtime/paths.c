@@ -68,21 +68,13 @@ static int create_in_root(int rootfd, const char *path, int create, int depth, d
     buf[start] = psave;
     if (pfd < 0)
       return drv_error(err, errno, "open the parent of `%s` in the container root", path);
+    /* An O_PATH directory fd serves as dirfd of the *at calls as it is. */
     int r;
     if (last && create == DRV_RT_CREATE_FILE) {
-      int dfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
-      r = dfd < 0 ? -1
-                  : openat(dfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-      int e = errno;
-      if (dfd >= 0) close(dfd);
+      r = openat(pfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (r >= 0) close(r), r = 0;
-      errno = e;
     } else {
-      int dfd = openat(pfd, ".", O_DIRECTORY | O_CLOEXEC | O_RDONLY);
-      r = dfd < 0 ? -1 : mkdirat(dfd, comp, 0755);
-      int e = errno;
-      if (dfd >= 0) close(dfd);
-      errno = e;
+      r = mkdirat(pfd, comp, 0755);
     }
     if (r < 0 && errno == EEXIST) {
       /* A dangling symlink: create its target inside the root, then continue. */

@@ -32,6 +32,8 @@ int drv_rt_spec_load(const char *bundle, drv_rt_spec **out, drv_err *err);
  * to doc; the caller keeps its own. */
 int drv_rt_spec_parse(json_t *doc, drv_rt_spec **out, drv_err *err);
 void drv_rt_spec_free(drv_rt_spec *spec);
+/* process.terminal of a parsed spec. */
+bool drv_rt_spec_terminal(const drv_rt_spec *spec);
 /* A default spec like `runc spec` (busybox-friendly: args ["sh"], terminal true).
  * rootless: user namespace mapping the caller's uid/gid, no cgroups. New reference. */
 json_t *drv_rt_spec_default(bool rootless);
@@ -43,6 +45,9 @@ typedef struct drv_rt_create_opts {
   const char *id;             /* container id: [A-Za-z0-9][A-Za-z0-9_.+-]* , at most 1024 */
   const char *bundle;         /* bundle directory (rootfs.path is relative to it) */
   json_t *spec;               /* optional in-memory spec; NULL = read <bundle>/config.json */
+  /* Optional: <bundle>/config.json already loaded by the caller (drv_rt_spec_load); create
+   * takes it over (frees it, also on failure). Spares a second read and parse. */
+  drv_rt_spec *loaded;
   const char *pid_file;       /* optional: write the init's pid here (atomically) */
   const char *console_socket; /* unix socket path that receives the pty master (terminal: true) */
   bool no_pivot;              /* chroot-style MS_MOVE instead of pivot_root (ramfs roots) */

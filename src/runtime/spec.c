@@ -752,6 +752,11 @@ int drv_rt_spec_load(const char *bundle, drv_rt_spec **out, drv_err *err)
   return r;
 }
 
+bool drv_rt_spec_terminal(const drv_rt_spec *s)
+{
+  return s->has_process && s->process.terminal;
+}
+
 void drv_rt_spec_free(drv_rt_spec *s)
 {
   if (!s) return;

@@ -23,11 +23,17 @@ char *drv_rt_now_rfc3339(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return drv_asprintf("%s.%09ldZ", buf, ts.tv_nsec);
+  /* The UTC date by hand (days to civil date, H. Hinnant's algorithm): glibc's gmtime_r and
+   * strftime load the time zone file first, which UTC does not need. */
+  long long secs = ts.tv_sec, days = secs / 86400, rem = secs % 86400;
+  long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  long long doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  long long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+  long long y = yoe + era * 400 + (m <= 2);
+  return drv_asprintf("%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", y, m, d, rem / 3600,
+                      rem / 60 % 60, rem % 60, ts.tv_nsec);
 }
 
 unsigned long long drv_rt_proc_start_time(pid_t pid, bool *zombie)
