@@ -6,7 +6,6 @@
  * pseudo-terminal whose master the runtime hands over (resize messages set its window size). */
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 
 #include "agent/crilog.h"
 #include "agent/exec.h"
+#include "agent/hserv.h"
 #include "agent/internal.h"
 #include "common/buf.h"
 #include "common/fs.h"
@@ -42,8 +42,7 @@ typedef struct exec_req {
   char *console_path;
   char *extra;
   size_t n_extra;
-  MHD_socket sock;
-  struct MHD_UpgradeResponseHandle *urh;
+  int sock;
   bool attach;           /* attach: the container's output as it is written */
   char *log_path;        /* attach: the current attempt's CRI log */
   char *ns, *pod, *ctr;
@@ -325,7 +324,6 @@ static void *exec_thread(void *arg)
   free(status);
   unsigned char close_code[2] = {0x03, 0xe8};
   send_frame(sock, 0x8, -1, close_code, 2);
-  MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
   exec_req_free(r);
   return NULL;
 }
@@ -404,67 +402,29 @@ static void *attach_thread(void *arg)
     unsigned char close_code[2] = {0x03, 0xe8};
     send_frame(sock, 0x8, -1, close_code, 2);
   }
-  MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
   exec_req_free(r);
   return NULL;
 }
 
-static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
-                     size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+static void plain(drv_hreq *c, int code, const char *msg)
 {
-  (void)c, (void)con_cls;
-  exec_req *r = cls;
-  r->sock = sock;
-  r->urh = urh;
-  if (extra_in_size) {
-    r->extra = drv_malloc(extra_in_size);
-    memcpy(r->extra, extra_in, extra_in_size);
-    r->n_extra = extra_in_size;
-  }
-  pthread_t t;
-  pthread_attr_t at;
-  pthread_attr_init(&at);
-  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &at, r->attach ? attach_thread : exec_thread, r) != 0) {
-    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-    exec_req_free(r);
-  }
-  pthread_attr_destroy(&at);
+  drv_hreq_reply(c, code, "text/plain; charset=utf-8", msg, strlen(msg), NULL);
 }
 
-static enum MHD_Result collect_command(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
+static bool qbool(drv_hreq *c, const char *k)
 {
-  (void)kind;
-  if (key && !strcmp(key, "command") && value) json_array_append_new(cls, json_string(value));
-  return MHD_YES;
+  return drv_parse_bool_true(drv_hreq_arg(c, k));
 }
 
-static enum MHD_Result plain(struct MHD_Connection *c, unsigned code, const char *msg)
-{
-  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-  enum MHD_Result ret = MHD_queue_response(c, code, r);
-  MHD_destroy_response(r);
-  return ret;
-}
-
-static bool qbool(struct MHD_Connection *c, const char *k)
-{
-  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
-  return drv_parse_bool_true(v);
-}
-
-enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, const char *rest,
-                                     bool attach)
+void drv_agent_serve_exec(drv_agent *a, drv_hreq *c, const char *rest, bool attach)
 {
   char ns[256], pod[256], ctr[256];
   if (sscanf(rest, "%255[^/]/%255[^/]/%255[^/?]", ns, pod, ctr) != 3)
     return plain(c, 400, attach ? "expected /attach/NAMESPACE/POD/CONTAINER\n"
                                 : "expected /exec/NAMESPACE/POD/CONTAINER\n");
-  const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
-  const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
-  const char *protos = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol");
+  const char *upgrade = drv_hreq_header(c, "Upgrade");
+  const char *key = drv_hreq_header(c, "Sec-WebSocket-Key");
+  const char *protos = drv_hreq_header(c, "Sec-WebSocket-Protocol");
   if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !key)
     return plain(c, 400, "exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)\n");
   const char *proto = NULL;
@@ -476,7 +436,8 @@ enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, con
     return plain(c, 400, "attach: stdin and tty are not supported (containers run without an open "
                          "stdin); attach without -i/-t shows the output\n");
   json_t *args = json_array();
-  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_command, args);
+  for (size_t i = 0; i < c->n_args; i++)
+    if (!strcmp(c->args[i].k, "command")) json_array_append_new(args, json_string(c->args[i].v));
   if (!attach && json_array_size(args) == 0) {
     json_decref(args);
     return plain(c, 400, "exec: no command given\n");
@@ -514,12 +475,19 @@ enum MHD_Result drv_agent_serve_exec(drv_agent *a, struct MHD_Connection *c, con
   SHA1((const unsigned char *)cat, strlen(cat), md);
   unsigned char accept[64];
   EVP_EncodeBlock(accept, md, SHA_DIGEST_LENGTH);
-  struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded, r);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
-  MHD_add_response_header(resp, "Sec-WebSocket-Accept", (const char *)accept);
-  MHD_add_response_header(resp, "Sec-WebSocket-Protocol", proto);
-  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-  MHD_destroy_response(resp);
-  if (ret != MHD_YES) exec_req_free(r);
-  return ret;
+  _cleanup_free_ char *hdrs = drv_asprintf("Upgrade: websocket\r\nSec-WebSocket-Accept: %s\r\n"
+                                           "Sec-WebSocket-Protocol: %s\r\n", accept, proto);
+  if (drv_hreq_upgrade(c, hdrs) < 0) {
+    exec_req_free(r);
+    return;
+  }
+  /* The connection's own thread runs the session; the server closes the socket after it. */
+  r->sock = c->fd;
+  if (c->n_extra) {
+    r->extra = drv_malloc(c->n_extra);
+    memcpy(r->extra, c->extra, c->n_extra);
+    r->n_extra = c->n_extra;
+  }
+  if (attach) attach_thread(r);
+  else exec_thread(r);
 }

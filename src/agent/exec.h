@@ -2,14 +2,14 @@
 #ifndef DRV_AGENT_EXEC_H
 #define DRV_AGENT_EXEC_H
 
-#include <microhttpd.h>
 #include <stdbool.h>
+
+#include "agent/hserv.h"
 
 struct drv_agent;
 
 /* Serves GET /exec/NS/POD/CONTAINER?command=… or, with attach, /attach/NS/POD/CONTAINER
  * (output only) — rest = the part after /exec/ or /attach/. */
-enum MHD_Result drv_agent_serve_exec(struct drv_agent *a, struct MHD_Connection *c, const char *rest,
-                                     bool attach);
+void drv_agent_serve_exec(struct drv_agent *a, drv_hreq *c, const char *rest, bool attach);
 
 #endif

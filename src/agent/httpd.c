@@ -4,16 +4,18 @@
  * Logs and exec need a bearer token the API server accepts (checked with it, cached 60 s). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include <poll.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/crilog.h"
 #include "agent/exec.h"
+#include "agent/hserv.h"
 #include "agent/internal.h"
 #include "agent/metrics.h"
 #include "api/client_http.h"
@@ -26,19 +28,9 @@ char *drv_ctr_log_path(drv_pod *p, const char *ctr, int attempt)
   return drv_asprintf("%s/logs/%s/%d.log", p->dir, ctr, attempt);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-                             const char *body, size_t len)
+static void reply_text(drv_hreq *c, int code, const char *msg)
 {
-  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(r, "Content-Type", type);
-  enum MHD_Result ret = MHD_queue_response(c, code, r);
-  MHD_destroy_response(r);
-  return ret;
-}
-
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *msg)
-{
-  return reply(c, code, "text/plain; charset=utf-8", msg, strlen(msg));
+  drv_hreq_reply(c, code, "text/plain; charset=utf-8", msg, strlen(msg), NULL);
 }
 
 /* Follows a log file as it grows, until the container stops (and the file has no more) or
@@ -68,18 +60,15 @@ static bool ctr_running(drv_agent *a, const char *ns, const char *pod, const cha
   return running;
 }
 
-static ssize_t follow_cb(void *cls, uint64_t pos, char *buf, size_t max)
+/* Streams what the log gets until the container stops (and the file has no more) or the
+ * client goes away. */
+static void follow_run(drv_hreq *c, follow *f)
 {
-  follow *f = cls;
-  (void)pos;
+  if (drv_hreq_stream_start(c, 200, "text/plain; charset=utf-8") < 0) return;
   for (;;) {
     if (f->pending.len > 0) {
-      size_t n = f->pending.len < max ? f->pending.len : max;
-      memcpy(buf, f->pending.data, n);
-      memmove(f->pending.data, f->pending.data + n, f->pending.len - n);
-      f->pending.len -= n;
-      f->pending.data[f->pending.len] = '\0';
-      return (ssize_t)n;
+      if (drv_hreq_stream_write(c, f->pending.data, f->pending.len) < 0) return;
+      drv_buf_reset(&f->pending);
     }
     FILE *fp = fopen(f->path, "re");
     struct stat st;
@@ -102,39 +91,44 @@ static ssize_t follow_cb(void *cls, uint64_t pos, char *buf, size_t max)
     }
     if (fp) fclose(fp);
     if (!ctr_running(f->a, f->ns, f->pod, f->ctr, f->attempt) &&
-        drv_now_ms() - f->idle_since > 300)
-      return MHD_CONTENT_READER_END_OF_STREAM;
-    usleep(100000);
-    /* Returning 0 lets MHD notice a client that went away; it calls again. */
-    return 0;
+        drv_now_ms() - f->idle_since > 300) {
+      drv_hreq_stream_end(c);
+      return;
+    }
+    /* Waiting for more also notices a client that went away. */
+    struct pollfd p = {c->fd, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      char b[512];
+      ssize_t k = recv(c->fd, b, sizeof b, MSG_DONTWAIT);
+      if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) return;
+    }
   }
 }
 
-static void follow_free(void *cls)
+static void follow_free(follow *f)
 {
-  follow *f = cls;
   free(f->path), free(f->ns), free(f->pod), free(f->ctr);
   drv_buf_free(&f->pending);
   drv_buf_free(&f->raw);
   free(f);
 }
 
-static bool arg_true(struct MHD_Connection *c, const char *k)
+static bool arg_true(drv_hreq *c, const char *k)
 {
-  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+  const char *v = drv_hreq_arg(c, k);
   return drv_parse_bool_true(v);
 }
 
-static long arg_long(struct MHD_Connection *c, const char *k, long dflt)
+static long arg_long(drv_hreq *c, const char *k, long dflt)
 {
-  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+  const char *v = drv_hreq_arg(c, k);
   if (!v || !*v) return dflt;
   char *end;
   long x = strtol(v, &end, 10);
   return *end ? dflt : x;
 }
 
-static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const char *rest)
+static void serve_logs(drv_agent *a, drv_hreq *c, const char *rest)
 {
   char ns[256], pod[256], ctr[256];
   if (sscanf(rest, "%255[^/]/%255[^/]/%255[^/?]", ns, pod, ctr) != 3)
@@ -177,7 +171,7 @@ static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const 
                             .limit_bytes = arg_long(c, "limitBytes", 0)};
   long since = arg_long(c, "sinceSeconds", 0);
   if (since > 0) o.since_ns = (drv_wall_ms() - since * 1000LL) * 1000000LL;
-  const char *since_time = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sinceTime");
+  const char *since_time = drv_hreq_arg(c, "sinceTime");
   if (since_time) {
     long long t = drv_crilog_parse_time(since_time, strlen(since_time));
     if (t < 0) {
@@ -195,10 +189,10 @@ static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const 
     return reply_text(c, 500, err.msg);
   }
   if (!arg_true(c, "follow") || previous) {
-    enum MHD_Result r = reply(c, 200, "text/plain; charset=utf-8", out.data ? out.data : "", out.len);
+    drv_hreq_reply(c, 200, "text/plain; charset=utf-8", out.data ? out.data : "", out.len, NULL);
     drv_buf_free(&out);
     free(path);
-    return r;
+    return;
   }
   follow *f = drv_calloc(1, sizeof *f);
   f->a = a;
@@ -212,11 +206,8 @@ static enum MHD_Result serve_logs(drv_agent *a, struct MHD_Connection *c, const 
   f->opts.since_ns = 0;
   f->opts.limit_bytes = 0;
   f->idle_since = drv_now_ms();
-  struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, follow_cb, f, follow_free);
-  MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-  enum MHD_Result ret = MHD_queue_response(c, 200, r);
-  MHD_destroy_response(r);
-  return ret;
+  follow_run(c, f);
+  follow_free(f);
 }
 
 /* ---- who may read logs and exec: callers with a token the API server accepts ---- */
@@ -265,28 +256,18 @@ static bool token_valid(drv_agent *a, const char *token)
   return true;
 }
 
-static bool authorized(drv_agent *a, struct MHD_Connection *c)
+static bool authorized(drv_agent *a, drv_hreq *c)
 {
-  const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  const char *auth = drv_hreq_header(c, "Authorization");
   if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) return false;
   return token_valid(a, auth + 7);
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *data,
-                               size_t *data_size, void **state)
+static void handler(drv_hreq *c, void *cls)
 {
   drv_agent *a = cls;
-  (void)version, (void)data;
-  if (!*state) {
-    *state = (void *)1;
-    return MHD_YES;
-  }
-  if (*data_size) {
-    *data_size = 0;
-    return MHD_YES;
-  }
-  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+  const char *url = c->path;
+  if (strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0)
     return reply_text(c, 405, "method not allowed\n");
   if (!strcmp(url, "/healthz")) return reply_text(c, 200, "ok");
   if (!strcmp(url, "/metrics") || !strcmp(url, "/metrics/cadvisor")) {
@@ -294,10 +275,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     pthread_mutex_lock(&a->lock);
     drv_metrics_prometheus(a->metrics_last, a->node_name, &out);
     pthread_mutex_unlock(&a->lock);
-    enum MHD_Result r = reply(c, 200, "text/plain; version=0.0.4; charset=utf-8",
-                              out.data ? out.data : "", out.len);
+    drv_hreq_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.data ? out.data : "",
+                   out.len, NULL);
     drv_buf_free(&out);
-    return r;
+    return;
   }
   bool logs = !strncmp(url, "/containerLogs/", 15), exec = !strncmp(url, "/exec/", 6);
   bool attach = !strncmp(url, "/attach/", 8);
@@ -324,20 +305,15 @@ int drv_agent_httpd_start(drv_agent *a, drv_err *err)
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (*host && inet_pton(AF_INET, host, &sa.sin_addr) != 1)
     return drv_error(err, EINVAL, "agent listen address `%s`: not an IPv4 address", host);
-  a->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                  MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
-                              (uint16_t)port, NULL, NULL, handler, a, MHD_OPTION_SOCK_ADDR, &sa,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
-  if (!a->httpd) return drv_error(err, errno ? errno : EADDRINUSE, "agent: listen on %s:%d", host, port);
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->httpd, MHD_DAEMON_INFO_BIND_PORT);
-  a->port = info ? info->port : port;
+  a->httpd = drv_hserv_start(&sa, handler, a, &a->port, err);
+  if (!a->httpd) return drv_err_prefix(err, "agent: listen on %s:%d", host, port), -1;
   return 0;
 }
 
 void drv_agent_httpd_stop(drv_agent *a)
 {
   if (a && a->httpd) {
-    MHD_stop_daemon(a->httpd);
+    drv_hserv_stop(a->httpd);
     a->httpd = NULL;
   }
 }

@@ -105,7 +105,7 @@ struct drv_agent {
   drv_agent_pods pods;
   pthread_t worker, lease, metrics_thr;
   bool threads_started;
-  struct MHD_Daemon *httpd;
+  struct drv_hserv *httpd;
   int dns_fd;                  /* cluster DNS socket, -1 when not serving */
   pthread_t dns_thr;
   json_t *metrics_last;        /* last snapshot for /metrics, under lock */
