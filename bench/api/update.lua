@@ -9,6 +9,12 @@ function hdr(ct)
   return h
 end
 
+local tid = 0
+function setup(thread)
+  thread:set("id", tid)
+  tid = tid + 1
+end
+
 function init(args)
   mode = args[1] or "put"
   count = tonumber(args[2] or "1000")
@@ -18,14 +24,16 @@ end
 
 function request()
   n = n + 1
-  local name = string.format("%s-%d", prefix, n % count)
+  -- the threads start half the set apart (not all on one key at once), and write values of
+  -- their own (a value another thread just wrote would be a no-op update)
+  local name = string.format("%s-%d", prefix, (n + id * math.floor(count / 2)) % count)
   local path = "/api/v1/namespaces/default/configmaps/" .. name
   if mode == "patch" then
     return wrk.format("PATCH", path, hdr("application/merge-patch+json"),
-      '{"data":{"n":"' .. n .. '"}}')
+      '{"data":{"n":"' .. id .. "-" .. n .. '"}}')
   end
   return wrk.format("PUT", path, hdr("application/json"),
-    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"' .. name .. '","namespace":"default"},"data":{"n":"' .. n .. '"}}')
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"' .. name .. '","namespace":"default"},"data":{"n":"' .. id .. "-" .. n .. '"}}')
 end
 
 function response(status, headers, body)

@@ -199,6 +199,7 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
     drv_obj_set_name(obj, n);
   }
   if ((*status = drv_api_validate(op->res, obj, NULL))) goto fail;
+  if ((*status = drv_server_rbac_admit(s, op->res, op->ns, obj))) goto fail; /* no escalation */
   json_t *stored = to_storage(op, obj, status);
   obj = NULL;
   if (!stored) goto fail;
@@ -403,6 +404,7 @@ static json_t *updated_object(update_ctx *u, json_t *old, json_t **status)
     drv_api_default(op->res, next);
     drv_api_prepare_for_update(op->res, next, old);
     *status = drv_api_validate(op->res, next, old);
+    if (!*status) *status = drv_server_rbac_admit(u->s, op->res, op->ns, next); /* no escalation */
   }
   if (*status) {
     json_decref(next);
@@ -462,6 +464,8 @@ static int enc_tombstone(void *c, uint64_t rev, const drv_store_obj *cur, char *
 static void finish_deletion(drv_server *s, const drv_op *op, drv_store_obj **out)
 {
   if (op->dry_run || !*out) return;
+  /* after every update: decode only an object marked for deletion (see namespace_usable) */
+  if (!memmem((*out)->data, (*out)->len, "\"deletionTimestamp\"", 19)) return;
   json_t *obj = parse_obj(*out);
   if (!obj) return;
   bool gone = drv_obj_deletion_timestamp(obj) && json_array_size(drv_obj_finalizers(obj)) == 0;
