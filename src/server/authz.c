@@ -555,3 +555,137 @@ void drv_authz_free(drv_authz *z)
   pthread_cond_destroy(&z->cond);
   free(z);
 }
+
+/* ---- escalation ---- */
+
+static void add_missing(drv_buf *b, const char *verb, const char *group, const char *res,
+                        const char *name, const char *url, int *n)
+{
+  if ((*n)++ >= 8) return; /* enough to act on */
+  if (url)
+    drv_buf_printf(b, "\n{NonResourceURLs:[\"%s\"], Verbs:[\"%s\"]}", url, verb);
+  else if (name && *name)
+    drv_buf_printf(b, "\n{APIGroups:[\"%s\"], Resources:[\"%s\"], ResourceNames:[\"%s\"], Verbs:[\"%s\"]}",
+                   group, res, name, verb);
+  else
+    drv_buf_printf(b, "\n{APIGroups:[\"%s\"], Resources:[\"%s\"], Verbs:[\"%s\"]}", group, res, verb);
+}
+
+/* Appends to b every (verb, group, resource, name) or (verb, URL) of rules that u does not hold
+ * in ns; returns how many. Caller holds the read lock. */
+static int uncovered(const policy *p, const drv_auth_user *u, const char *ns, const json_t *rules, drv_buf *b)
+{
+  int n = 0;
+  size_t i, iv, ig, ir, in_;
+  json_t *r, *v, *g, *res, *nm;
+  json_array_foreach(rules, i, r)
+  {
+    json_t *urls = json_object_get(r, "nonResourceURLs");
+    json_array_foreach(json_object_get(r, "verbs"), iv, v)
+    {
+      const char *verb = json_string_value(v);
+      if (!verb) continue;
+      if (json_array_size(urls)) {
+        json_array_foreach(urls, ir, res)
+        {
+          drv_authz_attrs a = {.verb = verb, .path = json_string_value(res)};
+          if (a.path && !decide(p, u, &a, NULL, 0)) add_missing(b, verb, NULL, NULL, NULL, a.path, &n);
+        }
+        continue;
+      }
+      json_array_foreach(json_object_get(r, "apiGroups"), ig, g)
+          json_array_foreach(json_object_get(r, "resources"), ir, res)
+      {
+        const char *gs = json_string_value(g), *rs = json_string_value(res);
+        if (!gs || !rs) continue;
+        char base[256];
+        snprintf(base, sizeof base, "%s", rs);
+        char *slash = strchr(base, '/');
+        if (slash) *slash++ = 0;
+        drv_authz_attrs a = {.verb = verb, .resource_request = true, .group = gs, .resource = base,
+                             .sub = slash ? slash : "", .ns = ns, .name = ""};
+        json_t *names = json_object_get(r, "resourceNames");
+        if (!json_array_size(names)) {
+          if (!decide(p, u, &a, NULL, 0)) add_missing(b, verb, gs, rs, NULL, NULL, &n);
+          continue;
+        }
+        json_array_foreach(names, in_, nm)
+        {
+          a.name = json_string_value(nm);
+          if (a.name && !decide(p, u, &a, NULL, 0)) add_missing(b, verb, gs, rs, a.name, NULL, &n);
+        }
+      }
+    }
+  }
+  return n;
+}
+
+static json_t *rules_json(const crole *r)
+{
+  json_t *rules = json_array();
+  for (size_t j = 0; j < r->n; j++) {
+    const crule *c = &r->rules[j];
+    json_t *e = json_pack("{s:o}", "verbs", arr_of(c->verbs));
+    if (c->urls && c->urls[0]) json_object_set_new(e, "nonResourceURLs", arr_of(c->urls));
+    else {
+      json_object_set_new(e, "apiGroups", arr_of(c->groups));
+      json_object_set_new(e, "resources", arr_of(c->resources));
+      if (c->names && c->names[0]) json_object_set_new(e, "resourceNames", arr_of(c->names));
+    }
+    json_array_append_new(rules, e);
+  }
+  return rules;
+}
+
+char *drv_authz_escalation(drv_authz *z, const drv_auth_user *u, const char *ns, const json_t *obj)
+{
+  if (!u || drv_auth_user_in_group(u, DRV_AUTH_MASTERS)) return NULL;
+  const char *kind = json_string_value(json_object_get(obj, "kind"));
+  if (!kind) return NULL;
+  bool role = !strcmp(kind, "Role") || !strcmp(kind, "ClusterRole");
+  bool binding = !strcmp(kind, "RoleBinding") || !strcmp(kind, "ClusterRoleBinding");
+  if (!role && !binding) return NULL;
+  ns = ns ? ns : "";
+  drv_buf b = DRV_BUF_INIT;
+  char *why = NULL;
+  pthread_rwlock_rdlock(&z->lock);
+  if (role) {
+    drv_authz_attrs esc = {.verb = "escalate", .resource_request = true, .group = "rbac.authorization.k8s.io",
+                           .resource = !strcmp(kind, "Role") ? "roles" : "clusterroles", .sub = "", .ns = ns,
+                           .name = drv_json_get_str(obj, "metadata.name") ?: ""};
+    if (!decide(z->pol, u, &esc, NULL, 0)) {
+      json_t *rules = json_deep_copy(json_object_get(obj, "rules"));
+      if (!rules) rules = json_array();
+      /* an aggregated ClusterRole may gather anything: only for those who hold everything */
+      if (json_object_get(obj, "aggregationRule"))
+        json_array_append_new(rules, json_pack("{s:[s], s:[s], s:[s]}", "verbs", "*", "apiGroups", "*",
+                                               "resources", "*"));
+      uncovered(z->pol, u, ns, rules, &b);
+      json_decref(rules);
+    }
+  } else {
+    const char *rk = drv_json_get_str(obj, "roleRef.kind") ?: "", *rn = drv_json_get_str(obj, "roleRef.name") ?: "";
+    drv_authz_attrs bind = {.verb = "bind", .resource_request = true, .group = "rbac.authorization.k8s.io",
+                            .resource = !strcmp(rk, "Role") ? "roles" : "clusterroles", .sub = "",
+                            .ns = ns, .name = rn};
+    if (!decide(z->pol, u, &bind, NULL, 0)) {
+      const crole *r = z->pol ? find_role(z->pol, rk, ns, rn) : NULL;
+      if (r) {
+        json_t *rules = rules_json(r);
+        uncovered(z->pol, u, ns, rules, &b);
+        json_decref(rules);
+      }
+      /* a role that does not exist yet grants nothing today, but would once it is created: */
+      else drv_buf_printf(&b, "\n%s \"%s\" (not found)", rk, rn);
+    }
+  }
+  pthread_rwlock_unlock(&z->lock);
+  if (b.len) {
+    _cleanup_buf_ drv_buf groups = DRV_BUF_INIT;
+    for (int i = 0; i < u->ngroups; i++) drv_buf_printf(&groups, "%s\"%s\"", i ? " " : "", u->groups[i]);
+    why = drv_asprintf("user \"%s\" (groups=[%s]) is attempting to grant RBAC permissions not currently held:%s",
+                       u->name, groups.data ? groups.data : "", b.data);
+  }
+  drv_buf_free(&b);
+  return why;
+}

@@ -44,6 +44,13 @@ char *drv_authz_denied_message(const drv_auth_user *u, const drv_authz_attrs *a)
 /* The 403 Status for a refusal (a new reference). */
 json_t *drv_authz_forbidden_status(const drv_auth_user *u, const drv_authz_attrs *a);
 
+/* Escalation checks, as Kubernetes makes them on writes of RBAC objects (no waiting: they
+ * run inside writes). NULL when u may write obj (a Role, ClusterRole, RoleBinding or
+ * ClusterRoleBinding in ns, "" for cluster-scoped), else the reason it may not (caller frees):
+ * a role's rules must all be held by u already, unless u may `escalate` roles; a binding's
+ * role must be held entirely, unless u may `bind` it. */
+char *drv_authz_escalation(drv_authz *z, const drv_auth_user *u, const char *ns, const json_t *obj);
+
 /* A SelfSubjectRulesReview status for u in ns: {resourceRules, nonResourceRules, incomplete}. */
 json_t *drv_authz_rules_status(drv_authz *z, const drv_auth_user *u, const char *ns);
 

@@ -152,6 +152,7 @@ static enum MHD_Result dispatch(drv_req *r)
     return drv_respond_status(r, drv_status_too_large(msg));
   }
   drv_route_parse(r->url, &r->route);
+  drv_server_tls_ident = NULL;
   if (!public_path(&r->route)) {
     const char *authz = drv_req_header(r, "Authorization");
     static __thread drv_auth_user ident;
@@ -159,6 +160,7 @@ static enum MHD_Result dispatch(drv_req *r)
       return drv_respond_status(r, drv_status_unauthorized());
     r->user = ident.name;
     r->ident = &ident;
+    drv_server_tls_ident = &ident;
     json_t *denied = drv_server_authorize(r);
     if (denied) return drv_respond_status(r, denied);
   }

@@ -133,6 +133,11 @@ int drv_server_rbac_bootstrap(drv_server *s, drv_err *err);
 /* authorization.k8s.io and authentication.k8s.io reviews; handled = false when the route is
  * not one of them. */
 enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled);
+/* The identity of the HTTP request this thread serves (NULL for in-process callers and public
+ * paths), for checks deep in writes. */
+extern __thread const drv_auth_user *drv_server_tls_ident;
+/* Escalation check of a write of an RBAC object by that identity: NULL, or the 403 Status. */
+json_t *drv_server_rbac_admit(drv_server *s, const drv_api_resource *res, const char *ns, const json_t *obj);
 
 /* ---- pods/log, exec, attach proxied to the node agent (proxy.c) ---- */
 enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res);

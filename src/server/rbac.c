@@ -87,6 +87,17 @@ json_t *drv_server_authorize(drv_req *r)
   return drv_authz_forbidden_status(u, &a);
 }
 
+__thread const drv_auth_user *drv_server_tls_ident;
+
+json_t *drv_server_rbac_admit(drv_server *s, const drv_api_resource *res, const char *ns, const json_t *obj)
+{
+  const drv_auth_user *u = drv_server_tls_ident;
+  if (!u || !s->authz || strcmp(res->group, "rbac.authorization.k8s.io")) return NULL;
+  _cleanup_free_ char *why = drv_authz_escalation(s->authz, u, res->namespaced ? ns : "", obj);
+  if (!why) return NULL;
+  return drv_status_forbidden(res, drv_json_get_str(obj, "metadata.name"), why);
+}
+
 /* ---- default policy ---- */
 
 static bool has_entry(const json_t *arr, const json_t *e)

@@ -204,6 +204,37 @@ def test_default_roles_and_aggregation(srv):
     srv.kubectl("delete", "namespace", ns, "--wait=false")
 
 
+def test_no_escalation_through_roles_and_bindings(srv):
+    ns = uniq("esc")
+    srv.kubectl("create", "namespace", ns)
+    user = uniq("frank")
+    frank = As(srv, make_token(srv, "--user", user))
+    srv.kubectl("create", "rolebinding", "frank-admin", "-n", ns, "--clusterrole=admin", f"--user={user}")
+    wait_for(lambda: frank.can_i("create", "roles.rbac.authorization.k8s.io", "-n", ns), what="admin bound")
+    # what frank holds he may pass on
+    frank.kubectl("create", "role", "readers", "-n", ns, "--verb=get,list", "--resource=pods,configmaps")
+    frank.kubectl("create", "rolebinding", "others-edit", "-n", ns, "--clusterrole=edit", "--user=someone")
+    # more than he holds he may not
+    p = frank.kubectl("create", "role", "nodes", "-n", ns, "--verb=get", "--resource=nodes", check=False)
+    assert p.returncode != 0 and 'roles.rbac.authorization.k8s.io "nodes" is forbidden: user "%s"' % user in p.stderr, p.stderr
+    assert "is attempting to grant RBAC permissions not currently held" in p.stderr
+    assert '{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}' in p.stderr, p.stderr
+    p = frank.kubectl("create", "rolebinding", "me-root", "-n", ns, "--clusterrole=cluster-admin", f"--user={user}",
+                      check=False)
+    assert p.returncode != 0 and "not currently held" in p.stderr, p.stderr
+    p = frank.kubectl("patch", "role", "readers", "-n", ns, "--type=json",
+                      "-p", '[{"op":"add","path":"/rules/-","value":{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}}]',
+                      check=False)
+    assert p.returncode != 0 and "not currently held" in p.stderr, p.stderr
+    # unless he may `escalate` roles / `bind` that role
+    srv.kubectl("create", "role", "escalator", "-n", ns, "--verb=escalate,bind", "--resource=roles,clusterroles")
+    srv.kubectl("create", "rolebinding", "frank-esc", "-n", ns, "--role=escalator", f"--user={user}")
+    wait_for(lambda: frank.kubectl("create", "role", "nodes", "-n", ns, "--verb=get", "--resource=nodes",
+                                   check=False).returncode == 0, what="escalate allowed")
+    frank.kubectl("create", "rolebinding", "me-root", "-n", ns, "--clusterrole=cluster-admin", f"--user={user}")
+    srv.kubectl("delete", "namespace", ns, "--wait=false")
+
+
 def test_validation_discovery_and_tables(srv):
     res = srv.kubectl("api-resources", "--api-group=rbac.authorization.k8s.io", "-o", "name").stdout.split()
     assert sorted(res) == ["clusterrolebindings.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io",
