@@ -11,13 +11,15 @@
 
 /* A new v1 cpuset group starts with empty cpus and mems, and no process can enter it until
  * they are set: copy them from the parent (what cgroup.clone_children would have done). */
-static int cpuset_inherit(const char *dir, drv_err *err)
+static int cpuset_inherit(const char *dir, bool fresh, drv_err *err)
 {
   static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
   for (size_t i = 0; i < DRV_ARRAY_LEN(files); i++) {
     _cleanup_free_ char *cur = NULL, *parent_val = NULL, *parent = drv_strdup(dir);
-    if (drv_cg_read(dir, files[i], &cur, err) < 0) return -1;
-    if (*cur) continue;
+    /* A group this call just made starts empty (or, with cgroup.clone_children, with the
+     * values written here anyway): no need to read it. */
+    if (!fresh && drv_cg_read(dir, files[i], &cur, err) < 0) return -1;
+    if (cur && *cur) continue;
     char *slash = strrchr(parent, '/');
     if (slash) *slash = '\0';
     if (drv_cg_read(parent, files[i], &parent_val, err) < 0) return -1;
@@ -44,14 +46,14 @@ int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char 
     bool leaf = c == '\0';
     if (mkdir(dir, 0755) == 0) {
       if (!*created) *created = drv_strdup(dir);
-      if (cpuset && cpuset_inherit(dir, err) < 0) goto fail;
+      if (cpuset && cpuset_inherit(dir, true, err) < 0) goto fail;
     } else if (errno == EEXIST) {
       if (leaf && excl) {
         drv_error(err, EEXIST, "create cgroup `%s`", dir);
         goto fail;
       }
       /* Another create may have made this level an instant ago and not filled it yet. */
-      if (cpuset && cpuset_inherit(dir, err) < 0) goto fail;
+      if (cpuset && cpuset_inherit(dir, false, err) < 0) goto fail;
     } else if (errno == ENOENT && retries++ < 3) {
       /* A concurrent failed create removed a parent it had made: walk down again. */
       *s = c;

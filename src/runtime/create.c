@@ -402,6 +402,19 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     prefer_init_error(sync_fd[0], err);
     goto out;
   }
+  {
+    /* Written aside while the init sets itself up; renamed into place once it is ready. */
+    drv_rt_saved sv = {.id = (char *)o->id,
+                       .bundle = bundle,
+                       .rootfs = rootfs,
+                       .created = created,
+                       .cgroup_path = (char *)drv_cgroup_path(cg),
+                       .pid = pid,
+                       .start_time = drv_rt_proc_start_time(pid, NULL),
+                       .config = spec->doc,
+                       .monitor = o->monitor};
+    if (drv_rt_saved_write_aside(dir, &sv, err) < 0) goto out;
+  }
   for (;;) {
     drv_sync_msg m;
     if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
@@ -417,18 +430,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
       drv_sync_send(sync_fd[0], DRV_SYNC_HOOKS_DONE, 0, NULL);
     }
   }
-  {
-    drv_rt_saved sv = {.id = (char *)o->id,
-                       .bundle = bundle,
-                       .rootfs = rootfs,
-                       .created = created,
-                       .cgroup_path = (char *)drv_cgroup_path(cg),
-                       .pid = pid,
-                       .start_time = drv_rt_proc_start_time(pid, NULL),
-                       .config = spec->doc,
-                       .monitor = o->monitor};
-    if (drv_rt_saved_write(dir, &sv, err) < 0) goto out;
-  }
+  if (drv_rt_saved_publish(dir, err) < 0) goto out;
   if (o->pid_file) {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%d", pid);

@@ -38,6 +38,9 @@ typedef struct drv_rt_saved {
 
 char *drv_rt_state_dir(const char *root, const char *id);
 int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err);
+/* The same in two steps: written aside (.state.json.tmp), then renamed into place. */
+int drv_rt_saved_write_aside(const char *dir, const drv_rt_saved *s, drv_err *err);
+int drv_rt_saved_publish(const char *dir, drv_err *err);
 int drv_rt_saved_read(const char *root, const char *id, drv_rt_saved *s, drv_err *err);
 void drv_rt_saved_clear(drv_rt_saved *s);
 /* 0 when not running or a zombie; else the start time. */

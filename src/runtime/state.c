@@ -69,6 +69,20 @@ bool drv_rt_saved_alive(const drv_rt_saved *s)
 
 int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err)
 {
+  if (drv_rt_saved_write_aside(dir, s, err) < 0) return -1;
+  return drv_rt_saved_publish(dir, err);
+}
+
+int drv_rt_saved_publish(const char *dir, drv_err *err)
+{
+  _cleanup_free_ char *path = drv_asprintf("%s/state.json", dir);
+  _cleanup_free_ char *tmp = drv_asprintf("%s/.state.json.tmp", dir);
+  if (rename(tmp, path) < 0) return drv_error(err, errno, "rename `%s`", path);
+  return 0;
+}
+
+int drv_rt_saved_write_aside(const char *dir, const drv_rt_saved *s, drv_err *err)
+{
   json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:O, s:b, s:b}", "id", s->id, "bundle",
                         s->bundle, "pid", (json_int_t)s->pid, "start_time",
                         (json_int_t)s->start_time, "rootfs", s->rootfs, "created", s->created,
@@ -77,7 +91,6 @@ int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err)
   if (!o) return drv_error(err, 0, "encode state");
   char *text = json_dumps(o, JSON_COMPACT);
   json_decref(o);
-  _cleanup_free_ char *path = drv_asprintf("%s/state.json", dir);
   _cleanup_free_ char *tmp = drv_asprintf("%s/.state.json.tmp", dir);
   /* /run is tmpfs: a rename is atomic and fsync buys nothing there. */
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -90,7 +103,6 @@ int drv_rt_saved_write(const char *dir, const drv_rt_saved *s, drv_err *err)
   close(fd);
   free(text);
   if (r < 0) return drv_error(err, e, "write `%s`", tmp);
-  if (rename(tmp, path) < 0) return drv_error(err, errno, "rename `%s`", path);
   return 0;
 }
 
