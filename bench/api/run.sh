@@ -71,6 +71,7 @@ wrk_both() {
 }
 
 echo "drover API benchmark — $(date -u +%F), $(nproc) cores, kernel $(uname -r), $CONNS connections, ${DUR}s per run"
+/usr/bin/python3 $B/tool.py fsyncprobe "$TMP/data"
 /usr/bin/python3 $B/tool.py seed 127.0.0.1 $PORT "$CA" "$TOKEN" configmap u 1000 >/dev/null
 /usr/bin/python3 $B/tool.py seed 127.0.0.1 $PORT "$CA" "$TOKEN" pod p 1000 >/dev/null
 
@@ -85,6 +86,7 @@ wrk_run "CREATE configmap, 16 connections" 0 $CM $B/create.lua configmap c16
 CONNS=$CONNS_SAVED
 wrk_both "UPDATE configmap (PUT, durable)" $WRITE_RATE $CM $B/update.lua put 1000 u
 wrk_both "PATCH configmap (merge, durable)" $WRITE_RATE $CM $B/update.lua patch 1000 u
+/usr/bin/python3 $B/tool.py fsyncprobe "$TMP/data"
 /usr/bin/python3 $B/tool.py watchfan 127.0.0.1 $PORT "$CA" "$TOKEN" 100 500
 
 # etcd, same machine, same wrk, raw durable puts through its HTTP gateway

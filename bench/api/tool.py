@@ -5,6 +5,7 @@ latency from just before its write was sent; the watchers are Python threads, so
 includes their own scheduling under the GIL: an upper bound for the server's part)."""
 import http.client
 import json
+import os
 import ssl
 import sys
 import threading
@@ -100,7 +101,32 @@ def watchfan(host, port, ca, token, watchers, events):
           f"p99 {pct(0.99):.1f} ms")
 
 
+def fsyncprobe(directory, count=500):
+    """The disk's own latency in the same run: 4 KiB overwrite + fdatasync, one at a time (what
+    one group commit waits for at least)."""
+    path = os.path.join(directory, f"fsync-probe-{os.getpid()}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.pwrite(fd, b"\0" * 4096 * 64, 0)
+        os.fsync(fd)
+        ts = []
+        for i in range(count):
+            os.pwrite(fd, b"x" * 4096, (i % 64) * 4096)
+            t = time.perf_counter()
+            os.fdatasync(fd)
+            ts.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    ts.sort()
+    print(f"disk: fdatasync of a 4 KiB overwrite, {count} in a row: p50 {ts[count // 2]:.2f} ms, "
+          f"p99 {ts[int(count * 0.99)]:.2f} ms, max {ts[-1]:.2f} ms")
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "fsyncprobe":
+        fsyncprobe(sys.argv[2])
+        sys.exit(0)
     cmd, host, port, ca, token = sys.argv[1:6]
     if cmd == "seed":
         seed(host, int(port), ca, token, sys.argv[6], sys.argv[7], int(sys.argv[8]))
