@@ -639,6 +639,7 @@ static drv_informer *informer(drv_agent *a, const drv_api_ref *ref, const char *
   drv_informer_handlers h = {.on_add = on_pod_add, .on_update = on_pod_update,
                              .on_delete = on_pod_add, .ud = a};
   drv_informer_add_handlers(inf, &h);
+  if (ref == &pods_ref) drv_informer_set_transform(inf, drv_pod_trim_cached);
   if (drv_informer_start(inf, err) < 0) {
     drv_informer_free(inf);
     return NULL;

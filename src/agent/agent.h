@@ -33,12 +33,19 @@ typedef struct drv_agent_opts {
   int pod_cidr_wait_ms;
   int max_pods;           /* 0 = 110 */
   int register_timeout_s; /* keep trying to reach the server this long at start; 0 = once */
+  long long pod_max_pids; /* kubelet's --pod-max-pids: pids.max of each pod's cgroup; <= 0 = none */
+  /* kubelet's --eviction-hard ("memory.available<100Mi,nodefs.available<10%"); NULL = kubelet's
+   * defaults; "" = no eviction. */
+  const char *eviction_hard;
 } drv_agent_opts;
 
 /* Starts the agent's threads and returns once the Node is registered. */
 int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err);
 /* Stops the agent's threads; containers keep running (as after a crash). */
 void drv_agent_stop(drv_agent *a);
+/* Removes the nat rules of the agent with this data dir and node name from the current network
+ * namespace (its Services and hostPorts; other agents' rules stay), as kube-proxy --cleanup. */
+int drv_agent_cleanup_network(const drv_agent_opts *opts, drv_err *err);
 /* Blocks until SIGINT/SIGTERM (for `drover agent`). */
 int drv_agent_run(const drv_agent_opts *opts, drv_err *err);
 

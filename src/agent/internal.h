@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "agent/agent.h"
+#include "agent/eviction.h"
 #include "agent/probe.h"
 #include "agent/status.h"
 #include "api/client.h"
@@ -58,6 +59,8 @@ typedef struct drv_pod {
   unsigned long long sandbox_start;
   char ip[INET_ADDRSTRLEN];
   char ifname[16];
+  char *cgroup;                /* the pod's cgroup (podcgroup.h), once known */
+  bool evicted;                /* evicted or rejected under node pressure: Failed, nothing runs */
   drv_ctr *init;
   size_t n_init;
   drv_ctr *ctrs;
@@ -111,6 +114,11 @@ struct drv_agent {
   json_t *metrics_last;        /* last snapshot for /metrics, under lock */
   char *svc_rules_last;        /* last iptables rules applied */
   char *routes_last;
+  drv_ev_config ev;            /* --eviction-hard */
+  bool ev_enabled;
+  bool pressure[3];            /* Memory, Disk, PID pressure (atomic: read by the lease thread) */
+  long long pressure_at[3];    /* monotonic ms the threshold was last crossed */
+  bool node_status_dirty;      /* a condition changed: post the Node's status now (atomic) */
   long long start_ms;
   json_t *vol_cache;           /* volumes.c: ConfigMaps/Secrets read lately (worker thread) */
 };
@@ -125,6 +133,16 @@ void drv_pod_set_object(drv_pod *p, json_t *obj);
 /* Waits for image pulls still running in their threads (at agent stop). */
 void drv_pod_pulls_wait(void);
 drv_pod *drv_agent_find_pod(struct drv_agent *a, const char *ns, const char *name);
+
+/* Kills and removes everything of p (containers, sandbox, network, cgroups, its dir) and
+ * marks it gone. */
+void drv_pod_cleanup(struct drv_agent *a, drv_pod *p);
+
+/* eviction.c (under the lock): kubelet's hard-threshold eviction, one check. */
+void drv_agent_eviction_check(struct drv_agent *a);
+/* A pod not started yet that the node's pressure conditions refuse (it becomes Failed/Evicted),
+ * or one evicted already: true = run nothing, just report. */
+bool drv_pod_admission_rejects(struct drv_agent *a, drv_pod *p);
 
 /* checkpoint.c */
 int drv_pod_checkpoint(struct drv_agent *a, drv_pod *p);
@@ -166,6 +184,14 @@ void drv_ctr_exec_env_cwd(struct drv_agent *a, const char *rt_id, bool tty, json
 int drv_agent_httpd_start(struct drv_agent *a, drv_err *err);
 void drv_agent_httpd_stop(struct drv_agent *a);
 char *drv_ctr_log_path(drv_pod *p, const char *ctr, int attempt);
+
+/* netsync.c: peer routes, Service and hostPort rules (called without the lock). hostports
+ * copies this node's hostPorts out of the pods table (under the lock). */
+struct drv_hostport;
+void drv_agent_sync_routes(struct drv_agent *a);
+void drv_agent_sync_services(struct drv_agent *a, const struct drv_hostport *hps, size_t n_hps);
+void drv_agent_hostports(struct drv_agent *a, struct drv_hostport **out, size_t *n);
+void drv_agent_hostports_free(struct drv_hostport *v, size_t n);
 
 /* metrics.c */
 void *drv_agent_metrics_thread(void *arg);

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "agent/internal.h"
+#include "agent/podcgroup.h"
 #include "api/quantity.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -28,12 +29,15 @@ static const char *const default_caps[] = {
 
 char *drv_pod_cgroup_parent(drv_pod *p)
 {
-  return drv_asprintf("/drover/pods/pod%s", p->uid);
+  /* Under the pod's QoS class, as kubelet (podcgroup.h); the class never changes for a pod. */
+  if (!p->cgroup && p->obj) p->cgroup = drv_pod_cgroup_path_for(drv_pod_qos_class(json_object_get(p->obj, "spec")), p->uid);
+  return drv_strdup(p->cgroup ? p->cgroup : "/drover/pods/unknown");
 }
 
 char *drv_ctr_cgroup_path(drv_pod *p, const char *rt_id)
 {
-  return drv_asprintf("/drover/pods/pod%s/%s", p->uid, rt_id);
+  _cleanup_free_ char *parent = drv_pod_cgroup_parent(p);
+  return drv_asprintf("%s/%s", parent, rt_id);
 }
 
 static json_t *strv_json(char **v)

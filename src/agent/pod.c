@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/podcgroup.h"
 #include "agent/sandbox.h"
 #include "api/object.h"
 #include "api/recorder.h"
@@ -75,6 +76,7 @@ void drv_pod_free(drv_pod *p)
   free(p->ns);
   free(p->name);
   free(p->dir);
+  free(p->cgroup);
   drv_pod_volumes_free(p);
   free(p->last_status);
   free(p->last_sig);
@@ -133,6 +135,20 @@ void drv_pod_set_object(drv_pod *p, json_t *obj)
 
 /* ---- sandbox and network ---- */
 
+/* The pod's cgroup under its QoS class with the pod's limits, the sandbox in its leaf. */
+static int pod_cgroup(drv_agent *a, drv_pod *p, pid_t sandbox, drv_err *err)
+{
+  drv_cgroup_system *sys;
+  if (drv_cgroup_system_get(&sys, err) < 0) return drv_err_prefix(err, "pod cgroup");
+  _cleanup_free_ char *path = NULL;
+  if (drv_pod_cgroup_setup(sys, json_object_get(p->obj, "spec"), p->uid, a->o.pod_max_pids, &path, err) < 0 ||
+      drv_pod_cgroup_enter_sandbox(sys, path, sandbox, err) < 0)
+    return -1;
+  free(p->cgroup);
+  p->cgroup = drv_steal_ptr(path);
+  return 0;
+}
+
 static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
 {
   if (drv_proc_alive(p->sandbox_pid, p->sandbox_start)) return 0;
@@ -144,6 +160,7 @@ static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
   if (drv_sandbox_spawn(p->dir, host_net ? host : p->name, host_net, &pid, err) < 0) return -1;
   p->sandbox_pid = pid;
   p->sandbox_start = drv_proc_start_time(pid);
+  if (pod_cgroup(a, p, pid, err) < 0) goto fail;
   /* /etc/hosts for the pod: its own name on its IP, like kubelet writes it. */
   if (host_net) {
     /* The node's own network: the pod's IP is the node's. */
@@ -954,7 +971,7 @@ static bool any_running(drv_agent *a, drv_pod *p)
   return any;
 }
 
-static void cleanup_pod(drv_agent *a, drv_pod *p)
+void drv_pod_cleanup(drv_agent *a, drv_pod *p)
 {
   drv_err err;
   drv_ctr *tables[2] = {p->init, p->ctrs};
@@ -983,11 +1000,17 @@ static void cleanup_pod(drv_agent *a, drv_pod *p)
   }
   drv_cgroup_system *sys;
   if (drv_cgroup_system_get(&sys, &err) == 0) {
-    _cleanup_free_ char *parent = drv_pod_cgroup_parent(p);
-    drv_cgroup *cg;
-    if (drv_cgroup_open(sys, parent, &cg, &err) == 0) {
-      drv_cgroup_destroy(cg, &err);
-      drv_cgroup_free(cg);
+    /* The pod's group wherever it is: its QoS class is unknown once the object is gone. */
+    const char *classes[] = {"Guaranteed", "Burstable", "BestEffort"};
+    for (size_t i = 0; i <= DRV_ARRAY_LEN(classes); i++) {
+      _cleanup_free_ char *parent = i < DRV_ARRAY_LEN(classes) ? drv_pod_cgroup_path_for(classes[i], p->uid)
+                                                               : drv_asprintf("/drover/pods/pod%s", p->uid);
+      drv_cgroup *cg;
+      if (drv_cgroup_open(sys, parent, &cg, &err) == 0) {
+        drv_cgroup_killall(cg, SIGKILL, &err); /* the sandbox and anything it left */
+        drv_cgroup_destroy(cg, &err);
+        drv_cgroup_free(cg);
+      }
     }
   }
   /* Volume tmpfs and subPath binds go first: removing through a mount would reach into it. */
@@ -1020,7 +1043,7 @@ static void terminate(drv_agent *a, drv_pod *p)
   }
   bool running = any_running(a, p);
   if (running && now < p->kill_at_ms) return;
-  cleanup_pod(a, p);
+  drv_pod_cleanup(a, p);
   if (p->obj) {
     /* The final delete, as kubelet does once the containers are gone. */
     drv_api_ref ref = {.version = "v1", .resource = "pods", .ns = p->ns, .name = p->name};
@@ -1059,22 +1082,7 @@ static void view_of(drv_ctr *v, size_t n, drv_ctr_status *out)
 
 static const char *qos_class(drv_pod *p)
 {
-  bool any = false, all_guaranteed = true;
-  size_t i;
-  json_t *c;
-  json_array_foreach(drv_json_get(p->obj, "spec.containers"), i, c)
-  {
-    json_t *req = drv_json_get(c, "resources.requests");
-    json_t *lim = drv_json_get(c, "resources.limits");
-    if (json_object_size(req) || json_object_size(lim)) any = true;
-    const char *keys[] = {"cpu", "memory"};
-    for (int k = 0; k < 2; k++) {
-      const char *l = json_string_value(json_object_get(lim, keys[k]));
-      const char *r = json_string_value(json_object_get(req, keys[k]));
-      if (!l || (r && strcmp(l, r) != 0)) all_guaranteed = false;
-    }
-  }
-  return !any ? "BestEffort" : all_guaranteed ? "Guaranteed" : "Burstable";
+  return drv_pod_qos_class(json_object_get(p->obj, "spec"));
 }
 
 /* What the status is built from, as a short string: when it is unchanged, so is the status. */
@@ -1147,6 +1155,10 @@ void drv_pod_sync(drv_agent *a, drv_pod *p)
   if (p->gone) return;
   if (!p->obj || drv_obj_deletion_timestamp(p->obj) || p->terminating) {
     terminate(a, p);
+    return;
+  }
+  if (drv_pod_admission_rejects(a, p)) {
+    report_status(a, p); /* Failed, reason Evicted, until the server's object goes */
     return;
   }
   drv_err err;

@@ -180,3 +180,16 @@ json_t *drv_pod_status_json(const drv_pod_view *v, const json_t *prev, long long
   if (v->qos_class) json_object_set_new(st, "qosClass", json_string(v->qos_class));
   return st;
 }
+
+void drv_pod_trim_cached(json_t *pod)
+{
+  json_t *meta = json_object_get(pod, "metadata");
+  if (meta) json_object_del(meta, "managedFields");
+  json_t *st = json_object_get(pod, "status");
+  if (!json_is_object(st)) return;
+  json_t *keep = json_object();
+  json_t *phase = json_object_get(st, "phase"), *conds = json_object_get(st, "conditions");
+  if (phase) json_object_set(keep, "phase", phase);
+  if (conds) json_object_set(keep, "conditions", conds);
+  json_object_set_new(pod, "status", keep);
+}

@@ -57,6 +57,11 @@ const char *drv_pod_phase(const drv_pod_view *v);
  * lastTransitionTime of conditions that did not change (may be NULL). New reference. */
 json_t *drv_pod_status_json(const drv_pod_view *v, const json_t *prev, long long now_ms);
 
+/* Trims a pod as the agent's informer caches it: of the status only phase and conditions
+ * (what the agent reads back; it writes the rest itself), no managedFields. Pods' parsed JSON
+ * is most of the agent's heap, and the status was more than half of each. */
+void drv_pod_trim_cached(json_t *pod);
+
 /* Restart back-off as kubelet does it: 10 s after the first failure, doubling, 5 min at most. */
 long long drv_backoff_ms(int failures);
 

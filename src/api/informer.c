@@ -27,6 +27,7 @@ struct drv_informer {
   pthread_cond_t cond;
   json_t *cache;   /* key → object */
   const char *(*index_fn)(const json_t *obj);
+  void (*transform)(json_t *obj);
   json_t *index;   /* index key → {object key → object} */
   char *last_rv;
   bool synced;
@@ -163,6 +164,7 @@ static int relist(drv_informer *inf, drv_err *err)
   json_array_foreach(items, i, it)
   {
     _cleanup_free_ char *k = obj_key(it);
+    if (inf->transform) inf->transform(it);
     json_object_set(fresh, k, it);
   }
   pthread_mutex_lock(&inf->lock);
@@ -207,6 +209,7 @@ static void apply_event(drv_informer *inf, drv_api_event *ev)
                 drv_json_get_str(o, "metadata.resourceVersion") ? drv_json_get_str(o, "metadata.resourceVersion") : "");
   set_rv(inf, drv_json_get_str(o, "metadata.resourceVersion"));
   if (ev->type == DRV_API_BOOKMARK) return;
+  if (inf->transform) inf->transform(o);
   _cleanup_free_ char *k = obj_key(o);
   pthread_mutex_lock(&inf->lock);
   json_t *old = json_incref(json_object_get(inf->cache, k));
@@ -399,6 +402,11 @@ char *drv_informer_last_rv(drv_informer *inf)
   char *rv = drv_strdup(inf->last_rv);
   pthread_mutex_unlock(&inf->lock);
   return rv;
+}
+
+void drv_informer_set_transform(drv_informer *inf, void (*fn)(json_t *obj))
+{
+  inf->transform = fn;
 }
 
 void drv_informer_store_hint(drv_informer *inf, json_t *obj)

@@ -31,6 +31,10 @@ drv_informer *drv_informer_new(drv_api_client *c, const drv_api_ref *ref,
 void drv_informer_add_handlers(drv_informer *inf, const drv_informer_handlers *h);
 /* resync_ms > 0: every resync_ms, on_update(obj, obj) for each cached object. Before start. */
 void drv_informer_set_resync(drv_informer *inf, int resync_ms);
+/* fn(obj) may trim each object (listed or from an event) before it is cached and handed to
+ * the handlers, dropping fields the caller never reads: the cache then holds only those
+ * (client-go's SetTransform). Before start. */
+void drv_informer_set_transform(drv_informer *inf, void (*fn)(json_t *obj));
 int drv_informer_start(drv_informer *inf, drv_err *err);
 /* True once the first list has been loaded. */
 bool drv_informer_synced(drv_informer *inf);

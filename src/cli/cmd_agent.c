@@ -2,6 +2,7 @@
  * the agent starts for each pod (not meant to be run by hand). */
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,9 +19,14 @@ static void usage(FILE *out)
           "usage: drover agent --data-dir DIR (--server URL --token T [--ca-file F] | --kubeconfig F)\n"
           "                    [--node-name N] [--node-ip IP] [--listen ADDR:PORT]\n"
           "                    [--pod-cidr CIDR] [--bridge NAME] [--max-pods N] [--log-level L]\n"
+          "                    [--eviction-hard memory.available<100Mi,nodefs.available<10%%,...]\n"
+          "                    [--pod-max-pids N] [--cleanup-iptables]\n"
           "\n"
           "Registers this machine as a Node and runs the pods bound to it. Without a pod CIDR\n"
-          "(the Node's spec.podCIDR or --pod-cidr) pods get loopback-only networking.\n");
+          "(the Node's spec.podCIDR or --pod-cidr) pods get loopback-only networking.\n"
+          "--eviction-hard: kubelet's hard eviction thresholds (a list replaces all defaults; \"\" = none).\n"
+          "--cleanup-iptables: remove this agent's Service and hostPort rules (by --data-dir and\n"
+          "--node-name) from the current network namespace and exit.\n");
 }
 
 /* The full drover binary hands a standalone agent over to build/drover-agent (next to it)
@@ -54,10 +60,13 @@ int drv_cmd_agent(int argc, char **argv)
       {"node-ip", required_argument, NULL, 'i'},    {"listen", required_argument, NULL, 'l'},
       {"pod-cidr", required_argument, NULL, 'p'},   {"bridge", required_argument, NULL, 'b'},
       {"max-pods", required_argument, NULL, 'm'},   {"log-level", required_argument, NULL, 'L'},
+      {"eviction-hard", required_argument, NULL, 'E'}, {"pod-max-pids", required_argument, NULL, 'P'},
+      {"cleanup-iptables", no_argument, NULL, 'C'},
       {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
   };
   drv_agent_opts o = {.register_timeout_s = 300};
   drv_log_level level = DRV_LOG_INFO;
+  bool cleanup = false;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -73,6 +82,17 @@ int drv_cmd_agent(int argc, char **argv)
     case 'p': o.pod_cidr = optarg; break;
     case 'b': o.bridge = optarg; break;
     case 'm': o.max_pods = atoi(optarg); break;
+    case 'E': o.eviction_hard = optarg; break;
+    case 'P': {
+      char *end = NULL;
+      o.pod_max_pids = strtoll(optarg, &end, 10);
+      if (!*optarg || *end) {
+        fprintf(stderr, "drover agent: --pod-max-pids `%s`: expected an integer (-1 = no limit)\n", optarg);
+        return 2;
+      }
+      break;
+    }
+    case 'C': cleanup = true; break;
     case 'L':
       if (drv_log_level_parse(optarg, &level) < 0) {
         fprintf(stderr, "drover agent: --log-level `%s`: expected error, warn, info or debug\n", optarg);
@@ -87,12 +107,19 @@ int drv_cmd_agent(int argc, char **argv)
     fprintf(stderr, "drover agent: unexpected argument `%s`\n", argv[optind]);
     return 2;
   }
-  if (!o.data_dir || (!o.server && !o.kubeconfig)) {
+  if (!o.data_dir || (!cleanup && !o.server && !o.kubeconfig)) {
     usage(stderr);
     return 2;
   }
   drv_log_init(NULL, false, level);
   drv_err err;
+  if (cleanup) {
+    if (drv_agent_cleanup_network(&o, &err) < 0) {
+      fprintf(stderr, "drover agent: %s\n", err.msg);
+      return 1;
+    }
+    return 0;
+  }
   if (drv_agent_run(&o, &err) < 0) {
     fprintf(stderr, "drover agent: %s\n", err.msg);
     return 1;

@@ -217,10 +217,13 @@ int drv_nl_link_set_hairpin(drv_nl *nl, const char *name, bool on, drv_err *err)
   int index = drv_nl_link_index(nl, name, err);
   if (index < 0) return drv_err_prefix(err, "set hairpin mode");
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, index);
+  /* The bridge's own setlink (RTM_SETLINK of PF_BRIDGE; RTM_NEWLINK never reaches it), and a
+   * nested IFLA_PROTINFO: without NLA_F_NESTED the kernel reads it as an old STP state byte. */
+  struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, index);
   struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
   ifm->ifi_family = AF_BRIDGE;
   struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+  pi->nla_type |= NLA_F_NESTED;
   mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
   mnl_attr_nest_end(nlh, pi);
   int r = nl_talk(nl, nlh, NULL, NULL);

@@ -34,6 +34,10 @@ int drv_podnet_bridge_setup(const char *bridge, struct in_addr gw, int prefix, d
   if (drv_nl_bridge_add(nl, bridge, err) < 0) return -1;
   if (drv_nl_addr_add(nl, bridge, gw, prefix, err) < 0) return -1;
   if (drv_nl_link_up(nl, bridge, err) < 0) return -1;
+  /* hostPorts on localhost are DNATed to pods behind the bridge: the kernel must let a
+   * 127.0.0.0/8 source be routed out of it (then masqueraded), as the CNI portmap plugin sets. */
+  _cleanup_free_ char *localnet = drv_asprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+  if (sysctl_set(localnet, "1", err) < 0) return -1;
   return sysctl_set("/proc/sys/net/ipv4/ip_forward", "1", err);
 }
 

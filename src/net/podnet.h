@@ -9,7 +9,7 @@
 #include "common/err.h"
 
 /* Creates the bridge (if missing), gives it gw/prefix, sets it up, and turns on IPv4 forwarding
- * (and route_localnet off-limits stays untouched) in the current namespace. */
+ * in the current namespace and route_localnet on the bridge (localhost hostPorts). */
 int drv_podnet_bridge_setup(const char *bridge, struct in_addr gw, int prefix, drv_err *err);
 
 /* Connects the namespace of netns_fd: a veth named host_if on the bridge, its peer renamed eth0

@@ -2,7 +2,7 @@
  * a virtual IP:port (ClusterIP) or any local address's nodePort is DNATed to one of the ready
  * endpoints, picked at random with equal weight (the statistic match), and the traffic is
  * masqueraded so replies come back through this node even when client and endpoint share the
- * bridge.
+ * bridge. Containers' hostPorts go into the same chains (see drv_hostport).
  *
  * Why iptables and not nftables: the Debian iptables binary is there on every node (its nft
  * backend on this kernel), `iptables-restore --noflush` replaces all of drover's chains in one
@@ -34,14 +34,42 @@ typedef struct drv_svc_rule {
   size_t n_eps;
 } drv_svc_rule;
 
-/* The iptables-restore text for these rules (nat table). stale: chain names present now that
- * are no longer used (deleted in the same transaction); may be NULL. */
-int drv_svc_render(const drv_svc_rule *rules, size_t n, char *const *stale, drv_buf *out,
-                   drv_err *err);
-/* Installs the hooks from PREROUTING/OUTPUT/POSTROUTING (once) and replaces drover's chains
- * with exactly these rules, atomically. */
-int drv_svc_sync(const drv_svc_rule *rules, size_t n, drv_err *err);
-/* Removes the hooks and all of drover's chains. */
-int drv_svc_cleanup(drv_err *err);
+/* A container's hostPort, as the CNI portmap plugin does it: host_ip:host_port (any local
+ * address when host_ip is 0) is DNATed to pod_ip:pod_port, from outside (PREROUTING) and from the
+ * node itself (OUTPUT, localhost included); the pod reaching its own hostPort (hairpin) and
+ * localhost clients are masqueraded. */
+typedef struct drv_hostport {
+  const char *key;        /* "ns/pod/container:port", a comment on the rule */
+  const char *proto;      /* "tcp", "udp" or "sctp" */
+  struct in_addr host_ip; /* 0 = every local address */
+  uint16_t host_port;
+  struct in_addr pod_ip;
+  uint16_t pod_port;
+} drv_hostport;
+
+/* Everything one agent wants in the nat table. Chains are named after owner ("DRV-<owner>-…"),
+ * so agents sharing a network namespace (several nodes on one host) each keep their own. */
+typedef struct drv_svc_table {
+  const char *owner; /* from drv_svc_owner() */
+  const drv_svc_rule *rules;
+  size_t n;
+  const drv_hostport *hps;
+  size_t n_hps;
+} drv_svc_table;
+
+#define DRV_SVC_OWNER_LEN 8
+
+/* The owner tag of an agent: 8 hex digits from its node name and data dir (stable across
+ * restarts, different for two agents on one host). */
+void drv_svc_owner(const char *node_name, const char *data_dir, char out[DRV_SVC_OWNER_LEN + 1]);
+
+/* The iptables-restore text for t (nat table). stale: per-rule chain names of this owner present
+ * now that are no longer used (deleted in the same transaction); may be NULL. */
+int drv_svc_render(const drv_svc_table *t, char *const *stale, drv_buf *out, drv_err *err);
+/* Installs the owner's hooks from PREROUTING/OUTPUT/POSTROUTING (once) and replaces the owner's
+ * chains with exactly t, atomically. Other owners' chains and every other rule stay. */
+int drv_svc_sync(const drv_svc_table *t, drv_err *err);
+/* Removes the hooks and all chains of owner (and nothing else). */
+int drv_svc_cleanup(const char *owner, drv_err *err);
 
 #endif

@@ -243,7 +243,7 @@ static char *make_continue(uint64_t rv, const char *key)
   return out;
 }
 
-static char *parse_continue(const char *tok, const char *prefix)
+static char *parse_continue(const char *tok, const char *prefix, uint64_t *rv)
 {
   size_t n = strlen(tok);
   if (n == 0 || n % 4 || n > 4096) return NULL;
@@ -254,11 +254,35 @@ static char *parse_continue(const char *tok, const char *prefix)
   json_t *j = json_loadb((char *)raw, (size_t)len, 0, NULL);
   const char *start = json_string_value(json_object_get(j, "start"));
   char *key = start && strncmp(start, prefix, strlen(prefix)) == 0 ? drv_strdup(start) : NULL;
+  json_int_t r = json_integer_value(json_object_get(j, "rv"));
+  *rv = r > 0 ? (uint64_t)r : 0;
   json_decref(j);
   return key;
 }
 
 /* ---- get / list ---- */
+
+/* A list at a revision older than the kept history: 410, and for a continued list (as
+ * Kubernetes does) a token that goes on from the same key at the current revision. */
+static enum MHD_Result list_expired(drv_req *r, uint64_t at, const char *after)
+{
+  if (!after) {
+    _cleanup_free_ char *m = drv_asprintf("too old resource version: %llu (%llu)",
+                                          (unsigned long long)at,
+                                          (unsigned long long)drv_store_revision(r->srv->store));
+    return drv_respond_status(r, drv_status_gone(m));
+  }
+  json_t *st = drv_status_failure(
+      410, "Expired",
+      "The provided continue parameter is too old to display a consistent list result. You can "
+      "start a new list without the continue parameter, or use the continue token in this "
+      "response to retrieve the remainder of the results. Continuing with the provided token "
+      "results in an inconsistent list - objects that were created, modified, or deleted between "
+      "the time the first chunk was returned and now may show up in the list.");
+  _cleanup_free_ char *tok = make_continue(drv_store_revision(r->srv->store), after);
+  json_object_set_new(json_object_get(st, "metadata"), "continue", json_string(tok));
+  return drv_respond_status(r, st);
+}
 
 static enum MHD_Result do_get(drv_req *r, drv_op *op)
 {
@@ -288,14 +312,26 @@ static enum MHD_Result do_list(drv_req *r, drv_op *op)
   if (ls) limit = strtol(ls, NULL, 10);
   if (limit < 0) limit = 0;
   _cleanup_free_ char *after = NULL;
-  if (cont && *cont && !(after = parse_continue(cont, prefix))) {
+  uint64_t at = 0; /* the revision a continued or exact list shows */
+  if (cont && *cont && !(after = parse_continue(cont, prefix, &at))) {
     sel_free(&sc);
     return drv_respond_status(r, drv_status_bad_request("continue key is not valid"));
   }
+  const char *rvs = drv_req_arg(r, "resourceVersion"), *match = drv_req_arg(r, "resourceVersionMatch");
+  if (!after && match && !strcmp(match, "Exact") && rvs) {
+    char *end;
+    at = strtoull(rvs, &end, 10);
+    if (!*rvs || *end || !at) {
+      sel_free(&sc);
+      _cleanup_free_ char *m = drv_asprintf("invalid resource version \"%s\"", rvs);
+      return drv_respond_status(r, drv_status_bad_request(m));
+    }
+  }
   drv_store_list l;
-  drv_store_list_prefix(r->srv->store, prefix, after, (size_t)limit,
-                        sc.ls || sc.fs ? sel_match : NULL, &sc, &l);
+  int lrc = drv_store_list_prefix_at(r->srv->store, prefix, after, (size_t)limit,
+                                     sc.ls || sc.fs ? sel_match : NULL, &sc, at, &l);
   sel_free(&sc);
+  if (lrc == DRV_STORE_EGONE) return list_expired(r, at, after);
   char av[128];
   drv_api_resource_api_version(op->res, av, sizeof av);
   _cleanup_free_ char *ctok = l.next_key ? make_continue(l.rev, l.next_key) : NULL;

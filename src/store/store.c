@@ -67,6 +67,7 @@ typedef struct hist_ev {
   uint64_t rev;
   drv_store_event_type type;
   drv_store_obj *obj, *prev;
+  bool prev_unknown;  /* loaded at start: the value before is older than the kept history */
 } hist_ev;
 
 struct drv_store_watch {
@@ -255,6 +256,7 @@ static void hist_push(drv_store *s, const change *c)
   h->type = c->type;
   h->obj = drv_store_obj_ref(c->obj);
   h->prev = drv_store_obj_ref(c->prev);
+  h->prev_unknown = false;
   if (s->hist_first > h->rev) s->hist_first = h->rev;
 }
 
@@ -310,7 +312,8 @@ static void *committer_main(void *arg)
     for (size_t i = 0; i < n; i++) {
       drv_store_obj *o = batch[i].obj;
       chs[i] = (drv_store_change){o->key, batch[i].type == DRV_STORE_DELETED ? NULL : o->data,
-                                  o->len, o->create_rev, o->mod_rev};
+                                  o->len, o->create_rev, o->mod_rev, (int)batch[i].type,
+                                  o->data, o->len};
     }
     drv_err err = {0};
     /* after a failed commit nothing more is written: the batches behind it fail too */
@@ -375,6 +378,80 @@ static int load_one(void *ctx, const char *key, uint64_t crev, uint64_t mrev, co
   return 0;
 }
 
+/* ---- the kept history, loaded at open ---- */
+
+typedef struct hist_load {
+  drv_store *s;
+  hist_ev *evs;
+  size_t n, cap;
+} hist_load;
+
+static int load_event(void *ctx, uint64_t rev, const char *key, int type, uint64_t crev,
+                      const char *data, size_t len, drv_err *err)
+{
+  hist_load *h = ctx;
+  if (type < DRV_STORE_ADDED || type > DRV_STORE_DELETED)
+    return drv_error(err, EINVAL, "store: history event %llu of `%s` has type %d",
+                     (unsigned long long)rev, key, type);
+  if (h->n == h->cap) {
+    h->cap = h->cap ? h->cap * 2 : 1024;
+    h->evs = drv_realloc(h->evs, h->cap * sizeof *h->evs);
+  }
+  /* an event that made the current value shares its bytes */
+  node *nd = sl_find(h->s, key);
+  drv_store_obj *o = nd && nd->committed && nd->committed->mod_rev == rev
+                         ? drv_store_obj_ref(nd->committed)
+                         : obj_new(key, data, len, crev, rev);
+  h->evs[h->n++] = (hist_ev){rev, (drv_store_event_type)type, o, NULL, false};
+  return 0;
+}
+
+static int by_key_rev(const void *a, const void *b)
+{
+  const hist_ev *x = *(hist_ev *const *)a, *y = *(hist_ev *const *)b;
+  int c = strcmp(x->obj->key, y->obj->key);
+  return c ? c : (x->rev < y->rev ? -1 : x->rev > y->rev);
+}
+
+/* Fills the ring with the backend's history of the newest revisions (those that reach the
+ * current revision without a gap), each event's previous value found among the others. */
+static int load_history(drv_store *s, drv_err *err)
+{
+  hist_load h = {s, NULL, 0, 0};
+  uint64_t after = s->rev > s->hist_cap ? s->rev - s->hist_cap : 0;
+  int rc = s->be->ops->load_history(s->be, after, load_event, &h, err);
+  size_t first = h.n;
+  if (rc == 0 && h.n && h.evs[h.n - 1].rev == s->rev) {
+    first = h.n - 1;
+    while (first > 0 && h.evs[first - 1].rev + 1 == h.evs[first].rev) first--;
+  }
+  hist_ev **idx = drv_malloc((h.n - first + 1) * sizeof *idx);
+  for (size_t i = first; i < h.n; i++) idx[i - first] = &h.evs[i];
+  qsort(idx, h.n - first, sizeof *idx, by_key_rev);
+  for (size_t i = 0; i < h.n - first; i++) {
+    hist_ev *e = idx[i], *before = i ? idx[i - 1] : NULL;
+    if (before && !strcmp(before->obj->key, e->obj->key)) {
+      if (before->type != DRV_STORE_DELETED) e->prev = drv_store_obj_ref(before->obj);
+    } else {
+      e->prev_unknown = e->type != DRV_STORE_ADDED;
+    }
+  }
+  free(idx);
+  for (size_t i = 0; i < h.n; i++) {
+    if (i < first) {
+      drv_store_obj_unref(h.evs[i].obj);
+      continue;
+    }
+    s->hist[(h.evs[i].rev - 1) % s->hist_cap] = h.evs[i];
+  }
+  if (first < h.n) {
+    s->hist_first = h.evs[first].rev;
+    s->compacted = s->hist_first - 1;
+  }
+  free(h.evs);
+  return rc;
+}
+
 int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
 {
   drv_store *s = drv_calloc(1, sizeof *s);
@@ -405,14 +482,15 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   pthread_cond_init(&s->wcond, &ca);
   pthread_cond_init(&s->done, &ca);
   pthread_condattr_destroy(&ca);
-  if (drv_store_sqlite_open(opts->dir, opts->encrypted_prefixes, opts->encryption_key, &s->be,
-                            err) < 0)
+  if (drv_store_sqlite_open(opts->dir, opts->encrypted_prefixes, opts->encryption_key,
+                            s->hist_cap, &s->be, err) < 0)
     goto fail;
   uint64_t rev = 0;
   if (s->be->ops->load(s->be, load_one, s, &rev, err) < 0) goto fail;
   s->rev = s->durable_rev = s->compacted = rev;
   s->next_rev = rev + 1;
   s->hist_first = rev + 1;
+  if (load_history(s, err) < 0) goto fail;
   if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
     drv_error(err, errno, "store: start committer thread");
     goto fail;
@@ -512,6 +590,31 @@ static bool has_prefix(const char *key, const char *prefix, size_t plen)
   return strncmp(key, prefix, plen) == 0;
 }
 
+/* Candidates (referenced under the lock) → the page: filtered outside the lock (a filter may
+ * parse objects), at most limit, next_key set when more matched. Takes cand. */
+static void filter_page(drv_store_obj **cand, size_t ncand, size_t limit,
+                        drv_store_filter_fn filter, void *ctx, drv_store_list *out)
+{
+  if (!filter) {
+    out->items = cand;
+    out->n = ncand;
+    return;
+  }
+  size_t i = 0;
+  for (; i < ncand; i++) {
+    if (limit && out->n == limit) {
+      out->next_key = drv_strdup(cand[out->n - 1]->key);
+      break;
+    }
+    if (filter(ctx, cand[i]))
+      cand[out->n++] = cand[i]; /* compacts in place: out->n <= i */
+    else
+      drv_store_obj_unref(cand[i]);
+  }
+  for (; i < ncand; i++) drv_store_obj_unref(cand[i]);
+  out->items = cand;
+}
+
 int drv_store_list_prefix(drv_store *s, const char *prefix, const char *after, size_t limit,
                           drv_store_filter_fn filter, void *ctx, drv_store_list *out)
 {
@@ -539,24 +642,92 @@ int drv_store_list_prefix(drv_store *s, const char *prefix, const char *after, s
     cand[ncand++] = drv_store_obj_ref(n->committed);
   }
   pthread_mutex_unlock(&s->mu);
-  if (!filter) {
-    out->items = cand;
-    out->n = ncand;
-    return 0;
+  filter_page(cand, ncand, limit, filter, ctx, out);
+  return 0;
+}
+
+typedef struct override {
+  const char *key;
+  drv_store_obj *obj;  /* the value at the list's revision, NULL: absent */
+  uint64_t rev;        /* of the first event after it */
+  bool unknown;
+} override;
+
+static int by_override(const void *a, const void *b)
+{
+  const override *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->rev < y->rev ? -1 : x->rev > y->rev);
+}
+
+static void add_cand(drv_store_obj ***cand, size_t *n, size_t *cap, drv_store_obj *o)
+{
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 64;
+    *cand = drv_realloc(*cand, *cap * sizeof **cand);
   }
-  size_t i = 0;
-  for (; i < ncand; i++) {
-    if (limit && out->n == limit) {
-      out->next_key = drv_strdup(cand[out->n - 1]->key);
+  (*cand)[(*n)++] = drv_store_obj_ref(o);
+}
+
+int drv_store_list_prefix_at(drv_store *s, const char *prefix, const char *after, size_t limit,
+                             drv_store_filter_fn filter, void *ctx, uint64_t rev,
+                             drv_store_list *out)
+{
+  if (!rev) return drv_store_list_prefix(s, prefix, after, limit, filter, ctx, out);
+  memset(out, 0, sizeof *out);
+  size_t plen = strlen(prefix), cap = 0, ncand = 0, nov = 0;
+  drv_store_obj **cand = NULL;
+  override *ov = NULL;
+  bool from = after && strcmp(after, prefix) >= 0;
+  pthread_mutex_lock(&s->mu);
+  if (rev > s->rev) rev = s->rev;
+  if (rev < s->compacted || rev + 1 < s->hist_first) {
+    pthread_mutex_unlock(&s->mu);
+    return DRV_STORE_EGONE;
+  }
+  /* the keys written since rev, with the value each had at rev (the first event's prev) */
+  for (uint64_t r = rev + 1; r <= s->rev; r++) {
+    hist_ev *h = &s->hist[(r - 1) % s->hist_cap];
+    if (!h->obj || !has_prefix(h->obj->key, prefix, plen)) continue;
+    if (from && strcmp(h->obj->key, after) <= 0) continue;
+    if (nov % 64 == 0) ov = drv_realloc(ov, (nov + 64) * sizeof *ov);
+    ov[nov++] = (override){h->obj->key, h->type == DRV_STORE_ADDED ? NULL : h->prev, r,
+                           h->prev_unknown};
+  }
+  qsort(ov, nov, sizeof *ov, by_override);
+  size_t k = 0;
+  for (size_t i = 0; i < nov; i++)
+    if (!k || strcmp(ov[k - 1].key, ov[i].key)) ov[k++] = ov[i];
+  nov = k;
+  for (size_t i = 0; i < nov; i++)
+    if (ov[i].unknown) { /* its value then is older than the kept history */
+      pthread_mutex_unlock(&s->mu);
+      free(ov);
+      return DRV_STORE_EGONE;
+    }
+  /* the current keys merged with those, in key order */
+  node *n = from ? sl_seek(s, after, true, NULL) : sl_seek(s, prefix, false, NULL);
+  if (n && !has_prefix(n->key, prefix, plen)) n = NULL;
+  size_t oi = 0;
+  while (n || oi < nov) {
+    int c = !n ? 1 : oi == nov ? -1 : strcmp(n->key, ov[oi].key);
+    drv_store_obj *o = c < 0 ? n->committed : ov[oi].obj;
+    if (c <= 0) {
+      n = n->next[0];
+      if (n && !has_prefix(n->key, prefix, plen)) n = NULL;
+    }
+    if (c >= 0) oi++;
+    if (!o) continue;
+    if (!filter && limit && ncand == limit) {
+      out->next_key = drv_strdup(cand[ncand - 1]->key);
       break;
     }
-    if (filter(ctx, cand[i]))
-      cand[out->n++] = cand[i]; /* compacts in place: out->n <= i */
-    else
-      drv_store_obj_unref(cand[i]);
+    add_cand(&cand, &ncand, &cap, o);
   }
-  for (; i < ncand; i++) drv_store_obj_unref(cand[i]);
-  out->items = cand;
+  pthread_mutex_unlock(&s->mu);
+  free(ov);
+  filter_page(cand, ncand, limit, filter, ctx, out);
+  out->rev = rev;
   return 0;
 }
 

@@ -86,6 +86,11 @@ typedef struct drv_store_list {
  * those passing filter (NULL = all), at most limit (0 = all). */
 int drv_store_list_prefix(drv_store *s, const char *prefix, const char *after, size_t limit,
                           drv_store_filter_fn filter, void *ctx, drv_store_list *out);
+/* The same as the store was at revision rev (0 = now): a paginated list continues on the
+ * snapshot its first page saw. DRV_STORE_EGONE when rev is older than the kept history. */
+int drv_store_list_prefix_at(drv_store *s, const char *prefix, const char *after, size_t limit,
+                             drv_store_filter_fn filter, void *ctx, uint64_t rev,
+                             drv_store_list *out);
 void drv_store_list_free(drv_store_list *l);
 
 typedef enum { DRV_STORE_PUT = 0, DRV_STORE_DELETE } drv_store_op;

@@ -1,5 +1,7 @@
-/* SQLite backend: one table of current values (key, revisions, bytes) and the global revision,
- * in WAL mode with synchronous=FULL so a committed batch survives a crash or power loss. */
+/* SQLite backend: one table of current values (key, revisions, bytes), one of the recent
+ * history (the events of the newest revisions, for watches and paginated lists that span a
+ * restart) and the global revision, in WAL mode with synchronous=FULL so a committed batch
+ * survives a crash or power loss. */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -21,6 +23,8 @@ typedef struct sqlite_backend {
   pthread_cond_t ckpt_cond;
   bool ckpt_stop, ckpt_started;
   sqlite3_stmt *put, *del, *setrev;
+  sqlite3_stmt *hput, *htrim;  /* history */
+  uint64_t history, last_trim;
   char **enc_prefixes;
   unsigned char key[DRV_STORE_KEY_LEN];
   bool have_key;
@@ -38,6 +42,9 @@ static bool encrypted(sqlite_backend *b, const char *key)
     if (strncmp(key, *p, strlen(*p)) == 0) return true;
   return false;
 }
+
+static int open_value(sqlite_backend *b, const char *key, const char *data, size_t len,
+                      char **plain, size_t *plen, drv_err *err);
 
 static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx, uint64_t *rev,
                        drv_err *err)
@@ -58,23 +65,12 @@ static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx,
     const char *data = sqlite3_column_blob(st, 3);
     size_t len = (size_t)sqlite3_column_bytes(st, 3);
     uint64_t crev = (uint64_t)sqlite3_column_int64(st, 1), mrev = (uint64_t)sqlite3_column_int64(st, 2);
-    int r;
-    if (data && drv_store_is_sealed(data, len)) {
-      if (!b->have_key) {
-        sqlite3_finalize(st);
-        return drv_error(err, EINVAL, "store: `%s` is encrypted and no key was given", key);
-      }
-      _cleanup_free_ char *plain = NULL;
-      size_t plen = 0;
-      if (drv_store_unseal(b->key, data, len, &plain, &plen, err) < 0) {
-        drv_err_prefix(err, "store: load `%s`", key);
-        sqlite3_finalize(st);
-        return -1;
-      }
-      r = fn(ctx, key, crev, mrev, plain, plen, err);
-    } else {
-      r = fn(ctx, key, crev, mrev, data ? data : "", len, err);
-    }
+    char *plain = NULL;
+    size_t plen = 0;
+    int r = open_value(b, key, data, len, &plain, &plen, err);
+    if (r == 0)
+      r = fn(ctx, key, crev, mrev, plain ? plain : data ? data : "", plain ? plen : len, err);
+    free(plain);
     if (r < 0) {
       sqlite3_finalize(st);
       return r;
@@ -82,6 +78,50 @@ static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx,
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return sql_err(b->db, err, "load objects");
+  return 0;
+}
+
+/* A stored value as its plain bytes: *plain (to free) set when it was sealed. */
+static int open_value(sqlite_backend *b, const char *key, const char *data, size_t len,
+                      char **plain, size_t *plen, drv_err *err)
+{
+  *plain = NULL;
+  if (!data || !drv_store_is_sealed(data, len)) return 0;
+  if (!b->have_key) return drv_error(err, EINVAL, "store: `%s` is encrypted and no key was given", key);
+  if (drv_store_unseal(b->key, data, len, plain, plen, err) < 0)
+    return drv_err_prefix(err, "store: load `%s`", key), -1;
+  return 0;
+}
+
+static int sqlite_load_history(drv_store_backend *base, uint64_t after, drv_store_history_fn fn,
+                               void *ctx, drv_err *err)
+{
+  sqlite_backend *b = (sqlite_backend *)base;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(b->db, "SELECT rev, key, type, create_rev, value FROM history WHERE rev > ?1"
+                         " ORDER BY rev", -1, &st, NULL))
+    return sql_err(b->db, err, "load history");
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(st, 1);
+    const char *data = sqlite3_column_blob(st, 4);
+    size_t len = (size_t)sqlite3_column_bytes(st, 4);
+    char *plain = NULL;
+    size_t plen = 0;
+    int r = open_value(b, key, data, len, &plain, &plen, err);
+    if (r == 0)
+      r = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), key, sqlite3_column_int(st, 2),
+             (uint64_t)sqlite3_column_int64(st, 3), plain ? plain : data ? data : "",
+             plain ? plen : len, err);
+    free(plain);
+    if (r < 0) {
+      sqlite3_finalize(st);
+      return r;
+    }
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return sql_err(b->db, err, "load history");
   return 0;
 }
 
@@ -114,6 +154,40 @@ static int sqlite_commit(drv_store_backend *base, const drv_store_change *ch, si
       sql_err(b->db, err, "write");
       goto fail;
     }
+    /* the event, sealed like the value (a put's event is its value: sealed once) */
+    const char *ev = ch[i].event_data;
+    size_t evlen = ch[i].event_len;
+    _cleanup_free_ char *esealed = NULL;
+    if (ev && sealed && ev == ch[i].data) {
+      ev = sealed;
+      evlen = slen;
+    } else if (ev && encrypted(b, ch[i].key)) {
+      if (drv_store_seal(b->key, ev, evlen, &esealed, &evlen, err) < 0) goto fail;
+      ev = esealed;
+    }
+    sqlite3_bind_int64(b->hput, 1, (sqlite3_int64)ch[i].mod_rev);
+    sqlite3_bind_text(b->hput, 2, ch[i].key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(b->hput, 3, ch[i].type);
+    sqlite3_bind_int64(b->hput, 4, (sqlite3_int64)ch[i].create_rev);
+    sqlite3_bind_blob(b->hput, 5, ev ? ev : "", (int)(ev ? evlen : 0), SQLITE_STATIC);
+    rc = sqlite3_step(b->hput);
+    sqlite3_reset(b->hput);
+    sqlite3_clear_bindings(b->hput);
+    if (rc != SQLITE_DONE) {
+      sql_err(b->db, err, "write history");
+      goto fail;
+    }
+  }
+  /* now and then, what fell out of the kept history goes */
+  if (rev > b->history && rev - b->last_trim >= 1024) {
+    sqlite3_bind_int64(b->htrim, 1, (sqlite3_int64)(rev - b->history));
+    int rc = sqlite3_step(b->htrim);
+    sqlite3_reset(b->htrim);
+    if (rc != SQLITE_DONE) {
+      sql_err(b->db, err, "trim history");
+      goto fail;
+    }
+    b->last_trim = rev;
   }
   sqlite3_bind_int64(b->setrev, 1, (sqlite3_int64)rev);
   int rc = sqlite3_step(b->setrev);
@@ -180,18 +254,23 @@ static void sqlite_close(drv_store_backend *base)
   sqlite3_finalize(b->put);
   sqlite3_finalize(b->del);
   sqlite3_finalize(b->setrev);
+  sqlite3_finalize(b->hput);
+  sqlite3_finalize(b->htrim);
   sqlite3_close(b->db);
   drv_strv_free(b->enc_prefixes);
   free(b);
 }
 
-static const drv_store_backend_ops sqlite_ops = {sqlite_load, sqlite_commit, sqlite_close};
+static const drv_store_backend_ops sqlite_ops = {sqlite_load, sqlite_load_history, sqlite_commit,
+                                                 sqlite_close};
 
 int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
-                          const unsigned char *key, drv_store_backend **out, drv_err *err)
+                          const unsigned char *key, uint64_t history, drv_store_backend **out,
+                          drv_err *err)
 {
   sqlite_backend *b = drv_calloc(1, sizeof *b);
   b->base.ops = &sqlite_ops;
+  b->history = history;
   pthread_mutex_init(&b->ckpt_mu, NULL);
   pthread_cond_init(&b->ckpt_cond, NULL);
   _cleanup_free_ char *path = drv_asprintf("%s/store.db", dir);
@@ -210,6 +289,8 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
       "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL,"
       " mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
       "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS history(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+      " type INTEGER NOT NULL, create_rev INTEGER NOT NULL, value BLOB NOT NULL);"
       "INSERT OR IGNORE INTO meta VALUES('revision', 0);";
   char *msg = NULL;
   if (sqlite3_exec(b->db, setup, NULL, NULL, &msg) != SQLITE_OK) {
@@ -223,7 +304,11 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
       sqlite3_prepare_v3(b->db, "DELETE FROM kv WHERE key = ?1", -1, SQLITE_PREPARE_PERSISTENT,
                          &b->del, NULL) ||
       sqlite3_prepare_v3(b->db, "UPDATE meta SET value = ?1 WHERE name = 'revision'", -1,
-                         SQLITE_PREPARE_PERSISTENT, &b->setrev, NULL)) {
+                         SQLITE_PREPARE_PERSISTENT, &b->setrev, NULL) ||
+      sqlite3_prepare_v3(b->db, "INSERT OR REPLACE INTO history VALUES(?1, ?2, ?3, ?4, ?5)", -1,
+                         SQLITE_PREPARE_PERSISTENT, &b->hput, NULL) ||
+      sqlite3_prepare_v3(b->db, "DELETE FROM history WHERE rev <= ?1", -1,
+                         SQLITE_PREPARE_PERSISTENT, &b->htrim, NULL)) {
     sql_err(b->db, err, "prepare statements");
     sqlite_close(&b->base);
     return -1;

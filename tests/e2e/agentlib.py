@@ -89,7 +89,12 @@ class Agent(Process):
                 subprocess.run(["umount", "-l", mp], capture_output=True)
         for uid_dir in glob.glob(os.path.join(self.dir, "agent", "pods", "*")):
             uid = os.path.basename(uid_dir)
-            for cg in glob.glob(f"/sys/fs/cgroup/*/drover/pods/pod{uid}"):
+            # the pod's cgroup: under its QoS class (kubepods[/burstable|/besteffort]), or the
+            # older flat layout
+            cgs = glob.glob(f"/sys/fs/cgroup/*/drover/pods/pod{uid}") + \
+                glob.glob(f"/sys/fs/cgroup/*/drover/kubepods/pod{uid}") + \
+                glob.glob(f"/sys/fs/cgroup/*/drover/kubepods/*/pod{uid}")
+            for cg in cgs:
                 for sub in sorted(glob.glob(cg + "/*/"), reverse=True):
                     try:
                         os.rmdir(sub)

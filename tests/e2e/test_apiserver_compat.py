@@ -273,3 +273,98 @@ def test_duplicate_fields_strict_warn_ignore(srv):
     assert code == 201 and not warns and o["data"] == {"k": "2"}
     for n in ("dup-w", "dup-i"):
         srv.http("DELETE", CM + "/" + n)
+
+
+def test_paginated_list_is_one_snapshot(srv):
+    def mk(name, v="1"):
+        return {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": {"pg": "yes"}}, "data": {"v": v}}
+    for i in range(10):
+        assert srv.http("POST", CM, body=mk(f"pg-{i:02d}"))[0] == 201
+    q = CM + "?labelSelector=pg%3Dyes&limit=4"
+    code, p1 = srv.http("GET", q)
+    assert code == 200 and len(p1["items"]) == 4 and p1["metadata"]["continue"]
+    rv = p1["metadata"]["resourceVersion"]
+    # between pages: one created before the cursor and one after it, one deleted, one changed
+    srv.http("POST", CM, body=mk("pg-00a"))
+    srv.http("POST", CM, body=mk("pg-99"))
+    srv.http("DELETE", CM + "/pg-05")
+    srv.http("PATCH", CM + "/pg-06", body={"data": {"v": "2"}},
+             headers={"Content-Type": "application/merge-patch+json"})
+    items = list(p1["items"])
+    cont = p1["metadata"]["continue"]
+    while cont:
+        code, p = srv.http("GET", q + "&continue=" + cont)
+        assert code == 200 and p["metadata"]["resourceVersion"] == rv, p
+        items += p["items"]
+        cont = p["metadata"].get("continue")
+    assert [i["metadata"]["name"] for i in items] == [f"pg-{i:02d}" for i in range(10)]
+    assert all(i["data"]["v"] == "1" for i in items)
+    # the same snapshot at that resourceVersion, asked for exactly
+    code, l = srv.http("GET", CM + f"?labelSelector=pg%3Dyes&resourceVersion={rv}&resourceVersionMatch=Exact")
+    assert code == 200 and len(l["items"]) == 10 and l["metadata"]["resourceVersion"] == rv
+    # a fresh list sees the changes; kubectl and python3-kubernetes page through it
+    names = srv.kubectl("get", "cm", "-l", "pg=yes", "--chunk-size=3", "-o", "name").stdout.split()
+    assert len(names) == 11 and "configmap/pg-99" in names and "configmap/pg-05" not in names
+    from kubernetes import client, config
+    api = client.CoreV1Api(config.new_client_from_config(config_file=srv.kubeconfig))
+    r = api.list_namespaced_config_map("default", label_selector="pg=yes", limit=5)
+    got, first_rv = [i.metadata.name for i in r.items], r.metadata.resource_version
+    srv.http("DELETE", CM + "/pg-99")
+    while r.metadata._continue:
+        r = api.list_namespaced_config_map("default", label_selector="pg=yes", limit=5,
+                                           _continue=r.metadata._continue)
+        assert r.metadata.resource_version == first_rv
+        got += [i.metadata.name for i in r.items]
+    assert len(got) == 11 and "pg-99" in got
+    # a continue token that does not decode is a 400
+    assert srv.http("GET", q + "&continue=bm9wZQ%3D%3D")[0] == 400
+    for n in [f"pg-{i:02d}" for i in range(10)] + ["pg-00a"]:
+        srv.http("DELETE", CM + "/" + n)
+
+
+def open_watch(srv, path):
+    import urllib.request
+    req = urllib.request.Request(srv.url + path, headers={"Authorization": "Bearer " + srv.token()})
+    return urllib.request.urlopen(req, context=srv.ssl_context(), timeout=15)
+
+
+def test_watch_and_continue_across_restart():
+    s = Server()
+    try:
+        for i in range(6):
+            assert s.http("POST", CM, body={"metadata": {"name": f"rs-{i}"}, "data": {"v": "1"}})[0] == 201
+        code, p1 = s.http("GET", CM + "?limit=3")
+        rv = p1["metadata"]["resourceVersion"]
+        s.http("PATCH", CM + "/rs-1", body={"data": {"v": "2"}},
+               headers={"Content-Type": "application/merge-patch+json"})
+        s.http("DELETE", CM + "/rs-4")
+        s.stop()
+        s.start()
+        s.http("POST", CM, body={"metadata": {"name": "rs-9"}})
+        # a watch from before the restart gets every event since, in order
+        r = open_watch(s, CM + f"?watch=1&resourceVersion={rv}&timeoutSeconds=5")
+        evs = [json.loads(r.readline()) for _ in range(3)]
+        r.close()
+        assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs] == \
+            [("MODIFIED", "rs-1"), ("DELETED", "rs-4"), ("ADDED", "rs-9")], evs
+        assert evs[0]["object"]["data"] == {"v": "2"}
+        # the same through kubectl
+        p = s.kubectl("get", "--raw", CM + f"?watch=1&resourceVersion={rv}&timeoutSeconds=1",
+                      timeout=30)
+        evs = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
+        got = [(e["type"], e["object"]["metadata"]["name"]) for e in evs]
+        assert got == [("MODIFIED", "rs-1"), ("DELETED", "rs-4"), ("ADDED", "rs-9")], p.stdout
+        # the paginated list goes on from its snapshot
+        items = list(p1["items"])
+        cont = p1["metadata"]["continue"]
+        while cont:
+            code, p = s.http("GET", CM + "?limit=3&continue=" + cont)
+            assert code == 200 and p["metadata"]["resourceVersion"] == rv
+            items += p["items"]
+            cont = p["metadata"].get("continue")
+        names = [i["metadata"]["name"] for i in items]
+        assert [n for n in names if n.startswith("rs-")] == [f"rs-{i}" for i in range(6)]
+        assert next(i for i in items if i["metadata"]["name"] == "rs-1")["data"] == {"v": "1"}
+    finally:
+        s.cleanup()

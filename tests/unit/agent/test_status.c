@@ -126,12 +126,33 @@ static void status_json(void **state)
   json_decref(st3);
 }
 
+/* The informer's copy keeps what the agent reads back: phase and conditions of the status. */
+static void trim_cached(void **state)
+{
+  (void)state;
+  json_t *pod = json_loads("{\"metadata\":{\"name\":\"p\",\"managedFields\":[{}]},\"spec\":{\"containers\":[]},"
+                           "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\"}],"
+                           "\"podIP\":\"10.0.0.2\",\"containerStatuses\":[{\"name\":\"c\"}]}}",
+                           0, NULL);
+  assert_non_null(pod);
+  drv_pod_trim_cached(pod);
+  assert_string_equal(drv_json_get_str(pod, "status.phase"), "Running");
+  assert_int_equal(json_array_size(drv_json_get(pod, "status.conditions")), 1);
+  assert_null(drv_json_get(pod, "status.podIP"));
+  assert_null(drv_json_get(pod, "status.containerStatuses"));
+  assert_null(drv_json_get(pod, "metadata.managedFields"));
+  assert_string_equal(drv_json_get_str(pod, "metadata.name"), "p");
+  assert_non_null(drv_json_get(pod, "spec.containers"));
+  json_decref(pod);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(backoff_doubles_to_five_minutes),
       cmocka_unit_test(phases),
       cmocka_unit_test(status_json),
+      cmocka_unit_test(trim_cached),
   };
   return cmocka_run_group_tests_name("agent_status", tests, NULL, NULL);
 }

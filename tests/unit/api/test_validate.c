@@ -337,7 +337,7 @@ static void field_validation(void **state)
   assert_int_equal(drv_status_code(st), 400);
   assert_string_equal(json_string_value(json_object_get(st, "message")),
                       "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: "
-                      "duplicate field \"replicas\", unknown field \"spec.foo\", unknown field \"spec.template.spec.containers[0].imagee\"");
+                      "duplicate field \"spec.replicas\", unknown field \"spec.foo\", unknown field \"spec.template.spec.containers[0].imagee\"");
   json_decref(st);
   json_t *o = drv_api_decode(d, body, strlen(body), false, DRV_FV_WARN, &warn, &st);
   assert_non_null(o);

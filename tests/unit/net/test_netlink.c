@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -140,27 +141,51 @@ static void pod_attach_reaches_gateway_and_service(void **state)
 
   drv_svc_ep ep = {pip, 8080};
   drv_svc_rule rule = {"default/web:80", "tcp", addr("10.123.96.10"), 80, 30080, &ep, 1};
-  if (drv_svc_sync(&rule, 1, &err) < 0) fail_msg("%s", err.msg);
+  drv_svc_table t = {.owner = "0000AAAA", .rules = &rule, .n = 1};
+  if (drv_svc_sync(&t, &err) < 0) fail_msg("%s", err.msg);
+  /* A second agent in the same namespace: its own chains, with a hostPort to the same pod. */
+  drv_hostport hp = {"default/web/c:8080", "tcp", {0}, 18080, pip, 8080};
+  drv_svc_table t2 = {.owner = "0000BBBB", .hps = &hp, .n_hps = 1};
+  if (drv_svc_sync(&t2, &err) < 0) fail_msg("%s", err.msg);
+  if (drv_svc_sync(&t, &err) < 0) fail_msg("%s", err.msg); /* must leave t2's rules alone */
   /* Local traffic needs a route to the VIP before NAT (nodes have a default route). */
   drv_nl *nl = NULL;
   assert_int_equal(drv_nl_open(&nl, &err), 0);
   assert_int_equal(drv_nl_route_replace(nl, addr("10.123.96.0"), 24, (struct in_addr){0}, "tbr1", &err), 0);
   drv_nl_close(nl);
-  struct sockaddr_in vip = {.sin_family = AF_INET, .sin_port = htons(80), .sin_addr = rule.vip};
-  c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  assert_int_equal(connect(c, (struct sockaddr *)&vip, sizeof vip), 0);
-  a = accept(ls, NULL, NULL);
-  assert_true(a >= 0);
-  assert_int_equal(write(c, "hi", 2), 2);
-  char buf[4] = "";
-  assert_int_equal(read(a, buf, 2), 2);
-  assert_memory_equal(buf, "hi", 2);
-  close(a);
-  close(c);
+  struct sockaddr_in targets[3] = {
+      {.sin_family = AF_INET, .sin_port = htons(80), .sin_addr = rule.vip},     /* ClusterIP */
+      {.sin_family = AF_INET, .sin_port = htons(18080), .sin_addr = gw},        /* hostPort, node address */
+      {.sin_family = AF_INET, .sin_port = htons(18080), .sin_addr = addr("127.0.0.1")}, /* localhost */
+  };
+  for (int i = 0; i < 3; i++) {
+    c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(c, (struct sockaddr *)&targets[i], sizeof targets[i]) != 0) fail_msg("target %d: %m", i);
+    a = accept(ls, NULL, NULL);
+    assert_true(a >= 0);
+    assert_int_equal(write(c, "hi", 2), 2);
+    char buf[4] = "";
+    assert_int_equal(read(a, buf, 2), 2);
+    assert_memory_equal(buf, "hi", 2);
+    close(a);
+    close(c);
+  }
   /* No endpoints: the chain goes, the VIP stops answering on that port. */
   rule.n_eps = 0;
-  assert_int_equal(drv_svc_sync(&rule, 1, &err), 0);
-  assert_int_equal(drv_svc_cleanup(&err), 0);
+  assert_int_equal(drv_svc_sync(&t, &err), 0);
+  assert_int_equal(drv_svc_cleanup("0000AAAA", &err), 0);
+  FILE *f = popen("iptables-save -t nat", "r");
+  assert_non_null(f);
+  char line[512];
+  bool a_left = false, b_hook = false;
+  while (fgets(line, sizeof line, f)) {
+    if (strstr(line, "DRV-0000AAAA")) a_left = true;
+    if (strstr(line, "-A PREROUTING -j DRV-0000BBBB-SERVICES")) b_hook = true;
+  }
+  pclose(f);
+  assert_false(a_left);
+  assert_true(b_hook);
+  assert_int_equal(drv_svc_cleanup("0000BBBB", &err), 0);
 
   close(ls);
   assert_int_equal(drv_podnet_detach(ifname, &err), 0);

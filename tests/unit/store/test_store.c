@@ -259,11 +259,97 @@ static void test_group_commit_and_reopen(void **state)
   drv_store_obj *obj;
   assert_int_equal(drv_store_get(f->s, "/w/7/199", &obj), 0);
   drv_store_obj_unref(obj);
-  /* history does not survive a restart: older revisions are gone, the current one is fine */
+  /* the history survives a restart: a watch from before it gets the events since */
   drv_store_watch *w;
-  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev - 1, NULL, NULL, &w, &err), DRV_STORE_EGONE);
-  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev, NULL, NULL, &w, &err), 0);
+  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev - 2, NULL, NULL, &w, &err), 0);
+  drv_store_event ev[4];
+  assert_int_equal(drv_store_watch_next(w, ev, 4, 1000), 2);
+  assert_int_equal(ev[1].obj->mod_rev, rev);
+  assert_int_equal(ev[1].type, DRV_STORE_ADDED);
+  drv_store_event_release(&ev[0]);
+  drv_store_event_release(&ev[1]);
   drv_store_watch_close(w);
+  /* only the newest `history` revisions are kept: older ones are gone */
+  drv_store_close(f->s);
+  o.history = 100;
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev - 101, NULL, NULL, &w, &err), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_watch_open(f->s, "/w/", rev - 100, NULL, NULL, &w, &err), 0);
+  assert_int_equal(drv_store_watch_next(w, ev, 4, 1000), 4);
+  for (int i = 0; i < 4; i++) drv_store_event_release(&ev[i]);
+  drv_store_watch_close(w);
+}
+
+static void names(drv_store_list *l, char *out, size_t size)
+{
+  out[0] = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    strncat(out, l->items[i]->key, size - strlen(out) - 1);
+    strncat(out, "=", size - strlen(out) - 1);
+    const char *v = strstr(l->items[i]->data, "\"v\":\""); /* enc_value's {"v":"...",...} */
+    assert_non_null(v);
+    strncat(out, v + 5, strcspn(v + 5, "\""));
+    strncat(out, " ", size - strlen(out) - 1);
+  }
+}
+
+/* A list at an older revision: the writes since are undone, before and after a restart. */
+static void test_list_at_revision(void **state)
+{
+  fixture *f = *state;
+  char buf[512];
+  assert_int_equal(put(f->s, "/l/b", "b1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/l/d", "d1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/l/f", "f1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/m/x", "x1", true, 0, NULL), 0);
+  uint64_t at = drv_store_revision(f->s);
+  drv_store_list l;
+  assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 2, NULL, NULL, at, &l), 0);
+  names(&l, buf, sizeof buf);
+  assert_string_equal(buf, "/l/b=b1 /l/d=d1 ");
+  assert_string_equal(l.next_key, "/l/d");
+  drv_store_list_free(&l);
+  /* between pages: one created before the cursor, one after, one changed, one deleted */
+  assert_int_equal(put(f->s, "/l/a", "a1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/l/e", "e1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/l/f", "f2", false, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/l/f", "f3", false, 0, NULL), 0);
+  drv_store_write w = {DRV_STORE_DELETE, "/l/d", false, true, 0, NULL, NULL};
+  drv_err err = {0};
+  assert_int_equal(drv_store_apply(f->s, &w, NULL, &err), 0);
+  for (int round = 0; round < 2; round++) {
+    assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", "/l/d", 2, NULL, NULL, at, &l), 0);
+    names(&l, buf, sizeof buf);
+    assert_string_equal(buf, "/l/f=f1 ");
+    assert_null(l.next_key);
+    assert_int_equal(l.rev, at);
+    drv_store_list_free(&l);
+    assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 0, NULL, NULL, at, &l), 0);
+    names(&l, buf, sizeof buf);
+    assert_string_equal(buf, "/l/b=b1 /l/d=d1 /l/f=f1 ");
+    drv_store_list_free(&l);
+    /* now: the current state */
+    assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 0, NULL, NULL, 0, &l), 0);
+    names(&l, buf, sizeof buf);
+    assert_string_equal(buf, "/l/a=a1 /l/b=b1 /l/e=e1 /l/f=f3 ");
+    drv_store_list_free(&l);
+    /* the same after a restart (the history is reloaded) */
+    drv_store_close(f->s);
+    drv_store_opts o = {.dir = f->dir};
+    assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  }
+  /* a restart keeping less history: the values at `at` are older than it */
+  drv_store_close(f->s);
+  drv_store_opts o = {.dir = f->dir, .history = 3};
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 0, NULL, NULL, at, &l), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 0, NULL, NULL, at + 3, &l), DRV_STORE_EGONE);
+  /* d's value before its delete is older than the kept history too; now is fine */
+  assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 0, NULL, NULL, at + 4, &l), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_list_prefix_at(f->s, "/l/", NULL, 0, NULL, NULL, at + 5, &l), 0);
+  names(&l, buf, sizeof buf);
+  assert_string_equal(buf, "/l/a=a1 /l/b=b1 /l/e=e1 /l/f=f3 ");
+  drv_store_list_free(&l);
 }
 
 /* Read-modify-write from many threads on one key: encoders run outside the store's locks and
@@ -371,6 +457,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_list_filtered_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_list_at_revision, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_and_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_read_modify_write, setup, teardown),
       cmocka_unit_test_setup_teardown(test_encryption, setup, teardown),
