@@ -1,7 +1,9 @@
 #!/bin/bash
 # Container run latency: `drover runtime run` vs Debian's `runc run` on the same busybox bundle
-# running /bin/true, alternating, N runs each (default 50). Prints medians, the ratio and the
-# peak RSS of the runtime process. Needs root, /bin/busybox (busybox-static) and runc.
+# running /bin/true, alternating, N runs each (default 50). Prints wall and CPU-time medians
+# (CPU: user + system of the runtime and everything it started, from wait4's rusage; steadier
+# than wall time on a loaded machine), the ratios and the peak RSS of the runtime process.
+# Needs root, /bin/busybox (busybox-static) and runc.
 set -euo pipefail
 N=${N:-50}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,12 +32,15 @@ try:
     json.dump(cfg, open(os.path.join(bundle, "config.json"), "w"))
 
     def one(cmd):
+        """(wall ms, CPU ms) of one run."""
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, cwd=bundle, stdout=subprocess.DEVNULL)
+        p = subprocess.Popen(cmd, cwd=bundle, stdout=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
         dt = (time.perf_counter() - t0) * 1000
+        p.returncode = os.waitstatus_to_exitcode(status)
         if p.returncode != 0:
             sys.exit(f"bench/runtime: {cmd} exited {p.returncode}")
-        return dt
+        return dt, (ru.ru_utime + ru.ru_stime) * 1000
 
     def peak_rss(cmd):
         """KB, measured apart (GNU time's child is small, unlike a forked python)."""
@@ -45,6 +50,8 @@ try:
         return int(open(out).read().split()[-1])
 
     res = {"drover-runtime": [], "drover": [], "runc": []}
+    cpu = {k: [] for k in res}
+    load0 = os.getloadavg()[0]
     rss = {k: 0 for k in res}
     if not os.path.exists(drover):
         print(f"(no {drover}: measuring drover-runtime only)")
@@ -55,15 +62,21 @@ try:
                           ("runc", [runc, "--root", os.path.join(work, "r"), "run", f"b{os.getpid()}-{i}"])):
             if name not in res:
                 continue
-            res[name].append(one(cmd))
+            wall, used = one(cmd)
+            res[name].append(wall)
+            cpu[name].append(used)
             if i < 5:
                 rss[name] = max(rss[name], peak_rss([c if c != cmd[-1] else cmd[-1] + "-rss" for c in cmd]))
     med = {k: statistics.median(v) for k, v in res.items()}
-    print(f"runtime run /bin/true (busybox bundle), N={n} each, alternating")
+    cmed = {k: statistics.median(v) for k, v in cpu.items() if v}
+    print(f"runtime run /bin/true (busybox bundle), N={n} each, alternating, "
+          f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
     for k, label in (("drover-runtime", "drover-runtime run"), ("drover", "drover runtime run"), ("runc", "runc run")):
         if k in res:
-            print(f"  {label:20s} median {med[k]:6.1f} ms  (min {min(res[k]):5.1f})  peak RSS {rss[k]/1024:5.1f} MB")
-    print(f"  ratio drover-runtime/runc: {med['drover-runtime']/med['runc']:.2f} (goal <= 0.20)")
+            print(f"  {label:20s} median {med[k]:6.1f} ms  (min {min(res[k]):5.1f})  CPU median {cmed[k]:5.1f} ms"
+                  f"  peak RSS {rss[k]/1024:5.1f} MB")
+    print(f"  ratio drover-runtime/runc: {med['drover-runtime']/med['runc']:.2f} (goal <= 0.20), "
+          f"CPU {cmed['drover-runtime']/cmed['runc']:.2f}")
     if "drover" in med:
         print(f"  ratio drover runtime/runc: {med['drover']/med['runc']:.2f}")
 finally:
