@@ -612,6 +612,7 @@ static void *worker_thread(void *arg)
 static void agent_free(drv_agent *a)
 {
   if (!a) return;
+  drv_volsrc_free(a->volsrc); /* its thread uses the API client */
   drv_informer_free(a->pod_inf);
   drv_informer_free(a->node_inf);
   drv_informer_free(a->svc_inf);
@@ -623,7 +624,6 @@ static void agent_free(drv_agent *a)
   if (a->images) drv_image_store_close(a->images);
   drv_ipam_free(a->ipam);
   json_decref(a->metrics_last);
-  json_decref(a->vol_cache);
   drv_kubeconfig_free(&a->kc);
   free(a->tokens);
   free(a->data_dir), free(a->node_name), free(a->node_ip), free(a->pod_cidr), free(a->bridge);

@@ -120,7 +120,7 @@ struct drv_agent {
   long long pressure_at[3];    /* monotonic ms the threshold was last crossed */
   bool node_status_dirty;      /* a condition changed: post the Node's status now (atomic) */
   long long start_ms;
-  json_t *vol_cache;           /* volumes.c: ConfigMaps/Secrets read lately (worker thread) */
+  struct drv_volsrc *volsrc;   /* volsrc.c: the ConfigMaps/Secrets pods mount, watched */
 };
 
 /* pod.c */
@@ -175,6 +175,14 @@ char *drv_pod_volume_dir(drv_pod *p, const char *name);
  * a missing limit is the node's allocatable); ctr: the container when containerName is unset. */
 int drv_resource_field_value(struct drv_agent *a, drv_pod *p, const json_t *ctr, const json_t *ref,
                              char **out, drv_err *err);
+
+/* volsrc.c: the ConfigMaps and Secrets pods mount, watched by name; changed(ud) runs on its
+ * thread after one changed. drv_volsrc_get: 0 with *out, 1 when it does not exist, -1. */
+typedef struct drv_volsrc drv_volsrc;
+drv_volsrc *drv_volsrc_new(drv_api_client *api, void (*changed)(void *ud), void *ud);
+void drv_volsrc_free(drv_volsrc *v);
+int drv_volsrc_get(drv_volsrc *v, const char *ns, bool secret, const char *name, json_t **out,
+                   drv_err *err);
 
 /* exec.c: sets proc's env and cwd to the container's (its bundle's config.json: image env +
  * pod env), TERM=xterm with a terminal. */

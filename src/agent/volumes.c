@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,6 @@
 #include "common/log.h"
 #include "common/util.h"
 
-/* ConfigMaps and Secrets read from the server are reused this long by every pod. */
-#define SRC_CACHE_MS 1000
 /* A FailedMount Event is repeated at most this often per pod. */
 #define EVENT_EVERY_MS 10000
 
@@ -122,37 +121,24 @@ static unsigned char *b64_decode(const char *s, size_t *len)
 
 /* ---- ConfigMaps and Secrets, shared by the pods of one sync pass ---- */
 
+/* A ConfigMap or Secret changed (on the watch thread): the pods that mount one are due now. */
+static void sources_changed(void *ud)
+{
+  drv_agent *a = ud;
+  pthread_mutex_lock(&a->lock);
+  for (size_t i = 0; i < a->pods.n; i++)
+    if (a->pods.v[i]->vols || !a->pods.v[i]->vols_ready) a->pods.v[i]->next_sync_ms = 0;
+  a->wake = true;
+  pthread_cond_broadcast(&a->cond);
+  pthread_mutex_unlock(&a->lock);
+}
+
 /* 0 with *out, 1 when it does not exist, -1 on error. */
 static int get_source(drv_agent *a, const char *ns, bool secret, const char *name, json_t **out,
                       drv_err *err)
 {
-  *out = NULL;
-  long long now = drv_now_ms();
-  if (!a->vol_cache) a->vol_cache = json_object();
-  _cleanup_free_ char *key = drv_asprintf("%c/%s/%s", secret ? 's' : 'c', ns, name);
-  json_t *e = json_object_get(a->vol_cache, key);
-  if (e && now - json_integer_value(json_object_get(e, "t")) < SRC_CACHE_MS) {
-    json_t *o = json_object_get(e, "obj");
-    *out = json_incref(o);
-    return o ? 0 : 1;
-  }
-  /* Old entries go: the cache holds what pods use now, not every object ever read. */
-  const char *k;
-  json_t *v;
-  void *tmp;
-  json_object_foreach_safe(a->vol_cache, tmp, k, v)
-    if (now - json_integer_value(json_object_get(v, "t")) > 10 * SRC_CACHE_MS)
-      json_object_del(a->vol_cache, k);
-  drv_api_ref ref = {.version = "v1", .resource = secret ? "secrets" : "configmaps", .ns = ns, .name = name};
-  json_t *obj = NULL;
-  int r = drv_api_get(a->api, &ref, &obj, err);
-  if (r < 0 && r != DRV_API_ENOTFOUND) return -1;
-  json_t *ent = json_pack("{s:I}", "t", (json_int_t)now);
-  if (r == 0) json_object_set(ent, "obj", obj);
-  json_object_set_new(a->vol_cache, key, ent);
-  *out = r == 0 ? obj : NULL;
-  if (r != 0) json_decref(obj);
-  return r == 0 ? 0 : 1;
+  if (!a->volsrc) a->volsrc = drv_volsrc_new(a->api, sources_changed, a);
+  return drv_volsrc_get(a->volsrc, ns, secret, name, out, err);
 }
 
 /* A ConfigMap's (data, binaryData) or Secret's (data, base64) keys as files: all of them, or
