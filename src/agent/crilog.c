@@ -143,6 +143,15 @@ int drv_crilog_flush(drv_crilog *l, int stream, long long ts_ns, drv_err *err)
   return r;
 }
 
+int drv_crilog_flush_partial(drv_crilog *l, int stream, long long ts_ns, drv_err *err)
+{
+  drv_buf *p = &l->pending[stream];
+  if (p->len == 0) return 0;
+  int r = write_record(l, stream, true, p->data, p->len, ts_ns, err);
+  drv_buf_reset(p);
+  return r;
+}
+
 static int digits(const char *s, int n)
 {
   int v = 0;

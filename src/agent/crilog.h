@@ -27,6 +27,9 @@ int drv_crilog_write(drv_crilog *l, int stream, const char *data, size_t len, lo
                      drv_err *err);
 /* Writes what waits of an unfinished line as a full record (the stream ended). */
 int drv_crilog_flush(drv_crilog *l, int stream, long long ts_ns, drv_err *err);
+/* Writes what waits of an unfinished line as a P record at once: interactive containers
+ * (stdin/tty) show a prompt without a newline to `kubectl attach` and logs alike. */
+int drv_crilog_flush_partial(drv_crilog *l, int stream, long long ts_ns, drv_err *err);
 void drv_crilog_close(drv_crilog *l);
 
 enum { DRV_CRILOG_STDOUT = 0, DRV_CRILOG_STDERR = 1 };

@@ -1,9 +1,19 @@
-/* `kubectl exec` on the agent: GET /exec/NS/POD/CONTAINER?command=…&stdin=&stdout=&stderr=
- * upgraded to a WebSocket with Kubernetes' channel protocol (v5.channel.k8s.io, falling back to
- * v4.channel.k8s.io): each binary message starts with a channel byte — 0 stdin, 1 stdout,
- * 2 stderr, 3 the final Status, 4 resize; v5 adds 255 = the client closed a channel. The process
- * runs through the runtime's exec (namespaces and cgroup of the container); with tty=true on a
- * pseudo-terminal whose master the runtime hands over (resize messages set its window size). */
+/* `kubectl exec` and `kubectl attach` on the agent: GET /exec/NS/POD/CONTAINER?command=…&
+ * stdin=&stdout=&stderr=&tty= and /attach/NS/POD/CONTAINER?… upgraded to a WebSocket with
+ * Kubernetes' channel protocol (wschan.h).
+ *
+ * exec runs the process through the runtime's exec (namespaces and cgroup of the container);
+ * with tty=true on a pseudo-terminal whose master the runtime hands over.
+ *
+ * attach shows what the container writes from now on, read back from its CRI log (the pod's
+ * sandbox writes it; interactive containers get unfinished lines at once). With stdin: true
+ * in the container's spec, -i reaches its stdin: the sandbox holds it (the pipe's write end, or
+ * the pty master with tty: true) and hands the agent a copy per session, so it outlives agent
+ * restarts. stdinOnce: the sandbox lets go of it when the first session ends.
+ *
+ * Refusals that come after a valid handshake (container not running, -i without stdin: true,
+ * a process that cannot start) are a Status on channel 3, as the API server sends them: kubectl
+ * prints its message instead of falling back to SPDY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -14,19 +24,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/console.h"
 #include "agent/crilog.h"
 #include "agent/exec.h"
 #include "agent/hserv.h"
 #include "agent/internal.h"
+#include "agent/sandbox.h"
+#include "agent/wschan.h"
 #include "common/buf.h"
 #include "common/fs.h"
+#include "common/json.h"
 #include "common/parse_bool.h"
 #include "common/util.h"
 #include "runtime/runtime.h"
@@ -38,124 +50,40 @@ typedef struct exec_req {
   char *rt_id;
   json_t *args;
   bool want_stdin, want_stdout, want_stderr, tty;
-  bool v5;
-  char *console_path;
-  char *extra;
-  size_t n_extra;
   int sock;
+  const char *extra;     /* bytes that came with the upgrade request */
+  size_t n_extra;
   bool attach;           /* attach: the container's output as it is written */
   char *log_path;        /* attach: the current attempt's CRI log */
   char *ns, *pod, *ctr;
+  char *pod_dir;         /* attach -i: the sandbox that holds the stdin */
+  bool stdin_once;       /* attach: the container's stdinOnce */
+  json_t *fail;          /* refused after the handshake: the Status to end with */
 } exec_req;
 
 static void exec_req_free(exec_req *r)
 {
-  if (r->console_path) unlink(r->console_path);
-  free(r->console_path);
   free(r->rt_id);
   free(r->log_path);
   free(r->ns), free(r->pod), free(r->ctr);
+  free(r->pod_dir);
   json_decref(r->args);
-  free(r->extra);
+  json_decref(r->fail);
   free(r);
 }
 
-static int send_frame(int sock, int opcode, int channel, const void *data, size_t len)
+/* Sends the Status and closes the WebSocket; the HTTP server closes the socket afterwards. */
+static void end_session(exec_req *r, drv_wschan *w, json_t *status)
 {
-  unsigned char hdr[16];
-  size_t n = 0, plen = len + (channel >= 0 ? 1 : 0);
-  hdr[n++] = (unsigned char)(0x80 | opcode);
-  if (plen < 126) hdr[n++] = (unsigned char)plen;
-  else if (plen < 65536) {
-    hdr[n++] = 126;
-    hdr[n++] = (unsigned char)(plen >> 8);
-    hdr[n++] = (unsigned char)plen;
-  } else {
-    hdr[n++] = 127;
-    for (int i = 7; i >= 0; i--) hdr[n++] = (unsigned char)((uint64_t)plen >> (8 * i));
-  }
-  if (channel >= 0) hdr[n++] = (unsigned char)channel;
-  struct iovec iov[2] = {{hdr, n}, {(void *)data, len}};
-  struct msghdr m = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
-  size_t total = n + len;
-  while (total > 0) {
-    ssize_t k = sendmsg(sock, &m, MSG_NOSIGNAL);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    total -= (size_t)k;
-    while (k > 0 && m.msg_iovlen > 0) {
-      if ((size_t)k >= m.msg_iov[0].iov_len) {
-        k -= (ssize_t)m.msg_iov[0].iov_len;
-        m.msg_iov++;
-        m.msg_iovlen--;
-      } else {
-        m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + k;
-        m.msg_iov[0].iov_len -= (size_t)k;
-        k = 0;
-      }
-    }
-  }
-  return 0;
+  drv_wschan_finish(w, status);
+  drv_wschan_free(w);
+  exec_req_free(r);
 }
 
-/* Parses complete frames from in; calls back for each data payload. Returns bytes used, or -1
- * when the client closed the connection. */
-typedef struct ws_state {
-  int stdin_fd;
-  int sock;
-  int tty_fd; /* the pty master with a TTY: resize messages apply to it */
-} ws_state;
-
-static ssize_t ws_consume(ws_state *ws, unsigned char *in, size_t len)
+static void close_fd(int *fd)
 {
-  size_t pos = 0;
-  for (;;) {
-    if (len - pos < 2) return (ssize_t)pos;
-    unsigned char *f = in + pos;
-    int opcode = f[0] & 0x0f;
-    bool masked = f[1] & 0x80;
-    uint64_t plen = f[1] & 0x7f;
-    size_t hl = 2;
-    if (plen == 126) {
-      if (len - pos < 4) return (ssize_t)pos;
-      plen = ((uint64_t)f[2] << 8) | f[3];
-      hl = 4;
-    } else if (plen == 127) {
-      if (len - pos < 10) return (ssize_t)pos;
-      plen = 0;
-      for (int i = 0; i < 8; i++) plen = (plen << 8) | f[2 + i];
-      hl = 10;
-    }
-    if (masked) hl += 4;
-    if (len - pos < hl + plen) return (ssize_t)pos;
-    unsigned char *p = f + hl;
-    if (masked)
-      for (uint64_t i = 0; i < plen; i++) p[i] ^= f[hl - 4 + (i & 3)];
-    if (opcode == 0x8) return -1;
-    if (opcode == 0x9) send_frame(ws->sock, 0xA, -1, p, plen);
-    if ((opcode == 0x2 || opcode == 0x1 || opcode == 0x0) && plen >= 1) {
-      int ch = p[0];
-      if (ch == 0 && ws->stdin_fd >= 0 && plen > 1) {
-        if (drv_write_all(ws->stdin_fd, p + 1, plen - 1) < 0) {
-          close(ws->stdin_fd);
-          ws->stdin_fd = -1;
-        }
-      } else if (ch == 4 && ws->tty_fd >= 0 && plen > 1) {
-        /* {"Width":W,"Height":H} */
-        json_t *j = json_loadb((const char *)p + 1, plen - 1, 0, NULL);
-        struct winsize wsz = {.ws_col = (unsigned short)json_integer_value(json_object_get(j, "Width")),
-                              .ws_row = (unsigned short)json_integer_value(json_object_get(j, "Height"))};
-        if (wsz.ws_col && wsz.ws_row) ioctl(ws->tty_fd, TIOCSWINSZ, &wsz);
-        json_decref(j);
-      } else if (ch == 255 && plen >= 2 && p[1] == 0 && ws->stdin_fd >= 0 && ws->stdin_fd != ws->tty_fd) {
-        close(ws->stdin_fd);
-        ws->stdin_fd = -1;
-      }
-    }
-    pos += hl + plen;
-  }
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
 }
 
 /* The container's env and working directory (from its bundle's config.json, as the agent
@@ -188,29 +116,24 @@ void drv_ctr_exec_env_cwd(drv_agent *a, const char *rt_id, bool tty, json_t *pro
   json_decref(cfg);
 }
 
-static void *exec_thread(void *arg)
+static void exec_session(exec_req *r)
 {
-  exec_req *r = arg;
-  int sock = r->sock;
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+  drv_wschan w;
+  drv_wschan_init(&w, r->sock, r->extra, r->n_extra);
+  if (r->fail) {
+    json_t *st = r->fail;
+    r->fail = NULL;
+    end_session(r, &w, st);
+    return;
+  }
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, lsock = -1, master = -1;
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  char *console = NULL;
   drv_err err;
   pid_t pid = -1;
   bool ok = pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0;
   if (!ok) drv_error(&err, errno, "exec: pipes");
-  int lsock = -1, master = -1;
-  if (ok && r->tty) {
-    /* The runtime hands the pty master over a unix socket (runc's console-socket protocol). */
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    r->console_path = drv_asprintf("%s/exec-%d-%p.sock", r->a->rt_root, getpid(), (void *)r);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r->console_path);
-    lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lsock < 0 || strlen(r->console_path) >= sizeof sa.sun_path ||
-        bind(lsock, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lsock, 1) < 0) {
-      ok = false;
-      drv_error(&err, errno, "exec: console socket `%s`", r->console_path);
-    }
-  }
+  if (ok && r->tty && (lsock = drv_console_listen(r->a->rt_root, &console, &err)) < 0) ok = false;
   if (ok) {
     /* No user: the runtime gives the exec the container's (runAsUser, groups), never root. */
     json_t *proc = json_pack("{s:O, s:s, s:b}", "args", r->args, "cwd", "/", "terminal", r->tty);
@@ -223,109 +146,81 @@ static void *exec_thread(void *arg)
     o.stdio[0] = r->want_stdin ? in[0] : devnull;
     o.stdio[1] = r->want_stdout ? out[1] : devnull;
     o.stdio[2] = r->want_stderr ? errp[1] : devnull;
-    if (r->tty) o.console_socket = r->console_path;
+    if (r->tty) o.console_socket = console;
     ok = drv_rt_exec(&o, &pid, &err) == 0;
     json_decref(proc);
   }
-  if (ok && r->tty) {
-    int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-    char b[8], cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {b, sizeof b};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-    struct cmsghdr *cm;
-    if (c >= 0 && recvmsg(c, &m, MSG_CMSG_CLOEXEC) >= 0 && (cm = CMSG_FIRSTHDR(&m)) &&
-        cm->cmsg_type == SCM_RIGHTS)
-      memcpy(&master, CMSG_DATA(cm), sizeof master);
-    if (c >= 0) close(c);
-    if (master < 0) {
-      kill(pid, SIGKILL);
-      int st;
-      waitpid(pid, &st, 0);
-      ok = false;
-      drv_error(&err, EIO, "exec: no terminal from the runtime");
-    }
+  if (ok && r->tty && drv_console_recv(lsock, 10000, &master, &err) < 0) {
+    kill(pid, SIGKILL);
+    int code;
+    drv_err e2;
+    drv_rt_wait(pid, &code, &e2);
+    ok = false;
   }
-  if (lsock >= 0) close(lsock);
+  close_fd(&lsock);
+  if (console) unlink(console);
+  free(console);
+  close_fd(&in[0]);
+  close_fd(&out[1]);
+  close_fd(&errp[1]);
+  close_fd(&devnull);
+  if (!ok) {
+    close_fd(&in[1]);
+    close_fd(&out[0]);
+    close_fd(&errp[0]);
+    _cleanup_free_ char *m = drv_asprintf("Internal error occurred: error executing command in container: %s", err.msg);
+    end_session(r, &w, drv_wschan_status_failure(500, "InternalError", m));
+    return;
+  }
   if (master >= 0) {
-    /* With a TTY, all output comes from the master; stdin goes to it. */
-    close(out[0]);
+    /* With a TTY, all output comes from the master and stdin goes to it. */
+    close_fd(&out[0]);
+    close_fd(&errp[0]);
+    close_fd(&in[1]);
     out[0] = master;
-    close(errp[0]);
-    errp[0] = -1;
+    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    w.tty_fd = master;
+    if (r->want_stdin) w.stdin_fd = master;
+  } else if (r->want_stdin) {
+    fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+    w.stdin_fd = in[1];
+  } else {
+    close_fd(&in[1]);
   }
-  if (in[0] >= 0) close(in[0]);
-  if (out[1] >= 0) close(out[1]);
-  if (errp[1] >= 0) close(errp[1]);
-  if (devnull >= 0) close(devnull);
-  ws_state ws = {.stdin_fd = ok && r->want_stdin ? in[1] : -1, .sock = sock, .tty_fd = master};
-  if (!(ok && r->want_stdin) && in[1] >= 0) close(in[1]);
-  if (master >= 0) {
-    if (ws.stdin_fd >= 0) close(ws.stdin_fd);
-    ws.stdin_fd = r->want_stdin ? master : -1;
-  }
-  int code = -1;
-  if (ok) {
-    drv_buf inbuf = DRV_BUF_INIT;
-    if (r->n_extra) drv_buf_append(&inbuf, r->extra, r->n_extra);
-    int fds_open = master >= 0 ? 1 : 2;
-    bool client_gone = false;
-    while (fds_open > 0 && !client_gone) {
-      if (inbuf.len) {
-        ssize_t used = ws_consume(&ws, (unsigned char *)inbuf.data, inbuf.len);
-        if (used < 0) break;
-        memmove(inbuf.data, inbuf.data + used, inbuf.len - (size_t)used);
-        inbuf.len -= (size_t)used;
-      }
-      struct pollfd p[3] = {{out[0], POLLIN, 0}, {errp[0], POLLIN, 0}, {sock, POLLIN, 0}};
-      if (poll(p, 3, -1) < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      char buf[32768];
-      for (int i = 0; i < 2; i++) {
-        if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        ssize_t k = read(p[i].fd, buf, sizeof buf);
-        if (k > 0) {
-          if (send_frame(sock, 0x2, i + 1, buf, (size_t)k) < 0) client_gone = true;
-        } else if (k == 0 || errno != EINTR) {
-          close(p[i].fd);
-          if (i == 0) out[0] = -1;
-          else errp[0] = -1;
-          fds_open--;
-        }
-      }
-      if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-        ssize_t k = recv(sock, buf, sizeof buf, 0);
-        if (k <= 0) client_gone = true;
-        else drv_buf_append(&inbuf, buf, (size_t)k);
+  int fds_open = (out[0] >= 0) + (errp[0] >= 0);
+  drv_wschan_step(&w, 0, 0); /* input that came with the handshake */
+  while (fds_open > 0 && !w.gone) {
+    if (w.stdin_eof && in[1] >= 0) {
+      close_fd(&in[1]); /* the client's EOF reaches the process */
+      w.stdin_fd = -1;
+    }
+    struct pollfd p[4] = {{out[0], POLLIN, 0}, {errp[0], POLLIN, 0},
+                          {w.sock, drv_wschan_sock_events(&w), 0},
+                          {w.stdin_fd, drv_wschan_stdin_events(&w), 0}};
+    if (poll(p, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    char buf[32768];
+    for (int i = 0; i < 2; i++) {
+      if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t k = read(p[i].fd, buf, sizeof buf);
+      if (k > 0) {
+        drv_wschan_send(&w, i + 1, buf, (size_t)k);
+      } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close_fd(i == 0 ? &out[0] : &errp[0]);
+        fds_open--;
       }
     }
-    drv_buf_free(&inbuf);
-    if (client_gone) kill(pid, SIGKILL);
-    if (drv_rt_wait(pid, &code, &err) < 0) code = -1;
+    drv_wschan_step(&w, p[2].revents, p[3].revents);
   }
-  if (ws.stdin_fd >= 0 && ws.stdin_fd != master) close(ws.stdin_fd);
-  if (out[0] >= 0) close(out[0]);
-  if (errp[0] >= 0) close(errp[0]);
-  char *status;
-  if (!ok)
-    status = drv_asprintf("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"%s\",\"reason\":\"InternalError\",\"code\":500}",
-                          err.msg);
-  else if (code == 0)
-    status = drv_strdup("{\"metadata\":{},\"status\":\"Success\"}");
-  else
-    status = drv_asprintf("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with "
-                          "non-zero exit code: %d\",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":"
-                          "[{\"reason\":\"ExitCode\",\"message\":\"%d\"}]}}",
-                          code, code);
-  for (char *c = status; *c; c++)
-    if (*c == '\n') *c = ' ';
-  send_frame(sock, 0x2, 3, status, strlen(status));
-  free(status);
-  unsigned char close_code[2] = {0x03, 0xe8};
-  send_frame(sock, 0x8, -1, close_code, 2);
-  exec_req_free(r);
-  return NULL;
+  if (w.gone) kill(pid, SIGKILL);
+  int code = -1;
+  if (drv_rt_wait(pid, &code, &err) < 0) code = -1;
+  close_fd(&in[1]);
+  close_fd(&out[0]);
+  close_fd(&errp[0]);
+  end_session(r, &w, drv_wschan_status_exit(code));
 }
 
 static bool still_running(exec_req *r)
@@ -341,19 +236,39 @@ static bool still_running(exec_req *r)
   return running;
 }
 
-/* Attach without stdin: what the container writes from now on, stdout on channel 1 and stderr
- * on 2, read back from its CRI log, until it stops or the client leaves. */
-static void *attach_thread(void *arg)
+/* Attach: what the container writes from now on, stdout on channel 1 and stderr on 2, read back
+ * from its CRI log, until it stops or the client leaves; with -i the client's input goes to the
+ * stdin the sandbox holds. */
+static void attach_session(exec_req *r)
 {
-  exec_req *r = arg;
-  int sock = r->sock;
+  drv_wschan w;
+  drv_wschan_init(&w, r->sock, r->extra, r->n_extra);
+  if (r->fail) {
+    json_t *st = r->fail;
+    r->fail = NULL;
+    end_session(r, &w, st);
+    return;
+  }
+  int in = -1;
+  drv_err err;
+  if ((r->want_stdin || r->tty) && drv_sandbox_stdin(r->pod_dir, r->rt_id, &in, &err) < 0) {
+    _cleanup_free_ char *m = drv_asprintf("Internal error occurred: attach to the stdin of container %s: %s",
+                                          r->ctr, err.msg);
+    end_session(r, &w, drv_wschan_status_failure(500, "InternalError", m));
+    return;
+  }
+  if (in >= 0) {
+    fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
+    if (r->want_stdin) w.stdin_fd = in;
+    if (r->tty) w.tty_fd = in;
+  }
   FILE *f = fopen(r->log_path, "re");
   off_t off = 0;
   if (f && fseeko(f, 0, SEEK_END) == 0) off = ftello(f);
   drv_buf raw = DRV_BUF_INIT;
   long long quiet_since = drv_now_ms();
-  bool gone = false;
-  while (!gone) {
+  bool released = false;
+  while (!w.gone) {
     struct stat st;
     if (!f) f = fopen(r->log_path, "re");
     if (f && fstat(fileno(f), &st) == 0 && st.st_size < off) off = 0; /* rotated */
@@ -370,12 +285,12 @@ static void *attach_thread(void *arg)
       char *nl = memchr(raw.data + pos, '\n', raw.len - pos);
       if (!nl) break;
       drv_crilog_record rec;
-      drv_err err;
-      if (drv_crilog_parse(raw.data + pos, (size_t)(nl - (raw.data + pos)), &rec, &err) == 0) {
+      if (drv_crilog_parse(raw.data + pos, (size_t)(nl - (raw.data + pos)), &rec, &err) == 0 &&
+          (rec.stream == 0 ? r->want_stdout : r->want_stderr)) {
         drv_buf msg = DRV_BUF_INIT;
         drv_buf_append(&msg, rec.msg, rec.msg_len);
         if (!rec.partial) drv_buf_putc(&msg, '\n');
-        if (send_frame(sock, 0x2, rec.stream + 1, msg.data, msg.len) < 0) gone = true;
+        drv_wschan_send(&w, rec.stream + 1, msg.data, msg.len);
         drv_buf_free(&msg);
       }
       pos = (size_t)(nl - raw.data) + 1;
@@ -386,24 +301,25 @@ static void *attach_thread(void *arg)
     }
     if (got) quiet_since = drv_now_ms();
     else if (!still_running(r) && drv_now_ms() - quiet_since > 300) break;
-    struct pollfd p = {sock, POLLIN, 0};
-    if (!got && poll(&p, 1, 100) > 0) {
-      char b[4096];
-      ssize_t k = recv(sock, b, sizeof b, 0);
-      if (k <= 0 || ws_consume(&(ws_state){.stdin_fd = -1, .sock = sock, .tty_fd = -1}, (unsigned char *)b, (size_t)k) < 0)
-        gone = true;
+    if (w.stdin_eof && r->stdin_once && !released) {
+      /* stdinOnce: the client's EOF is the container's */
+      drv_sandbox_close_stdin(r->pod_dir, r->rt_id, &err);
+      released = true;
+      w.stdin_fd = -1;
+      if (!r->tty) close_fd(&in);
     }
+    struct pollfd p[2] = {{w.sock, drv_wschan_sock_events(&w), 0},
+                          {w.stdin_fd, drv_wschan_stdin_events(&w), 0}};
+    int n = poll(p, 2, got ? 0 : 50);
+    if (n < 0 && errno != EINTR) break;
+    drv_wschan_step(&w, n > 0 ? p[0].revents : 0, n > 0 ? p[1].revents : 0);
   }
   if (f) fclose(f);
   drv_buf_free(&raw);
-  if (!gone) {
-    const char *ok = "{\"metadata\":{},\"status\":\"Success\"}";
-    send_frame(sock, 0x2, 3, ok, strlen(ok));
-    unsigned char close_code[2] = {0x03, 0xe8};
-    send_frame(sock, 0x8, -1, close_code, 2);
-  }
-  exec_req_free(r);
-  return NULL;
+  close_fd(&in);
+  if (r->want_stdin && r->stdin_once && !released)
+    drv_sandbox_close_stdin(r->pod_dir, r->rt_id, &err);
+  end_session(r, &w, NULL);
 }
 
 static void plain(drv_hreq *c, int code, const char *msg)
@@ -432,9 +348,6 @@ void drv_agent_serve_exec(drv_agent *a, drv_hreq *c, const char *rest, bool atta
   else if (protos && strstr(protos, "v4.channel.k8s.io")) proto = "v4.channel.k8s.io";
   else if (protos && strstr(protos, "channel.k8s.io")) proto = "channel.k8s.io";
   if (!proto) return plain(c, 400, "unsupported WebSocket subprotocol: want v5.channel.k8s.io or v4.channel.k8s.io\n");
-  if (attach && (qbool(c, "stdin") || qbool(c, "tty")))
-    return plain(c, 400, "attach: stdin and tty are not supported (containers run without an open "
-                         "stdin); attach without -i/-t shows the output\n");
   json_t *args = json_array();
   for (size_t i = 0; i < c->n_args; i++)
     if (!strcmp(c->args[i].k, "command")) json_array_append_new(args, json_string(c->args[i].v));
@@ -442,33 +355,40 @@ void drv_agent_serve_exec(drv_agent *a, drv_hreq *c, const char *rest, bool atta
     json_decref(args);
     return plain(c, 400, "exec: no command given\n");
   }
-  char *rt_id = NULL, *log_path = NULL;
-  pthread_mutex_lock(&a->lock);
-  drv_pod *p = drv_agent_find_pod(a, ns, pod);
-  for (size_t i = 0; p && i < p->n_ctrs; i++)
-    if (!strcmp(p->ctrs[i].name, ctr) && p->ctrs[i].rt_id && p->ctrs[i].kind == DRV_CS_RUNNING) {
-      rt_id = drv_strdup(p->ctrs[i].rt_id);
-      log_path = drv_ctr_log_path(p, ctr, p->ctrs[i].attempt);
-    }
-  pthread_mutex_unlock(&a->lock);
-  if (!rt_id) {
-    free(log_path);
-    json_decref(args);
-    _cleanup_free_ char *m = drv_asprintf("container %s is not running in pod %s/%s on this node\n", ctr, ns, pod);
-    return plain(c, 404, m);
-  }
   exec_req *r = drv_calloc(1, sizeof *r);
   r->a = a;
-  r->rt_id = rt_id;
   r->args = args;
   r->attach = attach;
-  r->log_path = log_path;
   r->ns = drv_strdup(ns), r->pod = drv_strdup(pod), r->ctr = drv_strdup(ctr);
   r->want_stdin = qbool(c, "stdin") || qbool(c, "input");
   r->want_stdout = qbool(c, "stdout") || qbool(c, "output");
   r->want_stderr = qbool(c, "stderr") || qbool(c, "error");
-  r->v5 = !strcmp(proto, "v5.channel.k8s.io");
   r->tty = qbool(c, "tty");
+  bool ctr_stdin = false, ctr_tty = false;
+  pthread_mutex_lock(&a->lock);
+  drv_pod *p = drv_agent_find_pod(a, ns, pod);
+  for (size_t i = 0; p && i < p->n_ctrs; i++)
+    if (!strcmp(p->ctrs[i].name, ctr) && p->ctrs[i].rt_id && p->ctrs[i].kind == DRV_CS_RUNNING) {
+      r->rt_id = drv_strdup(p->ctrs[i].rt_id);
+      r->log_path = drv_ctr_log_path(p, ctr, p->ctrs[i].attempt);
+      r->pod_dir = drv_strdup(p->dir);
+      ctr_stdin = drv_json_get_bool(p->ctrs[i].spec, "stdin", false);
+      ctr_tty = drv_json_get_bool(p->ctrs[i].spec, "tty", false);
+      r->stdin_once = drv_json_get_bool(p->ctrs[i].spec, "stdinOnce", false);
+    }
+  pthread_mutex_unlock(&a->lock);
+  if (!r->rt_id) {
+    /* kubelet's words for a container that is not running (kubectl users know them) */
+    _cleanup_free_ char *m = drv_asprintf("Internal error occurred: unable to upgrade connection: "
+                                          "container not found (\"%s\")", ctr);
+    r->fail = drv_wschan_status_failure(500, "InternalError", m);
+  } else if (attach && r->want_stdin && !ctr_stdin) {
+    _cleanup_free_ char *m = drv_asprintf("cannot attach to the stdin of container %s: it was not started "
+                                          "with stdin: true (attach without -i shows its output)", ctr);
+    r->fail = drv_wschan_status_failure(400, "BadRequest", m);
+  }
+  /* attach: the terminal is the container's; exec -t asks for one of its own */
+  if (attach) r->tty = ctr_tty;
   /* Sec-WebSocket-Accept = base64(SHA-1(key + GUID)). */
   _cleanup_free_ char *cat = drv_asprintf("%s" WS_GUID, key);
   unsigned char md[SHA_DIGEST_LENGTH];
@@ -483,11 +403,8 @@ void drv_agent_serve_exec(drv_agent *a, drv_hreq *c, const char *rest, bool atta
   }
   /* The connection's own thread runs the session; the server closes the socket after it. */
   r->sock = c->fd;
-  if (c->n_extra) {
-    r->extra = drv_malloc(c->n_extra);
-    memcpy(r->extra, c->extra, c->n_extra);
-    r->n_extra = c->n_extra;
-  }
-  if (attach) attach_thread(r);
-  else exec_thread(r);
+  r->extra = c->extra;
+  r->n_extra = c->n_extra;
+  if (attach) attach_session(r);
+  else exec_session(r);
 }

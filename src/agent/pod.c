@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/console.h"
 #include "agent/internal.h"
 #include "agent/podcgroup.h"
 #include "agent/sandbox.h"
@@ -653,7 +654,12 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   _cleanup_free_ char *cdir_config = drv_asprintf("%s/config.json", cdir);
   char *rootfs = NULL;
   json_t *spec = NULL;
-  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, devnull = -1;
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, devnull = -1, lsock = -1, master = -1;
+  _cleanup_free_ char *console = NULL, *io_key = drv_strdup(c->rt_id);
+  /* stdin: true keeps the container's stdin open for `kubectl attach -i`; tty: true gives it a
+   * terminal. Both are held by the pod's sandbox (see sandbox.h), so they outlive the agent. */
+  bool want_stdin = drv_json_get_bool(c->spec, "stdin", false);
+  bool tty = drv_json_get_bool(c->spec, "tty", false);
   /* A leftover of an earlier try of the same attempt goes first. */
   drv_rt_delete(a->rt_root, c->rt_id, true, &err);
   drv_image_rootfs_remove(cdir, &err);
@@ -671,35 +677,83 @@ static void start_ctr(drv_agent *a, drv_pod *p, drv_ctr *c)
   json_decref(c->mounts);
   c->mounts = NULL;
   if (!spec) goto create_error;
+  if (tty) {
+    json_t *sp = json_object_get(spec, "process");
+    json_object_set_new(sp, "terminal", json_true());
+    json_t *envs = json_object_get(sp, "env");
+    bool has_term = false;
+    size_t k;
+    json_t *v;
+    json_array_foreach(envs, k, v)
+    {
+      if (!strncmp(json_string_value(v) ?: "", "TERM=", 5)) has_term = true;
+    }
+    if (!has_term) json_array_append_new(envs, json_string("TERM=xterm"));
+  }
   /* The bundle's config.json: `kubectl exec` takes the container's env and cwd from it. */
   if (json_dump_file(spec, cdir_config, JSON_COMPACT) < 0) {
     drv_error(&err, errno, "write `%s`", cdir_config);
     goto create_error;
   }
-  if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-      (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
-    drv_error(&err, errno, "log pipes");
+  if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+    drv_error(&err, errno, "open /dev/null");
     goto create_error;
   }
-  if (drv_sandbox_attach_log(p->dir, lpath, DRV_LOG_MAX_SIZE, DRV_LOG_MAX_FILES, outp[0], errp[0],
-                             &err) < 0)
-    goto create_error;
-  close(outp[0]), close(errp[0]);
-  outp[0] = errp[0] = -1;
+  if (tty) {
+    /* the terminal is the container's stdio: its master reaches us once the init made it */
+    if ((lsock = drv_console_listen(a->rt_root, &console, &err)) < 0) goto create_error;
+  } else {
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (want_stdin && pipe2(inp, O_CLOEXEC) < 0)) {
+      drv_error(&err, errno, "log pipes");
+      goto create_error;
+    }
+    int io[3] = {outp[0], errp[0], inp[1]};
+    if ((want_stdin ? drv_sandbox_attach_io(p->dir, c->rt_id, false, lpath, DRV_LOG_MAX_SIZE,
+                                            DRV_LOG_MAX_FILES, io, &err)
+                    : drv_sandbox_attach_log(p->dir, lpath, DRV_LOG_MAX_SIZE, DRV_LOG_MAX_FILES,
+                                             outp[0], errp[0], &err)) < 0)
+      goto create_error;
+    close(outp[0]), close(errp[0]);
+    outp[0] = errp[0] = -1;
+    if (inp[1] >= 0) close(inp[1]);
+    inp[1] = -1;
+  }
   drv_rt_create_opts o;
   drv_rt_create_opts_init(&o);
   o.root = a->rt_root;
   o.id = c->rt_id;
   o.bundle = cdir;
   o.spec = spec;
-  o.stdio[0] = devnull, o.stdio[1] = outp[1], o.stdio[2] = errp[1];
+  o.stdio[0] = inp[0] >= 0 ? inp[0] : devnull;
+  o.stdio[1] = tty ? devnull : outp[1];
+  o.stdio[2] = tty ? devnull : errp[1];
+  o.console_socket = console;
   o.monitor = true;
   o.detach = true;
   pid_t pid = 0;
   if (drv_rt_create(&o, &pid, &err) < 0) goto start_error;
+  if (tty) {
+    int io[1];
+    if (drv_console_recv(lsock, 10000, &master, &err) < 0 ||
+        (io[0] = master, drv_sandbox_attach_io(p->dir, c->rt_id, true, lpath, DRV_LOG_MAX_SIZE,
+                                               DRV_LOG_MAX_FILES, io, &err)) < 0) {
+      drv_err e2;
+      drv_rt_delete(a->rt_root, c->rt_id, true, &e2);
+      goto start_error;
+    }
+    close(master), close(lsock);
+    master = lsock = -1;
+    unlink(console);
+  }
   ctr_event(a, p, c, "Normal", "Created", "Created container %s", c->name);
-  close(outp[1]), close(errp[1]), close(devnull);
-  outp[1] = errp[1] = devnull = -1;
+  for (int i = 0; i < 2; i++) {
+    if (outp[1 - i] >= 0) close(outp[1 - i]);
+    if (errp[1 - i] >= 0) close(errp[1 - i]);
+    if (inp[i] >= 0) close(inp[i]);
+    outp[1 - i] = errp[1 - i] = inp[i] = -1;
+  }
+  close(devnull);
+  devnull = -1;
   json_decref(spec);
   spec = NULL;
   if (drv_rt_start(a->rt_root, c->rt_id, &err) < 0) {
@@ -747,10 +801,15 @@ cleanup:
   for (int i = 0; i < 2; i++) {
     if (outp[i] >= 0) close(outp[i]);
     if (errp[i] >= 0) close(errp[i]);
+    if (inp[i] >= 0) close(inp[i]);
   }
   if (devnull >= 0) close(devnull);
-  json_decref(spec);
+  if (master >= 0) close(master);
+  if (lsock >= 0) close(lsock);
+  if (console) unlink(console);
   drv_err e3;
+  if (want_stdin || tty) drv_sandbox_close_stdin(p->dir, io_key, &e3);
+  json_decref(spec);
   drv_image_rootfs_remove(cdir, &e3);
 }
 
@@ -781,6 +840,8 @@ static void ctr_exited(drv_agent *a, drv_pod *p, drv_ctr *c, int code, const cha
   c->term.reason = c->term_reason;
   c->term.message = c->term_message;
   drv_rt_delete(a->rt_root, c->rt_id, true, &err);
+  if (drv_json_get_bool(c->spec, "stdin", false) || drv_json_get_bool(c->spec, "tty", false))
+    drv_sandbox_close_stdin(p->dir, c->rt_id, &err); /* the sandbox lets go of its stdin */
   _cleanup_free_ char *cdir = drv_asprintf("%s/ctr/%s-%d", p->dir, c->name, c->attempt);
   drv_image_rootfs_remove(cdir, &err);
   drv_rm_rf(cdir, &err);

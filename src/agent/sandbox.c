@@ -140,10 +140,15 @@ int drv_sandbox_spawn(const char *pod_dir, const char *hostname, bool host_netwo
 
 /* ---- the sandbox process ---- */
 
+typedef struct stdin_ent stdin_ent;
+
 typedef struct log_src {
   drv_crilog *log;
   int fds[2];
   int open;
+  bool eager;     /* interactive: unfinished lines go out at once as P records */
+  stdin_ent *ent; /* with a TTY: the stdin entry that shares its master */
+  struct src_ref *refs[2];
 } log_src;
 
 typedef struct src_ref {
@@ -151,61 +156,151 @@ typedef struct src_ref {
   int stream;
 } src_ref;
 
+/* A container's stdin held open for `kubectl attach -i`: the write end of its stdin pipe, or
+ * its pty master. It lives here, not in the agent, so it survives the agent's restart. */
+struct stdin_ent {
+  stdin_ent *next;
+  char *key;
+  int fd;
+  log_src *src; /* TTY: the log source reading the same master */
+};
+
+static stdin_ent *stdins;
+
 static void src_close_fd(int ep, log_src *s, int stream)
 {
   epoll_ctl(ep, EPOLL_CTL_DEL, s->fds[stream], NULL);
   close(s->fds[stream]);
   s->fds[stream] = -1;
+  free(s->refs[stream]);
+  s->refs[stream] = NULL;
   drv_err err;
   drv_crilog_flush(s->log, stream, drv_wall_ms() * 1000000LL, &err);
   if (--s->open == 0) {
+    if (s->ent) s->ent->src = NULL;
     drv_crilog_close(s->log);
     free(s);
   }
 }
 
-static void accept_log(int ep, int lfd)
+static stdin_ent **stdin_find(const char *key)
+{
+  stdin_ent **e = &stdins;
+  while (*e && strcmp((*e)->key, key) != 0) e = &(*e)->next;
+  return e;
+}
+
+/* Drops a container's stdin; with a TTY the master goes too (the terminal hangs up, as a
+ * runtime shim does when a stdinOnce session ends). */
+static void stdin_drop(int ep, stdin_ent **pe)
+{
+  stdin_ent *e = *pe;
+  *pe = e->next;
+  close(e->fd);
+  if (e->src) {
+    /* a TTY source has the master only: closing it frees the source */
+    e->src->ent = NULL;
+    src_close_fd(ep, e->src, 0);
+  }
+  free(e->key);
+  free(e);
+}
+
+static int add_src(int ep, const char *spec, bool eager, int nfds, const int *fds, log_src **out)
+{
+  /* "MAX_SIZE MAX_FILES PATH" */
+  unsigned long long max_size = 0;
+  int max_files = 1, off = 0;
+  if (sscanf(spec, "%llu %d %n", &max_size, &max_files, &off) != 2 || off <= 0) return -1;
+  drv_crilog *log = NULL;
+  drv_err err;
+  if (drv_crilog_open(spec + off, (size_t)max_size, max_files, &log, &err) < 0) return -1;
+  log_src *s = drv_calloc(1, sizeof *s);
+  s->log = log;
+  s->fds[0] = fds[0], s->fds[1] = nfds > 1 ? fds[1] : -1;
+  s->open = nfds;
+  s->eager = eager;
+  for (int i = 0; i < nfds; i++) {
+    src_ref *r = drv_malloc(sizeof *r);
+    r->src = s, r->stream = i;
+    s->refs[i] = r;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+  }
+  *out = s;
+  return 0;
+}
+
+/* One request per connection, answered 'y' or 'n':
+ *   "MAX_SIZE MAX_FILES PATH" + [out, err]       log a container's output
+ *   "io FLAGS KEY MAX_SIZE MAX_FILES PATH" + fds  the same for an interactive container;
+ *        FLAGS "t": [pty master] (output and input), "i": [out, err, stdin write end]
+ *   "stdin KEY"                                   answered 'y' + a copy of the stdin fd
+ *   "close KEY"                                   drop the stdin (stdinOnce, container gone) */
+static void serve_request(int ep, int lfd)
 {
   int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
   if (c < 0) return;
   char buf[4200];
-  char cbuf[CMSG_SPACE(2 * sizeof(int))];
+  char cbuf[CMSG_SPACE(3 * sizeof(int))];
   struct iovec iov = {buf, sizeof buf - 1};
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
                      .msg_controllen = sizeof cbuf};
   ssize_t n = recvmsg(c, &m, MSG_CMSG_CLOEXEC);
-  int fds[2] = {-1, -1};
+  int fds[3] = {-1, -1, -1}, nfds = 0;
   struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  if (n > 0 && cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-    memcpy(fds, CMSG_DATA(cm), sizeof fds);
-  char ok = 'n';
-  if (n > 0 && fds[0] >= 0) {
-    buf[n] = '\0';
-    /* "MAX_SIZE MAX_FILES PATH" */
-    unsigned long long max_size = 0;
-    int max_files = 1, off = 0;
-    if (sscanf(buf, "%llu %d %n", &max_size, &max_files, &off) == 2 && off > 0) {
-      drv_crilog *log = NULL;
-      drv_err err;
-      if (drv_crilog_open(buf + off, (size_t)max_size, max_files, &log, &err) == 0) {
-        log_src *s = drv_calloc(1, sizeof *s);
-        s->log = log;
-        s->fds[0] = fds[0], s->fds[1] = fds[1];
-        s->open = 2;
-        for (int i = 0; i < 2; i++) {
-          src_ref *r = drv_malloc(sizeof *r);
-          r->src = s, r->stream = i;
-          struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
-          epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
-        }
-        fds[0] = fds[1] = -1;
-        ok = 'y';
-      }
-    }
+  if (n > 0 && cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+    nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    if (nfds > 3) nfds = 3;
+    memcpy(fds, CMSG_DATA(cm), (size_t)nfds * sizeof(int));
   }
-  for (int i = 0; i < 2; i++)
+  char ok = 'n';
+  int send_fd = -1;
+  buf[n > 0 ? n : 0] = '\0';
+  char flags[8], key[1100];
+  int off = 0;
+  log_src *src;
+  if (n > 0 && buf[0] >= '0' && buf[0] <= '9') {
+    if (nfds == 2 && add_src(ep, buf, false, 2, fds, &src) == 0) nfds = 0, ok = 'y';
+  } else if (sscanf(buf, "io %7s %1099s %n", flags, key, &off) == 2 && off > 0 && !*stdin_find(key)) {
+    bool tty = strchr(flags, 't') != NULL;
+    int want = tty ? 1 : 3;
+    int in = tty ? fcntl(fds[0], F_DUPFD_CLOEXEC, 3) : fds[2];
+    if (nfds == want && in >= 0 && add_src(ep, buf + off, true, tty ? 1 : 2, fds, &src) == 0) {
+      stdin_ent *e = drv_calloc(1, sizeof *e);
+      e->key = drv_strdup(key);
+      e->fd = in;
+      if (tty) e->src = src, src->ent = e;
+      e->next = stdins;
+      stdins = e;
+      nfds = 0, ok = 'y';
+    } else if (tty && in >= 0) {
+      close(in);
+    }
+  } else if (sscanf(buf, "stdin %1099s", key) == 1) {
+    stdin_ent *e = *stdin_find(key);
+    if (e) send_fd = e->fd, ok = 'y';
+  } else if (sscanf(buf, "close %1099s", key) == 1) {
+    stdin_ent **pe = stdin_find(key);
+    if (*pe) stdin_drop(ep, pe);
+    ok = 'y';
+  }
+  for (int i = 0; i < nfds; i++)
     if (fds[i] >= 0) close(fds[i]);
-  (void)!write(c, &ok, 1);
+  char rc[CMSG_SPACE(sizeof(int))];
+  memset(rc, 0, sizeof rc);
+  struct iovec riov = {&ok, 1};
+  struct msghdr rm = {.msg_iov = &riov, .msg_iovlen = 1};
+  if (send_fd >= 0) {
+    rm.msg_control = rc;
+    rm.msg_controllen = sizeof rc;
+    struct cmsghdr *rcm = CMSG_FIRSTHDR(&rm);
+    rcm->cmsg_level = SOL_SOCKET;
+    rcm->cmsg_type = SCM_RIGHTS;
+    rcm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(rcm), &send_fd, sizeof(int));
+  }
+  (void)!sendmsg(c, &rm, MSG_NOSIGNAL);
   close(c);
 }
 
@@ -239,23 +334,26 @@ int drv_sandbox_main(const char *pod_dir)
     for (int i = 0; i < n; i++) {
       src_ref *r = evs[i].data.ptr;
       if (!r) {
-        accept_log(ep, lfd);
-        continue;
+        serve_request(ep, lfd);
+        break; /* it may have closed sources of later events: epoll reports those again */
       }
       log_src *s = r->src;
       ssize_t k = read(s->fds[r->stream], buf, sizeof buf);
       if (k > 0) {
-        drv_crilog_write(s->log, r->stream, buf, (size_t)k, drv_wall_ms() * 1000000LL, &err);
+        long long ts = drv_wall_ms() * 1000000LL;
+        drv_crilog_write(s->log, r->stream, buf, (size_t)k, ts, &err);
+        if (s->eager) drv_crilog_flush_partial(s->log, r->stream, ts, &err);
       } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
         src_close_fd(ep, s, r->stream);
-        free(r);
       }
     }
   }
 }
 
-int drv_sandbox_attach_log(const char *pod_dir, const char *log_path, size_t max_size,
-                           int max_files, int out_fd, int err_fd, drv_err *err)
+/* One request to the sandbox (see serve_request): msg with fds; 'y' expected. recv_fd, when
+ * given, gets the fd that comes with the answer. */
+static int sandbox_request(const char *pod_dir, const char *msg, const int *fds, int nfds,
+                           int *recv_fd, drv_err *err)
 {
   _cleanup_free_ char *sock = sock_path(pod_dir);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -266,21 +364,70 @@ int drv_sandbox_attach_log(const char *pod_dir, const char *log_path, size_t max
   if (c < 0) return drv_error(err, errno, "sandbox socket");
   if (connect(c, (struct sockaddr *)&sa, sizeof sa) < 0)
     return drv_error(err, errno, "connect to sandbox `%s`", sock);
+  char cbuf[CMSG_SPACE(3 * sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {(void *)msg, strlen(msg)};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (nfds > 0) {
+    m.msg_control = cbuf;
+    m.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+  }
+  if (sendmsg(c, &m, MSG_NOSIGNAL) < 0) return drv_error(err, errno, "send to sandbox `%s`", sock);
+  char ok = 0;
+  char rc[CMSG_SPACE(sizeof(int))];
+  struct iovec riov = {&ok, 1};
+  struct msghdr rm = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = rc, .msg_controllen = sizeof rc};
+  ssize_t n;
+  while ((n = recvmsg(c, &rm, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  int got = -1;
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&rm) : NULL;
+  if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+    memcpy(&got, CMSG_DATA(cm), sizeof got);
+  if (n != 1 || ok != 'y') {
+    if (got >= 0) close(got);
+    return drv_error(err, EIO, "the pod sandbox refused `%.40s`", msg);
+  }
+  if (recv_fd) *recv_fd = got;
+  else if (got >= 0) close(got);
+  return 0;
+}
+
+int drv_sandbox_attach_log(const char *pod_dir, const char *log_path, size_t max_size,
+                           int max_files, int out_fd, int err_fd, drv_err *err)
+{
   _cleanup_free_ char *msg = drv_asprintf("%zu %d %s", max_size, max_files, log_path);
   int fds[2] = {out_fd, err_fd};
-  char cbuf[CMSG_SPACE(sizeof fds)];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {msg, strlen(msg)};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                     .msg_controllen = sizeof cbuf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof fds);
-  memcpy(CMSG_DATA(cm), fds, sizeof fds);
-  if (sendmsg(c, &m, MSG_NOSIGNAL) < 0) return drv_error(err, errno, "send log pipes to sandbox");
-  char ok = 0;
-  if (read(c, &ok, 1) != 1 || ok != 'y')
-    return drv_error(err, EIO, "sandbox refused log `%s`", log_path);
+  if (sandbox_request(pod_dir, msg, fds, 2, NULL, err) < 0)
+    return drv_err_prefix(err, "log `%s`", log_path);
   return 0;
+}
+
+int drv_sandbox_attach_io(const char *pod_dir, const char *key, bool tty, const char *log_path,
+                          size_t max_size, int max_files, const int *fds, drv_err *err)
+{
+  _cleanup_free_ char *msg = drv_asprintf("io %s %s %zu %d %s", tty ? "t" : "i", key, max_size,
+                                          max_files, log_path);
+  if (sandbox_request(pod_dir, msg, fds, tty ? 1 : 3, NULL, err) < 0)
+    return drv_err_prefix(err, "stdin and log of `%s`", key);
+  return 0;
+}
+
+int drv_sandbox_stdin(const char *pod_dir, const char *key, int *fd, drv_err *err)
+{
+  _cleanup_free_ char *msg = drv_asprintf("stdin %s", key);
+  *fd = -1;
+  if (sandbox_request(pod_dir, msg, NULL, 0, fd, err) < 0) return -1;
+  if (*fd < 0) return drv_error(err, EIO, "the pod sandbox sent no stdin for `%s`", key);
+  return 0;
+}
+
+int drv_sandbox_close_stdin(const char *pod_dir, const char *key, drv_err *err)
+{
+  _cleanup_free_ char *msg = drv_asprintf("close %s", key);
+  return sandbox_request(pod_dir, msg, NULL, 0, NULL, err);
 }

@@ -26,6 +26,18 @@ int drv_sandbox_main(const char *pod_dir);
 int drv_sandbox_attach_log(const char *pod_dir, const char *log_path, size_t max_size,
                            int max_files, int out_fd, int err_fd, drv_err *err);
 
+/* An interactive container (stdin: true or tty: true): the sandbox logs its output as
+ * drv_sandbox_attach_log does, writing unfinished lines at once, and holds its stdin open under
+ * key (the runtime id) so that `kubectl attach -i` reaches it even after an agent restart.
+ * tty: fds = {pty master}; else fds = {stdout read end, stderr read end, stdin write end}. */
+int drv_sandbox_attach_io(const char *pod_dir, const char *key, bool tty, const char *log_path,
+                          size_t max_size, int max_files, const int *fds, drv_err *err);
+/* A copy of the container's stdin (pipe write end or pty master), for one attach session. */
+int drv_sandbox_stdin(const char *pod_dir, const char *key, int *fd, drv_err *err);
+/* The sandbox lets go of the container's stdin: the process reads EOF (a TTY hangs up).
+ * For stdinOnce after the first attach, and when the container is gone. */
+int drv_sandbox_close_stdin(const char *pod_dir, const char *key, drv_err *err);
+
 /* Start time of pid (field 22 of /proc/PID/stat), 0 when it does not exist. A pid plus its
  * start time names a process even across pid reuse. */
 unsigned long long drv_proc_start_time(pid_t pid);

@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -258,13 +260,15 @@ typedef struct pipe_dir {
   char buf[65536];
 } pipe_dir;
 
-/* Moves what can move now; < 0 when the direction is broken. */
+/* Moves what can move now; 1 when `from` finished sending (all of it passed on), < 0 when
+ * the direction is broken. */
 static int dir_step(pipe_dir *d, short rev_from, short rev_to)
 {
   if (d->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
     ssize_t n = read(d->from, d->buf, sizeof d->buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-    if (n <= 0) return -1;
+    if (n == 0) return 1;
+    if (n < 0) return -1;
     d->data = d->buf;
     d->off = 0;
     d->len = (size_t)n;
@@ -300,20 +304,49 @@ static void *relay_main(void *arg)
   down->len = rl->pending.len;
   up->data = rl->extra_in;
   up->len = rl->extra_len;
+  bool up_done = false, down_done = false;
   while (!rl->srv->stopping) { /* the server going away ends the session */
     struct pollfd p[2] = {{rl->agent_fd, 0, 0}, {rl->client, 0, 0}};
     if (down->len) p[1].events |= POLLOUT;
     else p[0].events |= POLLIN;
     if (up->len) p[0].events |= POLLOUT;
-    else p[1].events |= POLLIN;
+    else if (!up_done) p[1].events |= POLLIN;
     int n = poll(p, 2, 1000);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (n == 0) continue;
-    if (dir_step(down, p[0].revents, p[1].revents) < 0) break;
-    if (dir_step(up, p[1].revents, p[0].revents) < 0) break;
+    int rd = dir_step(down, p[0].revents, p[1].revents);
+    if (rd < 0) break;
+    if (rd > 0) {
+      down_done = true;
+      break;
+    }
+    int ru = up_done ? 0 : dir_step(up, p[1].revents, p[0].revents);
+    if (ru < 0) break;
+    if (ru > 0) { /* the client finished sending: the agent reads EOF, its answer still comes */
+      up_done = true;
+      shutdown(rl->agent_fd, SHUT_WR);
+    }
+  }
+  if (down_done) {
+    /* The agent ended the session (its Status and close frame are on their way): wait until
+     * the client has them and closes too, reading what it still sends. The upgraded socket is
+     * MHD's TLS forwarder's pair: closing it early drops what MHD has not taken yet, and closing
+     * with unread input resets the connection; either way the client loses the last frames. */
+    long long last = drv_now_ms();
+    int prev = -1;
+    char buf[4096];
+    while (!rl->srv->stopping && drv_now_ms() - last < 3000) { /* 3 s without progress: give up */
+      struct pollfd p = {rl->client, POLLIN, 0};
+      if (poll(&p, 1, 100) < 0 && errno != EINTR) break;
+      ssize_t k = read(rl->client, buf, sizeof buf);
+      if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) break;
+      int queued = 0;
+      if (k > 0 || (ioctl(rl->client, SIOCOUTQ, &queued) == 0 && queued != prev)) last = drv_now_ms();
+      prev = queued;
+    }
   }
   close(rl->agent_fd);
   MHD_upgrade_action(rl->urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -439,14 +472,16 @@ enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
   bool method_ok = !strcmp(r->method, "GET") || (upgrade && !strcmp(r->method, "POST"));
   if (!method_ok)
     return drv_respond_status(r, drv_status_method_not_allowed(res, r->method));
+  /* The pod's own problems first: kubectl, refused on WebSocket, retries with SPDY and shows
+   * this answer ("unable to upgrade connection: pod … does not have a host assigned"). */
+  target t;
+  json_t *st = find_target(r, res, &t);
+  if (st) return drv_respond_status(r, st);
   if (upgrade) {
     const char *u = drv_req_header(r, "Upgrade");
     if (!u || strcasecmp(u, "websocket") != 0)
       return drv_respond_status(r, drv_status_bad_request("exec and attach need a WebSocket upgrade (v5.channel.k8s.io)"));
   }
-  target t;
-  json_t *st = find_target(r, res, &t);
-  if (st) return drv_respond_status(r, st);
   int fd = dial(&t);
   if (fd < 0) {
     _cleanup_free_ char *m = drv_asprintf("cannot reach the node agent at %s:%d", t.host, t.port);
