@@ -84,12 +84,24 @@ static json_t *node_status(drv_agent *a)
   struct utsname u;
   uname(&u);
   json_t *conds = json_array();
-  const char *types[][4] = {
+  const char *types[4][4] = {
       {"Ready", "True", "KubeletReady", "drover agent is posting ready status"},
       {"MemoryPressure", "False", "KubeletHasSufficientMemory", "drover agent has sufficient memory available"},
       {"DiskPressure", "False", "KubeletHasNoDiskPressure", "drover agent has no disk pressure"},
       {"PIDPressure", "False", "KubeletHasSufficientPID", "drover agent has sufficient PID available"},
   };
+  /* Under pressure (eviction.c), with kubelet's reasons. */
+  const char *on[][3] = {
+      {"KubeletHasInsufficientMemory", "drover agent has insufficient memory available"},
+      {"KubeletHasDiskPressure", "drover agent has disk pressure"},
+      {"KubeletHasInsufficientPID", "drover agent has insufficient PID available"},
+  };
+  for (int k = 0; k < 3; k++)
+    if (__atomic_load_n(&a->pressure[k], __ATOMIC_RELAXED)) {
+      types[k + 1][1] = "True";
+      types[k + 1][2] = on[k][0];
+      types[k + 1][3] = on[k][1];
+    }
   for (size_t i = 0; i < DRV_ARRAY_LEN(types); i++)
     json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", types[i][0],
                                            "status", types[i][1], "reason", types[i][2], "message",
@@ -262,7 +274,7 @@ static void *lease_thread(void *arg)
     drv_err err;
     int r = renew_lease(a, &lease, &err);
     if (r < 0) drv_log_warn("renew lease: %s", err.msg);
-    if (drv_now_ms() >= next_status) {
+    if (drv_now_ms() >= next_status || __atomic_exchange_n(&a->node_status_dirty, false, __ATOMIC_RELAXED)) {
       /* The Node's Ready heartbeat, less often than the Lease (as kubelet). */
       json_t *patch = json_pack("{s:o}", "status", node_status(a));
       json_t *cur = NULL;
@@ -282,7 +294,8 @@ static void *lease_thread(void *arg)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += 1;
-    while (!a->stop && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {}
+    while (!a->stop && !__atomic_load_n(&a->node_status_dirty, __ATOMIC_RELAXED) &&
+           pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {}
   }
   pthread_mutex_unlock(&a->lock);
   json_decref(lease);
@@ -330,148 +343,6 @@ static void on_pod_update(void *ud, json_t *old, json_t *obj)
   wake(ud);
 }
 
-/* ---- peer routes and services ---- */
-
-static void sync_routes(drv_agent *a)
-{
-  if (!a->network || !a->node_inf) return;
-  json_t *nodes = drv_informer_list(a->node_inf, NULL, NULL, NULL);
-  drv_buf want = DRV_BUF_INIT;
-  size_t i;
-  json_t *n;
-  json_array_foreach(nodes, i, n)
-  {
-    const char *name = drv_obj_name(n);
-    const char *cidr = drv_json_get_str(n, "spec.podCIDR");
-    if (!name || !cidr || !strcmp(name, a->node_name)) continue;
-    const char *ip = NULL;
-    size_t j;
-    json_t *ad;
-    json_array_foreach(drv_json_get(n, "status.addresses"), j, ad)
-    {
-      const char *t = json_string_value(json_object_get(ad, "type"));
-      if (t && !strcmp(t, "InternalIP")) ip = json_string_value(json_object_get(ad, "address"));
-    }
-    if (ip) drv_buf_printf(&want, "%s %s\n", cidr, ip);
-  }
-  json_decref(nodes);
-  const char *cur = want.data ? want.data : "";
-  if (a->routes_last && !strcmp(a->routes_last, cur)) {
-    drv_buf_free(&want);
-    return;
-  }
-  drv_err err;
-  /* Drop routes of nodes that went away, then (re)install the wanted ones. */
-  if (a->routes_last) {
-    char *save = NULL, *copy = drv_strdup(a->routes_last);
-    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-      char cidr[64];
-      if (sscanf(l, "%63s", cidr) == 1 && !strstr(cur, cidr)) drv_podnet_unroute_peer(cidr, &err);
-    }
-    free(copy);
-  }
-  bool ok = true;
-  char *save = NULL, *copy = drv_strdup(cur);
-  for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-    char cidr[64], ip[64];
-    struct in_addr via;
-    if (sscanf(l, "%63s %63s", cidr, ip) != 2 || inet_pton(AF_INET, ip, &via) != 1) continue;
-    if (drv_podnet_route_peer(cidr, via, &err) < 0) {
-      drv_log_warn("route to pods of %s: %s", ip, err.msg);
-      ok = false;
-    }
-  }
-  free(copy);
-  free(a->routes_last);
-  a->routes_last = ok ? drv_buf_steal(&want) : NULL;
-  drv_buf_free(&want);
-}
-
-static void sync_services(drv_agent *a)
-{
-  if (!a->network || !a->svc_inf || !a->ep_inf) return;
-  json_t *svcs = drv_informer_list(a->svc_inf, NULL, NULL, NULL);
-  size_t cap = 16, n = 0;
-  drv_svc_rule *rules = drv_calloc(cap, sizeof *rules);
-  char **keys = drv_calloc(cap, sizeof *keys);
-  drv_svc_ep **eps = drv_calloc(cap, sizeof *eps);
-  char **protos = drv_calloc(cap, sizeof *protos);
-  size_t i;
-  json_t *s;
-  json_array_foreach(svcs, i, s)
-  {
-    const char *cip = drv_json_get_str(s, "spec.clusterIP");
-    struct in_addr vip = {0};
-    if (cip && strcmp(cip, "None") != 0) inet_pton(AF_INET, cip, &vip);
-    json_t *ep = drv_informer_get(a->ep_inf, drv_obj_namespace(s), drv_obj_name(s));
-    size_t j;
-    json_t *sp;
-    json_array_foreach(drv_json_get(s, "spec.ports"), j, sp)
-    {
-      const char *pname = json_string_value(json_object_get(sp, "name"));
-      const char *proto = json_string_value(json_object_get(sp, "protocol"));
-      int port = (int)json_integer_value(json_object_get(sp, "port"));
-      int np = (int)json_integer_value(json_object_get(sp, "nodePort"));
-      if (!vip.s_addr && !np) continue;
-      if (n == cap) {
-        cap *= 2;
-        rules = drv_realloc(rules, cap * sizeof *rules);
-        keys = drv_realloc(keys, cap * sizeof *keys);
-        eps = drv_realloc(eps, cap * sizeof *eps);
-        protos = drv_realloc(protos, cap * sizeof *protos);
-      }
-      keys[n] = drv_asprintf("%s/%s:%s", drv_obj_namespace(s), drv_obj_name(s), pname ? pname : "");
-      protos[n] = drv_strdup(proto && !strcasecmp(proto, "UDP") ? "udp" : proto && !strcasecmp(proto, "SCTP") ? "sctp" : "tcp");
-      size_t ne = 0, ecap = 4;
-      eps[n] = drv_calloc(ecap, sizeof **eps);
-      size_t k;
-      json_t *sub;
-      json_array_foreach(json_object_get(ep, "subsets"), k, sub)
-      {
-        int tport = 0;
-        size_t q;
-        json_t *epp;
-        json_array_foreach(json_object_get(sub, "ports"), q, epp)
-        {
-          const char *en = json_string_value(json_object_get(epp, "name"));
-          if ((!pname && !en) || (pname && en && !strcmp(pname, en)) ||
-              json_array_size(json_object_get(sub, "ports")) == 1)
-            tport = (int)json_integer_value(json_object_get(epp, "port"));
-        }
-        if (!tport) continue;
-        size_t w;
-        json_t *ad;
-        json_array_foreach(json_object_get(sub, "addresses"), w, ad)
-        {
-          struct in_addr ip;
-          if (inet_pton(AF_INET, json_string_value(json_object_get(ad, "ip")) ?: "", &ip) != 1) continue;
-          if (ne == ecap) eps[n] = drv_realloc(eps[n], (ecap *= 2) * sizeof **eps);
-          eps[n][ne++] = (drv_svc_ep){ip, (uint16_t)tport};
-        }
-      }
-      rules[n] = (drv_svc_rule){.key = keys[n], .proto = protos[n], .vip = vip,
-                                .port = (uint16_t)port, .node_port = (uint16_t)np,
-                                .eps = eps[n], .n_eps = ne};
-      n++;
-    }
-    json_decref(ep);
-  }
-  json_decref(svcs);
-  drv_buf text = DRV_BUF_INIT;
-  drv_err err;
-  if (drv_svc_render(rules, n, NULL, &text, &err) == 0 &&
-      (!a->svc_rules_last || strcmp(a->svc_rules_last, text.data) != 0)) {
-    if (drv_svc_sync(rules, n, &err) < 0) drv_log_warn("service rules: %s", err.msg);
-    else {
-      free(a->svc_rules_last);
-      a->svc_rules_last = drv_buf_steal(&text);
-    }
-  }
-  drv_buf_free(&text);
-  for (size_t k = 0; k < n; k++) free(keys[k]), free(eps[k]), free(protos[k]);
-  free(keys), free(eps), free(protos), free(rules);
-}
-
 /* Runtime containers of this agent that no pod owns any more (deleted while it was down). */
 static void gc_orphans(drv_agent *a)
 {
@@ -500,7 +371,7 @@ static void *worker_thread(void *arg)
 {
   drv_agent *a = arg;
   bool gc_done = false;
-  long long next_net = 0;
+  long long next_net = 0, next_evict = 0;
   pthread_mutex_lock(&a->lock);
   long long next_relist = 0;
   while (!a->stop) {
@@ -577,6 +448,10 @@ static void *worker_thread(void *arg)
       pthread_mutex_unlock(&a->lock);
       pthread_mutex_lock(&a->lock);
     }
+    if (synced && drv_now_ms() >= next_evict) {
+      drv_agent_eviction_check(a);
+      next_evict = drv_now_ms() + 1000;
+    }
     size_t w = 0;
     for (size_t k = 0; k < a->pods.n; k++) {
       if (a->pods.v[k]->gone) drv_pod_free(a->pods.v[k]);
@@ -584,9 +459,13 @@ static void *worker_thread(void *arg)
     }
     a->pods.n = w;
     if (drv_now_ms() >= next_net) {
+      drv_hostport *hps = NULL;
+      size_t n_hps = 0;
+      drv_agent_hostports(a, &hps, &n_hps);
       pthread_mutex_unlock(&a->lock);
-      sync_routes(a);
-      sync_services(a);
+      drv_agent_sync_routes(a);
+      drv_agent_sync_services(a, hps, n_hps);
+      drv_agent_hostports_free(hps, n_hps);
       pthread_mutex_lock(&a->lock);
       next_net = drv_now_ms() + 1000;
     }
@@ -684,6 +563,8 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
     a->pod_cidr = drv_strdup(opts->pod_cidr);
   }
   a->o.pod_cidr = a->pod_cidr;
+  if (drv_ev_parse(opts->eviction_hard, &a->ev, err) < 0) goto fail;
+  for (int s = 0; s < DRV_EV_NSIGNALS; s++) a->ev_enabled |= a->ev.t[s].set;
   if (drv_mkdir_p(a->rt_root, 0700, err) < 0 || drv_mkdir_p(a->pods_dir, 0700, err) < 0) goto fail;
 
   if (opts->kubeconfig) {
@@ -800,4 +681,19 @@ int drv_agent_run(const drv_agent_opts *opts, drv_err *err)
   drv_log_info("agent: signal %d, stopping (containers keep running)", sig);
   drv_agent_stop(a);
   return 0;
+}
+
+int drv_agent_cleanup_network(const drv_agent_opts *opts, drv_err *err)
+{
+  if (!opts->data_dir) return drv_error(err, EINVAL, "agent: --data-dir is required");
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  _cleanup_free_ char *node = drv_strdup(opts->node_name ? opts->node_name : host);
+  for (char *c = node; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  _cleanup_free_ char *dir = realpath(opts->data_dir, NULL);
+  if (!dir) return drv_error(err, errno, "agent: data dir `%s`", opts->data_dir);
+  char owner[DRV_SVC_OWNER_LEN + 1];
+  drv_svc_owner(node, dir, owner);
+  return drv_svc_cleanup(owner, err);
 }
