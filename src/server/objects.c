@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "api/fieldvalidation.h"
+#include "api/managedfields.h"
 #include "api/object.h"
 #include "api/patch.h"
 #include "api/selector.h"
@@ -410,6 +411,62 @@ static enum MHD_Result do_update(drv_req *r, drv_op *op)
   return respond_served(r, op, 200, out);
 }
 
+/* Server-side apply with field ownership (managedfields.h): the applied configuration creates
+ * the object or merges into it; conflicts with other managers are 409 unless force=true.
+ * Raced by another write, it starts over from the newer object. */
+static enum MHD_Result do_apply(drv_req *r, drv_op *op, json_t *cfg)
+{
+  const char *mgr = drv_req_arg(r, "fieldManager");
+  if (!mgr || !*mgr) {
+    json_decref(cfg);
+    return drv_respond_status(r, drv_status_bad_request("PATCH, application/apply-patch+yaml requires fieldManager"));
+  }
+  bool force = drv_req_flag(r, "force");
+  _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
+  json_t *st = NULL;
+  for (int attempt = 0;; attempt++) {
+    drv_store_obj *cur = NULL, *out = NULL;
+    json_t *curj = NULL;
+    if (drv_store_get(r->srv->store, key, &cur) == 0) {
+      curj = drv_op_to_served(op, cur);
+      drv_store_obj_unref(cur);
+    }
+    char now[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    json_t *obj = drv_mf_apply(op->res, curj, cfg, mgr, force, now, &st);
+    if (!obj) {
+      json_decref(curj);
+      break;
+    }
+    drv_op aop = *op;
+    aop.keep_managed = true;
+    int rc;
+    if (!curj) {
+      drv_obj_set_name(obj, op->name);
+      rc = drv_op_create(r->srv, &aop, obj, &out, &st);
+    } else {
+      drv_obj_set_str(obj, "resourceVersion", drv_obj_resource_version(curj) ?: "");
+      rc = drv_op_update(r->srv, &aop, obj, &out, &st);
+    }
+    bool existed = curj != NULL;
+    json_decref(obj);
+    json_decref(curj);
+    if (rc == 0) {
+      json_decref(cfg);
+      return respond_served(r, op, existed ? 200 : 201, out);
+    }
+    /* another write came between the read and ours: apply again over it */
+    int code = drv_status_code(st);
+    if ((code != 409 || drv_json_get(st, "details.causes")) || attempt >= 5) break;
+    json_decref(st);
+    st = NULL;
+  }
+  json_decref(cfg);
+  return drv_respond_status(r, st);
+}
+
 static enum MHD_Result do_patch(drv_req *r, drv_op *op)
 {
   const char *ct = drv_req_header(r, "Content-Type");
@@ -421,14 +478,15 @@ static enum MHD_Result do_patch(drv_req *r, drv_op *op)
   size_t plen = r->body.len;
   _cleanup_free_ char *converted = NULL;
   if (type == DRV_PATCH_APPLY) {
-    /* server-side apply, without field ownership: the applied configuration is merged in
-     * (strategic merge) or creates the object when it does not exist */
+    /* server-side apply: with field ownership on objects (do_apply); on subresources the
+     * applied configuration is merged in (strategic merge) */
     drv_err err = {0};
     json_t *cfg = drv_yaml_load(patch, plen, &err);
     if (!cfg || !json_is_object(cfg)) {
       json_decref(cfg);
       return drv_respond_status(r, drv_status_bad_request(err.msg[0] ? err.msg : "apply body is not an object"));
     }
+    if (!op->sub) return do_apply(r, op, cfg);
     _cleanup_free_ char *key = drv_server_key(op->sres, op->ns, op->name);
     drv_store_obj *cur;
     if (drv_store_get(r->srv->store, key, &cur) < 0) {
@@ -622,6 +680,9 @@ enum MHD_Result drv_serve_objects(drv_req *r)
                .sub = rt->sub[0] ? rt->sub : NULL, .dry_run = is_dry_run(r)};
   json_t *st = fv_parse(r, &op.fv);
   if (st) return drv_respond_status(r, st);
+  char manager[160];
+  op.manager = drv_mf_manager(drv_req_arg(r, "fieldManager"), drv_req_header(r, "User-Agent"), manager,
+                              sizeof manager);
   if (!r->warnings) r->warnings = json_array();
   op.warnings = r->warnings;
   const char *m = r->method;

@@ -10,6 +10,7 @@
 
 #include "api/convert.h"
 #include "api/defaults.h"
+#include "api/managedfields.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "api/strategy.h"
@@ -186,7 +187,9 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
   drv_op nsop = *op;
   nsop.name = NULL;
   if ((*status = namespace_usable(s, &nsop))) goto fail;
+  json_t *mf = op->keep_managed ? json_incref(drv_json_get(obj, "metadata.managedFields")) : NULL;
   strip_server_fields(obj);
+  if (mf) json_object_set_new(drv_obj_meta(obj), "managedFields", mf);
   char uid[40], ts[64];
   drv_api_new_uid(uid, sizeof uid);
   drv_obj_set_uid(obj, uid);
@@ -313,6 +316,11 @@ static json_t *updated_object(update_ctx *u, json_t *old, json_t **status)
     }
     json_decref(cur_scale);
     json_decref(new_scale);
+    if (next) { /* replicas move to the scaler's entry when anyone applied */
+      char ts[64];
+      now_rfc3339(ts, sizeof ts);
+      drv_mf_track_update(op->res, old, next, op->manager ? op->manager : "drover", op->sub, ts);
+    }
     return next;
   }
   if (u->kind == UPD_PATCH) {
@@ -386,7 +394,7 @@ static json_t *updated_object(update_ctx *u, json_t *old, json_t **status)
     else
       json_object_del(meta, *k);
   }
-  json_object_del(meta, "managedFields");
+  if (!op->keep_managed) json_object_del(meta, "managedFields");
   json_object_del(meta, "selfLink");
   if (op->sub && strcmp(op->sub, "status") == 0) {
     drv_api_prepare_for_status_update(op->res, next, old);
@@ -409,6 +417,11 @@ static json_t *updated_object(update_ctx *u, json_t *old, json_t **status)
   if (*status) {
     json_decref(next);
     return NULL;
+  }
+  if (!op->keep_managed) { /* field ownership moves with the change (when anyone applied) */
+    char ts[64];
+    now_rfc3339(ts, sizeof ts);
+    drv_mf_track_update(op->res, old, next, op->manager ? op->manager : "drover", op->sub, ts);
   }
   return next;
 }

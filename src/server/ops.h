@@ -24,6 +24,9 @@ typedef struct drv_op {
   bool dry_run;
   drv_field_validation fv;
   json_t *warnings;              /* borrowed array to add Warning texts to, may be NULL */
+  const char *manager;           /* field manager of the write (managedfields.h), NULL = "drover" */
+  bool keep_managed;             /* the object's metadata.managedFields are the server's own
+                                    (server-side apply): written as given */
 } drv_op;
 
 typedef struct drv_delete_opts {
