@@ -318,12 +318,14 @@ static void evict_one(drv_agent *a, drv_ev_signal s, const obs *o)
   for (size_t i = 0; i < a->pods.n; i++) {
     drv_pod *p = a->pods.v[i];
     if (!pod_active(p)) continue;
-    int64_t usage = memory ? cgroup_working_set(p->cgroup) : pids ? 0 : pod_disk_usage(p);
+    /* (a pod re-adopted after a restart learns its group's path here) */
+    _cleanup_free_ char *cgpath = drv_pod_cgroup_parent(p);
+    int64_t usage = memory ? cgroup_working_set(cgpath) : pids ? 0 : pod_disk_usage(p);
     if (pids) {
       drv_cgroup_system *sys;
       drv_err err;
       drv_cgroup *cg;
-      if (p->cgroup && drv_cgroup_system_get(&sys, &err) == 0 && drv_cgroup_open(sys, p->cgroup, &cg, &err) == 0) {
+      if (drv_cgroup_system_get(&sys, &err) == 0 && drv_cgroup_open(sys, cgpath, &cg, &err) == 0) {
         drv_cgroup_stats st = {0};
         if (drv_cgroup_stats_read(cg, &st, &err) == 0) usage = (int64_t)st.pids.current;
         drv_cgroup_free(cg);
