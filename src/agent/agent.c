@@ -72,12 +72,14 @@ static json_t *node_status(drv_agent *a)
   struct statvfs vfs;
   unsigned long long disk_b = statvfs(a->data_dir, &vfs) == 0 ? (unsigned long long)vfs.f_blocks * vfs.f_frsize : 0;
   snprintf(disk, sizeof disk, "%lluKi", disk_b / 1024);
-  /* Kubelet's default eviction threshold: 10 % of the disk held back. */
-  snprintf(alloc_disk, sizeof alloc_disk, "%llu", disk_b - disk_b / 10);
+  /* The hard eviction thresholds are held back from allocatable, as kubelet does (its defaults:
+   * 100Mi of memory, 10 % of the disk). */
+  long long disk_hold = drv_ev_threshold_value(&a->ev.t[DRV_EV_NODEFS_AVAILABLE], (int64_t)disk_b);
+  long long mem_hold = drv_ev_threshold_value(&a->ev.t[DRV_EV_MEMORY_AVAILABLE], mem_ki * 1024) / 1024;
+  snprintf(alloc_disk, sizeof alloc_disk, "%llu", disk_b > (unsigned long long)disk_hold ? disk_b - disk_hold : 0);
   snprintf(cpu, sizeof cpu, "%ld", cpus);
   snprintf(mem, sizeof mem, "%lldKi", mem_ki);
-  /* Kubelet's default hard eviction threshold (100Mi) is held back from allocatable. */
-  snprintf(alloc_mem, sizeof alloc_mem, "%lldKi", mem_ki > 102400 ? mem_ki - 102400 : mem_ki);
+  snprintf(alloc_mem, sizeof alloc_mem, "%lldKi", mem_ki > mem_hold ? mem_ki - mem_hold : 0);
   snprintf(pods, sizeof pods, "%d", a->o.max_pods > 0 ? a->o.max_pods : 110);
   char now[32];
   drv_status_time(drv_wall_ms(), now, sizeof now);

@@ -119,10 +119,15 @@ def test_pod_cgroups_and_memory_eviction_order(env):
 
     # Memory pressure: a threshold no machine clears. The restarted agent re-adopts the pods, then
     # evicts them one at a time in kubelet's order.
+    before = s.http("GET", f"/api/v1/nodes/{node}")[1]["status"]
     restart_agent(agent, ["--eviction-hard", "memory.available<100Ti"])
     cond = wait_for(lambda: (condition(s, node, "MemoryPressure") or {}).get("status") == "True" and
                     condition(s, node, "MemoryPressure"), timeout=20, what="MemoryPressure")
     assert cond["reason"] == "KubeletHasInsufficientMemory", cond
+    # the hard threshold is held back from allocatable (none was before: --eviction-hard "")
+    n = s.http("GET", f"/api/v1/nodes/{node}")[1]["status"]
+    assert n["allocatable"]["memory"] == "0Ki", n["allocatable"]
+    assert before["allocatable"]["memory"] == before["capacity"]["memory"], before
     assert condition(s, node, "DiskPressure")["status"] == "False"
     failed_at = {}
 
