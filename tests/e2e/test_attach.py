@@ -217,3 +217,20 @@ def test_exec_into_unscheduled_pod_message(up):
     p = up.kubectl("exec", "nohost", "--", "true", check=False, timeout=30)
     assert p.returncode != 0 and "does not have a host assigned" in p.stderr, p.stderr
     up.kubectl("delete", "pod", "nohost", "--wait=false")
+
+
+def test_run_it_with_a_terminal(up):
+    """`kubectl run -it --rm`: a shell on the container's terminal; its exit code comes back."""
+    env = dict(os.environ, KUBECONFIG=up.kubeconfig)
+    cmd = ["script", "-qec", f"stty cols 100 rows 30; {KUBECTL} run -it --rm --restart=Never --image={IMAGE} "
+           "--image-pull-policy=IfNotPresent runit -- sh", "/dev/null"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        out = read_until(p, "/ # ", timeout=60)  # the prompt, though it has no newline
+        o, _ = p.communicate(input=b"echo itworks-$((2*21)); exit 5\n", timeout=60)
+        out += o.decode(errors="replace")
+        assert "itworks-42" in out and p.returncode == 5, out
+    finally:
+        stop(p)
+    wait_for(lambda: up.kubectl("get", "pod", "runit", check=False).returncode != 0, timeout=60,
+             what="runit removed")
