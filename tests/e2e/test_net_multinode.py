@@ -199,6 +199,25 @@ def test_pod_to_pod_across_hosts_and_services(cluster):
         assert out.strip() in ("web1", "web2", "web3")
 
 
+def test_host_port_from_another_host(cluster):
+    """A container's hostPort answers on its node's address from another host (PREROUTING on
+    the node), and only on that node; the rule goes with the pod."""
+    c = cluster
+    hp = 18000 + PID % 1000
+    p = web_pod("hostport", "node2", {"app": "hostport"})
+    p["spec"]["containers"][0]["ports"] = [{"containerPort": 8080, "hostPort": hp}]
+    c.apply(p)
+    wait_for(lambda: pod_ip(c, "hostport"), timeout=30, what="hostport pod running")
+
+    def get(i):
+        r = ns_run(HOSTS[0], "busybox", "wget", "-qO-", f"http://{host_ip(i)}:{hp}/index.html", check=False)
+        return r.stdout if r.returncode == 0 else None
+    assert wait_for(lambda: get(2), timeout=20, what="hostPort on node2") == "hostport\n"
+    assert get(1) is None  # nothing listens on node1's port
+    c.kubectl("delete", "pod", "hostport", "--timeout=30s", timeout=60)
+    wait_for(lambda: get(2) is None, timeout=20, what="hostPort rule gone with the pod")
+
+
 def test_host_cut_off_pods_replaced_and_not_run_twice(cluster):
     c = cluster
     c.apply({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "cut"},
