@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,11 +39,20 @@ typedef struct cbinding {
   char *role_kind, *role_name;
 } cbinding;
 
+/* A subject ("u" + user name or "g" + group name) of a binding, for finding an identity's
+ * bindings by binary search instead of walking all of them. */
+typedef struct sref {
+  char *key;
+  size_t binding;
+} sref;
+
 typedef struct policy {
   crole *roles;
   size_t nroles;
   cbinding *bindings;
   size_t nbindings;
+  sref *subs; /* sorted by key */
+  size_t nsubs;
 } policy;
 
 struct drv_authz {
@@ -100,6 +110,8 @@ static void policy_free(policy *p)
     free(b->role_kind);
     free(b->role_name);
   }
+  for (size_t i = 0; i < p->nsubs; i++) free(p->subs[i].key);
+  free(p->subs);
   free(p->roles);
   free(p->bindings);
   free(p);
@@ -170,6 +182,13 @@ static const crole *find_role(const policy *p, const char *kind, const char *ns,
   return NULL;
 }
 
+static int sref_cmp(const void *a, const void *b)
+{
+  const sref *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->binding > y->binding) - (x->binding < y->binding);
+}
+
 /* objs: every stored RBAC object. */
 static policy *compile(json_t *const *objs, size_t n)
 {
@@ -232,6 +251,15 @@ static policy *compile(json_t *const *objs, size_t n)
       }
     }
   }
+  size_t cap = 0;
+  for (size_t i = 0; i < p->nbindings; i++)
+    cap += drv_strv_len(p->bindings[i].users) + drv_strv_len(p->bindings[i].groups);
+  p->subs = drv_calloc(cap ? cap : 1, sizeof *p->subs);
+  for (size_t i = 0; i < p->nbindings; i++) {
+    for (char **u = p->bindings[i].users; *u; u++) p->subs[p->nsubs++] = (sref){drv_asprintf("u%s", *u), i};
+    for (char **g = p->bindings[i].groups; *g; g++) p->subs[p->nsubs++] = (sref){drv_asprintf("g%s", *g), i};
+  }
+  qsort(p->subs, p->nsubs, sizeof *p->subs, sref_cmp);
   return p;
 }
 
@@ -296,22 +324,57 @@ static bool binding_applies(const cbinding *b, const drv_authz_attrs *a)
   return a->resource_request && a->ns && !strcmp(a->ns, b->ns);
 }
 
+static bool binding_allows(const cbinding *b, const drv_auth_user *u, const drv_authz_attrs *a, char *why,
+                           size_t size)
+{
+  if (!b->role || !binding_applies(b, a)) return false;
+  for (size_t j = 0; j < b->role->n; j++) {
+    if (!rule_allows(&b->role->rules[j], a)) continue;
+    if (why)
+      snprintf(why, size, "RBAC: allowed by %s \"%s\"%s%s%s of %s \"%s\" to User \"%s\"", b->kind,
+               b->name, b->ns[0] ? " in namespace \"" : "", b->ns, b->ns[0] ? "\"" : "",
+               b->role->kind, b->role->name, u->name);
+    return true;
+  }
+  return false;
+}
+
+/* The bindings naming key ("u" + user or "g" + group): binary search, then each in turn. */
+static bool subject_allows(const policy *p, const char *kind, const char *name, const drv_auth_user *u,
+                           const drv_authz_attrs *a, char *why, size_t size)
+{
+  char key[300];
+  snprintf(key, sizeof key, "%s%s", kind, name);
+  size_t lo = 0, hi = p->nsubs;
+  while (lo < hi) { /* first entry >= key */
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(p->subs[mid].key, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  for (; lo < p->nsubs && !strcmp(p->subs[lo].key, key); lo++)
+    if (binding_allows(&p->bindings[p->subs[lo].binding], u, a, why, size)) return true;
+  return false;
+}
+
 static bool decide(const policy *p, const drv_auth_user *u, const drv_authz_attrs *a, char *why,
                    size_t size)
 {
-  for (size_t i = 0; p && i < p->nbindings; i++) {
-    const cbinding *b = &p->bindings[i];
-    if (!b->role || !binding_applies(b, a) || !subject_matches(b, u)) continue;
-    for (size_t j = 0; j < b->role->n; j++) {
-      if (!rule_allows(&b->role->rules[j], a)) continue;
-      if (why)
-        snprintf(why, size, "RBAC: allowed by %s \"%s\"%s%s%s of %s \"%s\" to User \"%s\"", b->kind,
-                 b->name, b->ns[0] ? " in namespace \"" : "", b->ns, b->ns[0] ? "\"" : "",
-                 b->role->kind, b->role->name, u->name);
-      return true;
-    }
-  }
+  if (!p) return false;
+  if (subject_allows(p, "u", u->name, u, a, why, size)) return true;
+  for (int i = 0; i < u->ngroups; i++)
+    if (subject_allows(p, "g", u->groups[i], u, a, why, size)) return true;
   return false;
+}
+
+static uint64_t newest_rbac_rev(drv_store *st)
+{
+  drv_store_list l;
+  uint64_t newest = 0;
+  drv_store_list_prefix(st, RBAC_PREFIX, NULL, 0, NULL, NULL, &l);
+  for (size_t i = 0; i < l.n; i++)
+    if (l.items[i]->mod_rev > newest) newest = l.items[i]->mod_rev;
+  drv_store_list_free(&l);
+  return newest;
 }
 
 bool drv_authz_allowed(drv_authz *z, const drv_auth_user *u, const drv_authz_attrs *a, char *why,
@@ -326,9 +389,14 @@ bool drv_authz_allowed(drv_authz *z, const drv_auth_user *u, const drv_authz_att
   bool ok = decide(z->pol, u, a, why, size);
   pthread_rwlock_unlock(&z->lock);
   if (ok) return true;
-  /* A binding written just before this request may not be compiled yet: wait (briefly) for
-   * the watcher to reach the store's revision, then decide again. Refusals only. */
-  uint64_t want = drv_store_revision(z->st);
+  /* A role or binding written just before this request may not be compiled yet: when the
+   * newest RBAC object in the watch cache is newer than the compiled policy, wait (briefly)
+   * for the watcher, then decide again. Refusals only; deletions only ever refuse more. */
+  pthread_mutex_lock(&z->mu);
+  bool current = z->progress >= drv_store_revision(z->st);
+  pthread_mutex_unlock(&z->mu);
+  if (current) return false; /* compiled at the store's newest revision */
+  uint64_t want = newest_rbac_rev(z->st);
   pthread_mutex_lock(&z->mu);
   if (z->progress >= want || !z->started) {
     pthread_mutex_unlock(&z->mu);
