@@ -142,17 +142,27 @@ def test_attach_tty_resize_and_logs(up):
         p.stdin.flush()
         out = read_until(p, "tty-42")
         # kubectl's terminal size reached the container's terminal (TIOCSWINSZ)
-        out += read_until(p, "45 123", timeout=10) if "45 123" not in out else ""
-        p.stdin.write(b"busybox tty; exit\n")
+        assert "45 123" in out, out
+    finally:
+        stop(p)  # detached: the shell keeps its terminal (no stdinOnce)
+    # the sandbox holds the terminal across kill -9 of drover up: the same shell answers
+    up.kill9()
+    up.start()
+    wait_for(lambda: up.kubectl("get", "pod", "tty", check=False).returncode == 0, what="server back")
+    p = kubectl_popen(up, "attach", "-it", "tty", tty=True)
+    try:
+        p.stdin.write(b"echo again-$((3*3)); busybox tty; exit\n")
         p.stdin.flush()
+        out = read_until(p, "again-9")
         out += p.communicate(timeout=30)[0].decode(errors="replace")
         assert "/dev/pts/" in out or "/dev/console" in out, out
     finally:
         stop(p)
     wait_for(lambda: ctr_state(up, "tty")["state"].get("terminated"), what="tty shell exited")
+    assert ctr_state(up, "tty")["restartCount"] == 0
     # a TTY container's output is in its log too
     logs = up.kubectl("logs", "tty").stdout
-    assert "tty-42" in logs and "45 123" in logs, logs
+    assert "tty-42" in logs and "45 123" in logs and "again-9" in logs, logs
 
 
 def test_attach_output_only_and_stdin_refused(up):
