@@ -311,6 +311,8 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
     }
     o.console_socket = sock_path;
   }
+  /* Without a terminal to hand over first, the init goes on as soon as it is ready. */
+  o.start = !o.console_socket;
   drv_rt_container *c;
   int r = drv_rt_create_container(&o, &c, &err);
   if (listen_fd >= 0) {

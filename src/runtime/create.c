@@ -402,6 +402,11 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     prefer_init_error(sync_fd[0], err);
     goto out;
   }
+  /* run: the start byte waits in the fifo, so the init goes on once ready. */
+  if (keep && o->start && write(fifo_fd, "0", 1) != 1) {
+    drv_error(err, errno, "start container `%s`: write exec.fifo", o->id);
+    goto out;
+  }
   {
     /* Written aside while the init sets itself up; renamed into place once it is ready. */
     drv_rt_saved sv = {.id = (char *)o->id,
@@ -452,6 +457,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
       c->mntns_fd = open(ns, O_RDONLY | O_CLOEXEC);
     }
     c->pid = pid;
+    c->started = o->start;
     c->cg = cg;
     cg = NULL;
     c->spec = spec;

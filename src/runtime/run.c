@@ -26,15 +26,18 @@ pid_t drv_rt_container_pid(const drv_rt_container *c)
 
 int drv_rt_container_start(drv_rt_container *c, drv_err *err)
 {
-  /* No reader (ENXIO): the init died after create. Our own end was closed by create. */
-  int fd = openat(c->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return drv_error(err, errno == ENXIO ? 0 : errno, "start container `%s`: %s", c->id,
-                     errno == ENXIO ? "its init is gone" : "open exec.fifo");
-  ssize_t w = write(fd, "0", 1);
-  int e = errno;
-  close(fd);
-  if (w != 1) return drv_error(err, e, "start container `%s`: write exec.fifo", c->id);
+  if (!c->started) {
+    /* No reader (ENXIO): the init died after create. Our own end was closed by create. */
+    int fd = openat(c->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+      return drv_error(err, errno == ENXIO ? 0 : errno, "start container `%s`: %s", c->id,
+                       errno == ENXIO ? "its init is gone" : "open exec.fifo");
+    ssize_t w = write(fd, "0", 1);
+    int e = errno;
+    close(fd);
+    if (w != 1) return drv_error(err, e, "start container `%s`: write exec.fifo", c->id);
+    c->started = true;
+  }
   unlinkat(c->dir_fd, "exec.fifo", 0);
   const drv_rt_spec *s = c->spec;
   if (s->nhooks[DRV_HOOK_POSTSTART]) {
@@ -113,7 +116,9 @@ void drv_rt_container_free(drv_rt_container *c)
 int drv_rt_run(const drv_rt_create_opts *o, bool wait, int *exit_code, pid_t *pid_out, drv_err *err)
 {
   drv_rt_container *c;
-  if (drv_rt_create_container(o, &c, err) < 0) return -1;
+  drv_rt_create_opts ro = *o;
+  ro.start = !o->console_socket; /* a terminal's master is handed over before the start */
+  if (drv_rt_create_container(&ro, &c, err) < 0) return -1;
   if (pid_out) *pid_out = c->pid;
   int r = drv_rt_container_start(c, err);
   if (r < 0) {

@@ -48,6 +48,10 @@ typedef struct drv_rt_create_opts {
   /* Optional: <bundle>/config.json already loaded by the caller (drv_rt_spec_load); create
    * takes it over (frees it, also on failure). Spares a second read and parse. */
   drv_rt_spec *loaded;
+  /* drv_rt_create_container only (run): the init goes on to the container process as soon as
+   * it is set up, as if started at that moment, sparing a round trip between the two;
+   * drv_rt_container_start then only finishes the start (fifo removal, poststart hooks). */
+  bool start;
   const char *pid_file;       /* optional: write the init's pid here (atomically) */
   const char *console_socket; /* unix socket path that receives the pty master (terminal: true) */
   bool no_pivot;              /* chroot-style MS_MOVE instead of pivot_root (ramfs roots) */
