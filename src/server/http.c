@@ -158,6 +158,8 @@ static enum MHD_Result dispatch(drv_req *r)
     static __thread drv_auth_user ident;
     if (!authz || strncasecmp(authz, "Bearer ", 7) != 0 || !drv_auth_check(s->auth, authz + 7, &ident))
       return drv_respond_status(r, drv_status_unauthorized());
+    json_t *imp = drv_server_impersonate(r, &ident);
+    if (imp) return drv_respond_status(r, imp);
     r->user = ident.name;
     r->ident = &ident;
     drv_server_tls_ident = &ident;

@@ -133,6 +133,9 @@ int drv_server_rbac_bootstrap(drv_server *s, drv_err *err);
 /* authorization.k8s.io and authentication.k8s.io reviews; handled = false when the route is
  * not one of them. */
 enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled);
+/* Impersonate-User/Impersonate-Group (kubectl --as/--as-group): when present and the
+ * identity may impersonate them, *ident becomes the impersonated one; else the Status. */
+json_t *drv_server_impersonate(drv_req *r, drv_auth_user *ident);
 /* The identity of the HTTP request this thread serves (NULL for in-process callers and public
  * paths), for checks deep in writes. */
 extern __thread const drv_auth_user *drv_server_tls_ident;

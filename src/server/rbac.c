@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/status.h"
 #include "common/json.h"
@@ -96,6 +97,55 @@ json_t *drv_server_rbac_admit(drv_server *s, const drv_api_resource *res, const 
   _cleanup_free_ char *why = drv_authz_escalation(s->authz, u, res->namespaced ? ns : "", obj);
   if (!why) return NULL;
   return drv_status_forbidden(res, drv_json_get_str(obj, "metadata.name"), why);
+}
+
+/* ---- impersonation (kubectl --as/--as-group) ---- */
+
+typedef struct group_ctx {
+  drv_req *r;
+  const drv_auth_user *real;
+  drv_auth_user *who;
+  json_t *denied;
+} group_ctx;
+
+/* One Impersonate-Group header: the real identity must be allowed to impersonate it. */
+static enum MHD_Result impersonate_group(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  group_ctx *gc = cls;
+  (void)kind;
+  if (strcasecmp(key, "Impersonate-Group") || !value || gc->denied) return MHD_YES;
+  drv_authz_attrs a = {.verb = "impersonate", .resource_request = true, .group = "", .resource = "groups",
+                       .sub = "", .ns = "", .name = value};
+  if (!drv_auth_user_in_group(gc->real, DRV_AUTH_MASTERS) &&
+      !drv_authz_allowed(gc->r->srv->authz, gc->real, &a, NULL, 0)) {
+    gc->denied = drv_authz_forbidden_status(gc->real, &a);
+    return MHD_YES;
+  }
+  if (gc->who->ngroups < DRV_AUTH_MAX_GROUPS - 1 && strlen(value) < sizeof gc->who->groups[0])
+    snprintf(gc->who->groups[gc->who->ngroups++], sizeof gc->who->groups[0], "%s", value);
+  return MHD_YES;
+}
+
+json_t *drv_server_impersonate(drv_req *r, drv_auth_user *ident)
+{
+  const char *as = drv_req_header(r, "Impersonate-User");
+  const char *as_group = drv_req_header(r, "Impersonate-Group");
+  if (!as && !as_group) return NULL;
+  if (!as || !*as) return drv_status_bad_request("requested impersonation of groups without a user");
+  drv_authz_attrs a = {.verb = "impersonate", .resource_request = true, .group = "", .resource = "users",
+                       .sub = "", .ns = "", .name = as};
+  if (!drv_auth_user_in_group(ident, DRV_AUTH_MASTERS) && !drv_authz_allowed(r->srv->authz, ident, &a, NULL, 0))
+    return drv_authz_forbidden_status(ident, &a);
+  drv_auth_user who = {0};
+  if (strlen(as) >= sizeof who.name) return drv_status_bad_request("Impersonate-User is too long");
+  snprintf(who.name, sizeof who.name, "%s", as);
+  group_ctx gc = {r, ident, &who, NULL};
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, impersonate_group, &gc);
+  if (gc.denied) return gc.denied;
+  if (strcmp(who.name, "system:anonymous") && !drv_auth_user_in_group(&who, DRV_AUTH_AUTHENTICATED))
+    snprintf(who.groups[who.ngroups++], sizeof who.groups[0], "%s", DRV_AUTH_AUTHENTICATED);
+  *ident = who;
+  return NULL;
 }
 
 /* ---- default policy ---- */

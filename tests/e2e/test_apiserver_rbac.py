@@ -235,6 +235,29 @@ def test_no_escalation_through_roles_and_bindings(srv):
     srv.kubectl("delete", "namespace", ns, "--wait=false")
 
 
+def test_impersonation(srv):
+    who = uniq("imp")
+    ui = json.loads(srv.kubectl("auth", "whoami", f"--as={who}", "--as-group=devs", "-o", "json").stdout)
+    assert ui["status"]["userInfo"] == {"username": who, "groups": ["devs", "system:authenticated"]}
+    p = srv.kubectl("get", "pods", f"--as={who}", check=False)
+    assert f'pods is forbidden: User "{who}" cannot list resource "pods"' in p.stderr, p.stderr
+    assert srv.kubectl("auth", "can-i", "list", "pods", f"--as={who}", check=False).stdout.strip() == "no"
+    assert srv.kubectl("auth", "can-i", "list", "pods", f"--as={who}", "--as-group=system:masters",
+                       check=False).stdout.strip() == "yes"
+    plain = As(srv, make_token(srv, "--user", uniq("plain")))
+    p = plain.kubectl("get", "pods", "--as=root", check=False)
+    assert ('users "root" is forbidden: User "%s" cannot impersonate resource "users" in API group "" at the '
+            'cluster scope' % uniq("plain")) in p.stderr, p.stderr
+    srv.kubectl("create", "clusterrole", uniq("impersonator"), "--verb=impersonate", "--resource=users",
+                f"--resource-name={who}")
+    srv.kubectl("create", "clusterrolebinding", uniq("impersonator"), f"--clusterrole={uniq('impersonator')}",
+                f"--user={uniq('plain')}")
+    wait_for(lambda: json.loads(plain.kubectl("auth", "whoami", f"--as={who}", "-o", "json", check=False).stdout or "{}")
+             .get("status", {}).get("userInfo", {}).get("username") == who, what="impersonation allowed")
+    p = plain.kubectl("get", "pods", f"--as={who}", "--as-group=system:masters", check=False)
+    assert 'groups "system:masters" is forbidden' in p.stderr, p.stderr
+
+
 def test_validation_discovery_and_tables(srv):
     res = srv.kubectl("api-resources", "--api-group=rbac.authorization.k8s.io", "-o", "name").stdout.split()
     assert sorted(res) == ["clusterrolebindings.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io",
