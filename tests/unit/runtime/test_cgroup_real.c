@@ -88,7 +88,7 @@ static int teardown(void **state)
 
 static drv_cgroup_system *system_or_skip(void)
 {
-  drv_cgroup_system *sys;
+  drv_cgroup_system *sys = NULL;
   drv_err err;
   if (geteuid() != 0 || drv_cgroup_system_get(&sys, &err) < 0) skip();
   return sys;
