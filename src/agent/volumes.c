@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/volwrite.h"
 #include "api/quantity.h"
 #include "api/recorder.h"
 #include "common/buf.h"
@@ -511,6 +512,11 @@ static int atomic_write(const char *dir, const payload *pl, int fsgid, drv_err *
   for (size_t i = 0; i < pl->n; i++) {
     const vfile *f = &pl->v[i];
     const char *base = f->path;
+    const char *why = bad_rel_path(f->path);
+    if (why) {
+      drv_error(err, EINVAL, "file path `%s`: %s", f->path, why);
+      goto fail;
+    }
     int pfd = open_parent(tfd, f->path, &base, err);
     if (pfd < 0) goto fail;
     int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -586,6 +592,20 @@ fail:;
   drv_err e3;
   drv_rm_rf(tp, &e3);
   return -1;
+}
+
+int drv_vol_write(const char *dir, const drv_vol_file *files, size_t n, int fsgid, drv_err *err)
+{
+  payload pl = {0};
+  for (size_t i = 0; i < n; i++) payload_add(&pl, files[i].path, files[i].data, files[i].len, files[i].mode);
+  int r = atomic_write(dir, &pl, fsgid, err);
+  payload_free(&pl);
+  return r;
+}
+
+char *drv_vol_format_map(const json_t *m)
+{
+  return format_map(m);
 }
 
 static char *payload_digest(payload *pl, int fsgid)
