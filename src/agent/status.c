@@ -168,6 +168,15 @@ json_t *drv_pod_status_json(const drv_pod_view *v, const json_t *prev, long long
   add_cond(conds, prev, "ContainersReady", all_ready,
            done ? "PodCompleted" : "ContainersNotReady", now);
   add_cond(conds, prev, "Ready", all_ready, done ? "PodCompleted" : "ContainersNotReady", now);
+  /* A pod kubelet evicts under node pressure (not one refused at admission) is marked as a
+   * disruption target, with the eviction message. */
+  if (v->reason && !strcmp(v->reason, "Evicted") && v->message &&
+      !strncmp(v->message, "The node was low on resource", 28)) {
+    const char *lt = prev_transition(prev, "DisruptionTarget", "True");
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "DisruptionTarget", "status",
+                                           "True", "lastTransitionTime", lt ? lt : now, "reason",
+                                           "TerminationByKubelet", "message", v->message));
+  }
   json_object_set_new(st, "conditions", conds);
 
   json_t *ics = json_array();

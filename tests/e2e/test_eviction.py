@@ -143,6 +143,8 @@ def test_pod_cgroups_and_memory_eviction_order(env):
     assert st["message"].startswith("The node was low on resource: memory. Threshold quantity: 100Ti, available: "), st
     assert "Container c was using " in st["message"] and "request is 1Mi" in st["message"], st["message"]
     assert all("terminated" in c["state"] for c in st["containerStatuses"]), st
+    dt = [c for c in st["conditions"] if c["type"] == "DisruptionTarget"]
+    assert dt and dt[0]["status"] == "True" and dt[0]["reason"] == "TerminationByKubelet", st["conditions"]
     # nothing of the evicted pods runs any more: the sandbox is gone with its group
     wait_for(lambda: not os.path.exists(cg_file("memory", groups["burst"], "cgroup.procs")), timeout=10,
              what="burst's cgroup removed")

@@ -124,6 +124,20 @@ static void status_json(void **state)
   assert_string_equal(drv_json_get_str(y, "state.terminated.reason"), "Completed");
   assert_null(drv_json_get(st3, "podIP"));
   json_decref(st3);
+
+  /* Evicted under node pressure: Failed, and a DisruptionTarget condition (not for a refusal). */
+  drv_pod_view v3 = {.ctrs = w, .n_ctrs = 2, .init_done = true, .reason = "Evicted",
+                     .message = "The node was low on resource: memory. "};
+  json_t *st4 = drv_pod_status_json(&v3, NULL, 0);
+  assert_string_equal(drv_json_get_str(st4, "phase"), "Failed");
+  assert_string_equal(cond(st4, "DisruptionTarget", "status"), "True");
+  assert_string_equal(cond(st4, "DisruptionTarget", "reason"), "TerminationByKubelet");
+  assert_string_equal(cond(st4, "DisruptionTarget", "message"), "The node was low on resource: memory. ");
+  json_decref(st4);
+  v3.message = "The node had condition: [DiskPressure]. ";
+  st4 = drv_pod_status_json(&v3, NULL, 0);
+  assert_null(cond(st4, "DisruptionTarget", "status"));
+  json_decref(st4);
 }
 
 /* The informer's copy keeps what the agent reads back: phase and conditions of the status. */
