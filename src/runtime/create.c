@@ -249,11 +249,18 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   }
   dir_made = true;
   dir_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (dir_fd < 0 || mkfifoat(dir_fd, "exec.fifo", 0622) < 0) {
+  if (dir_fd < 0) {
+    drv_error(err, errno, "open the state dir `%s`", dir);
+    goto out;
+  }
+  /* run (opts.start): no fifo to wait on, the init goes on once ready; without the fifo the
+   * container reads as running from the moment its state is published. (A fifo costs an
+   * inode made and freed on the state dir's file system: 0.15-0.25 ms on this ext4.) */
+  if (!(keep && o->start) && mkfifoat(dir_fd, "exec.fifo", 0622) < 0) {
     drv_error(err, errno, "create `%s/exec.fifo`", dir);
     goto out;
   }
-  {
+  if (!(keep && o->start)) {
     _cleanup_free_ char *fifo = drv_asprintf("%s/exec.fifo", dir);
     fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
     if (fifo_fd < 0) {
@@ -400,11 +407,6 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   if (drv_sync_send(sync_fd[0], DRV_SYNC_GO, pid, NULL) < 0) {
     drv_error(err, errno, "signal the container init");
     prefer_init_error(sync_fd[0], err);
-    goto out;
-  }
-  /* run: the start byte waits in the fifo, so the init goes on once ready. */
-  if (keep && o->start && write(fifo_fd, "0", 1) != 1) {
-    drv_error(err, errno, "start container `%s`: write exec.fifo", o->id);
     goto out;
   }
   {

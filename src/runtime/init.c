@@ -126,7 +126,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
     close(c->sync_fd);
     char b;
-    while (read(c->fifo_fd, &b, 1) < 0 && errno == EINTR) {
+    while (c->fifo_fd >= 0 && read(c->fifo_fd, &b, 1) < 0 && errno == EINTR) {
     }
     _exit(0);
   }
@@ -182,14 +182,16 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
 
   if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
   close(c->sync_fd);
-  /* Blocked here ("created") until `start` writes to the fifo. */
-  char b;
-  ssize_t n;
-  do
-    n = read(c->fifo_fd, &b, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(1);
-  close(c->fifo_fd);
+  /* Blocked here ("created") until `start` writes to the fifo; `run` has none (started). */
+  if (c->fifo_fd >= 0) {
+    char b;
+    ssize_t n;
+    do
+      n = read(c->fifo_fd, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(1);
+    close(c->fifo_fd);
+  }
 
   if (s->nhooks[DRV_HOOK_START_CONTAINER]) {
     _cleanup_free_ char *st =

@@ -64,7 +64,7 @@ struct drv_rt_container {
   int mntns_fd;
   pid_t pid;
   bool reaped;     /* set by drv_rt_container_wait */
-  bool started;    /* the start byte is in the fifo already (opts.start) */
+  bool started;    /* opts.start: the init went on by itself, no exec.fifo */
   int rmdir_errno; /* of the state dir's removal */
   struct drv_cgroup *cg;
   drv_rt_spec *spec; /* hooks, annotations */

@@ -36,9 +36,9 @@ int drv_rt_container_start(drv_rt_container *c, drv_err *err)
     int e = errno;
     close(fd);
     if (w != 1) return drv_error(err, e, "start container `%s`: write exec.fifo", c->id);
+    unlinkat(c->dir_fd, "exec.fifo", 0);
     c->started = true;
   }
-  unlinkat(c->dir_fd, "exec.fifo", 0);
   const drv_rt_spec *s = c->spec;
   if (s->nhooks[DRV_HOOK_POSTSTART]) {
     drv_err he;

@@ -49,8 +49,8 @@ typedef struct drv_rt_create_opts {
    * takes it over (frees it, also on failure). Spares a second read and parse. */
   drv_rt_spec *loaded;
   /* drv_rt_create_container only (run): the init goes on to the container process as soon as
-   * it is set up, as if started at that moment, sparing a round trip between the two;
-   * drv_rt_container_start then only finishes the start (fifo removal, poststart hooks). */
+   * it is set up, as if started at that moment (there is no exec.fifo to wait on), sparing a
+   * round trip between the two; drv_rt_container_start then only runs poststart hooks. */
   bool start;
   const char *pid_file;       /* optional: write the init's pid here (atomically) */
   const char *console_socket; /* unix socket path that receives the pty master (terminal: true) */
