@@ -467,12 +467,48 @@ static enum MHD_Result do_apply(drv_req *r, drv_op *op, json_t *cfg)
   return drv_respond_status(r, st);
 }
 
+/* Repeated keys in a patch body, as in an object body: Strict → the 400 to answer, Warn → a
+ * warning each (fieldValidation). */
+static json_t *patch_duplicates(drv_req *r, const drv_op *op, drv_patch_type type,
+                                const char *patch, size_t len)
+{
+  if (op->fv == DRV_FV_IGNORE || !len) return NULL;
+  json_t *dups = json_array();
+  if (type == DRV_PATCH_APPLY) {
+    drv_api_duplicate_fields_yaml(patch, len, dups);
+  } else {
+    json_t *v = json_loadb(patch, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    if (!v) drv_api_duplicate_fields_json(patch, len, dups); /* or malformed: found later */
+    json_decref(v);
+  }
+  json_t *st = NULL;
+  size_t i;
+  json_t *d;
+  if (json_array_size(dups) && op->fv == DRV_FV_STRICT) {
+    drv_buf b = DRV_BUF_INIT;
+    drv_buf_puts(&b, "strict decoding error: ");
+    json_array_foreach(dups, i, d) drv_buf_printf(&b, "%sduplicate field \"%s\"", i ? ", " : "", json_string_value(d));
+    st = drv_status_bad_request(b.data);
+    drv_buf_free(&b);
+  } else {
+    json_array_foreach(dups, i, d)
+    {
+      _cleanup_free_ char *w = drv_asprintf("duplicate field \"%s\"", json_string_value(d));
+      if (!r->warnings) r->warnings = json_array();
+      json_array_append_new(r->warnings, json_string(w));
+    }
+  }
+  json_decref(dups);
+  return st;
+}
+
 static enum MHD_Result do_patch(drv_req *r, drv_op *op)
 {
   const char *ct = drv_req_header(r, "Content-Type");
   drv_patch_type type = ct ? drv_patch_type_from_content_type(ct) : 0;
   if (!type) return drv_respond_status(r, drv_status_unsupported_media_type(ct ? ct : ""));
-  json_t *st = NULL;
+  json_t *st = patch_duplicates(r, op, type, r->body.data ? r->body.data : "", r->body.len);
+  if (st) return drv_respond_status(r, st);
   drv_store_obj *out;
   const char *patch = r->body.data ? r->body.data : "";
   size_t plen = r->body.len;

@@ -51,6 +51,8 @@ static void ports_in_use(drv_server *s, const json_t *svc, drv_range_alloc *used
       long long np = drv_json_get_int(p, "nodePort", 0);
       if (np > 0) drv_range_alloc_use(used, (uint32_t)np);
     }
+    long long hc = drv_json_get_int(o, "spec.healthCheckNodePort", 0);
+    if (hc > 0) drv_range_alloc_use(used, (uint32_t)hc);
     json_decref(o);
   }
   drv_store_list_free(&l);
@@ -63,6 +65,40 @@ static void add_cause(json_t **causes, const char *reason, size_t i, const char 
   json_array_append_new(*causes, drv_status_cause(reason, msg, f));
 }
 
+/* spec.healthCheckNodePort of a LoadBalancer with externalTrafficPolicy Local: kept, checked
+ * or allocated like the ports (Kubernetes allocates it from the same range). */
+static json_t *health_check_port(drv_server *s, const drv_api_resource *res, json_t *svc,
+                                 const json_t *old, drv_range_alloc *used, uint32_t h)
+{
+  const char *t = drv_json_get_str(svc, "spec.type");
+  const char *etp = drv_json_get_str(svc, "spec.externalTrafficPolicy");
+  json_t *spec = drv_json_get(svc, "spec");
+  if (!t || strcmp(t, "LoadBalancer") || !etp || strcmp(etp, "Local")) {
+    json_object_del(spec, "healthCheckNodePort"); /* only that kind of Service has one */
+    return NULL;
+  }
+  long long hc = drv_json_get_int(svc, "spec.healthCheckNodePort", 0);
+  long long ohc = old ? drv_json_get_int(old, "spec.healthCheckNodePort", 0) : 0;
+  if (hc <= 0 && ohc > 0) hc = ohc; /* an update keeps it */
+  const char *why = NULL;
+  if (hc > 0 && (hc < s->np_first || hc >= (long long)s->np_first + s->np_size))
+    why = "provided port is not in the valid range";
+  else if (hc > 0 && drv_range_alloc_is_used(used, (uint32_t)hc))
+    why = "provided port is already allocated";
+  if (why) {
+    _cleanup_free_ char *m = drv_asprintf("Invalid value: %lld: %s", hc, why);
+    json_t *causes = json_array();
+    json_array_append_new(causes, drv_status_cause("FieldValueInvalid", m, "spec.healthCheckNodePort"));
+    return drv_status_invalid(res, drv_obj_name(svc), causes);
+  }
+  uint32_t v = (uint32_t)hc;
+  if (hc <= 0 && drv_range_alloc_pick(used, 0, s->np_size, h + 101, &v) < 0)
+    return drv_status_internal("failed to allocate a healthCheckNodePort: range is full");
+  drv_range_alloc_use(used, v);
+  json_object_set_new(spec, "healthCheckNodePort", json_integer(v));
+  return NULL;
+}
+
 json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t *svc,
                               const json_t *old)
 {
@@ -71,9 +107,8 @@ json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t
   json_t *ports = drv_json_get(svc, "spec.ports");
   if (!json_array_size(ports)) return NULL;
   uint32_t first = s->np_first, size = s->np_size;
-  drv_range_alloc used, mine;
+  drv_range_alloc used;
   drv_range_alloc_init(&used, first, size);
-  drv_range_alloc_init(&mine, 1, 65535);
   ports_in_use(s, svc, &used);
   json_t *oports = old ? drv_json_get((json_t *)old, "spec.ports") : NULL;
   json_t *causes = NULL;
@@ -105,17 +140,22 @@ json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t
         break;
       }
     }
-    drv_range_alloc_use(&mine, (uint32_t)np);
   }
   json_t *status = NULL;
   if (causes) {
     status = drv_status_invalid(res, drv_obj_name(svc), causes);
     goto out;
   }
-  if (!allocate) goto out;
-  /* then the missing ones: an update keeps the port the same port/protocol had */
+  json_array_foreach(ports, i, p)
+  {
+    long long np = drv_json_get_int(p, "nodePort", 0);
+    if (np > 0) drv_range_alloc_use(&used, (uint32_t)np); /* none of the below may take them */
+  }
   uint32_t h = 2166136261u;
   for (const char *c = drv_obj_name(svc) ?: ""; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+  if ((status = health_check_port(s, res, svc, old, &used, h))) goto out;
+  if (!allocate) goto out;
+  /* then the missing ones: an update keeps the port the same port/protocol had */
   json_array_foreach(ports, i, p)
   {
     if (drv_json_get_int(p, "nodePort", 0) > 0) continue;
@@ -124,8 +164,7 @@ json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t
     {
       long long onp = drv_json_get_int(q, "nodePort", 0);
       if (onp > 0 && drv_json_get_int(q, "port", -1) == drv_json_get_int(p, "port", -2) &&
-          !strcmp(proto_of(p), proto_of(q)) && !drv_range_alloc_is_used(&mine, (uint32_t)onp) &&
-          !drv_range_alloc_is_used(&used, (uint32_t)onp)) {
+          !strcmp(proto_of(p), proto_of(q)) && !drv_range_alloc_is_used(&used, (uint32_t)onp)) {
         keep = onp;
         break;
       }
@@ -136,18 +175,16 @@ json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t
       goto out;
     }
     drv_range_alloc_use(&used, np);
-    drv_range_alloc_use(&mine, np);
     json_object_set_new(p, "nodePort", json_integer(np));
   }
 out:
   drv_range_alloc_release(&used);
-  drv_range_alloc_release(&mine);
   return status;
 }
 
 /* ---- the `kubernetes` Service ---- */
 
-/* Creates obj, or updates the stored one when want(stored) says it differs. */
+/* Creates obj, or updates the stored one where the fields this server manages differ. */
 static int ensure(drv_server *s, const char *group, const char *version, const char *plural,
                   json_t *obj, drv_err *err)
 {

@@ -81,6 +81,43 @@ def test_node_port_allocation(srv):
         srv.http("DELETE", SVC + "/" + n)
 
 
+def test_node_ports_kubectl_and_health_check(srv):
+    # kubectl's typed command (protobuf body) gets its port allocated too
+    srv.kubectl("create", "service", "nodeport", "np-k", "--tcp=80:8080")
+    out = srv.kubectl("get", "svc", "np-k", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+    assert 30100 <= int(out) <= 30104
+    assert f"80:{out}/TCP" in srv.kubectl("get", "svc", "np-k").stdout
+    # an explicit port and a missing one in the same Service never collide
+    code, a = srv.http("POST", SVC, body=svc("np-h", "LoadBalancer",
+                                             [{"name": "a", "port": 1, "nodePort": 30104 if int(out) != 30104 else 30103},
+                                              {"name": "b", "port": 2}]))
+    assert code == 201 and len(set(node_ports(a)) | {int(out)}) == 3, a
+    assert "healthCheckNodePort" not in a["spec"]
+    # externalTrafficPolicy Local: a health check node port, kept across updates
+    code, b = srv.http("PATCH", SVC + "/np-h", body={"spec": {"externalTrafficPolicy": "Local"}},
+                       headers={"Content-Type": "application/merge-patch+json"})
+    assert code == 200, b
+    hc = b["spec"]["healthCheckNodePort"]
+    assert 30100 <= hc <= 30104 and hc not in node_ports(b) + [int(out)]
+    code, b = srv.http("PATCH", SVC + "/np-h", body={"metadata": {"labels": {"x": "y"}}},
+                       headers={"Content-Type": "application/merge-patch+json"})
+    assert code == 200 and b["spec"]["healthCheckNodePort"] == hc
+    # 4 of the 5 ports are taken: one more Service fits, the next is refused
+    assert srv.http("POST", SVC, body=svc("np-i"))[0] == 201
+    code, st = srv.http("POST", SVC, body=svc("np-j"))
+    assert code == 500 and "range is full" in st["message"], st
+    # a patch with a repeated key: Strict refuses it, Warn says so
+    body = '{"metadata":{"labels":{"x":"1","x":"2"}}}'
+    code, _, st = raw_request(srv, "PATCH", SVC + "/np-h?fieldValidation=Strict", body,
+                              "application/merge-patch+json")
+    assert code == 400 and 'duplicate field "metadata.labels.x"' in st["message"], st
+    code, warns, o = raw_request(srv, "PATCH", SVC + "/np-h?fieldValidation=Warn", body,
+                                 "application/strategic-merge-patch+json")
+    assert code == 200 and o["metadata"]["labels"]["x"] == "2" and len(warns) == 1, (warns, o)
+    for n in ("np-k", "np-h", "np-i"):
+        srv.http("DELETE", SVC + "/" + n)
+
+
 def test_node_ports_survive_restart():
     s = Server(extra=["--service-node-port-range", "30200-30201"])
     try:
