@@ -6,7 +6,8 @@
  * ReplicaSets replace them elsewhere at once; when the node comes back its agent finds them
  * being deleted and stops them, so nothing runs twice. Renewal is judged by when this
  * process saw the lease change (not by renewTime), so clocks need not agree. Pods bound to a
- * node that no longer exists are removed. */
+ * node that no longer exists are removed. A node reporting MemoryPressure, DiskPressure or
+ * PIDPressure gets the matching NoSchedule taint while it does (TaintNodesByCondition). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,14 @@
 
 #define T_UNREACHABLE "node.kubernetes.io/unreachable"
 #define T_NOT_READY "node.kubernetes.io/not-ready"
+
+/* TaintNodesByCondition: a node whose agent reports pressure takes no new pods (NoSchedule);
+ * the pods there stay (the agent's own eviction deals with them). */
+static const char *const pressure_taints[][2] = {
+    {"MemoryPressure", "node.kubernetes.io/memory-pressure"},
+    {"DiskPressure", "node.kubernetes.io/disk-pressure"},
+    {"PIDPressure", "node.kubernetes.io/pid-pressure"},
+};
 
 static void touch(drv_ctl *ctl, const char *node)
 {
@@ -74,6 +83,25 @@ static const char *wanted_taint(drv_ctl *ctl, const json_t *node, bool *silent)
   return NULL;
 }
 
+static bool has_noschedule(const json_t *node, const char *key)
+{
+  size_t i;
+  json_t *t;
+  json_array_foreach(drv_json_get(node, "spec.taints"), i, t)
+  {
+    const char *k = drv_json_get_str(t, "key"), *e = drv_json_get_str(t, "effect");
+    if (k && e && !strcmp(k, key) && !strcmp(e, "NoSchedule")) return true;
+  }
+  return false;
+}
+
+static bool pressure_wanted(const json_t *node, size_t k)
+{
+  json_t *c = ctl_condition(node, pressure_taints[k][0]);
+  const char *st = c ? drv_json_get_str(c, "status") : NULL;
+  return st && !strcmp(st, "True");
+}
+
 void drv_ctl_nodelife_tick(drv_ctl *ctl)
 {
   json_t *nodes = drv_informer_list(ctl->nodes, NULL, NULL, NULL);
@@ -88,7 +116,10 @@ void drv_ctl_nodelife_tick(drv_ctl *ctl)
     json_t *rc = ctl_condition(n, "Ready");
     const char *rs = rc ? drv_json_get_str(rc, "status") : NULL;
     bool cond_stale = silent && rs && strcmp(rs, "Unknown");
-    if (has_u != want_u || has_n != want_n || cond_stale || has_u || has_n)
+    bool pressure_off = false;
+    for (size_t k = 0; k < DRV_ARRAY_LEN(pressure_taints); k++)
+      pressure_off |= pressure_wanted(n, k) != has_noschedule(n, pressure_taints[k][1]);
+    if (has_u != want_u || has_n != want_n || cond_stale || has_u || has_n || pressure_off)
       drv_workqueue_add(ctl->nodelife.q, drv_obj_name(n));
   }
   json_decref(nodes);
@@ -149,6 +180,21 @@ static int set_node(drv_ctl *ctl, json_t *node, const char *want, bool silent)
       changed = true;
     }
   }
+  bool ready_changed = changed;
+  for (size_t k = 0; k < DRV_ARRAY_LEN(pressure_taints); k++) {
+    bool w = pressure_wanted(node, k);
+    if (w == has_noschedule(upd, pressure_taints[k][1])) continue;
+    if (w) {
+      json_array_append_new(taints, json_pack("{s:s, s:s}", "key", pressure_taints[k][1], "effect", "NoSchedule"));
+    } else {
+      for (size_t i = 0; i < json_array_size(taints); i++) {
+        json_t *t = json_array_get(taints, i);
+        const char *tk = drv_json_get_str(t, "key"), *e = drv_json_get_str(t, "effect");
+        if (tk && e && !strcmp(tk, pressure_taints[k][1]) && !strcmp(e, "NoSchedule")) json_array_remove(taints, i--);
+      }
+    }
+    changed = true;
+  }
   drv_err err;
   drv_api_ref ref = DRV_REF_NODES;
   ref.name = drv_obj_name(node);
@@ -160,9 +206,10 @@ static int set_node(drv_ctl *ctl, json_t *node, const char *want, bool silent)
       return rc == DRV_API_ENOTFOUND ? 0 : -1;
     }
     drv_informer_store_hint(ctl->nodes, out);
-    drv_recorder_event(ctl->nodelife.rec, node, "v1", "Node", want ? "Warning" : "Normal",
-                       want ? "NodeNotReady" : "NodeReady", want ? "Node %s status is now: NodeNotReady" : "Node %s status is now: NodeReady",
-                       drv_obj_name(node));
+    if (ready_changed)
+      drv_recorder_event(ctl->nodelife.rec, node, "v1", "Node", want ? "Warning" : "Normal",
+                         want ? "NodeNotReady" : "NodeReady", want ? "Node %s status is now: NodeNotReady" : "Node %s status is now: NodeReady",
+                         drv_obj_name(node));
     json_decref(upd);
     upd = out;
     out = NULL;

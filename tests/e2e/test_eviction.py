@@ -7,6 +7,7 @@ crosses (memory.available<100Ti, then nodefs.available<1000Ti), as kubelet's --e
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -179,3 +180,32 @@ def test_bad_eviction_flag_refused(tmp_path):
         p = A.run(A.DROVER, "agent", "--data-dir", str(tmp_path), "--server", "https://127.0.0.1:1",
                   "--eviction-hard", flag, check=False, timeout=30)
         assert p.returncode != 0 and msg in p.stderr, p.stderr
+
+
+def test_pressure_taints_from_node_conditions(env, tmp_path):
+    """The node lifecycle controller turns the agent's pressure conditions into NoSchedule
+    taints (TaintNodesByCondition) and takes them off again."""
+    s, node, agent = env["server"], env["node"], env["agent"]
+
+    def taints():
+        code, n = s.http("GET", f"/api/v1/nodes/{node}")
+        return {(t["key"], t["effect"]) for t in n.get("spec", {}).get("taints") or []} if code == 200 else set()
+    restart_agent(agent, ["--eviction-hard", "memory.available<100Ti"])
+    log = open(tmp_path / "controllers.log", "ab")
+    ctl = subprocess.Popen([A.DROVER, "controllers", "--kubeconfig", s.kubeconfig], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: ("node.kubernetes.io/memory-pressure", "NoSchedule") in taints(), timeout=30,
+                 what="memory-pressure taint")
+        restart_agent(agent, ["--eviction-hard", ""])
+        wait_for(lambda: (condition(s, node, "MemoryPressure") or {}).get("status") == "False", timeout=20,
+                 what="MemoryPressure False")
+        wait_for(lambda: not any(k.startswith("node.kubernetes.io/") for k, _ in taints()), timeout=30,
+                 what="taint removed")
+    finally:
+        ctl.terminate()
+        try:
+            ctl.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            ctl.kill()
+            ctl.wait()
+        log.close()
