@@ -43,6 +43,41 @@ def proc_mem_kb(pid):
     return v.get("Pss", 0), v.get("Private_Clean", 0) + v.get("Private_Dirty", 0)
 
 
+def smaps_breakdown(pid):
+    """Rss per mapping group from /proc/PID/smaps: each shared object (file), [heap], thread
+    stacks and other anonymous memory; with its private dirty part (the rest is clean file
+    pages, shared with any other process mapping the same file)."""
+    groups, name = {}, None
+    for line in open(f"/proc/{pid}/smaps"):
+        parts = line.split()
+        if not parts:
+            continue
+        if not parts[0].endswith(":") or "-" in parts[0]:
+            path = parts[5] if len(parts) > 5 else ""
+            name = os.path.basename(path) if path.startswith("/") else (path or "[anon]")
+            continue
+        if parts[0] in ("Rss:", "Private_Dirty:"):
+            g = groups.setdefault(name, [0, 0])
+            g[0 if parts[0] == "Rss:" else 1] += int(parts[1])
+    return sorted(((v[0], v[1], k) for k, v in groups.items() if v[0]), reverse=True)
+
+
+def anon_detail(pid):
+    """Anonymous mappings (size kB, Rss kB), largest Rss first: thread stacks show as 8 MB (or
+    their set size) mappings next to a guard page, malloc arenas as 64 MB reservations."""
+    out, cur = [], None
+    for line in open(f"/proc/{pid}/smaps"):
+        parts = line.split()
+        if parts and "-" in parts[0] and not parts[0].endswith(":"):
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            cur = [(hi - lo) // 1024, 0] if len(parts) <= 5 or parts[5] == "[heap]" else None
+            if cur is not None:
+                out.append(cur)
+        elif cur is not None and parts and parts[0] == "Rss:":
+            cur[1] = int(parts[1])
+    return sorted((tuple(x) for x in out if x[1]), key=lambda x: -x[1])
+
+
 def proc_cpu_ticks(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
@@ -112,6 +147,10 @@ def main():
               f"max {max(lat):.1f} ms (goal p50 <= 50 ms, p99 <= 200 ms)")
         print(f"agent RSS with {N + 1} pods: {rss / 1024:.1f} MB (goal < 10 MB); PSS {pss / 1024:.1f} MB, "
               f"private (USS) {uss / 1024:.1f} MB")
+        print("agent RSS by mapping (kB, private dirty kB):",
+              ", ".join(f"{k} {r} ({d})" for r, d, k in smaps_breakdown(a.proc.pid)))
+        print(f"agent threads: {len(os.listdir(f'/proc/{a.proc.pid}/task'))}; anonymous mappings (size kB, Rss kB):",
+              anon_detail(a.proc.pid)[:24])
         print(f"agent idle CPU with {N + 1} pods: {idle:.1f} % of one core")
         print(f"ratio to Kubernetes' p99 SLO (5 s): {pct(lat, 99) / 5000:.3f}")
     finally:

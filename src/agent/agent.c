@@ -504,7 +504,7 @@ static void agent_free(drv_agent *a)
   if (a->api) drv_api_client_free(a->api);
   if (a->images) drv_image_store_close(a->images);
   drv_ipam_free(a->ipam);
-  json_decref(a->metrics_last);
+  free(a->metrics_last);
   drv_kubeconfig_free(&a->kc);
   free(a->tokens);
   free(a->data_dir), free(a->node_name), free(a->node_ip), free(a->pod_cidr), free(a->bridge);

@@ -273,8 +273,12 @@ static void handler(drv_hreq *c, void *cls)
   if (!strcmp(url, "/metrics") || !strcmp(url, "/metrics/cadvisor")) {
     drv_buf out = DRV_BUF_INIT;
     pthread_mutex_lock(&a->lock);
-    drv_metrics_prometheus(a->metrics_last, a->node_name, &out);
+    char *text = a->metrics_last ? drv_strdup(a->metrics_last) : NULL;
     pthread_mutex_unlock(&a->lock);
+    json_t *snap = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    drv_metrics_prometheus(snap, a->node_name, &out);
+    json_decref(snap);
     drv_hreq_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.data ? out.data : "",
                    out.len, NULL);
     drv_buf_free(&out);

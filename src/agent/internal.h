@@ -111,7 +111,7 @@ struct drv_agent {
   struct drv_hserv *httpd;
   int dns_fd;                  /* cluster DNS socket, -1 when not serving */
   pthread_t dns_thr;
-  json_t *metrics_last;        /* last snapshot for /metrics, under lock */
+  char *metrics_last;          /* last snapshot for /metrics as compact JSON, under lock */
   char *svc_rules_last;        /* last iptables rules applied */
   char *routes_last;
   drv_ev_config ev;            /* --eviction-hard */
