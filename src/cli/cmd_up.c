@@ -72,7 +72,7 @@ static int start_agent(const up_env *env, void **handle, drv_err *err)
   _cleanup_free_ char *ca = drv_asprintf("%s/ca.crt", env->data_dir);
   drv_agent_opts o = {.server = env->url, .token = token, .ca_file = ca, .data_dir = env->data_dir,
                       .listen = env->flags->agent_listen, .node_name = env->flags->node_name,
-                      .bridge = env->flags->bridge,
+                      .bridge = env->flags->bridge, .eviction_hard = env->flags->eviction_hard,
                       /* the controllers started above assign its pod CIDR */
                       .pod_cidr_wait_ms = env->flags->ctl.no_allocate_node_cidrs ? -1 : 10000};
   return drv_agent_start(&o, (drv_agent **)handle, err);

@@ -30,6 +30,7 @@ static void usage(const char *verb, FILE *out)
                 "  --cluster-cidr CIDR  pod CIDRs of the nodes come from it (default 10.244.0.0/16)\n"
                 "  --node-cidr-mask-size N  each node's share of it (default 24)\n"
                 "  --allocate-node-cidrs=false  leave the nodes' spec.podCIDR alone\n"
+                "  --eviction-hard LIST  the local agent's hard eviction thresholds, kubelet's syntax\n"
               : "");
 }
 
@@ -60,6 +61,7 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       {"agent-listen", required_argument, NULL, 'A'},
       {"node-name", required_argument, NULL, 'n'},
       {"bridge", required_argument, NULL, 'B'},
+      {"eviction-hard", required_argument, NULL, 'E'},
       {"cluster-cidr", required_argument, NULL, 'C'},
       {"node-cidr-mask-size", required_argument, NULL, 'M'},
       {"allocate-node-cidrs", optional_argument, NULL, 'a'},
@@ -101,6 +103,7 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
     case 'A':
     case 'n':
     case 'B':
+    case 'E':
     case 'C':
     case 'M':
     case 'a':
@@ -114,6 +117,7 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       if (c == 'A') up->agent_listen = optarg;
       if (c == 'n') up->node_name = optarg;
       if (c == 'B') up->bridge = optarg;
+      if (c == 'E') up->eviction_hard = optarg;
       if (c == 'C') up->ctl.cluster_cidr = optarg;
       if ((c == 'M' || c == 'a') &&
           drv_cli_node_cidr_flag(verb, c == 'M' ? "--node-cidr-mask-size" : "--allocate-node-cidrs", optarg,

@@ -13,6 +13,7 @@ typedef struct drv_cli_up_flags {
   const char *agent_listen;  /* --agent-listen ADDR:PORT (default: the agent's, :10250) */
   const char *node_name;     /* --node-name NAME (default: host name) */
   const char *bridge;        /* --bridge NAME: the local agent's pod bridge (default drover0) */
+  const char *eviction_hard; /* --eviction-hard LIST (default: kubelet's thresholds) */
   drv_controllers_opts ctl;  /* --cluster-cidr, --node-cidr-mask-size, --allocate-node-cidrs */
 } drv_cli_up_flags;
 

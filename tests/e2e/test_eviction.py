@@ -209,3 +209,20 @@ def test_pressure_taints_from_node_conditions(env, tmp_path):
             ctl.kill()
             ctl.wait()
         log.close()
+
+
+def test_up_passes_eviction_hard(tmp_path):
+    """`drover up --eviction-hard`: its local agent uses the thresholds (and refuses bad ones)."""
+    node = f"evup{os.getpid()}"
+    s = Server(verb="up", data_dir=str(tmp_path / "data"),
+               extra=["--agent-listen", "127.0.0.1:0", "--node-name", node, "--allocate-node-cidrs=false",
+                      "--eviction-hard", "memory.available<100Ti"])
+    try:
+        cond = wait_for(lambda: (condition(s, node, "MemoryPressure") or {}).get("status") == "True" and
+                        condition(s, node, "MemoryPressure"), timeout=30, what="MemoryPressure from drover up")
+        assert cond["reason"] == "KubeletHasInsufficientMemory", cond
+    finally:
+        s.stop()
+    p = A.run(A.DROVER, "up", "--data-dir", str(tmp_path / "bad"), "--listen", "127.0.0.1:0",
+              "--eviction-hard", "memory.available<lots", check=False, timeout=60)
+    assert p.returncode != 0 and "`lots` is not a quantity" in p.stderr, p.stderr
