@@ -77,6 +77,90 @@ static void request_attrs(drv_req *r, drv_authz_attrs *a, char *verb, size_t vsi
   a->verb = verb;
 }
 
+/* ---- node restriction ---- */
+
+/* A field of the request body (JSON, or protobuf as kubectl and client-go send). */
+static char *body_field(drv_req *r, const char *path)
+{
+  if (!r->body.len) return NULL;
+  json_t *b = drv_pb_is_protobuf(drv_req_header(r, "Content-Type"))
+                  ? drv_pb_decode(r->body.data, r->body.len, NULL)
+                  : drv_json_parse(r->body.data, r->body.len, NULL);
+  const char *v = drv_json_get_str(b, path);
+  char *out = v ? drv_strdup(v) : NULL;
+  json_decref(b);
+  return out;
+}
+
+/* spec.nodeName of a stored pod, or NULL. */
+static char *pod_node(drv_req *r, const char *ns, const char *name)
+{
+  const drv_api_resource *res = drv_api_resource_find("", "v1", "pods");
+  _cleanup_free_ char *key = drv_server_key(res, ns, name);
+  drv_store_obj *o;
+  if (drv_store_get(r->srv->store, key, &o) < 0) return NULL;
+  json_t *pod = json_loadb(o->data, o->len, 0, NULL);
+  drv_store_obj_unref(o);
+  const char *n = drv_json_get_str(pod, "spec.nodeName");
+  char *out = n ? drv_strdup(n) : NULL;
+  json_decref(pod);
+  return out;
+}
+
+static json_t *node_forbidden(const drv_authz_attrs *a, const char *node, const char *what, const char *name)
+{
+  char q[256];
+  if (a->group && *a->group) snprintf(q, sizeof q, "%s.%s", a->resource, a->group);
+  else snprintf(q, sizeof q, "%s", a->resource);
+  _cleanup_free_ char *msg = name && *name
+      ? drv_asprintf("%s \"%s\" is forbidden: node \"%s\" is not allowed to modify %s", q, name, node, what)
+      : drv_asprintf("%s is forbidden: node \"%s\" is not allowed to modify %s", q, node, what);
+  json_t *st = drv_status_failure(403, "Forbidden", msg);
+  json_t *d = json_pack("{s:s}", "kind", a->resource);
+  if (name && *name) json_object_set_new(d, "name", json_string(name));
+  json_object_set_new(st, "details", d);
+  return st;
+}
+
+/* What Kubernetes' Node authorizer and NodeRestriction admission keep a node agent to: its
+ * own Node, Lease and metrics, and the pods bound to it; reads stay as RBAC grants them. */
+static json_t *node_restrict(drv_req *r, const drv_auth_user *u, const drv_authz_attrs *a)
+{
+  size_t pl = strlen(DRV_AUTH_NODE_PREFIX);
+  if (!a->resource_request || strncmp(u->name, DRV_AUTH_NODE_PREFIX, pl) ||
+      !drv_auth_user_in_group(u, DRV_AUTH_NODES))
+    return NULL;
+  const char *v = a->verb;
+  if (!strcmp(v, "get") || !strcmp(v, "list") || !strcmp(v, "watch")) return NULL;
+  const char *node = u->name + pl;
+  bool create = !strcmp(v, "create");
+  bool nodes = !a->group[0] && !strcmp(a->resource, "nodes");
+  bool leases = !strcmp(a->group, "coordination.k8s.io") && !strcmp(a->resource, "leases") &&
+                !strcmp(a->ns, "kube-node-lease");
+  bool metrics = !strcmp(a->group, "metrics.k8s.io") && !strcmp(a->resource, "nodes");
+  if (nodes || leases || metrics) {
+    _cleanup_free_ char *bname = create && !a->name[0] ? body_field(r, "metadata.name") : NULL;
+    const char *target = bname ? bname : a->name;
+    if (!strcmp(target, node)) return NULL;
+    _cleanup_free_ char *what = drv_asprintf("%s \"%s\"", nodes || metrics ? "node" : "lease", target);
+    return node_forbidden(a, node, what, target);
+  }
+  if (!a->group[0] && !strcmp(a->resource, "pods") && a->name[0] && strcmp(a->sub, "eviction")) {
+    _cleanup_free_ char *bound = pod_node(r, a->ns, a->name);
+    if (!bound || strcmp(bound, node)) {
+      _cleanup_free_ char *what = drv_asprintf("pods bound to other nodes (\"%s\" is on \"%s\")", a->name,
+                                               bound ? bound : "");
+      return node_forbidden(a, node, what, a->name);
+    }
+    return NULL;
+  }
+  if (!a->group[0] && !strcmp(a->resource, "pods") && create) {
+    _cleanup_free_ char *bound = body_field(r, "spec.nodeName");
+    if (!bound || strcmp(bound, node)) return node_forbidden(a, node, "pods of other nodes", NULL);
+  }
+  return NULL;
+}
+
 json_t *drv_server_authorize(drv_req *r)
 {
   const drv_auth_user *u = r->ident;
@@ -84,8 +168,8 @@ json_t *drv_server_authorize(drv_req *r)
   drv_authz_attrs a;
   char verb[32], name[254];
   request_attrs(r, &a, verb, sizeof verb, name, sizeof name);
-  if (drv_authz_allowed(r->srv->authz, u, &a, NULL, 0)) return NULL;
-  return drv_authz_forbidden_status(u, &a);
+  if (!drv_authz_allowed(r->srv->authz, u, &a, NULL, 0)) return drv_authz_forbidden_status(u, &a);
+  return node_restrict(r, u, &a);
 }
 
 __thread const drv_auth_user *drv_server_tls_ident;

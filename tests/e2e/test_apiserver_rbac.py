@@ -384,6 +384,21 @@ def test_node_agent_runs_pods_as_its_node_identity():
         assert not who.can_i("create", "deployments.apps")
         assert not who.can_i("delete", "namespaces")
         assert who.can_i("update", "pods", "--subresource=status")
+        # only its own Node, Lease and pods (Kubernetes' Node authorizer / NodeRestriction)
+        other = f"other{os.getpid()}"
+        s.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": other}}))
+        code, st = who.http("PATCH", f"/api/v1/nodes/{other}/status", {"status": {"phase": "x"}})
+        assert code == 403 and f'node "{node}" is not allowed to modify node "{other}"' in st["message"], st
+        code, st = who.http("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+                            {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": other}})
+        assert code == 403 and f'lease "{other}"' in st["message"], st
+        A.create_pod(s, A.pod("rbac-elsewhere", other, [A.ctr("c", "sleep 1")]))
+        code, st = who.http("DELETE", "/api/v1/namespaces/default/pods/rbac-elsewhere")
+        assert code == 403 and "pods bound to other nodes" in st["message"], st
+        code, _ = who.http("GET", "/api/v1/namespaces/default/pods/rbac-elsewhere")
+        assert code == 200
+        s.kubectl("delete", "pod", "rbac-elsewhere", "--grace-period=0", "--force", check=False)
+        s.kubectl("delete", "node", other, check=False)
         assert "cannot" not in a.logtext() and "forbidden" not in a.logtext().lower(), a.logtext()
     finally:
         if s and a:
