@@ -18,6 +18,7 @@ from apiserver import Server  # noqa: E402
 import agentlib as A  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+DISTINCT = len(sys.argv) > 2 and sys.argv[2] == "distinct"  # each pod its own ConfigMap
 UPDATES = 20
 
 
@@ -45,16 +46,24 @@ def main():
             obj = {"apiVersion": "v1", "kind": "ConfigMap" if kind == "configmaps" else "Secret",
                    "metadata": {"name": "shared"}, "data": body}
             assert s.http("POST", f"/api/v1/namespaces/default/{kind}", body=obj)[0] == 201
+        for i in range(N if DISTINCT else 0):
+            obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"own{i}"}, "data": {"v": "0"}}
+            assert s.http("POST", "/api/v1/namespaces/default/configmaps", body=obj)[0] == 201
         uids = []
         for i in range(N):
             p = A.pod(f"v{i}", node, [A.ctr("c", "exec sleep 100000", volumeMounts=[
                 {"name": "cfg", "mountPath": "/cfg"}, {"name": "sec", "mountPath": "/sec"},
                 {"name": "info", "mountPath": "/info"}])], volumes=[
-                {"name": "cfg", "configMap": {"name": "shared"}}, {"name": "sec", "secret": {"secretName": "shared"}},
+                {"name": "cfg", "configMap": {"name": f"own{i}" if DISTINCT else "shared"}}, {"name": "sec", "secret": {"secretName": "shared"}},
                 {"name": "info", "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}])
             uids.append(A.create_pod(s, p)["metadata"]["uid"])
         A.wait_for(lambda: all(A.running(s, f"v{i}") for i in range(N)), timeout=300, interval=0.5, what="pods running")
         files = [os.path.join(data, "agent", "pods", u, "volumes", "cfg", "v") for u in uids]
+        if DISTINCT:  # the agent's memory with one watch per pod, then done
+            time.sleep(3)
+            rss = [l for l in open(f"/proc/{a.proc.pid}/status") if l.startswith("VmRSS")][0].split()[1]
+            print(f"N={N} pods each mounting its own ConfigMap (+ the shared Secret): agent RSS {int(rss) / 1024:.1f} MB")
+            return
         first, last = [], []
         for k in range(1, UPDATES + 1):
             code, cur = s.http("GET", "/api/v1/namespaces/default/configmaps/shared")
@@ -75,6 +84,8 @@ def main():
             last.append((time.time() - t0) * 1000)
             time.sleep(0.3)
         time.sleep(3)
+        rss = [l for l in open(f"/proc/{a.proc.pid}/status") if l.startswith("VmRSS")][0].split()[1]
+        print(f"agent RSS with {N} such pods: {int(rss) / 1024:.1f} MB")
         pid, hz = a.proc.pid, os.sysconf("SC_CLK_TCK")
         c0, t0 = cpu_ticks(pid), time.time()
         time.sleep(10)

@@ -19,6 +19,9 @@
 #define GET_TTL_MS 1000     /* an object without a working watch is re-read this often at most */
 #define UNUSED_MS 30000     /* an object no pod asked for this long is dropped */
 #define POLL_MS 100         /* how often the watches are looked at */
+/* Each watch holds a connection (~22 KB of the agent's memory, measured); objects past this
+ * many are read with GETs (GET_TTL_MS) instead. */
+#define MAX_WATCHES 128
 
 typedef struct src {
   char *ns, *name;
@@ -115,6 +118,8 @@ static void *run(void *arg)
   while (!v->stop) {
     long long now = drv_now_ms();
     bool changed = false;
+    int watches = 0;
+    for (src *s = v->list; s; s = s->next) watches += s->w != NULL;
     for (src **pp = &v->list; *pp;) {
       src *s = *pp;
       if (now - s->used_ms > UNUSED_MS && !s->busy) {
@@ -123,7 +128,7 @@ static void *run(void *arg)
         continue;
       }
       if (s->w) changed |= drain(v, s, now);
-      else if (s->rv && s->fetched_ms && now >= s->next_open_ms) {
+      else if (s->rv && s->fetched_ms && now >= s->next_open_ms && watches < MAX_WATCHES) {
         drv_api_ref ref = ref_of(s);
         _cleanup_free_ char *fs = drv_asprintf("metadata.name=%s", s->name);
         drv_api_list_opts lo = {.field_selector = fs, .resource_version = s->rv, .timeout_seconds = 300,
@@ -132,6 +137,8 @@ static void *run(void *arg)
         if (drv_api_watch_open(v->api, &ref, &lo, &s->w, &err) < 0) {
           s->w = NULL;
           s->next_open_ms = now + 5000;
+        } else {
+          watches++;
         }
       }
       pp = &s->next;
