@@ -262,7 +262,10 @@ static void serve_request(int ep, int lfd)
   log_src *src;
   if (n > 0 && buf[0] >= '0' && buf[0] <= '9') {
     if (nfds == 2 && add_src(ep, buf, false, 2, fds, &src) == 0) nfds = 0, ok = 'y';
-  } else if (sscanf(buf, "io %7s %1099s %n", flags, key, &off) == 2 && off > 0 && !*stdin_find(key)) {
+  } else if (sscanf(buf, "io %7s %1099s %n", flags, key, &off) == 2 && off > 0) {
+    /* a key already here is a try of the same attempt that never got to release it */
+    stdin_ent **old = stdin_find(key);
+    if (*old) stdin_drop(ep, old);
     bool tty = strchr(flags, 't') != NULL;
     int want = tty ? 1 : 3;
     int in = tty ? fcntl(fds[0], F_DUPFD_CLOEXEC, 3) : fds[2];
