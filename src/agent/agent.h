@@ -37,6 +37,9 @@ typedef struct drv_agent_opts {
   /* kubelet's --eviction-hard ("memory.available<100Mi,nodefs.available<10%"); NULL = kubelet's
    * defaults; "" = no eviction. */
   const char *eviction_hard;
+  /* kubelet's --eviction-pressure-transition-period: a pressure condition stays True this long
+   * after its threshold was last crossed; 0 = kubelet's 5 min (the CLI maps "0s" to 1 ms). */
+  long long eviction_transition_ms;
 } drv_agent_opts;
 
 /* Starts the agent's threads and returns once the Node is registered. */

@@ -86,6 +86,37 @@ int drv_ev_parse(const char *spec, drv_ev_config *out, drv_err *err)
   return 0;
 }
 
+int drv_ev_parse_duration(const char *s, long long *ms, drv_err *err)
+{
+  static const struct {
+    const char *unit;
+    double ms;
+  } units[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+  const char *p = s;
+  double total = 0;
+  if (!strcmp(s, "0")) {
+    *ms = 0;
+    return 0;
+  }
+  while (*p) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(p, &end);
+    if (end == p || errno || v < 0 || !isfinite(v)) goto bad;
+    p = end;
+    size_t u = 0;
+    while (u < DRV_ARRAY_LEN(units) && strncmp(p, units[u].unit, strlen(units[u].unit))) u++;
+    if (u == DRV_ARRAY_LEN(units)) goto bad;
+    total += v * units[u].ms;
+    p += strlen(units[u].unit);
+  }
+  if (p == s || total > 1e15) goto bad;
+  *ms = (long long)total;
+  return 0;
+bad:
+  return drv_error(err, EINVAL, "duration `%s`: expected a number with a unit (h, m, s, ms), e.g. 5m0s", s);
+}
+
 int64_t drv_ev_threshold_value(const drv_ev_threshold *t, int64_t capacity)
 {
   if (!t->set) return 0;
@@ -374,7 +405,8 @@ void drv_agent_eviction_check(drv_agent *a)
     a->pressure_at[cond] = now;
   }
   for (int k = 0; k < 3; k++) {
-    bool on = a->pressure_at[k] && now - a->pressure_at[k] < PRESSURE_HOLD_MS;
+    long long hold = a->o.eviction_transition_ms > 0 ? a->o.eviction_transition_ms : PRESSURE_HOLD_MS;
+    bool on = a->pressure_at[k] && now - a->pressure_at[k] <= hold;
     if (on != __atomic_load_n(&a->pressure[k], __ATOMIC_RELAXED)) {
       static const char *const cn[] = {"MemoryPressure", "DiskPressure", "PIDPressure"};
       drv_log_warn("node %s: %s %s", a->node_name, cn[k], on ? "on" : "off");

@@ -44,6 +44,9 @@ typedef struct drv_ev_config {
 int drv_ev_parse(const char *spec, drv_ev_config *out, drv_err *err);
 const char *drv_ev_signal_name(drv_ev_signal s);
 
+/* A Go duration as kubelet's flags take it ("5m0s", "30s", "1h", "250ms", "0") in ms. */
+int drv_ev_parse_duration(const char *s, long long *ms, drv_err *err);
+
 /* The threshold in units of the signal for this capacity. */
 int64_t drv_ev_threshold_value(const drv_ev_threshold *t, int64_t capacity);
 /* Whether available is below the threshold (an unset threshold never is). */

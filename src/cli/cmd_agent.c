@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/eviction.h"
 #include "agent/sandbox.h"
 #include "cli/commands.h"
 #include "common/log.h"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
           "                    [--node-name N] [--node-ip IP] [--listen ADDR:PORT]\n"
           "                    [--pod-cidr CIDR] [--bridge NAME] [--max-pods N] [--log-level L]\n"
           "                    [--eviction-hard memory.available<100Mi,nodefs.available<10%%,...]\n"
+          "                    [--eviction-pressure-transition-period DURATION (5m0s)]\n"
           "                    [--pod-max-pids N] [--cleanup-iptables]\n"
           "\n"
           "Registers this machine as a Node and runs the pods bound to it. Without a pod CIDR\n"
@@ -62,6 +64,7 @@ int drv_cmd_agent(int argc, char **argv)
       {"max-pods", required_argument, NULL, 'm'},   {"log-level", required_argument, NULL, 'L'},
       {"eviction-hard", required_argument, NULL, 'E'}, {"pod-max-pids", required_argument, NULL, 'P'},
       {"cleanup-iptables", no_argument, NULL, 'C'},
+      {"eviction-pressure-transition-period", required_argument, NULL, 'T'},
       {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
   };
   drv_agent_opts o = {.register_timeout_s = 300};
@@ -93,6 +96,15 @@ int drv_cmd_agent(int argc, char **argv)
       break;
     }
     case 'C': cleanup = true; break;
+    case 'T': {
+      drv_err e;
+      if (drv_ev_parse_duration(optarg, &o.eviction_transition_ms, &e) < 0) {
+        fprintf(stderr, "drover agent: --eviction-pressure-transition-period: %s\n", e.msg);
+        return 2;
+      }
+      if (o.eviction_transition_ms == 0) o.eviction_transition_ms = 1; /* none: 0 is the default */
+      break;
+    }
     case 'L':
       if (drv_log_level_parse(optarg, &level) < 0) {
         fprintf(stderr, "drover agent: --log-level `%s`: expected error, warn, info or debug\n", optarg);

@@ -180,6 +180,9 @@ def test_bad_eviction_flag_refused(tmp_path):
         p = A.run(A.DROVER, "agent", "--data-dir", str(tmp_path), "--server", "https://127.0.0.1:1",
                   "--eviction-hard", flag, check=False, timeout=30)
         assert p.returncode != 0 and msg in p.stderr, p.stderr
+    p = A.run(A.DROVER, "agent", "--data-dir", str(tmp_path), "--server", "https://127.0.0.1:1",
+              "--eviction-pressure-transition-period", "5 minutes", check=False, timeout=30)
+    assert p.returncode == 2 and "duration `5 minutes`" in p.stderr, p.stderr
 
 
 def test_pressure_taints_from_node_conditions(env, tmp_path):

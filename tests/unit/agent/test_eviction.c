@@ -92,6 +92,28 @@ static void quantities(void **state)
   }
 }
 
+static void durations(void **state)
+{
+  (void)state;
+  const struct {
+    const char *s;
+    long long ms;
+  } ok[] = {{"5m0s", 300000}, {"30s", 30000}, {"1h", 3600000}, {"250ms", 250}, {"1m30s", 90000}, {"0", 0},
+            {"0s", 0}, {"1.5s", 1500}};
+  drv_err err;
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+    long long ms = -1;
+    assert_int_equal(drv_ev_parse_duration(ok[i].s, &ms, &err), 0);
+    assert_int_equal(ms, ok[i].ms);
+  }
+  const char *bad[] = {"", "5", "5x", "m", "-1s", "1s2"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    long long ms;
+    assert_int_equal(drv_ev_parse_duration(bad[i], &ms, &err), -1);
+    assert_non_null(strstr(err.msg, "duration"));
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -99,6 +121,7 @@ int main(void)
       cmocka_unit_test(crossing),
       cmocka_unit_test(kubelet_order),
       cmocka_unit_test(quantities),
+      cmocka_unit_test(durations),
   };
   return cmocka_run_group_tests_name("agent_eviction", tests, NULL, NULL);
 }
