@@ -239,8 +239,13 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
       goto out;
     }
   }
-  if (drv_mkdir_p(root, 0711, err) < 0) goto out;
-  if (mkdir(dir, 0711) < 0) {
+  /* The root usually exists: make it (and its parents) only when the state dir cannot be. */
+  int mk = mkdir(dir, 0711);
+  if (mk < 0 && errno == ENOENT) {
+    if (drv_mkdir_p(root, 0711, err) < 0) goto out;
+    mk = mkdir(dir, 0711);
+  }
+  if (mk < 0) {
     if (errno == EEXIST)
       drv_error(err, EEXIST, "container `%s` already exists", o->id);
     else
