@@ -197,7 +197,8 @@ int drv_cgroup_system_detect(const char *mountinfo, const char *proc_cgroup,
     if (!fstype || !strtok_r(NULL, " ", &s2)) continue;
     superopts = strtok_r(NULL, " ", &s2);
     if (!superopts) continue;
-    if (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2")) add_host_mount(sys, f[4], fstype, superopts);
+    if (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2"))
+      add_host_mount(sys, f[4], fstype, superopts);
     if (strcmp(fstype, "cgroup2") == 0) {
       if (!sys->unified) sys->unified = unescape(f[4]);
     } else if (strcmp(fstype, "cgroup") == 0) {
@@ -300,7 +301,8 @@ static bool sm_line(uint64_t id, drv_buf *out)
     struct sm_info sm;
     char raw[8192];
   } u;
-  struct lm_req r = {.size = sizeof r, .mnt_id = id, .param = SM_MNT_POINT | SM_FS_TYPE | SM_MNT_OPTS};
+  struct lm_req r = {
+      .size = sizeof r, .mnt_id = id, .param = SM_MNT_POINT | SM_FS_TYPE | SM_MNT_OPTS};
   if (syscall(SYS_statmount, &r, &u, sizeof u, 0) < 0) return false;
   if ((u.sm.mask & (SM_MNT_POINT | SM_FS_TYPE)) != (SM_MNT_POINT | SM_FS_TYPE)) return false;
   const char *type = u.sm.str + u.sm.fs_type, *point = u.sm.str + u.sm.mnt_point;
@@ -353,7 +355,8 @@ static bool fast_layout_ok(const drv_cgroup_system *sys, const char *proc_cgroup
     if (!found) return false;
     listed++;
   }
-  if (sys->mode == DRV_CGROUP_MODE_V2) return listed == 0 && !strcmp(sys->unified, "/sys/fs/cgroup");
+  if (sys->mode == DRV_CGROUP_MODE_V2)
+    return listed == 0 && !strcmp(sys->unified, "/sys/fs/cgroup");
   return sys->mode == DRV_CGROUP_MODE_HYBRID && listed == sys->n_v1;
 }
 

@@ -42,11 +42,11 @@ int drv_rt_container_start(drv_rt_container *c, drv_err *err)
   const drv_rt_spec *s = c->spec;
   if (s->nhooks[DRV_HOOK_POSTSTART]) {
     drv_err he;
-    _cleanup_free_ char *st = drv_rt_state_text(c->id, c->pid, "running", c->bundle,
-                                                s->annotations);
+    _cleanup_free_ char *st =
+        drv_rt_state_text(c->id, c->pid, "running", c->bundle, s->annotations);
     /* The spec: a failing poststart hook is a warning, the container keeps running. */
-    if (drv_rt_hooks_run(s->hooks[DRV_HOOK_POSTSTART], s->nhooks[DRV_HOOK_POSTSTART],
-                         "poststart", st, &he) < 0)
+    if (drv_rt_hooks_run(s->hooks[DRV_HOOK_POSTSTART], s->nhooks[DRV_HOOK_POSTSTART], "poststart",
+                         st, &he) < 0)
       drv_log_warn("container `%s`: %s", c->id, he.msg);
   }
   return 0;

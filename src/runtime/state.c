@@ -252,7 +252,8 @@ int drv_rt_state_get(const char *root, const char *id, drv_rt_state *st, drv_err
      * writing the status: both windows are short, so wait for the file (a monitor that was
      * itself killed costs one bounded wait). */
     long long end = drv_now_ms() + 200;
-    while (access(exitp, F_OK) < 0 && drv_now_ms() < end) usleep(1000);
+    while (access(exitp, F_OK) < 0 && drv_now_ms() < end)
+      usleep(1000);
   }
   if (drv_read_file(exitp, 64, &text, NULL, &e) == 0) st->exit_code = atoi(text);
   drv_rt_saved_clear(&s);
