@@ -1,6 +1,7 @@
 /* libFuzzer: object decoding. YAML → JSON (multi-document) and back; each document decoded as
  * a request body of its kind (strict field validation), defaulted and validated; inputs with
- * the "k8s\0" prefix go through the protobuf decoder. */
+ * the "k8s\0" prefix go through the protobuf decoder; repeated keys are looked for in the raw
+ * text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   json_t *docs = drv_yaml_load_all((const char *)data, size, &err);
   if (!docs) return 0;
+  /* repeated keys of the raw text, as request bodies are checked (YAML; JSON when it is) */
+  json_t *dups = json_array();
+  drv_api_duplicate_fields_yaml((const char *)data, size, dups);
+  json_t *js = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+  if (js) drv_api_duplicate_fields_json((const char *)data, size, dups);
+  json_decref(js);
+  json_decref(dups);
   size_t i;
   json_t *d;
   json_array_foreach(docs, i, d)
