@@ -450,6 +450,9 @@ static void *worker_thread(void *arg)
       pthread_mutex_unlock(&a->lock);
       pthread_mutex_lock(&a->lock);
     }
+    /* New sandboxes into their pods' cgroups, once this pass started what it could. */
+    for (size_t k = 0; k < a->pods.n; k++)
+      if (a->pods.v[k]->sandbox_cg_pending && !a->pods.v[k]->gone) drv_pod_sandbox_cgroup(a->pods.v[k]);
     if (synced && drv_now_ms() >= next_evict) {
       drv_agent_eviction_check(a);
       next_evict = drv_now_ms() + 1000;

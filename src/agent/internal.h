@@ -61,6 +61,7 @@ typedef struct drv_pod {
   char ifname[16];
   char *cgroup;                /* the pod's cgroup (podcgroup.h), once known */
   bool evicted;                /* evicted or rejected under node pressure: Failed, nothing runs */
+  bool sandbox_cg_pending;     /* the sandbox is still to move into the pod's cgroup */
   drv_ctr *init;
   size_t n_init;
   drv_ctr *ctrs;
@@ -134,6 +135,8 @@ void drv_pod_set_object(drv_pod *p, json_t *obj);
 void drv_pod_pulls_wait(void);
 drv_pod *drv_agent_find_pod(struct drv_agent *a, const char *ns, const char *name);
 
+/* Moves a new pod's sandbox into its cgroup's leaf (after the worker's pass: see pod.c). */
+void drv_pod_sandbox_cgroup(drv_pod *p);
 /* Kills and removes everything of p (containers, sandbox, network, cgroups, its dir) and
  * marks it gone. */
 void drv_pod_cleanup(struct drv_agent *a, drv_pod *p);

@@ -136,18 +136,32 @@ void drv_pod_set_object(drv_pod *p, json_t *obj)
 
 /* ---- sandbox and network ---- */
 
-/* The pod's cgroup under its QoS class with the pod's limits, the sandbox in its leaf. */
-static int pod_cgroup(drv_agent *a, drv_pod *p, pid_t sandbox, drv_err *err)
+/* The pod's cgroup under its QoS class with the pod's limits. The sandbox moves into its leaf
+ * later (drv_pod_sandbox_cgroup): a move between groups can wait for an RCU grace period
+ * (several ms, tens under load), which stays off the path to the pod's first containers. */
+static int pod_cgroup(drv_agent *a, drv_pod *p, drv_err *err)
 {
   drv_cgroup_system *sys;
   if (drv_cgroup_system_get(&sys, err) < 0) return drv_err_prefix(err, "pod cgroup");
   _cleanup_free_ char *path = NULL;
-  if (drv_pod_cgroup_setup(sys, json_object_get(p->obj, "spec"), p->uid, a->o.pod_max_pids, &path, err) < 0 ||
-      drv_pod_cgroup_enter_sandbox(sys, path, sandbox, err) < 0)
+  if (drv_pod_cgroup_setup(sys, json_object_get(p->obj, "spec"), p->uid, a->o.pod_max_pids, &path, err) < 0)
     return -1;
   free(p->cgroup);
   p->cgroup = drv_steal_ptr(path);
+  p->sandbox_cg_pending = true;
   return 0;
+}
+
+void drv_pod_sandbox_cgroup(drv_pod *p)
+{
+  if (!p->sandbox_cg_pending) return;
+  p->sandbox_cg_pending = false;
+  drv_cgroup_system *sys;
+  drv_err err;
+  if (!p->cgroup || !drv_proc_alive(p->sandbox_pid, p->sandbox_start) || drv_cgroup_system_get(&sys, &err) < 0)
+    return;
+  if (drv_pod_cgroup_enter_sandbox(sys, p->cgroup, p->sandbox_pid, &err) < 0)
+    drv_log_warn("pod %s/%s: %s", p->ns, p->name, err.msg);
 }
 
 static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
@@ -161,7 +175,7 @@ static int ensure_sandbox(drv_agent *a, drv_pod *p, drv_err *err)
   if (drv_sandbox_spawn(p->dir, host_net ? host : p->name, host_net, &pid, err) < 0) return -1;
   p->sandbox_pid = pid;
   p->sandbox_start = drv_proc_start_time(pid);
-  if (pod_cgroup(a, p, pid, err) < 0) goto fail;
+  if (pod_cgroup(a, p, err) < 0) goto fail;
   /* /etc/hosts for the pod: its own name on its IP, like kubelet writes it. */
   if (host_net) {
     /* The node's own network: the pod's IP is the node's. */

@@ -112,7 +112,8 @@ def test_pod_cgroups_and_memory_eviction_order(env):
     # the sandbox sits in the pod's sandbox leaf, the containers in groups of their own beside it
     pods_dir = os.path.join(agent.dir, "agent", "pods", u["burst"])
     sandbox = read(os.path.join(pods_dir, "sandbox.pid"))
-    assert sandbox in read(cg_file("memory", groups["burst"] + "/sandbox", "cgroup.procs")).split()
+    wait_for(lambda: sandbox in read(cg_file("memory", groups["burst"] + "/sandbox", "cgroup.procs")).split(),
+             timeout=10, what="sandbox in the pod's sandbox leaf")
     base = os.path.dirname(cg_file("memory", groups["burst"], "cgroup.procs"))
     subs = [d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)) and d != "sandbox"]
     assert len(subs) == 2, subs
