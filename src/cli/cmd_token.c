@@ -11,12 +11,14 @@
 
 static void usage(FILE *out)
 {
-  fprintf(out, "usage: drover token [create [--user] USER [--group G]... | create --node NAME | list |\n"
-               "                    revoke USER|TOKEN] [--data-dir DIR]\n"
+  fprintf(out, "usage: drover token [create [--user] USER [--group G]... | create --node NAME |\n"
+               "                    create --serviceaccount NS:NAME | list | revoke USER|TOKEN]\n"
+               "                    [--data-dir DIR]\n"
                "  with no subcommand: prints the admin token (creating it when missing)\n"
                "  --group system:masters makes an administrator; other identities get what RBAC\n"
                "  bindings grant them; --node NAME is a node agent's identity (system:node:NAME\n"
-               "  in group system:nodes)\n");
+               "  in group system:nodes); --serviceaccount NS:NAME is system:serviceaccount:NS:NAME\n"
+               "  in system:serviceaccounts and system:serviceaccounts:NS\n");
 }
 
 int drv_cmd_token(int argc, char **argv)
@@ -25,9 +27,10 @@ int drv_cmd_token(int argc, char **argv)
                                        {"user", required_argument, NULL, 'u'},
                                        {"group", required_argument, NULL, 'g'},
                                        {"node", required_argument, NULL, 'n'},
+                                       {"serviceaccount", required_argument, NULL, 's'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *flag_user = NULL, *node = NULL;
+  const char *flag_user = NULL, *node = NULL, *sa = NULL;
   const char *groups[DRV_AUTH_MAX_GROUPS + 1] = {NULL};
   size_t ngroups = 0;
   const char *dir = "/var/lib/drover";
@@ -41,6 +44,8 @@ int drv_cmd_token(int argc, char **argv)
       flag_user = optarg;
     } else if (c == 'n') {
       node = optarg;
+    } else if (c == 's') {
+      sa = optarg;
     } else if (c == 'g') {
       if (ngroups + 1 >= DRV_AUTH_MAX_GROUPS) {
         fprintf(stderr, "drover token: at most %d groups\n", DRV_AUTH_MAX_GROUPS - 1);
@@ -62,19 +67,32 @@ int drv_cmd_token(int argc, char **argv)
     fprintf(stderr, "drover token: %s\n", err.msg);
     return 1;
   }
-  if ((flag_user || node || ngroups) && (!sub || strcmp(sub, "create"))) {
-    fprintf(stderr, "drover token: --user, --group and --node go with `create`\n");
+  if ((flag_user || node || sa || ngroups) && (!sub || strcmp(sub, "create"))) {
+    fprintf(stderr, "drover token: --user, --group, --node and --serviceaccount go with `create`\n");
     return 2;
   }
   if (!sub || strcmp(sub, "create") == 0) {
     const char *pos = sub && optind + 1 < argc ? argv[optind + 1] : NULL;
-    if ((flag_user && pos && strcmp(flag_user, pos)) || (node && (flag_user || pos || ngroups))) {
-      fprintf(stderr, "drover token create: name the identity once (--user USER, or --node NAME)\n");
+    if ((flag_user && pos && strcmp(flag_user, pos)) || ((node || sa) && (flag_user || pos || ngroups)) ||
+        (node && sa)) {
+      fprintf(stderr, "drover token create: name the identity once (--user USER, --node NAME or "
+                      "--serviceaccount NS:NAME)\n");
+      return 2;
+    }
+    const char *colon = sa ? strchr(sa, ':') : NULL;
+    if (sa && (!colon || colon == sa || !colon[1] || strchr(colon + 1, ':'))) {
+      fprintf(stderr, "drover token create: --serviceaccount `%s`: want NAMESPACE:NAME\n", sa);
       return 2;
     }
     _cleanup_free_ char *node_user = node ? drv_asprintf("system:node:%s", node) : NULL;
     if (node) groups[ngroups++] = "system:nodes";
-    const char *user = node_user ? node_user : flag_user ? flag_user : pos ? pos : "admin";
+    _cleanup_free_ char *sa_user = sa ? drv_asprintf("system:serviceaccount:%s", sa) : NULL;
+    _cleanup_free_ char *sa_group = sa ? drv_asprintf("system:serviceaccounts:%.*s", (int)(colon - sa), sa) : NULL;
+    if (sa) {
+      groups[ngroups++] = "system:serviceaccounts";
+      groups[ngroups++] = sa_group;
+    }
+    const char *user = node_user ? node_user : sa_user ? sa_user : flag_user ? flag_user : pos ? pos : "admin";
     /* the default admin token is an administrator; others get what RBAC grants them */
     if (!sub) groups[ngroups++] = DRV_AUTH_MASTERS;
     _cleanup_free_ char *tok = sub ? NULL : drv_token_find(dir, user);

@@ -235,6 +235,25 @@ def test_no_escalation_through_roles_and_bindings(srv):
     srv.kubectl("delete", "namespace", ns, "--wait=false")
 
 
+def test_service_account_tokens_and_subjects(srv):
+    ns = uniq("sa")
+    srv.kubectl("create", "namespace", ns)
+    robot = As(srv, make_token(srv, "--serviceaccount", f"{ns}:robot"))
+    ui = json.loads(robot.kubectl("auth", "whoami", "-o", "json").stdout)["status"]["userInfo"]
+    assert ui["username"] == f"system:serviceaccount:{ns}:robot"
+    assert ui["groups"] == ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]
+    assert not robot.can_i("list", "pods", "-n", ns)
+    srv.kubectl("create", "rolebinding", "robot-view", "-n", ns, "--clusterrole=view", f"--serviceaccount={ns}:robot")
+    wait_for(lambda: robot.can_i("list", "pods", "-n", ns), what="ServiceAccount subject")
+    srv.kubectl("create", "rolebinding", "all-sas-edit", "-n", ns, "--clusterrole=edit",
+                f"--group=system:serviceaccounts:{ns}")
+    wait_for(lambda: robot.can_i("create", "configmaps", "-n", ns), what="ServiceAccount group")
+    p = subprocess.run([DROVER, "token", "--data-dir", srv.dir, "create", "--serviceaccount", "robot"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "want NAMESPACE:NAME" in p.stderr
+    srv.kubectl("delete", "namespace", ns, "--wait=false")
+
+
 def test_impersonation(srv):
     who = uniq("imp")
     ui = json.loads(srv.kubectl("auth", "whoami", f"--as={who}", "--as-group=devs", "-o", "json").stdout)
