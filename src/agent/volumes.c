@@ -732,15 +732,78 @@ static bool writer_volume(const json_t *vol)
          json_object_get(vol, "downwardAPI") || json_object_get(vol, "projected");
 }
 
+/* What a volume's content is made of, cheaply: its spec, fsGroup, the uid and resourceVersion
+ * of each ConfigMap/Secret it reads, and the pod's labels, annotations and resources when it
+ * has downward API files. Same inputs, same content: the set is not built again (decoding and
+ * hashing every sync would cost each pod its volumes' size per second). NULL when an object
+ * cannot be read (the build then says why). */
+static char *input_sig(drv_agent *a, drv_pod *p, const json_t *vol)
+{
+  drv_buf b = DRV_BUF_INIT;
+  char *spec = drv_json_dump_canonical(vol);
+  drv_buf_printf(&b, "%s|g%d|", spec, fs_group(p));
+  free(spec);
+  json_t *list = json_array();
+  if (json_object_get(vol, "projected")) json_array_extend(list, drv_json_get(vol, "projected.sources"));
+  else json_array_append(list, (json_t *)vol);
+  bool downward = false;
+  size_t i;
+  json_t *src;
+  json_array_foreach(list, i, src)
+  {
+    for (int k = 0; k < 2; k++) {
+      json_t *x = json_object_get(src, k ? "secret" : "configMap");
+      if (!x) continue;
+      const char *name = json_string_value(json_object_get(x, k && json_object_get(x, "secretName") ? "secretName" : "name"));
+      json_t *obj = NULL;
+      drv_err err;
+      int r = name ? get_source(a, p->ns, k, name, &obj, &err) : 1;
+      if (r < 0) {
+        json_decref(list);
+        drv_buf_free(&b);
+        return NULL;
+      }
+      drv_buf_printf(&b, "%c:%s:%s:%s;", k ? 's' : 'c', name ? name : "", r ? "-" : drv_json_get_str(obj, "metadata.uid") ?: "",
+                     r ? "-" : drv_json_get_str(obj, "metadata.resourceVersion") ?: "");
+      json_decref(obj);
+    }
+    downward |= json_object_get(src, "downwardAPI") != NULL;
+  }
+  json_decref(list);
+  if (downward) {
+    const char *parts[] = {"metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers"};
+    for (size_t k = 0; k < DRV_ARRAY_LEN(parts); k++) {
+      json_t *v = drv_json_get(p->obj, parts[k]);
+      if (k < 2) {
+        char *t = v ? drv_json_dump_canonical(v) : NULL;
+        drv_buf_printf(&b, "|%s", t ? t : "");
+        free(t);
+        continue;
+      }
+      json_t *c;
+      json_array_foreach(v, i, c)
+      {
+        char *t = drv_json_dump_canonical(json_object_get(c, "resources") ?: json_null());
+        drv_buf_printf(&b, "|%s", t ? t : "");
+        free(t);
+      }
+    }
+  }
+  return drv_buf_steal(&b);
+}
+
 static int writer_setup(drv_agent *a, drv_pod *p, const json_t *vol, const char *name,
                         const char *dir, drv_err *err)
 {
+  _cleanup_free_ char *in = input_sig(a, p, vol);
+  json_t *st = json_object_get(p->vols, name);
+  if (in && st && !strcmp(json_string_value(json_object_get(st, "in")) ?: "", in)) return 0;
   payload pl = {0};
   int r = build_payload(a, p, vol, &pl, err);
   if (r == 0) {
     int g = fs_group(p);
     _cleanup_free_ char *dig = payload_digest(&pl, g);
-    const char *have = json_string_value(json_object_get(p->vols, name));
+    const char *have = json_string_value(json_object_get(st, "out"));
     if (!have || strcmp(have, dig)) {
       /* Secrets (and projected sets, which may hold them) never touch the node's disk. */
       bool mem = json_object_get(vol, "secret") || json_object_get(vol, "projected");
@@ -751,11 +814,11 @@ static int writer_setup(drv_agent *a, drv_pod *p, const json_t *vol, const char 
         else own_at(AT_FDCWD, dir, g, true);
       }
       if (r == 0) r = atomic_write(dir, &pl, g, err);
-      if (r == 0) {
-        if (!p->vols) p->vols = json_object();
-        json_object_set_new(p->vols, name, json_string(dig));
-        if (have) drv_log_info("pod %s/%s: volume %s updated", p->ns, p->name, name);
-      }
+      if (r == 0 && have) drv_log_info("pod %s/%s: volume %s updated", p->ns, p->name, name);
+    }
+    if (r == 0) {
+      if (!p->vols) p->vols = json_object();
+      json_object_set_new(p->vols, name, json_pack("{s:s?, s:s}", "in", in, "out", dig));
     }
   }
   payload_free(&pl);
