@@ -112,11 +112,30 @@ static int do_list(drv_server *srv, const drv_op *op, const drv_api_list_opts *o
   if (rc < 0) return rc;
   _cleanup_free_ char *prefix = drv_server_prefix(op->sres, op->ns);
   drv_store_list l;
-  const char *after = o && o->continue_token && *o->continue_token ? o->continue_token : NULL;
-  drv_store_list_prefix(srv->store, prefix, after, o && o->limit > 0 ? (size_t)o->limit : 0,
-                        s.ls || s.fs ? sel_match : NULL, &s, &l);
+  /* in-process continue tokens are "<revision><next key>" (keys start with '/'): pages are one
+   * snapshot, as over HTTP */
+  const char *after = NULL;
+  uint64_t at = 0;
+  if (o && o->continue_token && *o->continue_token) {
+    char *end;
+    at = strtoull(o->continue_token, &end, 10);
+    after = end;
+    if (*after != '/') {
+      drv_label_selector_free(s.ls);
+      drv_field_selector_free(s.fs);
+      drv_error(err, 400, "continue token `%s` is not valid", o->continue_token);
+      return DRV_API_EBADREQ;
+    }
+  }
+  int lrc = drv_store_list_prefix_at(srv->store, prefix, after,
+                                     o && o->limit > 0 ? (size_t)o->limit : 0,
+                                     s.ls || s.fs ? sel_match : NULL, &s, at, &l);
   drv_label_selector_free(s.ls);
   drv_field_selector_free(s.fs);
+  if (lrc == DRV_STORE_EGONE) {
+    drv_error(err, 410, "the continue token is too old: list again");
+    return DRV_API_EGONE;
+  }
   json_t *items = json_array();
   for (size_t i = 0; i < l.n; i++) {
     json_t *obj = drv_op_to_served(op, l.items[i]);
@@ -127,8 +146,10 @@ static int do_list(drv_server *srv, const drv_op *op, const drv_api_list_opts *o
   snprintf(rv, sizeof rv, "%llu", (unsigned long long)l.rev);
   json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", op->res->list_kind, "apiVersion",
                            av, "metadata", "resourceVersion", rv, "items", items);
-  /* in-process continue tokens are the next key itself */
-  if (l.next_key) json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(l.next_key));
+  if (l.next_key) {
+    _cleanup_free_ char *tok = drv_asprintf("%llu%s", (unsigned long long)l.rev, l.next_key);
+    json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(tok));
+  }
   drv_store_list_free(&l);
   if (out)
     *out = list;

@@ -14,6 +14,7 @@
 #include "api/client.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/util.h"
 #include "server/internal.h"
 #include "server/server.h"
 
@@ -95,6 +96,49 @@ static void test_crud(void **state)
   json_decref(b);
 }
 
+/* Pages through the in-process client are one snapshot, as over HTTP. */
+static void test_paginated_list(void **state)
+{
+  fixture *f = *state;
+  drv_err err = {0};
+  drv_api_ref coll = {.version = "v1", .resource = "configmaps", .ns = "default"};
+  const char *names[] = {"p1", "p2", "p3", "p4"};
+  for (int i = 0; i < 4; i++) {
+    json_t *o = configmap(names[i], "pg");
+    assert_int_equal(drv_api_create(f->c, &coll, o, NULL, &err), 0);
+    json_decref(o);
+  }
+  drv_api_list_opts lo = {.label_selector = "app=pg", .limit = 2};
+  json_t *page = NULL;
+  assert_int_equal(drv_api_list(f->c, &coll, &lo, &page, &err), 0);
+  assert_int_equal(json_array_size(json_object_get(page, "items")), 2);
+  char *tok = drv_strdup(drv_json_get_str(page, "metadata.continue"));
+  char *rv = drv_strdup(drv_json_get_str(page, "metadata.resourceVersion"));
+  json_decref(page);
+  /* between the pages: p3 goes, p0 and p5 come */
+  drv_api_ref p3 = coll;
+  p3.name = "p3";
+  assert_int_equal(drv_api_delete(f->c, &p3, NULL, NULL, &err), 0);
+  json_t *p0 = configmap("p0", "pg"), *p5 = configmap("p5", "pg");
+  assert_int_equal(drv_api_create(f->c, &coll, p0, NULL, &err), 0);
+  assert_int_equal(drv_api_create(f->c, &coll, p5, NULL, &err), 0);
+  json_decref(p0);
+  json_decref(p5);
+  lo.continue_token = tok;
+  assert_int_equal(drv_api_list(f->c, &coll, &lo, &page, &err), 0);
+  json_t *items = json_object_get(page, "items");
+  assert_int_equal(json_array_size(items), 2);
+  assert_string_equal(drv_json_get_str(json_array_get(items, 0), "metadata.name"), "p3");
+  assert_string_equal(drv_json_get_str(json_array_get(items, 1), "metadata.name"), "p4");
+  assert_string_equal(drv_json_get_str(page, "metadata.resourceVersion"), rv);
+  assert_null(drv_json_get_str(page, "metadata.continue"));
+  json_decref(page);
+  lo.continue_token = "12x";
+  assert_int_equal(drv_api_list(f->c, &coll, &lo, &page, &err), DRV_API_EBADREQ);
+  free(tok);
+  free(rv);
+}
+
 static void test_watch(void **state)
 {
   fixture *f = *state;
@@ -161,6 +205,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginated_list, setup, teardown),
       cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_event_ttl, setup, teardown),
   };
