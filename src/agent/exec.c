@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -262,6 +263,12 @@ static void attach_session(exec_req *r)
     if (r->want_stdin) w.stdin_fd = in;
     if (r->tty) w.tty_fd = in;
   }
+  /* the log's directory: writes to the file, and the new file a rotation makes */
+  int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  _cleanup_free_ char *log_dir = drv_strdup(r->log_path);
+  char *slash = strrchr(log_dir, '/');
+  if (slash) *slash = '\0';
+  if (ino >= 0 && inotify_add_watch(ino, log_dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) close_fd(&ino);
   FILE *f = fopen(r->log_path, "re");
   off_t off = 0;
   if (f && fseeko(f, 0, SEEK_END) == 0) off = ftello(f);
@@ -308,12 +315,18 @@ static void attach_session(exec_req *r)
       w.stdin_fd = -1;
       if (!r->tty) close_fd(&in);
     }
-    struct pollfd p[2] = {{w.sock, drv_wschan_sock_events(&w), 0},
-                          {w.stdin_fd, drv_wschan_stdin_events(&w), 0}};
-    int n = poll(p, 2, got ? 0 : 50);
+    struct pollfd p[3] = {{w.sock, drv_wschan_sock_events(&w), 0},
+                          {w.stdin_fd, drv_wschan_stdin_events(&w), 0}, {ino, POLLIN, 0}};
+    /* woken by the log growing (inotify), else every 200 ms to see whether it still runs */
+    int n = poll(p, 3, got ? 0 : ino >= 0 ? 200 : 50);
     if (n < 0 && errno != EINTR) break;
+    if (n > 0 && (p[2].revents & POLLIN)) {
+      char ev[4096];
+      while (read(ino, ev, sizeof ev) > 0) {}
+    }
     drv_wschan_step(&w, n > 0 ? p[0].revents : 0, n > 0 ? p[1].revents : 0);
   }
+  close_fd(&ino);
   if (f) fclose(f);
   drv_buf_free(&raw);
   close_fd(&in);
