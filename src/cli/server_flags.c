@@ -20,6 +20,8 @@ static void usage(const char *verb, FILE *out)
           "                   `kubernetes` Service's (default 10.96.0.0/12)\n"
           "  --service-node-port-range FIRST-LAST  node ports of NodePort and LoadBalancer\n"
           "                   Services (default 30000-32767)\n"
+          "  --watch-history N  revisions whose events are kept (in memory and the store) for\n"
+          "                   watches and paginated lists from an older resourceVersion (default 100000)\n"
           "%s",
           verb,
           strcmp(verb, "up") == 0
@@ -67,6 +69,7 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       {"allocate-node-cidrs", optional_argument, NULL, 'a'},
       {"service-cluster-ip-range", required_argument, NULL, 'S'},
       {"service-node-port-range", required_argument, NULL, 'P'},
+      {"watch-history", required_argument, NULL, 'H'},
       {NULL, 0, NULL, 0},
   };
   memset(o, 0, sizeof *o);
@@ -98,6 +101,7 @@ int drv_cli_server_flags(const char *verb, int argc, char **argv, drv_server_opt
       if (up) up->ctl.service_cidr = optarg; /* the controllers allocate ClusterIPs from it */
       break;
     case 'P': o->node_port_range = optarg; break;
+    case 'H': if (num(verb, "--watch-history", optarg, &d) < 0) return -1; o->history = (size_t)d; break;
     case 'h': usage(verb, stdout); return 1;
     case 'N':
     case 'A':

@@ -136,15 +136,17 @@ def test_node_ports_survive_restart():
         s.cleanup()
 
 
-def test_node_port_range_flag_errors():
+def test_service_range_and_history_flag_errors():
     d = tempfile.mkdtemp(prefix=f"drv-api-{os.getpid()}-")
     try:
         from conftest import DROVER
-        p = subprocess.run([DROVER, "server", "--data-dir", d, "--listen", "127.0.0.1:0",
-                            "--service-node-port-range", "3000-20"],
-                           capture_output=True, text=True, timeout=20)
-        assert p.returncode != 0 and "--service-node-port-range" in p.stderr, p.stderr
-        assert not os.path.exists(os.path.join(d, "store.db"))
+        for flag, bad in (("--service-node-port-range", "3000-20"),
+                          ("--service-cluster-ip-range", "10.96.0.0/40"),
+                          ("--watch-history", "0")):
+            p = subprocess.run([DROVER, "server", "--data-dir", d, "--listen", "127.0.0.1:0", flag, bad],
+                               capture_output=True, text=True, timeout=20)
+            assert p.returncode != 0 and flag in p.stderr and bad in p.stderr, p.stderr
+            assert not os.path.exists(os.path.join(d, "store.db"))
     finally:
         subprocess.run(["rm", "-rf", d])
 
@@ -403,5 +405,43 @@ def test_watch_and_continue_across_restart():
         names = [i["metadata"]["name"] for i in items]
         assert [n for n in names if n.startswith("rs-")] == [f"rs-{i}" for i in range(6)]
         assert next(i for i in items if i["metadata"]["name"] == "rs-1")["data"] == {"v": "1"}
+    finally:
+        s.cleanup()
+
+
+def test_expired_continue_and_watch_with_short_history():
+    s = Server(extra=["--watch-history", "20"])
+    try:
+        for i in range(5):
+            assert s.http("POST", CM, body={"metadata": {"name": f"ex-{i}"}})[0] == 201
+        code, p1 = s.http("GET", CM + "?limit=2")
+        rv = p1["metadata"]["resourceVersion"]
+        for i in range(25):  # more revisions than the history keeps
+            s.http("POST", CM, body={"metadata": {"name": f"ey-{i:02d}"}})
+        code, st = s.http("GET", CM + "?limit=2&continue=" + p1["metadata"]["continue"])
+        assert code == 410 and st["reason"] == "Expired" and st["kind"] == "Status", st
+        assert "continue parameter is too old" in st["message"]
+        # the fresh token goes on from the same place, at the current revision
+        code, p2 = s.http("GET", CM + "?limit=100&continue=" + st["metadata"]["continue"])
+        assert code == 200 and int(p2["metadata"]["resourceVersion"]) > int(rv)
+        assert [i["metadata"]["name"] for i in p2["items"]][:3] == ["ex-2", "ex-3", "ex-4"]
+        code, st = s.http("GET", CM + f"?resourceVersion={rv}&resourceVersionMatch=Exact")
+        assert code == 410 and st["reason"] == "Expired" and "too old resource version" in st["message"]
+        # a watch from there: 410 as an ERROR event, also after a restart; recent ones go on
+        r = open_watch(s, CM + f"?watch=1&resourceVersion={rv}")
+        ev = json.loads(r.readline())
+        r.close()
+        assert ev["type"] == "ERROR" and ev["object"]["code"] == 410
+        code, l = s.http("GET", CM)
+        recent = int(l["metadata"]["resourceVersion"]) - 5
+        s.stop()
+        s.start()
+        r = open_watch(s, CM + f"?watch=1&resourceVersion={rv}")
+        assert json.loads(r.readline())["object"]["code"] == 410
+        r.close()
+        r = open_watch(s, CM + f"?watch=1&resourceVersion={recent}")
+        ev = json.loads(r.readline())
+        r.close()
+        assert ev["type"] == "ADDED" and ev["object"]["metadata"]["name"] == "ey-20", ev
     finally:
         s.cleanup()
