@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -315,12 +316,58 @@ static bool pod_active(const drv_pod *p)
          p->sandbox_pid > 0;
 }
 
+/* Whether two pods' hostPorts clash (same port and protocol, overlapping hostIP), as the
+ * scheduler's NodePorts filter judges it. */
+static bool ports_clash(const json_t *a, const json_t *b)
+{
+  size_t i, j, k, l;
+  json_t *ca, *cb, *pa, *pb;
+  json_array_foreach(drv_json_get(a, "spec.containers"), i, ca)
+  json_array_foreach(json_object_get(ca, "ports"), j, pa)
+  {
+    long long hp = drv_json_get_int(pa, "hostPort", 0);
+    if (hp <= 0) continue;
+    const char *proto = drv_json_get_str(pa, "protocol") ?: "TCP", *ip = drv_json_get_str(pa, "hostIP") ?: "";
+    json_array_foreach(drv_json_get(b, "spec.containers"), k, cb)
+    json_array_foreach(json_object_get(cb, "ports"), l, pb)
+    {
+      const char *pr = drv_json_get_str(pb, "protocol") ?: "TCP", *ipb = drv_json_get_str(pb, "hostIP") ?: "";
+      bool any_a = !*ip || !strcmp(ip, "0.0.0.0"), any_b = !*ipb || !strcmp(ipb, "0.0.0.0");
+      if (drv_json_get_int(pb, "hostPort", 0) == hp && !strcasecmp(proto, pr) && (any_a || any_b || !strcmp(ip, ipb)))
+        return true;
+    }
+  }
+  return false;
+}
+
+static void reject(drv_agent *a, drv_pod *p, const char *reason, const char *msg)
+{
+  drv_log_warn("pod %s/%s: rejected: %s", p->ns, p->name, msg);
+  p->evicted = true;
+  set_str(&p->reason, reason);
+  set_str(&p->message, msg);
+  pod_event(a, p, "Warning", reason, msg);
+  for (size_t i = 0; i < p->n_ctrs; i++) p->ctrs[i].done = true;
+}
+
 bool drv_pod_admission_rejects(drv_agent *a, drv_pod *p)
 {
   if (p->evicted) return true;
-  if (!a->ev_enabled || p->sandbox_pid > 0 || !p->obj) return false;
+  if (p->sandbox_pid > 0 || !p->obj) return false;
   for (size_t i = 0; i < p->n_ctrs; i++)
     if (p->ctrs[i].rt_id || p->ctrs[i].has_last || p->ctrs[i].kind != DRV_CS_WAITING) return false;
+  /* kubelet's NodePorts admission: a hostPort another pod here holds (a pod bound to the node
+   * directly, past the scheduler) */
+  for (size_t i = 0; i < a->pods.n; i++) {
+    drv_pod *o = a->pods.v[i];
+    if (o == p || o->gone || o->evicted || o->terminating || !o->obj || o->sandbox_pid <= 0) continue;
+    if (ports_clash(p->obj, o->obj)) {
+      reject(a, p, "NodePorts",
+             "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports");
+      return true;
+    }
+  }
+  if (!a->ev_enabled) return false;
   bool mem = __atomic_load_n(&a->pressure[0], __ATOMIC_RELAXED);
   bool disk = __atomic_load_n(&a->pressure[1], __ATOMIC_RELAXED);
   bool pid = __atomic_load_n(&a->pressure[2], __ATOMIC_RELAXED);
@@ -329,12 +376,7 @@ bool drv_pod_admission_rejects(drv_agent *a, drv_pod *p)
   const char *cond = disk ? "DiskPressure" : mem && !strcmp(qos, "BestEffort") ? "MemoryPressure" : pid ? "PIDPressure" : NULL;
   if (!cond) return false;
   _cleanup_free_ char *msg = drv_asprintf("The node had condition: [%s]. ", cond);
-  drv_log_warn("pod %s/%s: rejected: %s", p->ns, p->name, msg);
-  p->evicted = true;
-  set_str(&p->reason, "Evicted");
-  set_str(&p->message, msg);
-  pod_event(a, p, "Warning", "Evicted", msg);
-  for (size_t i = 0; i < p->n_ctrs; i++) p->ctrs[i].done = true;
+  reject(a, p, "Evicted", msg);
   return true;
 }
 

@@ -1195,7 +1195,7 @@ static void report_status(drv_agent *a, drv_pod *p)
                     .ctrs = cv, .n_ctrs = p->n_ctrs, .init_done = p->init_done,
                     .pod_ip = p->sandbox_pid ? p->ip : NULL, .host_ip = a->node_ip,
                     .start_ms = p->start_ms, .reason = p->reason, .message = p->message,
-                    .qos_class = qos_class(p)};
+                    .qos_class = qos_class(p), .rejected = p->evicted};
   json_t *st = drv_pod_status_json(&v, drv_json_get(p->obj, "status"), drv_wall_ms());
   free(iv);
   free(cv);

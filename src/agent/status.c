@@ -30,7 +30,7 @@ static bool policy_is(const drv_pod_view *v, const char *p)
 
 const char *drv_pod_phase(const drv_pod_view *v)
 {
-  if (v->reason && !strcmp(v->reason, "Evicted")) return "Failed";
+  if (v->rejected || (v->reason && !strcmp(v->reason, "Evicted"))) return "Failed";
   if (!v->init_done) {
     /* An init container that failed for good fails the pod. */
     for (size_t i = 0; i < v->n_init; i++) {

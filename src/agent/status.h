@@ -48,6 +48,7 @@ typedef struct drv_pod_view {
   const char *reason;  /* pod-level failure reason (e.g. "Evicted"), usually NULL */
   const char *message;
   const char *qos_class; /* "Guaranteed", "Burstable", "BestEffort"; NULL = not reported */
+  bool rejected;         /* refused at admission or evicted: Failed whatever the containers */
 } drv_pod_view;
 
 /* "Pending", "Running", "Succeeded" or "Failed", by kubelet's rules. */

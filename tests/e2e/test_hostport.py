@@ -217,6 +217,15 @@ def test_host_ports_two_agents_one_namespace(env):
     wait_for(lambda: running(e, "dup"), timeout=60, what="dup scheduled and running once the port is free")
     assert wait_for(lambda: fetch(f"http://{NODE_IPS[0]}:{hp_a}/index.html"), timeout=20,
                     what="dup on the hostPort") == "hello-dup\n"
+    # bound to the node directly, past the scheduler: the agent refuses it, as kubelet's admission
+    e.apply(web("clash", "hello-clash", [{"containerPort": 8080, "hostPort": hp_a}], node=NODES[0]))
+
+    def failed():
+        st = (e.get("/api/v1/namespaces/default/pods/clash") or {}).get("status", {})
+        return st.get("phase") == "Failed" and st
+    st = wait_for(failed, timeout=20, what="clash rejected")
+    assert st["reason"] == "NodePorts" and "didn't have free ports" in st["message"], st
+    assert fetch(f"http://{NODE_IPS[0]}:{hp_a}/index.html") == "hello-dup\n"
 
     # Agent A's cleanup removes its chains only: B's rules keep working.
     A_agent = e.agents[0]

@@ -134,6 +134,8 @@ static void status_json(void **state)
   assert_string_equal(cond(st4, "DisruptionTarget", "reason"), "TerminationByKubelet");
   assert_string_equal(cond(st4, "DisruptionTarget", "message"), "The node was low on resource: memory. ");
   json_decref(st4);
+  drv_pod_view v4 = {.ctrs = w, .n_ctrs = 2, .init_done = true, .reason = "NodePorts", .rejected = true};
+  assert_string_equal(drv_pod_phase(&v4), "Failed");
   v3.message = "The node had condition: [DiskPressure]. ";
   st4 = drv_pod_status_json(&v3, NULL, 0);
   assert_null(cond(st4, "DisruptionTarget", "status"));
