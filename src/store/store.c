@@ -78,13 +78,17 @@ struct drv_store_watch {
   drv_store_obj **snap;     /* initial ADDED events not delivered yet */
   size_t snap_n, snap_i;
   bool cancelled;
+  /* with mu: a watch waiting for events is on s->waiting and woken on its own, by a commit
+   * with a key under its prefix (or its timeout): a commit never wakes every watcher */
+  pthread_cond_t cond;
+  struct drv_store_watch *wprev, *wnext;
 };
 
 struct drv_store {
   drv_store_opts opts;
   drv_store_backend *be;
   pthread_mutex_t mu;
-  pthread_cond_t evcond;    /* with mu: new events for watchers */
+  struct drv_store_watch *waiting; /* with mu: watches waiting for events (list) */
   node *head;
   int level;
   size_t count;
@@ -286,6 +290,21 @@ static void fail_store(drv_store *s, const char *msg)
   drv_log_error("store: writes stopped: %s", msg);
 }
 
+static bool has_prefix(const char *key, const char *prefix, size_t plen);
+
+/* Wakes the waiting watches with a key of the batch under their prefix. Under mu. */
+static void wake_watchers(drv_store *s, const change *batch, size_t n)
+{
+  for (drv_store_watch *w = s->waiting; w; w = w->wnext) {
+    for (size_t i = 0; i < n; i++) {
+      if (has_prefix(batch[i].obj->key, w->prefix, w->prefix_len)) {
+        pthread_cond_signal(&w->cond);
+        break;
+      }
+    }
+  }
+}
+
 static void *committer_main(void *arg)
 {
   drv_store *s = arg;
@@ -341,7 +360,7 @@ static void *committer_main(void *arg)
       s->rev = last;
       s->stats.commits++;
       s->stats.writes += n;
-      pthread_cond_broadcast(&s->evcond);
+      wake_watchers(s, batch, n);
     }
     pthread_mutex_unlock(&s->mu);
 
@@ -478,7 +497,6 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&s->evcond, &ca);
   pthread_cond_init(&s->wcond, &ca);
   pthread_cond_init(&s->done, &ca);
   pthread_condattr_destroy(&ca);
@@ -536,7 +554,6 @@ void drv_store_close(drv_store *s)
   free((char *)s->opts.dir);
   pthread_mutex_destroy(&s->mu);
   pthread_mutex_destroy(&s->wmu);
-  pthread_cond_destroy(&s->evcond);
   pthread_cond_destroy(&s->wcond);
   pthread_cond_destroy(&s->done);
   free(s);
@@ -694,7 +711,7 @@ int drv_store_list_prefix_at(drv_store *s, const char *prefix, const char *after
     ov[nov++] = (override){h->obj->key, h->type == DRV_STORE_ADDED ? NULL : h->prev, r,
                            h->prev_unknown};
   }
-  qsort(ov, nov, sizeof *ov, by_override);
+  if (nov) qsort(ov, nov, sizeof *ov, by_override); /* ov is NULL when nothing was written */
   size_t k = 0;
   for (size_t i = 0; i < nov; i++)
     if (!k || strcmp(ov[k - 1].key, ov[i].key)) ov[k++] = ov[i];
@@ -908,6 +925,11 @@ int drv_store_watch_open(drv_store *s, const char *prefix, uint64_t from_rev,
   w->s = s;
   w->prefix = drv_strdup(prefix);
   w->prefix_len = strlen(prefix);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cond, &ca);
+  pthread_condattr_destroy(&ca);
   if (from_rev == 0) {
     drv_store_list l;
     drv_store_list_prefix(s, prefix, NULL, 0, filter, ctx, &l);
@@ -920,6 +942,7 @@ int drv_store_watch_open(drv_store *s, const char *prefix, uint64_t from_rev,
     uint64_t compacted = s->compacted, cur = s->rev;
     pthread_mutex_unlock(&s->mu);
     if (from_rev < compacted) {
+      pthread_cond_destroy(&w->cond);
       free(w->prefix);
       free(w);
       drv_error(err, ERANGE, "too old resource version: %llu (%llu)",
@@ -946,7 +969,7 @@ void drv_store_watch_cancel(drv_store_watch *w)
 {
   pthread_mutex_lock(&w->s->mu);
   w->cancelled = true;
-  pthread_cond_broadcast(&w->s->evcond);
+  pthread_cond_signal(&w->cond);
   pthread_mutex_unlock(&w->s->mu);
 }
 
@@ -978,9 +1001,17 @@ int drv_store_watch_next(drv_store_watch *w, drv_store_event *evs, int max, int 
       evs[n++] = (drv_store_event){h->type, drv_store_obj_ref(h->obj), drv_store_obj_ref(h->prev)};
     }
     if (n || timeout_ms <= 0) break;
-    if (pthread_cond_timedwait(&s->evcond, &s->mu, &dl) == ETIMEDOUT) {
-      timeout_ms = 0;
-    }
+    w->wprev = NULL;
+    w->wnext = s->waiting;
+    if (s->waiting) s->waiting->wprev = w;
+    s->waiting = w;
+    int r = pthread_cond_timedwait(&w->cond, &s->mu, &dl);
+    if (w->wprev)
+      w->wprev->wnext = w->wnext;
+    else
+      s->waiting = w->wnext;
+    if (w->wnext) w->wnext->wprev = w->wprev;
+    if (r == ETIMEDOUT) timeout_ms = 0;
   }
   pthread_mutex_unlock(&s->mu);
   return n;
@@ -991,6 +1022,7 @@ void drv_store_watch_close(drv_store_watch *w)
   if (!w) return;
   for (size_t i = w->snap_i; i < w->snap_n; i++) drv_store_obj_unref(w->snap[i]);
   free(w->snap);
+  pthread_cond_destroy(&w->cond);
   free(w->prefix);
   free(w);
 }
