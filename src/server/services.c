@@ -200,13 +200,14 @@ static int ensure(drv_server *s, const char *group, const char *version, const c
   } else {
     json_t *c = json_loadb(cur->data, cur->len, 0, NULL);
     drv_store_obj_unref(cur);
-    /* what this server manages: subsets (Endpoints), endpoints and ports (EndpointSlice) */
+    /* what this server manages: the Service's ports, the Endpoints' subsets, the
+     * EndpointSlice's endpoints and ports (the address or port may differ from the last start) */
     bool same = true;
-    static const char *const fields[] = {"subsets", "endpoints", "ports", NULL};
+    static const char *const fields[] = {"spec.ports", "subsets", "endpoints", "ports", NULL};
     for (const char *const *f = fields; *f; f++) {
-      json_t *want = json_object_get(obj, *f);
-      if (want && !json_equal(want, json_object_get(c, *f))) {
-        json_object_set(c, *f, want);
+      json_t *want = drv_json_get(obj, *f);
+      if (want && !json_equal(want, drv_json_get(c, *f))) {
+        drv_json_set(c, *f, json_incref(want));
         same = false;
       }
     }

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from apiserver import Server, wait_for
+from apiserver import Server, free_port, wait_for
 
 SVC = "/api/v1/namespaces/default/services"
 
@@ -168,12 +168,22 @@ def test_kubernetes_service_and_namespaces(srv):
     assert code == 200 and es["endpoints"][0]["addresses"] == ["127.0.0.1"]
     out = srv.kubectl("get", "svc", "kubernetes", "-o", "wide").stdout
     assert "10.96.0.1" in out and "443/TCP" in out
-    # deleted, it comes back at the next start (as kube-apiserver's reconciler does)
+    # deleted, it comes back at the next start (as kube-apiserver's reconciler does); a start
+    # on another port points it, its Endpoints and EndpointSlice there
     srv.http("DELETE", SVC + "/kubernetes")
     srv.stop()
     srv.start()
     code, k = srv.http("GET", SVC + "/kubernetes")
     assert code == 200 and k["spec"]["clusterIP"] == "10.96.0.1"
+    srv.stop()
+    srv.port = free_port()
+    srv.start()
+    code, k = srv.http("GET", SVC + "/kubernetes")
+    assert k["spec"]["ports"][0]["targetPort"] == srv.port and k["spec"]["clusterIP"] == "10.96.0.1"
+    code, ep = srv.http("GET", "/api/v1/namespaces/default/endpoints/kubernetes")
+    assert ep["subsets"][0]["ports"][0]["port"] == srv.port
+    code, es = srv.http("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
+    assert es["ports"][0]["port"] == srv.port
 
 
 def tls_exchange(srv, raw, read_all=True):
