@@ -22,20 +22,23 @@ IMAGE = agentlib.IMAGE
 def up():
     root = tempfile.mkdtemp(prefix=f"drv-vol-{os.getpid()}-")
     data = os.path.join(root, "data")
-    os.makedirs(data)
-    agentlib.import_busybox(data, root)
-    s = Server(verb="up", data_dir=data,
-               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"vol-{os.getpid()}",
-                      "--allocate-node-cidrs=false"])
+    s = None
     try:
+        os.makedirs(data)
+        agentlib.import_busybox(data, root)
+        s = Server(verb="up", data_dir=data,
+                   extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"vol-{os.getpid()}",
+                          "--allocate-node-cidrs=false"])
         yield s
     finally:
         try:
-            s.kubectl("delete", "pods", "--all", "--wait=false", check=False)
-            agentlib.delete_all_pods(s, timeout=30)
+            if s:
+                s.kubectl("delete", "pods", "--all", "--wait=false", check=False)
+                agentlib.delete_all_pods(s, timeout=30)
         except Exception:  # the server may be down after a failed test: clean up below anyway
             pass
-        s.stop()
+        if s:
+            s.stop()
         leftover = object.__new__(agentlib.Agent)
         leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
         leftover.cleanup()
