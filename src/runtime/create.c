@@ -216,6 +216,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   int fifo_fd = -1, console_fd = -1, sync_fd[2] = {-1, -1}, dir_fd = -1;
   int *join_fds = NULL;
   size_t njoin = 0;
+  int mntns_fd = -1; /* the init's mount namespace, from READY (run) */
   drv_cgroup *cg = NULL;
   char *cg_path = NULL;
   drv_seccomp_filter *filter = NULL;
@@ -327,6 +328,9 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   if (direct && !(flags & CLONE_NEWUSER)) {
     ctx.unshare_early = (int)(flags & (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS));
     flags &= ~(unsigned long)ctx.unshare_early;
+    /* run holds the init's mount namespace (see run.c). The init sends it with READY: by the
+     * time this process could open /proc/PID/ns/mnt, a short container has often exited. */
+    ctx.send_mntns = keep && (ctx.unshare_early & CLONE_NEWNS);
   }
   fflush(NULL);
   bool into_cgroup = false;
@@ -429,7 +433,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   }
   for (;;) {
     drv_sync_msg m;
-    if (drv_sync_recv(sync_fd[0], &m, err) < 0) goto out;
+    if (drv_sync_recv_fd(sync_fd[0], &m, &mntns_fd, err) < 0) goto out;
     if (m.type == DRV_SYNC_READY) break;
     if (m.type == DRV_SYNC_HOOKS) {
       /* runtime-spec 1.1: the hooks see the state as "created" (runc passes the same). */
@@ -457,12 +461,8 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     c->bundle = drv_strdup(bundle);
     c->dir_fd = dir_fd;
     dir_fd = -1;
-    c->mntns_fd = -1;
-    if (own_child && (spec->new_ns_flags & CLONE_NEWNS)) {
-      char ns[64];
-      snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", pid);
-      c->mntns_fd = open(ns, O_RDONLY | O_CLOEXEC);
-    }
+    c->mntns_fd = mntns_fd;
+    mntns_fd = -1;
     c->pid = pid;
     c->started = o->start;
     c->cg = cg;
@@ -495,6 +495,7 @@ out:
   if (sync_fd[0] >= 0) close(sync_fd[0]);
   if (sync_fd[1] >= 0) close(sync_fd[1]);
   if (dir_fd >= 0) close(dir_fd);
+  if (mntns_fd >= 0) close(mntns_fd);
   drv_cgroup_free(cg);
   free(cg_path);
   drv_seccomp_free(filter);

@@ -67,6 +67,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
     drv_error(&err, errno, "linux.namespaces: create the namespaces");
     fail(c, &err);
   }
+  /* Opened now, while the host's /proc is at hand; sent with READY, closed before execve. */
+  int mntns = c->send_mntns ? open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
 
   drv_sync_msg m;
   if (drv_sync_recv(c->sync_fd, &m, &err) < 0) _exit(1);
@@ -180,7 +182,10 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   if (drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &err) < 0) fail(c, &err);
   prepare_fds(c->preserve_fds);
 
-  if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
+  if ((mntns >= 0 ? drv_sync_send_fd(c->sync_fd, DRV_SYNC_READY, 0, mntns)
+                  : drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL)) < 0)
+    _exit(1);
+  if (mntns >= 0) close(mntns);
   close(c->sync_fd);
   /* Blocked here ("created") until `start` writes to the fifo; `run` has none (started). */
   if (c->fifo_fd >= 0) {

@@ -116,8 +116,13 @@ typedef struct drv_sync_msg {
 } drv_sync_msg;
 
 int drv_sync_send(int fd, int type, int value, const char *text);
+/* A message with one descriptor attached (SCM_RIGHTS). */
+int drv_sync_send_fd(int fd, int type, int value, int passed);
 /* Reads one message; returns 0, or -1 with err (EOF → "child exited"). */
 int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err);
+/* The same, keeping an attached descriptor in *passed when it is -1 (closed otherwise; the
+ * descriptors of any message come close-on-exec). */
+int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err);
 /* Child side: report err and exit. */
 __attribute__((noreturn)) void drv_sync_fail(int fd, const drv_err *err);
 
@@ -134,6 +139,7 @@ typedef struct drv_rt_init_ctx {
   bool no_pivot;
   bool no_new_keyring;
   int unshare_early; /* namespaces the init creates itself before waiting for GO */
+  bool send_mntns;   /* attach the new mount namespace to READY (run holds it, see run.c) */
   int unshare_late;  /* namespaces created after the cgroup is joined (cgroup ns) */
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */

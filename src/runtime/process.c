@@ -62,13 +62,52 @@ int drv_sync_send(int fd, int type, int value, const char *text)
   return n < 0 ? -1 : 0;
 }
 
-int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
+int drv_sync_send_fd(int fd, int type, int value, int passed)
 {
-  memset(m, 0, sizeof *m);
+  drv_sync_msg m = {.type = type, .value = value};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {.iov_base = &m, .iov_len = offsetof(drv_sync_msg, text)};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &passed, sizeof(int));
   ssize_t n;
   do
-    n = recv(fd, m, sizeof *m - 1, 0);
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
+  return n < 0 ? -1 : 0;
+}
+
+int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
+{
+  return drv_sync_recv_fd(fd, m, NULL, err);
+}
+
+int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err)
+{
+  memset(m, 0, sizeof *m);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = m, .iov_len = sizeof *m - 1};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  ssize_t n;
+  do
+    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+      c->cmsg_len == CMSG_LEN(sizeof(int))) {
+    int got;
+    memcpy(&got, CMSG_DATA(c), sizeof got);
+    if (passed && *passed < 0)
+      *passed = got;
+    else
+      close(got);
+  }
   if (n < 0) return drv_error(err, errno, "read from the container process");
   if (n == 0) return drv_error(err, 0, "the container process exited during setup");
   if ((size_t)n < offsetof(drv_sync_msg, text)) return drv_error(err, 0, "short sync message");
