@@ -147,8 +147,8 @@ static enum MHD_Result dispatch(drv_req *r)
 {
   drv_server *s = r->srv;
   if (r->too_large) {
-    _cleanup_free_ char *msg =
-        drv_asprintf("the request body is larger than the limit of %zu bytes", s->opts.max_body);
+    /* kube-apiserver's words */
+    _cleanup_free_ char *msg = drv_asprintf("Request entity too large: limit is %zu", s->opts.max_body);
     return drv_respond_status(r, drv_status_too_large(msg));
   }
   drv_route_parse(r->url, &r->route);

@@ -243,6 +243,13 @@ def test_huge_content_length_is_413(srv):
     status, body = split_response(tls_exchange(srv, req + body))
     assert " 413 " in status, status
     assert json.loads(body)["reason"] == "RequestEntityTooLarge"
+    # kubectl shows the Status
+    big = os.path.join(srv.dir, "big.txt")
+    with open(big, "w") as f:
+        f.write("x" * 1100000)
+    p = srv.kubectl("create", "configmap", "too-big", "--from-file=k=" + big, check=False)
+    assert p.returncode != 0 and "Request entity too large: limit is 1000000" in p.stderr, p.stderr
+    assert srv.http("GET", CM + "/too-big")[0] == 404
     # the server still serves
     assert srv.http("GET", "/healthz")[0] == 200
 
