@@ -246,7 +246,8 @@ static void add_paths(json_t *paths, const drv_api_resource *r, const char *type
                              : drv_asprintf("%s/%s", base, r->plural);
   json_t *item = json_object();
   snprintf(id, sizeof(id), "list%s%s%s", pfx, scope, r->kind);
-  json_object_set_new(item, "get", operation(r, "list", id, "list or watch objects", list_name, NULL, NULL, NULL));
+  if (r->verbs & DRV_VERB_LIST) /* reviews are create-only */
+    json_object_set_new(item, "get", operation(r, "list", id, "list or watch objects", list_name, NULL, NULL, NULL));
   if (r->verbs & DRV_VERB_CREATE) {
     snprintf(id, sizeof(id), "create%s%s%s", pfx, scope, r->kind);
     json_object_set_new(item, "post", operation(r, "post", id, "create an object", type_name, type_name, NULL, NULL));
@@ -260,7 +261,8 @@ static void add_paths(json_t *paths, const drv_api_resource *r, const char *type
   char *one = drv_asprintf("%s/{name}", coll);
   item = json_object();
   snprintf(id, sizeof(id), "read%s%s%s", pfx, scope, r->kind);
-  json_object_set_new(item, "get", operation(r, "get", id, "read the specified object", type_name, NULL, NULL, NULL));
+  if (r->verbs & DRV_VERB_GET)
+    json_object_set_new(item, "get", operation(r, "get", id, "read the specified object", type_name, NULL, NULL, NULL));
   if (r->verbs & DRV_VERB_UPDATE) {
     snprintf(id, sizeof(id), "replace%s%s%s", pfx, scope, r->kind);
     json_object_set_new(item, "put", operation(r, "put", id, "replace the specified object", type_name, type_name, NULL, NULL));
@@ -274,7 +276,8 @@ static void add_paths(json_t *paths, const drv_api_resource *r, const char *type
     json_object_set_new(item, "delete", operation(r, "delete", id, "delete an object", STATUS_NAME, NULL, NULL, NULL));
   }
   path_params(item, r->namespaced, true);
-  json_object_set_new(paths, one, item);
+  if (r->verbs & (DRV_VERB_GET | DRV_VERB_UPDATE | DRV_VERB_PATCH | DRV_VERB_DELETE)) json_object_set_new(paths, one, item);
+  else json_decref(item);
   /* status and scale subresources */
   const unsigned subs[] = {DRV_SUB_STATUS, DRV_SUB_SCALE};
   for (size_t s = 0; s < 2; s++) {
@@ -296,7 +299,7 @@ static void add_paths(json_t *paths, const drv_api_resource *r, const char *type
     json_object_set_new(paths, sp, item);
     free(sp);
   }
-  if (r->namespaced) {
+  if (r->namespaced && (r->verbs & DRV_VERB_LIST)) {
     char *all = drv_asprintf("%s/%s", base, r->plural);
     item = json_object();
     snprintf(id, sizeof(id), "list%s%sForAllNamespaces", pfx, r->kind);

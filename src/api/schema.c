@@ -31,6 +31,11 @@ const drv_schema_type *drv_schema_for(const drv_api_resource *res)
       {"rbac.authorization.k8s.io", "v1", "ClusterRole", &drv_t_ClusterRole},
       {"rbac.authorization.k8s.io", "v1", "RoleBinding", &drv_t_RoleBinding},
       {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", &drv_t_ClusterRoleBinding},
+      {"authorization.k8s.io", "v1", "SelfSubjectAccessReview", &drv_t_SelfSubjectAccessReview},
+      {"authorization.k8s.io", "v1", "SubjectAccessReview", &drv_t_SubjectAccessReview},
+      {"authorization.k8s.io", "v1", "LocalSubjectAccessReview", &drv_t_LocalSubjectAccessReview},
+      {"authorization.k8s.io", "v1", "SelfSubjectRulesReview", &drv_t_SelfSubjectRulesReview},
+      {"authentication.k8s.io", "v1", "SelfSubjectReview", &drv_t_SelfSubjectReview},
       {"metrics.k8s.io", "v1beta1", "NodeMetrics", &drv_t_NodeMetrics},
       {"metrics.k8s.io", "v1beta1", "PodMetrics", &drv_t_PodMetrics},
   };
@@ -73,6 +78,8 @@ static void collect_all(void)
       &drv_t_ReplicaSet, &drv_t_EventsV1Event, &drv_t_HPAv2, &drv_t_HPAv1, &drv_t_Scale,
       &drv_t_Lease, &drv_t_EndpointSlice, &drv_t_NodeMetrics, &drv_t_PodMetrics,
       &drv_t_Role, &drv_t_ClusterRole, &drv_t_RoleBinding, &drv_t_ClusterRoleBinding,
+      &drv_t_SelfSubjectAccessReview, &drv_t_SubjectAccessReview, &drv_t_LocalSubjectAccessReview,
+      &drv_t_SelfSubjectRulesReview, &drv_t_SelfSubjectReview,
       &drv_t_ListMeta, &drv_t_Condition};
   for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) collect(roots[i]);
   all[nall] = NULL;

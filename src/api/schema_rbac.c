@@ -63,3 +63,78 @@ TYPE(drv_t_ClusterRoleBinding, "io.k8s.api.rbac.v1.ClusterRoleBinding",
      TYPEMETA,
      F_OBJ_REQ("roleRef", drv_t_RoleRef, "A ClusterRole in the global namespace. Immutable."),
      F_LIST("subjects", drv_t_Subject, NULL, "The identities the role applies to."));
+
+/* authorization.k8s.io/v1 and authentication.k8s.io/v1: the reviews (answered, never stored) */
+extern const drv_schema_type drv_t_ResourceAttributes, drv_t_NonResourceAttributes, drv_t_SSARSpec,
+    drv_t_SARSpec, drv_t_SARStatus, drv_t_SSRRSpec, drv_t_ResourceRule, drv_t_NonResourceRule,
+    drv_t_RulesStatus, drv_t_UserInfo, drv_t_SSRStatus;
+
+TYPE(drv_t_ResourceAttributes, "io.k8s.api.authorization.v1.ResourceAttributes",
+     "The attributes of a resource request to authorize.",
+     F_STR("group", "API group of the resource; \"*\" means all."), F_STR("name", "Name of the object."),
+     F_STR("namespace", "Namespace of the request; \"\" for cluster-scoped resources or all namespaces."),
+     F_STR("resource", "Resource plural; \"*\" means all."), F_STR("subresource", "Subresource (\"log\", \"scale\")."),
+     F_STR("verb", "get list watch create update patch delete deletecollection, or \"*\"."),
+     F_STR("version", "API version of the resource."), F_ANY("fieldSelector", "Not evaluated."),
+     F_ANY("labelSelector", "Not evaluated."));
+
+TYPE(drv_t_NonResourceAttributes, "io.k8s.api.authorization.v1.NonResourceAttributes",
+     "The attributes of a non-resource request to authorize.", F_STR("path", "URL path of the request."),
+     F_STR("verb", "Standard HTTP verb in lower case."));
+
+TYPE(drv_t_SSARSpec, "io.k8s.api.authorization.v1.SelfSubjectAccessReviewSpec",
+     "What to authorize for the caller: exactly one of resourceAttributes or nonResourceAttributes.",
+     F_OBJ("nonResourceAttributes", drv_t_NonResourceAttributes, "A non-resource request."),
+     F_OBJ("resourceAttributes", drv_t_ResourceAttributes, "A resource request."));
+
+TYPE(drv_t_SARSpec, "io.k8s.api.authorization.v1.SubjectAccessReviewSpec",
+     "What to authorize for whom: a user and/or groups, and a resource or non-resource request.",
+     F_ANY("extra", "Not evaluated."), F_STRS("groups", "Groups of the identity."),
+     F_OBJ("nonResourceAttributes", drv_t_NonResourceAttributes, "A non-resource request."),
+     F_OBJ("resourceAttributes", drv_t_ResourceAttributes, "A resource request."),
+     F_STR("uid", "Not evaluated."), F_STR("user", "User name of the identity."));
+
+TYPE(drv_t_SARStatus, "io.k8s.api.authorization.v1.SubjectAccessReviewStatus", "The answer.",
+     F_BOOL("allowed", "Whether the action is allowed."), F_BOOL("denied", "Whether it is explicitly denied."),
+     F_STR("evaluationError", "Errors met while evaluating."), F_STR("reason", "Why it is allowed."));
+
+TYPE(drv_t_SelfSubjectAccessReview, "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
+     "Whether the caller may perform an action (kubectl auth can-i).", TYPEMETA,
+     F_OBJ_REQ("spec", drv_t_SSARSpec, "The action."), F_OBJ("status", drv_t_SARStatus, "The answer."));
+
+TYPE(drv_t_SubjectAccessReview, "io.k8s.api.authorization.v1.SubjectAccessReview",
+     "Whether a user or group may perform an action.", TYPEMETA,
+     F_OBJ_REQ("spec", drv_t_SARSpec, "The identity and the action."), F_OBJ("status", drv_t_SARStatus, "The answer."));
+
+TYPE(drv_t_LocalSubjectAccessReview, "io.k8s.api.authorization.v1.LocalSubjectAccessReview",
+     "Whether a user or group may perform an action in the review's namespace.", TYPEMETA,
+     F_OBJ_REQ("spec", drv_t_SARSpec, "The identity and the action."), F_OBJ("status", drv_t_SARStatus, "The answer."));
+
+TYPE(drv_t_SSRRSpec, "io.k8s.api.authorization.v1.SelfSubjectRulesReviewSpec", "Where to list the rules.",
+     F_STR("namespace", "Namespace to evaluate the rules in."));
+
+TYPE(drv_t_ResourceRule, "io.k8s.api.authorization.v1.ResourceRule", "What the caller may do with resources.",
+     F_STRS("apiGroups", "API groups."), F_STRS("resourceNames", "Names, when limited."),
+     F_STRS("resources", "Resources."), F_STRS("verbs", "Verbs."));
+
+TYPE(drv_t_NonResourceRule, "io.k8s.api.authorization.v1.NonResourceRule", "What the caller may do with URLs.",
+     F_STRS("nonResourceURLs", "Partial URLs."), F_STRS("verbs", "Verbs."));
+
+TYPE(drv_t_RulesStatus, "io.k8s.api.authorization.v1.SubjectRulesReviewStatus", "The caller's rules.",
+     F_STR("evaluationError", "Errors met while evaluating."), F_BOOL("incomplete", "Whether the list is partial."),
+     F_LIST("nonResourceRules", drv_t_NonResourceRule, NULL, "Non-resource rules."),
+     F_LIST("resourceRules", drv_t_ResourceRule, NULL, "Resource rules."));
+
+TYPE(drv_t_SelfSubjectRulesReview, "io.k8s.api.authorization.v1.SelfSubjectRulesReview",
+     "The caller's rules in a namespace (kubectl auth can-i --list).", TYPEMETA,
+     F_OBJ_REQ("spec", drv_t_SSRRSpec, "Where."), F_OBJ("status", drv_t_RulesStatus, "The rules."));
+
+TYPE(drv_t_UserInfo, "io.k8s.api.authentication.v1.UserInfo", "An identity.",
+     F_ANY("extra", "Not set."), F_STRS("groups", "Groups of the identity."), F_STR("uid", "Not set."),
+     F_STR("username", "User name."));
+
+TYPE(drv_t_SSRStatus, "io.k8s.api.authentication.v1.SelfSubjectReviewStatus", "Who the caller is.",
+     F_OBJ("userInfo", drv_t_UserInfo, "The caller's identity."));
+
+TYPE(drv_t_SelfSubjectReview, "io.k8s.api.authentication.v1.SelfSubjectReview",
+     "Who the caller is (kubectl auth whoami).", TYPEMETA, F_OBJ("status", drv_t_SSRStatus, "The answer."));

@@ -285,6 +285,9 @@ def test_validation_discovery_and_tables(srv):
     assert "selfsubjectaccessreviews" in out and "subjectaccessreviews" in out
     out = srv.kubectl("explain", "role.rules").stdout
     assert "PolicyRule" in out and "resourceNames" in out and "verbs" in out, out
+    out = srv.kubectl("explain", "selfsubjectaccessreview.spec.resourceAttributes").stdout
+    assert "ResourceAttributes" in out and "subresource" in out, out
+    assert "userInfo" in srv.kubectl("explain", "selfsubjectreview.status").stdout
     bad = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
            "metadata": {"name": "bad", "namespace": "default"}, "rules": [{"apiGroups": [""], "resources": ["pods"]}]}
     p = srv.kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
