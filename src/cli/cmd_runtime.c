@@ -344,8 +344,8 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
   }
   if (master >= 0) relay_pty(master);
   int code = 0;
-  r = drv_rt_container_wait(c, &code, &err);
-  if (r == 0 && !p.count[C_KEEP]) r = drv_rt_container_remove(c, &err);
+  r = p.count[C_KEEP] ? drv_rt_container_wait(c, &code, &err)
+                     : drv_rt_container_wait_remove(c, &code, &err);
   drv_rt_container_free(c);
   if (r < 0) return fail(&err);
   return code;

@@ -463,6 +463,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     dir_fd = -1;
     c->mntns_fd = mntns_fd;
     mntns_fd = -1;
+    c->pidfd = -1;
     c->pid = pid;
     c->started = o->start;
     c->cg = cg;

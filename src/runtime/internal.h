@@ -3,6 +3,7 @@
 #define DRV_RUNTIME_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -66,6 +67,11 @@ struct drv_rt_container {
   bool reaped;     /* set by drv_rt_container_wait */
   bool started;    /* opts.start: the init went on by itself, no exec.fifo */
   int rmdir_errno; /* of the state dir's removal */
+  /* Removal helpers started while the container runs (run.c): each waits on pidfd for the
+   * init's exit, then ends the mount namespace [0] or removes the state dir [1]. */
+  int pidfd;
+  pthread_t helper[2];
+  bool helper_on[2];
   struct drv_cgroup *cg;
   drv_rt_spec *spec; /* hooks, annotations */
 };

@@ -176,6 +176,9 @@ int drv_rt_container_wait(drv_rt_container *c, int *exit_code, drv_err *err);
 /* After drv_rt_container_wait: what `delete` does to a stopped container (poststop hooks,
  * cgroup, state dir); a container not waited for is killed first, as `delete --force`. */
 int drv_rt_container_remove(drv_rt_container *c, drv_err *err);
+/* wait + remove, with the slow parts of the removal prepared while the container runs (helper
+ * threads that wake on its exit). *exit_code as drv_rt_container_wait. */
+int drv_rt_container_wait_remove(drv_rt_container *c, int *exit_code, drv_err *err);
 void drv_rt_container_free(drv_rt_container *c);
 
 /* ---- misc -------------------------------------------------------------------------------- */
