@@ -608,19 +608,29 @@ static int send_request(drv_http_client *c, const url_parts *u, const char *meth
 {
   _cleanup_free_ char *key = conn_key(u, req);
   _cleanup_free_ char *head = build_head(u, method, req, send_auth);
+  /* A small body goes out with the head in one write, as libcurl does: a server that answers
+   * after reading the head alone and closes would otherwise reset the connection on the unread
+   * body, and the answer with it. */
+  bool big_body = req->body && req->body_len > 65536;
+  drv_buf out = DRV_BUF_INIT;
+  drv_buf_puts(&out, head);
+  if (req->body && req->body_len && !big_body) drv_buf_append(&out, req->body, req->body_len);
   for (int attempt = 0; attempt < 2; attempt++) {
     bool reused = c->c.fd >= 0 && c->c.key && !strcmp(c->c.key, key);
     if (!reused && conn_open(c, u, req, key, conn_deadline < deadline ? conn_deadline : deadline, err) < 0)
-      return -1;
+      break;
     bool got_any = false;
-    if (conn_write(&c->c, head, strlen(head), deadline, err) == 0 &&
-        (!req->body || !req->body_len || conn_write(&c->c, req->body, req->body_len, deadline, err) == 0) &&
-        read_head(&c->c, resp, rest, http10, &got_any, deadline, err) == 0)
+    if (conn_write(&c->c, out.data, out.len, deadline, err) == 0 &&
+        (!big_body || conn_write(&c->c, req->body, req->body_len, deadline, err) == 0) &&
+        read_head(&c->c, resp, rest, http10, &got_any, deadline, err) == 0) {
+      drv_buf_free(&out);
       return 0;
+    }
     conn_close(&c->c);
     /* A kept-alive connection the server had closed: once more on a new one. */
-    if (!reused || got_any) return -1;
+    if (!reused || got_any) break;
   }
+  drv_buf_free(&out);
   return -1;
 }
 
