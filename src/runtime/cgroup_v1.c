@@ -38,6 +38,21 @@ int drv_cg_v1_prepare_dir(const drv_cgroup_system *sys, size_t hier, const char 
   size_t ml = strlen(h->mount);
   *created = NULL;
   int retries = 0;
+  /* Without cpuset nothing is set up per level: the leaf first, the walk only when a parent
+   * is missing (one mkdir instead of one per level, usually). */
+  if (!cpuset) {
+    if (mkdir(dir, 0755) == 0) {
+      *created = drv_strdup(dir);
+      *dir_out = drv_steal_ptr(dir);
+      return 0;
+    }
+    if (errno == EEXIST) {
+      if (excl) return drv_error(err, EEXIST, "create cgroup `%s`", dir);
+      *dir_out = drv_steal_ptr(dir);
+      return 0;
+    }
+    if (errno != ENOENT) return drv_error(err, errno, "create cgroup `%s`", dir);
+  }
   /* Walk down from the mount point so that each level can be set up as it appears. */
   for (char *s = dir + ml + 1;; s++) {
     if (*s != '/' && *s != '\0') continue;
