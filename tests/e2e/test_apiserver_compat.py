@@ -411,6 +411,13 @@ def test_watch_and_continue_across_restart():
         evs = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
         got = [(e["type"], e["object"]["metadata"]["name"]) for e in evs]
         assert got == [("MODIFIED", "rs-1"), ("DELETED", "rs-4"), ("ADDED", "rs-9")], p.stdout
+        # and through python3-kubernetes' watch
+        from kubernetes import client, config, watch
+        api = client.CoreV1Api(config.new_client_from_config(config_file=s.kubeconfig))
+        got = [(e["type"], e["object"].metadata.name) for e in
+               watch.Watch().stream(api.list_namespaced_config_map, "default", resource_version=rv,
+                                    timeout_seconds=1)]
+        assert got[:3] == [("MODIFIED", "rs-1"), ("DELETED", "rs-4"), ("ADDED", "rs-9")], got
         # the paginated list goes on from its snapshot
         items = list(p1["items"])
         cont = p1["metadata"]["continue"]
