@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD_PKGS=(
   build-essential meson ninja-build pkg-config clang
-  libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev
+  libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev
   libssl-dev libarchive-dev libzstd-dev libseccomp-dev libcap-dev libmnl-dev
 )
 TEST_PKGS=(

@@ -5,7 +5,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -242,7 +245,8 @@ static void agent_token(drv_server *s, char *out, size_t size)
 typedef struct relay {
   drv_server *srv;
   int agent_fd;
-  MHD_socket client;
+  MHD_socket client;    /* MHD's socket pair end, or the TCP socket when `tls` is set */
+  gnutls_session_t tls; /* the client's TLS session, taken over from MHD (on_upgraded) */
   struct MHD_UpgradeResponseHandle *urh;
   drv_buf pending; /* agent bytes that arrived with its 101 */
   char *extra_in;  /* client bytes MHD read before the switch */
@@ -255,17 +259,40 @@ typedef struct relay {
  * reading `from` while its bytes are still pending. */
 typedef struct pipe_dir {
   int from, to;
+  gnutls_session_t from_tls, to_tls; /* set: that end speaks TLS on its fd */
   const char *data; /* pending bytes: in buf, or what came with the switch */
   size_t off, len;
   char buf[65536];
 } pipe_dir;
+
+/* read(2) and write(2) on a TLS session: -1 with errno EAGAIN when the socket has no data or
+ * room (a send that returned EAGAIN is repeated with the same bytes, as GnuTLS wants), 0 at
+ * the peer's close_notify or a close without one. */
+static ssize_t tls_read(gnutls_session_t s, void *buf, size_t len)
+{
+  ssize_t n = gnutls_record_recv(s, buf, len);
+  if (n >= 0) return n;
+  if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) errno = EAGAIN;
+  else if (n == GNUTLS_E_PREMATURE_TERMINATION) return 0;
+  else errno = EPROTO;
+  return -1;
+}
+
+static ssize_t tls_write(gnutls_session_t s, const void *buf, size_t len)
+{
+  ssize_t n = gnutls_record_send(s, buf, len);
+  if (n >= 0) return n;
+  errno = n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED ? EAGAIN : EPIPE;
+  return -1;
+}
 
 /* Moves what can move now; 1 when `from` finished sending (all of it passed on), < 0 when
  * the direction is broken. */
 static int dir_step(pipe_dir *d, short rev_from, short rev_to)
 {
   if (d->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
-    ssize_t n = read(d->from, d->buf, sizeof d->buf);
+    ssize_t n = d->from_tls ? tls_read(d->from_tls, d->buf, sizeof d->buf)
+                            : read(d->from, d->buf, sizeof d->buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
     if (n == 0) return 1;
     if (n < 0) return -1;
@@ -275,7 +302,8 @@ static int dir_step(pipe_dir *d, short rev_from, short rev_to)
     rev_to |= POLLOUT; /* try at once: usually there is room */
   }
   if (d->len && (rev_to & (POLLOUT | POLLERR | POLLHUP))) {
-    ssize_t n = write(d->to, d->data + d->off, d->len);
+    ssize_t n = d->to_tls ? tls_write(d->to_tls, d->data + d->off, d->len)
+                          : write(d->to, d->data + d->off, d->len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
     if (n <= 0) return -1;
     d->off += (size_t)n;
@@ -290,15 +318,14 @@ static void set_nonblock(int fd)
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static void *relay_main(void *arg)
+static void relay_run(relay *rl)
 {
-  relay *rl = arg;
   set_nonblock(rl->agent_fd);
   set_nonblock(rl->client);
   _cleanup_free_ pipe_dir *up = drv_calloc(1, sizeof *up);   /* client → agent */
   _cleanup_free_ pipe_dir *down = drv_calloc(1, sizeof *down); /* agent → client */
-  *up = (pipe_dir){.from = rl->client, .to = rl->agent_fd};
-  *down = (pipe_dir){.from = rl->agent_fd, .to = rl->client};
+  *up = (pipe_dir){.from = rl->client, .to = rl->agent_fd, .from_tls = rl->tls};
+  *down = (pipe_dir){.from = rl->agent_fd, .to = rl->client, .to_tls = rl->tls};
   /* the bytes that came with the switch go first */
   down->data = rl->pending.data;
   down->len = rl->pending.len;
@@ -311,12 +338,15 @@ static void *relay_main(void *arg)
     else p[0].events |= POLLIN;
     if (up->len) p[0].events |= POLLOUT;
     else if (!up_done) p[1].events |= POLLIN;
-    int n = poll(p, 2, 1000);
+    /* GnuTLS may hold decrypted bytes the socket no longer signals */
+    bool held = rl->tls && (p[1].events & POLLIN) && gnutls_record_check_pending(rl->tls) > 0;
+    int n = poll(p, 2, held ? 0 : 1000);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (n == 0) continue;
+    if (held) p[1].revents |= POLLIN;
+    else if (n == 0) continue;
     int rd = dir_step(down, p[0].revents, p[1].revents);
     if (rd < 0) break;
     if (rd > 0) {
@@ -332,8 +362,8 @@ static void *relay_main(void *arg)
   }
   if (down_done) {
     /* The agent ended the session (its Status and close frame are on their way): wait until
-     * the client has them and closes too, reading what it still sends. The upgraded socket is
-     * MHD's TLS forwarder's pair: closing it early drops what MHD has not taken yet, and closing
+     * the client has them and closes too, reading what it still sends. Closing early drops
+     * what is still queued (in MHD's socket pair, or unsent in the TCP socket), and closing
      * with unread input resets the connection; either way the client loses the last frames. */
     long long last = drv_now_ms();
     int prev = -1;
@@ -341,7 +371,8 @@ static void *relay_main(void *arg)
     while (!rl->srv->stopping && drv_now_ms() - last < 3000) { /* 3 s without progress: give up */
       struct pollfd p = {rl->client, POLLIN, 0};
       if (poll(&p, 1, 100) < 0 && errno != EINTR) break;
-      ssize_t k = read(rl->client, buf, sizeof buf);
+      ssize_t k = rl->tls ? tls_read(rl->tls, buf, sizeof buf)
+                          : read(rl->client, buf, sizeof buf);
       if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) break;
       int queued = 0;
       if (k > 0 || (ioctl(rl->client, SIOCOUTQ, &queued) == 0 && queued != prev)) last = drv_now_ms();
@@ -355,6 +386,11 @@ static void *relay_main(void *arg)
   drv_server *srv = rl->srv;
   free(rl);
   __atomic_sub_fetch(&srv->relays, 1, __ATOMIC_RELEASE); /* last touch of the server */
+}
+
+static void *relay_main(void *arg)
+{
+  relay_run(arg);
   return NULL;
 }
 
@@ -368,6 +404,27 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
     rl->extra_in = drv_malloc(extra_in_size);
     memcpy(rl->extra_in, extra_in, extra_in_size);
     rl->extra_len = extra_in_size;
+  }
+  /* Over TLS, libmicrohttpd 0.9.75 forwards between the session and `sock` through whatever
+   * its connection pool has left, and the response header's write buffer has taken all of it:
+   * the forwarder falls back to an 8-byte buffer, 4 bytes each way, one TLS record each
+   * (0.3 MB/s; fixed upstream in 0.9.77). So the relay speaks TLS on the connection itself,
+   * here on the connection's own thread: MHD's forwarder starts only after this returns, by
+   * then closed (MHD_UPGRADE_ACTION_CLOSE), and never touches the session meanwhile. */
+  const union MHD_ConnectionInfo *tls =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  const union MHD_ConnectionInfo *fd =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (tls && tls->tls_session && fd) {
+    rl->tls = tls->tls_session;
+    rl->client = fd->connect_fd;
+    /* MHD turned Nagle back on for the switch; interactive sessions want each frame sent now
+     * (what kube-apiserver's Go listener does) */
+    int one = 1;
+    setsockopt(rl->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    __atomic_add_fetch(&rl->srv->relays, 1, __ATOMIC_ACQ_REL);
+    relay_run(rl);
+    return;
   }
   pthread_t th;
   pthread_attr_t at;
