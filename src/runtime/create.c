@@ -240,8 +240,14 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
       goto out;
     }
   }
-  /* The root usually exists: make it (and its parents) only when the state dir cannot be. */
-  int mk = mkdir(dir, 0711);
+  /* A spare state dir left by an earlier run is taken over (rename); otherwise one is made.
+   * The root usually exists: make it (and its parents) only when the state dir cannot be. */
+  int mk;
+  {
+    _cleanup_free_ char *spare = drv_asprintf("%s/" DRV_RT_SPARE_DIR, root);
+    mk = renameat2(AT_FDCWD, spare, AT_FDCWD, dir, RENAME_NOREPLACE);
+  }
+  if (mk < 0) mk = mkdir(dir, 0711);
   if (mk < 0 && errno == ENOENT) {
     if (drv_mkdir_p(root, 0711, err) < 0) goto out;
     mk = mkdir(dir, 0711);
@@ -254,7 +260,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     goto out;
   }
   dir_made = true;
-  dir_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  dir_fd = open(dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (dir_fd < 0) {
     drv_error(err, errno, "open the state dir `%s`", dir);
     goto out;

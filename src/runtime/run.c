@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -70,13 +71,39 @@ static void drop_mntns(drv_rt_container *c)
   if (c->mntns_fd >= 0) close(c->mntns_fd), c->mntns_fd = -1;
 }
 
+/* Whether the directory open at fd holds nothing but "." and "..". */
+static bool dir_empty(int fd)
+{
+  char buf[512] __attribute__((aligned(8)));
+  long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+  if (n <= 0) return n == 0;
+  for (long off = 0; off < n;) {
+    struct {
+      unsigned long long ino;
+      long long off;
+      unsigned short reclen;
+      unsigned char type;
+      char name[];
+    } *d = (void *)(buf + off);
+    if (strcmp(d->name, ".") && strcmp(d->name, "..")) return false;
+    off += d->reclen;
+  }
+  return true;
+}
+
 static void drop_state(drv_rt_container *c)
 {
   unlinkat(c->dir_fd, "state.json", 0);
-  unlinkat(c->dir_fd, "exec.fifo", 0);
+  if (!c->started) unlinkat(c->dir_fd, "exec.fifo", 0);
+  /* Emptied, it becomes the spare for the next create unless there is one already. */
+  bool kept = false;
+  if (dir_empty(c->dir_fd)) {
+    _cleanup_free_ char *spare = drv_asprintf("%s/" DRV_RT_SPARE_DIR, c->root);
+    kept = renameat2(AT_FDCWD, c->dir, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
+  }
   close(c->dir_fd);
   c->dir_fd = -1;
-  c->rmdir_errno = rmdir(c->dir) < 0 && errno != ENOENT ? errno : 0;
+  c->rmdir_errno = !kept && rmdir(c->dir) < 0 && errno != ENOENT ? errno : 0;
 }
 
 static void (*const helper_job[2])(drv_rt_container *) = {drop_mntns, drop_state};
