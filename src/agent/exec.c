@@ -117,16 +117,22 @@ void drv_ctr_exec_env_cwd(drv_agent *a, const char *rt_id, bool tty, json_t *pro
   json_decref(cfg);
 }
 
+/* Starts the WebSocket session of r; a request refused before the handshake (r->fail) ends it
+ * at once with its Status, and false is returned. */
+static bool session_open(exec_req *r, drv_wschan *w)
+{
+  drv_wschan_init(w, r->sock, r->extra, r->n_extra);
+  if (!r->fail) return true;
+  json_t *st = r->fail;
+  r->fail = NULL;
+  end_session(r, w, st);
+  return false;
+}
+
 static void exec_session(exec_req *r)
 {
   drv_wschan w;
-  drv_wschan_init(&w, r->sock, r->extra, r->n_extra);
-  if (r->fail) {
-    json_t *st = r->fail;
-    r->fail = NULL;
-    end_session(r, &w, st);
-    return;
-  }
+  if (!session_open(r, &w)) return;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, lsock = -1, master = -1;
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   char *console = NULL;
@@ -243,13 +249,7 @@ static bool still_running(exec_req *r)
 static void attach_session(exec_req *r)
 {
   drv_wschan w;
-  drv_wschan_init(&w, r->sock, r->extra, r->n_extra);
-  if (r->fail) {
-    json_t *st = r->fail;
-    r->fail = NULL;
-    end_session(r, &w, st);
-    return;
-  }
+  if (!session_open(r, &w)) return;
   int in = -1;
   drv_err err;
   if ((r->want_stdin || r->tty) && drv_sandbox_stdin(r->pod_dir, r->rt_id, &in, &err) < 0) {
