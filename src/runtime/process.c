@@ -62,24 +62,30 @@ int drv_sync_send(int fd, int type, int value, const char *text)
   return n < 0 ? -1 : 0;
 }
 
-int drv_sync_send_fd(int fd, int type, int value, int passed)
+/* Sends len bytes of data with fd passed alongside (SCM_RIGHTS). */
+static int send_with_fd(int sock, const void *data, size_t len, int fd)
 {
-  drv_sync_msg m = {.type = type, .value = value};
   char cbuf[CMSG_SPACE(sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = &m, .iov_len = offsetof(drv_sync_msg, text)};
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
   struct msghdr msg = {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &passed, sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
   ssize_t n;
   do
-    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   return n < 0 ? -1 : 0;
+}
+
+int drv_sync_send_fd(int fd, int type, int value, int passed)
+{
+  drv_sync_msg m = {.type = type, .value = value};
+  return send_with_fd(fd, &m, offsetof(drv_sync_msg, text), passed);
 }
 
 int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
@@ -296,21 +302,7 @@ int drv_rt_apply_identity(const drv_rt_process *p, const drv_seccomp_filter *sec
 
 static int send_fd(int sock, int fd, const char *name)
 {
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-  struct msghdr msg = {
-      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
-  do
-    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -1 : 0;
+  return send_with_fd(sock, name, strlen(name), fd);
 }
 
 int drv_rt_setup_terminal(const drv_rt_process *p, int console_fd, drv_err *err)
