@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential meson ninja-build pkg-config clang
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev
-  libssl-dev libarchive-dev libzstd-dev libseccomp-dev libcap-dev libmnl-dev
+  libssl-dev libarchive-dev libzstd-dev libseccomp-dev libcap-dev libmnl-dev zlib1g-dev
 )
 TEST_PKGS=(
   libcmocka-dev python3-pytest python3-kubernetes python3-yaml python3-requests

@@ -15,6 +15,7 @@
 
 #include "agent/crilog.h"
 #include "agent/exec.h"
+#include "agent/portfwd.h"
 #include "agent/hserv.h"
 #include "agent/internal.h"
 #include "agent/metrics.h"
@@ -285,12 +286,13 @@ static void handler(drv_hreq *c, void *cls)
     return;
   }
   bool logs = !strncmp(url, "/containerLogs/", 15), exec = !strncmp(url, "/exec/", 6);
-  bool attach = !strncmp(url, "/attach/", 8);
-  if ((logs || exec || attach) && !authorized(a, c))
+  bool attach = !strncmp(url, "/attach/", 8), pf = !strncmp(url, "/portForward/", 13);
+  if ((logs || exec || attach || pf) && !authorized(a, c))
     return reply_text(c, 401, "Unauthorized: a bearer token the API server accepts is required\n");
   if (logs) return serve_logs(a, c, url + 15);
   if (exec) return drv_agent_serve_exec(a, c, url + 6, false);
   if (attach) return drv_agent_serve_exec(a, c, url + 8, true);
+  if (pf) return drv_agent_serve_portforward(a, c, url + 13);
   return reply_text(c, 404, "not found\n");
 }
 

@@ -37,6 +37,7 @@ static const subinfo subs[] = {
     {DRV_SUB_EXEC, "", "v1", "PodExecOptions", DRV_VERB_CREATE | DRV_VERB_GET},
     {DRV_SUB_FINALIZE, NULL, NULL, NULL, DRV_VERB_UPDATE},
     {DRV_SUB_LOG, NULL, NULL, NULL, DRV_VERB_GET},
+    {DRV_SUB_PORTFORWARD, "", "v1", "PodPortForwardOptions", DRV_VERB_CREATE | DRV_VERB_GET},
     {DRV_SUB_SCALE, "autoscaling", "v1", "Scale", DRV_VERB_GET | DRV_VERB_PATCH | DRV_VERB_UPDATE},
     {DRV_SUB_STATUS, NULL, NULL, NULL, DRV_VERB_GET | DRV_VERB_PATCH | DRV_VERB_UPDATE},
 };

@@ -20,7 +20,7 @@ static const drv_api_resource resources[] = {
      "", "v1", true},
     {"", "v1", "Pod", "PodList", "pods", "pod", NAMES("po"), ALL, true, RW,
      DRV_SUB_STATUS | DRV_SUB_BINDING | DRV_SUB_EVICTION | DRV_SUB_LOG | DRV_SUB_EXEC |
-         DRV_SUB_ATTACH,
+         DRV_SUB_ATTACH | DRV_SUB_PORTFORWARD,
      "", "v1", true},
     {"", "v1", "Service", "ServiceList", "services", "service", NAMES("svc"), ALL, true, RW,
      DRV_SUB_STATUS, "", "v1", true},
@@ -228,20 +228,20 @@ const char *drv_api_group_preferred_version(const char *group)
 }
 
 static const char *const sub_names[] = {"status", "scale", "binding", "eviction",
-                                        "log",    "exec",  "attach",  "finalize"};
+                                        "log",    "exec",  "attach",  "finalize", "portforward"};
 static const char *const verb_names[] = {"create", "delete", "deletecollection", "get",
                                          "list",   "patch",  "update",           "watch"};
 
 const char *drv_api_subresource_name(unsigned bit)
 {
-  for (unsigned i = 0; i < 8; i++)
+  for (unsigned i = 0; i < sizeof sub_names / sizeof *sub_names; i++)
     if (bit == 1u << i) return sub_names[i];
   return NULL;
 }
 
 unsigned drv_api_subresource_bit(const char *name)
 {
-  for (unsigned i = 0; i < 8; i++)
+  for (unsigned i = 0; i < sizeof sub_names / sizeof *sub_names; i++)
     if (strcmp(sub_names[i], name) == 0) return 1u << i;
   return 0;
 }

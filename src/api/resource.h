@@ -30,6 +30,7 @@ enum {
   DRV_SUB_EXEC = 1u << 5,
   DRV_SUB_ATTACH = 1u << 6,
   DRV_SUB_FINALIZE = 1u << 7, /* namespaces/finalize */
+  DRV_SUB_PORTFORWARD = 1u << 8,
 };
 
 typedef struct drv_api_resource {

@@ -722,7 +722,7 @@ enum MHD_Result drv_serve_objects(drv_req *r)
   if (!r->warnings) r->warnings = json_array();
   op.warnings = r->warnings;
   const char *m = r->method;
-  if (subbit & (DRV_SUB_LOG | DRV_SUB_EXEC | DRV_SUB_ATTACH)) return drv_serve_pod_proxy(r, res);
+  if (subbit & (DRV_SUB_LOG | DRV_SUB_EXEC | DRV_SUB_ATTACH | DRV_SUB_PORTFORWARD)) return drv_serve_pod_proxy(r, res);
   if (!strcmp(m, "GET")) {
     bool watch = rt->watch_path || drv_req_flag(r, "watch");
     if (watch) {

@@ -33,7 +33,7 @@ typedef struct target {
 } target;
 
 /* Pod → node → agent address, and the container (query, annotation or the only one). */
-static json_t *find_target(drv_req *r, const drv_api_resource *res, target *t)
+static json_t *find_target(drv_req *r, const drv_api_resource *res, target *t, bool need_ctr)
 {
   drv_route *rt = &r->route;
   _cleanup_free_ char *key = drv_server_key(res, rt->ns, rt->name);
@@ -46,7 +46,9 @@ static json_t *find_target(drv_req *r, const drv_api_resource *res, target *t)
   if (!c || !*c) c = drv_obj_annotation(pod, "kubectl.kubernetes.io/default-container");
   if ((!c || !*c) && json_array_size(ctrs) == 1) c = drv_json_get_str(json_array_get(ctrs, 0), "name");
   json_t *st = NULL;
-  if (!c || !*c) {
+  if (!need_ctr) {
+    c = ""; /* port-forward: the pod's network, no container */
+  } else if (!c || !*c) {
     _cleanup_free_ char *m = drv_asprintf("a container name must be specified for pod %s", rt->name);
     st = drv_status_bad_request(m);
   } else {
@@ -231,6 +233,7 @@ static void stream_free(void *cls)
 static const char *agent_path(const char *sub)
 {
   if (!strcmp(sub, "log")) return "containerLogs";
+  if (!strcmp(sub, "portforward")) return "portForward";
   return sub; /* exec, attach */
 }
 
@@ -531,10 +534,17 @@ enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
     return drv_respond_status(r, drv_status_method_not_allowed(res, r->method));
   /* The pod's own problems first: kubectl, refused on WebSocket, retries with SPDY and shows
    * this answer ("unable to upgrade connection: pod … does not have a host assigned"). */
+  bool pf = !strcmp(rt->sub, "portforward");
   target t;
-  json_t *st = find_target(r, res, &t);
+  json_t *st = find_target(r, res, &t, !pf);
   if (st) return drv_respond_status(r, st);
-  if (upgrade) {
+  if (pf) {
+    /* kubectl asks for WebSockets first (SPDY frames tunneled in binary messages) and, refused,
+     * upgrades to SPDY/3.1 itself: the agent serves that one */
+    const char *u = drv_req_header(r, "Upgrade");
+    if (!u || strcasecmp(u, "SPDY/3.1") != 0)
+      return drv_respond_status(r, drv_status_bad_request("port-forward needs an upgrade to SPDY/3.1 (portforward.k8s.io)"));
+  } else if (upgrade) {
     const char *u = drv_req_header(r, "Upgrade");
     if (!u || strcasecmp(u, "websocket") != 0)
       return drv_respond_status(r, drv_status_bad_request("exec and attach need a WebSocket upgrade (v5.channel.k8s.io)"));
@@ -549,8 +559,8 @@ enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
   char tok[128];
   agent_token(r->srv, tok, sizeof tok);
   drv_buf req = DRV_BUF_INIT;
-  drv_buf_printf(&req, "GET /%s/%s/%s/%s%s HTTP/%s\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n",
-                 agent_path(rt->sub), rt->ns, rt->name, t.container, q.data ? q.data : "",
+  drv_buf_printf(&req, "GET /%s/%s/%s%s%s%s HTTP/%s\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n",
+                 agent_path(rt->sub), rt->ns, rt->name, pf ? "" : "/", t.container, q.data ? q.data : "",
                  upgrade ? "1.1" : "1.0", t.host, t.port, tok);
   drv_buf_free(&q);
   if (upgrade)
