@@ -71,8 +71,8 @@ static void drop_mntns(drv_rt_container *c)
   if (c->mntns_fd >= 0) close(c->mntns_fd), c->mntns_fd = -1;
 }
 
-/* Whether the directory open at fd holds nothing but "." and "..". */
-static bool dir_empty(int fd)
+/* Whether the directory open at fd holds nothing but ".", ".." and `keep`. */
+static bool dir_empty(int fd, const char *keep)
 {
   char buf[512] __attribute__((aligned(8)));
   long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
@@ -85,7 +85,7 @@ static bool dir_empty(int fd)
       unsigned char type;
       char name[];
     } *d = (void *)(buf + off);
-    if (strcmp(d->name, ".") && strcmp(d->name, "..")) return false;
+    if (strcmp(d->name, ".") && strcmp(d->name, "..") && strcmp(d->name, keep)) return false;
     off += d->reclen;
   }
   return true;
@@ -93,14 +93,16 @@ static bool dir_empty(int fd)
 
 static void drop_state(drv_rt_container *c)
 {
-  unlinkat(c->dir_fd, "state.json", 0);
   if (!c->started) unlinkat(c->dir_fd, "exec.fifo", 0);
-  /* Emptied, it becomes the spare for the next create unless there is one already. */
+  /* Emptied, it becomes the spare for the next create unless there is one already; its
+   * state.json stays as the next one's file written aside (an inode neither freed nor made). */
   bool kept = false;
-  if (dir_empty(c->dir_fd)) {
+  if (dir_empty(c->dir_fd, "state.json")) {
     _cleanup_free_ char *spare = drv_asprintf("%s/" DRV_RT_SPARE_DIR, c->root);
     kept = renameat2(AT_FDCWD, c->dir, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
   }
+  if (!kept || renameat(c->dir_fd, "state.json", c->dir_fd, ".state.json.tmp") < 0)
+    unlinkat(c->dir_fd, "state.json", 0);
   close(c->dir_fd);
   c->dir_fd = -1;
   c->rmdir_errno = !kept && rmdir(c->dir) < 0 && errno != ENOENT ? errno : 0;

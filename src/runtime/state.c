@@ -92,13 +92,17 @@ int drv_rt_saved_write_aside(const char *dir, const drv_rt_saved *s, drv_err *er
   char *text = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   _cleanup_free_ char *tmp = drv_asprintf("%s/.state.json.tmp", dir);
-  /* /run is tmpfs: a rename is atomic and fsync buys nothing there. */
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* /run is tmpfs: a rename is atomic and fsync buys nothing there. A file left by the
+   * previous user of a spare state dir is overwritten and cut to size, not truncated first
+   * (on a disk with `discard`, freeing its block waits for the device). */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     free(text);
     return drv_error(err, errno, "write `%s`", tmp);
   }
-  int r = drv_write_all(fd, text, strlen(text));
+  size_t len = strlen(text);
+  int r = drv_write_all(fd, text, len);
+  if (r == 0 && ftruncate(fd, (off_t)len) < 0) r = -1;
   int e = errno;
   close(fd);
   free(text);
