@@ -147,7 +147,8 @@ def test_large_and_concurrent(up, web):
 
 def test_port_nothing_listens_on(up, web):
     """kubectl prints the agent's error for the connection (kubelet's words). kubectl v1.32 then
-    ends the whole forward itself ("lost connection to pod"), as it does against kubelet; the
+    ends the whole forward itself ("lost connection to pod": client-go closes its session on any
+    forwarding error); the
     pod, the agent and the server are unharmed: a new forward works at once."""
     f = Forward(up, web, 8081)
     try:
