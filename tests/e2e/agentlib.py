@@ -1,15 +1,17 @@
 """Helpers for the node agent suites: a busybox image imported into an agent's data dir, a
 `drover agent` process, and a clean-up that leaves no container, sandbox, mount or cgroup behind
 (containers outlive the agent by design, so the tests remove them explicitly)."""
+import contextlib
 import glob
-import json
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import imagelib as L
+from apiserver import Server
 from conftest import DROVER, Process, run
 
 IMAGE = "drover.test/busybox:v1"
@@ -155,3 +157,29 @@ def running(server, name):
     st = pod_status(server, name) or {}
     return st.get("phase") == "Running" and all("running" in c["state"] for c in st.get("containerStatuses", [])) \
         and st.get("containerStatuses")
+
+
+@contextlib.contextmanager
+def server_with_agent(prefix, node, agent_kw=None):
+    """A drover server and one registered agent with the busybox test image in a temporary
+    root; afterwards their pods are deleted and both stopped, with everything they left.
+    agent_kw: Agent's keyword arguments, or a function of the server returning them.
+    Yields (root, server, agent)."""
+    root = tempfile.mkdtemp(prefix=f"drv-{prefix}-{os.getpid()}-")
+    s = a = None
+    try:
+        s = Server(data_dir=os.path.join(root, "server"))
+        data = os.path.join(root, "node")
+        import_busybox(data, root)
+        kw = agent_kw(s) if callable(agent_kw) else dict(agent_kw or {})
+        a = Agent(s, data, node, **kw)
+        wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, what="node registered")
+        yield root, s, a
+    finally:
+        if s and a:
+            delete_all_pods(s, timeout=30)
+        if a:
+            a.cleanup()
+        if s:
+            s.stop()
+        shutil.rmtree(root, ignore_errors=True)

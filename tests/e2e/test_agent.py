@@ -4,40 +4,22 @@ init containers and volumes, graceful deletion, bad input, metrics, and kill -9 
 with re-adoption of its containers."""
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from apiserver import Server
 import agentlib as A
 from agentlib import ctr, pod, wait_for
 
 
 @pytest.fixture(scope="module")
 def env():
-    root = tempfile.mkdtemp(prefix=f"drv-agent-{os.getpid()}-")
-    s = a = None
-    try:
-        s = Server(data_dir=os.path.join(root, "server"))
-        data = os.path.join(root, "node")
-        A.import_busybox(data, root)
-        node = f"n{os.getpid()}"
-        a = A.Agent(s, data, node)
-        wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, what="node registered")
+    node = f"n{os.getpid()}"
+    with A.server_with_agent("agent", node) as (root, s, a):
         yield {"server": s, "agent": a, "node": node, "root": root}
-    finally:
-        if s and a:
-            A.delete_all_pods(s, timeout=30)
-        if a:
-            a.cleanup()
-        if s:
-            s.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def agent_port(env):

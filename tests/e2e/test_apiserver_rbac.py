@@ -377,18 +377,17 @@ def test_node_agent_runs_pods_as_its_node_identity():
     its Lease, runs a pod and reports it; kubectl logs and exec go through; the token may not do
     what nodes need not do."""
     import agentlib as A
-    root = tempfile.mkdtemp(prefix=f"drv-rbac-node-{os.getpid()}-")
-    s = a = None
-    try:
-        s = Server(data_dir=os.path.join(root, "server"))
-        node = f"rn{os.getpid()}"
-        tok = make_token(s, "--node", node)
-        data = os.path.join(root, "node")
-        A.import_busybox(data, root)
-        a = A.Agent(s, data, node, server_url=s.url, token=tok,
+    node = f"rn{os.getpid()}"
+    made = {}
+
+    def agent_kw(s):
+        made["token"] = make_token(s, "--node", node)
+        return dict(server_url=s.url, token=made["token"],
                     extra=["--node-ip", "127.0.0.1", "--listen", "127.0.0.1:0",
                            "--ca-file", os.path.join(s.dir, "ca.crt")])
-        wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, timeout=30, what="node registered")
+
+    with A.server_with_agent("rbac-node", node, agent_kw) as (_, s, a):
+        tok = made["token"]
         path = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}"
         lease = wait_for(lambda: s.http("GET", path)[0] == 200 and s.http("GET", path), timeout=15, what="node lease")
         assert lease[0] == 200 and lease[1]["spec"]["holderIdentity"] == node
@@ -422,11 +421,3 @@ def test_node_agent_runs_pods_as_its_node_identity():
         s.kubectl("delete", "pod", "rbac-elsewhere", "--grace-period=0", "--force", check=False)
         s.kubectl("delete", "node", other, check=False)
         assert "cannot" not in a.logtext() and "forbidden" not in a.logtext().lower(), a.logtext()
-    finally:
-        if s and a:
-            A.delete_all_pods(s, timeout=30)
-        if a:
-            a.cleanup()
-        if s:
-            s.stop()
-        shutil.rmtree(root, ignore_errors=True)

@@ -4,11 +4,8 @@ Pods get a cgroup under their QoS class (kubepods, kubepods/burstable, kubepods/
 holding the sandbox and the containers, with the pod's summed limits. Pressure is produced
 without eating memory or disk: the agent is restarted with a hard threshold the machine already
 crosses (memory.available<100Ti, then nodefs.available<1000Ti), as kubelet's --eviction-hard."""
-import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -33,24 +30,9 @@ def read(path):
 
 @pytest.fixture(scope="module")
 def env():
-    root = tempfile.mkdtemp(prefix=f"drv-evict-{os.getpid()}-")
-    s = a = None
-    try:
-        s = Server(data_dir=os.path.join(root, "server"))
-        data = os.path.join(root, "node")
-        A.import_busybox(data, root)
-        node = f"ev{os.getpid()}"
-        a = A.Agent(s, data, node, extra=["--eviction-hard", "", "--pod-max-pids", "200"])
-        wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, what="node registered")
+    node = f"ev{os.getpid()}"
+    with A.server_with_agent("evict", node, {"extra": ["--eviction-hard", "", "--pod-max-pids", "200"]}) as (_, s, a):
         yield {"server": s, "agent": a, "node": node}
-    finally:
-        if s and a:
-            A.delete_all_pods(s, timeout=30)
-        if a:
-            a.cleanup()
-        if s:
-            s.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def restart_agent(a, flags):
