@@ -33,9 +33,10 @@ typedef struct drv_store_backend drv_store_backend;
 typedef struct drv_store_backend_ops {
   /* Calls fn for every key in key order; *rev gets the last committed revision. */
   int (*load)(drv_store_backend *b, drv_store_load_fn fn, void *ctx, uint64_t *rev, drv_err *err);
-  /* Calls fn for every kept history event after revision `after`, oldest first. */
-  int (*load_history)(drv_store_backend *b, uint64_t after, drv_store_history_fn fn, void *ctx,
-                      drv_err *err);
+  /* Calls fn for every kept history event after revision `after` up to `upto`, oldest first.
+   * Safe beside commit (on another thread): it reads with a connection of its own. */
+  int (*load_history)(drv_store_backend *b, uint64_t after, uint64_t upto,
+                      drv_store_history_fn fn, void *ctx, drv_err *err);
   /* Applies changes, adds them to the history (which keeps the newest `history` revisions) and
    * records rev as the newest revision, durably, in one transaction. */
   int (*commit)(drv_store_backend *b, const drv_store_change *ch, size_t n, uint64_t rev,

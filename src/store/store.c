@@ -97,6 +97,15 @@ struct drv_store {
   hist_ev *hist;            /* ring of history events, hist[(rev - 1) % cap] */
   size_t hist_cap;
   uint64_t hist_first;      /* oldest revision in the ring (hist_first > rev when empty) */
+  /* The kept history is read from the backend by its own thread once serving has started:
+   * until it is in the ring, whoever needs revisions up to load_rev waits on hist_cond. */
+  bool hist_loading;
+  uint64_t load_rev;        /* the revision at open */
+  uint64_t compact_req;     /* with hist_loading: the newest compaction asked for meanwhile */
+  pthread_cond_t hist_cond;
+  pthread_t hist_thread;
+  bool hist_thread_started;
+  node *load_tail[SL_MAX];  /* at open: the last node at each level (keys come in order) */
   unsigned rnd;
 
   pthread_mutex_t wmu;
@@ -264,9 +273,8 @@ static void hist_push(drv_store *s, const change *c)
   if (s->hist_first > h->rev) s->hist_first = h->rev;
 }
 
-void drv_store_compact(drv_store *s, uint64_t rev)
+static void compact_locked(drv_store *s, uint64_t rev)
 {
-  pthread_mutex_lock(&s->mu);
   if (rev > s->rev) rev = s->rev;
   while (s->hist_first <= rev && s->hist_first <= s->rev) {
     hist_ev *h = &s->hist[(s->hist_first - 1) % s->hist_cap];
@@ -278,7 +286,24 @@ void drv_store_compact(drv_store *s, uint64_t rev)
     s->hist_first++;
   }
   if (rev > s->compacted) s->compacted = rev;
+}
+
+void drv_store_compact(drv_store *s, uint64_t rev)
+{
+  pthread_mutex_lock(&s->mu);
+  if (s->hist_loading) {
+    /* done once the history is in (it would be put back over it) */
+    if (rev > s->compact_req) s->compact_req = rev;
+  } else {
+    compact_locked(s, rev);
+  }
   pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits until the history up to rev is in the ring (at once unless it is still loading). */
+static void hist_wait_locked(drv_store *s, uint64_t rev)
+{
+  while (s->hist_loading && rev <= s->load_rev) pthread_cond_wait(&s->hist_cond, &s->mu);
 }
 
 /* ---- committer ---- */
@@ -390,8 +415,22 @@ static int load_one(void *ctx, const char *key, uint64_t crev, uint64_t mrev, co
                     size_t len, drv_err *err)
 {
   drv_store *s = ctx;
-  node *n = sl_insert(s, key);
-  if (n->committed) return drv_error(err, EINVAL, "store: key `%s` twice", key);
+  node **tail = s->load_tail, *n;
+  if (!tail[0] || (tail[0] != s->head && strcmp(tail[0]->key, key) >= 0)) {
+    /* not after the last one (the backend gave keys out of order): searched from now on */
+    tail[0] = NULL;
+    n = sl_insert(s, key);
+    if (n->committed) return drv_error(err, EINVAL, "store: key `%s` twice", key);
+  } else {
+    /* the backend loads in key order: each key goes last, no search */
+    int lvl = random_level(s);
+    if (lvl > s->level) s->level = lvl;
+    n = node_new(key, lvl);
+    for (int i = 0; i < lvl; i++) {
+      tail[i]->next[i] = n;
+      tail[i] = n;
+    }
+  }
   n->committed = obj_new(key, data, len, crev, mrev);
   s->count++;
   return 0;
@@ -405,6 +444,9 @@ typedef struct hist_load {
   size_t n, cap;
 } hist_load;
 
+/* Takes the skip list's lock only now and then while the history loads beside writers. */
+#define HIST_LOCK_EVERY 256
+
 static int load_event(void *ctx, uint64_t rev, const char *key, int type, uint64_t crev,
                       const char *data, size_t len, drv_err *err)
 {
@@ -416,11 +458,17 @@ static int load_event(void *ctx, uint64_t rev, const char *key, int type, uint64
     h->cap = h->cap ? h->cap * 2 : 1024;
     h->evs = drv_realloc(h->evs, h->cap * sizeof *h->evs);
   }
-  /* an event that made the current value shares its bytes */
+  /* an event that made the current value shares its bytes (the skip list is read under mu:
+   * writers run meanwhile; held over a few events at a time) */
+  if (h->n % HIST_LOCK_EVERY == 0) {
+    if (h->n) pthread_mutex_unlock(&h->s->mu);
+    pthread_mutex_lock(&h->s->mu);
+  }
   node *nd = sl_find(h->s, key);
   drv_store_obj *o = nd && nd->committed && nd->committed->mod_rev == rev
                          ? drv_store_obj_ref(nd->committed)
-                         : obj_new(key, data, len, crev, rev);
+                         : NULL;
+  if (!o) o = obj_new(key, data, len, crev, rev);
   h->evs[h->n++] = (hist_ev){rev, (drv_store_event_type)type, o, NULL, false};
   return 0;
 }
@@ -432,15 +480,17 @@ static int by_key_rev(const void *a, const void *b)
   return c ? c : (x->rev < y->rev ? -1 : x->rev > y->rev);
 }
 
-/* Fills the ring with the backend's history of the newest revisions (those that reach the
- * current revision without a gap), each event's previous value found among the others. */
+/* Fills the ring with the backend's history of the newest revisions before the start (those
+ * that reach load_rev without a gap), each event's previous value found among the others.
+ * Runs beside writers: what they have pushed out of the ring meanwhile is left out. */
 static int load_history(drv_store *s, drv_err *err)
 {
   hist_load h = {s, NULL, 0, 0};
-  uint64_t after = s->rev > s->hist_cap ? s->rev - s->hist_cap : 0;
-  int rc = s->be->ops->load_history(s->be, after, load_event, &h, err);
+  uint64_t after = s->load_rev > s->hist_cap ? s->load_rev - s->hist_cap : 0;
+  int rc = s->be->ops->load_history(s->be, after, s->load_rev, load_event, &h, err);
+  if (h.n) pthread_mutex_unlock(&s->mu); /* load_event holds it between events */
   size_t first = h.n;
-  if (rc == 0 && h.n && h.evs[h.n - 1].rev == s->rev) {
+  if (rc == 0 && h.n && h.evs[h.n - 1].rev == s->load_rev) {
     first = h.n - 1;
     while (first > 0 && h.evs[first - 1].rev + 1 == h.evs[first].rev) first--;
   }
@@ -456,19 +506,44 @@ static int load_history(drv_store *s, drv_err *err)
     }
   }
   free(idx);
+  pthread_mutex_lock(&s->mu);
+  /* revisions since the start have taken the slots of those up to floor */
+  uint64_t floor = s->rev > s->hist_cap ? s->rev - s->hist_cap : 0, installed = 0;
   for (size_t i = 0; i < h.n; i++) {
-    if (i < first) {
-      drv_store_obj_unref(h.evs[i].obj);
+    hist_ev *e = &h.evs[i];
+    if (i < first || e->rev <= floor) {
+      drv_store_obj_unref(e->obj);
+      drv_store_obj_unref(e->prev);
       continue;
     }
-    s->hist[(h.evs[i].rev - 1) % s->hist_cap] = h.evs[i];
+    s->hist[(e->rev - 1) % s->hist_cap] = *e;
+    if (!installed) installed = e->rev;
   }
-  if (first < h.n) {
-    s->hist_first = h.evs[first].rev;
-    s->compacted = s->hist_first - 1;
+  if (installed) {
+    s->hist_first = installed;
+    s->compacted = installed - 1;
   }
+  if (s->compact_req) compact_locked(s, s->compact_req);
+  s->hist_loading = false;
+  pthread_cond_broadcast(&s->hist_cond);
+  pthread_mutex_unlock(&s->mu);
   free(h.evs);
   return rc;
+}
+
+static void *hist_loader_main(void *arg)
+{
+  drv_store *s = arg;
+  drv_err err = {0};
+  long long t0 = drv_now_ms();
+  if (load_history(s, &err) < 0)
+    drv_log_warn("store: the kept history was not loaded (watches and lists from a revision "
+                 "before the start get 410 Gone): %s", err.msg);
+  else
+    drv_log_info("store: the history of revisions %llu-%llu loaded in %lld ms",
+                 (unsigned long long)drv_store_compacted(s) + 1,
+                 (unsigned long long)s->load_rev, drv_now_ms() - t0);
+  return NULL;
 }
 
 int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
@@ -500,15 +575,31 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   pthread_cond_init(&s->wcond, &ca);
   pthread_cond_init(&s->done, &ca);
   pthread_condattr_destroy(&ca);
+  pthread_cond_init(&s->hist_cond, NULL);
   if (drv_store_sqlite_open(opts->dir, opts->encrypted_prefixes, opts->encryption_key,
                             s->hist_cap, &s->be, err) < 0)
     goto fail;
   uint64_t rev = 0;
+  long long t0 = drv_now_ms();
+  for (int i = 0; i < SL_MAX; i++) s->load_tail[i] = s->head;
   if (s->be->ops->load(s->be, load_one, s, &rev, err) < 0) goto fail;
   s->rev = s->durable_rev = s->compacted = rev;
   s->next_rev = rev + 1;
   s->hist_first = rev + 1;
-  if (load_history(s, err) < 0) goto fail;
+  s->load_rev = rev;
+  drv_log_info("store: %zu objects at revision %llu loaded in %lld ms", s->count,
+               (unsigned long long)rev, drv_now_ms() - t0);
+  /* the history only matters to watches and lists from before the start: they wait for it,
+   * everything else is served meanwhile */
+  if (rev) {
+    s->hist_loading = true;
+    if (pthread_create(&s->hist_thread, NULL, hist_loader_main, s) != 0) {
+      s->hist_loading = false;
+      drv_error(err, errno, "store: start the history loader thread");
+      goto fail;
+    }
+    s->hist_thread_started = true;
+  }
   if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
     drv_error(err, errno, "store: start committer thread");
     goto fail;
@@ -516,6 +607,8 @@ int drv_store_open(const drv_store_opts *opts, drv_store **out, drv_err *err)
   *out = s;
   return 0;
 fail:
+  if (s->hist_thread_started) pthread_join(s->hist_thread, NULL);
+  s->hist_thread_started = false;
   if (s->be) s->be->ops->close(s->be);
   s->be = NULL;
   s->committer = 0;
@@ -526,6 +619,7 @@ fail:
 void drv_store_close(drv_store *s)
 {
   if (!s) return;
+  if (s->hist_thread_started) pthread_join(s->hist_thread, NULL);
   if (s->committer) {
     pthread_mutex_lock(&s->wmu);
     s->stopping = true;
@@ -556,6 +650,7 @@ void drv_store_close(drv_store *s)
   pthread_mutex_destroy(&s->wmu);
   pthread_cond_destroy(&s->wcond);
   pthread_cond_destroy(&s->done);
+  pthread_cond_destroy(&s->hist_cond);
   free(s);
 }
 
@@ -698,6 +793,7 @@ int drv_store_list_prefix_at(drv_store *s, const char *prefix, const char *after
   bool from = after && strcmp(after, prefix) >= 0;
   pthread_mutex_lock(&s->mu);
   if (rev > s->rev) rev = s->rev;
+  hist_wait_locked(s, rev + 1);
   if (rev < s->compacted || rev + 1 < s->hist_first) {
     pthread_mutex_unlock(&s->mu);
     return DRV_STORE_EGONE;
@@ -939,6 +1035,7 @@ int drv_store_watch_open(drv_store *s, const char *prefix, uint64_t from_rev,
     free(l.next_key);
   } else {
     pthread_mutex_lock(&s->mu);
+    hist_wait_locked(s, from_rev + 1);
     uint64_t compacted = s->compacted, cur = s->rev;
     pthread_mutex_unlock(&s->mu);
     if (from_rev < compacted) {
@@ -990,6 +1087,7 @@ int drv_store_watch_next(drv_store_watch *w, drv_store_event *evs, int max, int 
   pthread_mutex_lock(&s->mu);
   for (;;) {
     if (w->cancelled) break;
+    hist_wait_locked(s, w->cursor);
     if (w->cursor <= s->rev && w->cursor < s->hist_first) {
       pthread_mutex_unlock(&s->mu);
       return DRV_STORE_EGONE;

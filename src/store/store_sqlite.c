@@ -28,6 +28,7 @@ typedef struct sqlite_backend {
   char **enc_prefixes;
   unsigned char key[DRV_STORE_KEY_LEN];
   bool have_key;
+  char *path;
 } sqlite_backend;
 
 static int sql_err(sqlite3 *db, drv_err *err, const char *what)
@@ -56,6 +57,8 @@ static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx,
     return sql_err(b->db, err, "read revision");
   if (sqlite3_step(st) == SQLITE_ROW) *rev = (uint64_t)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  /* the whole table is read once: mapped, not copied page by page (unmapped after) */
+  sqlite3_exec(b->db, "PRAGMA mmap_size=4294967296", NULL, NULL, NULL);
   if (sqlite3_prepare_v2(b->db, "SELECT key, create_rev, mod_rev, value FROM kv ORDER BY key",
                          -1, &st, NULL))
     return sql_err(b->db, err, "load objects");
@@ -77,6 +80,7 @@ static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx,
     }
   }
   sqlite3_finalize(st);
+  sqlite3_exec(b->db, "PRAGMA mmap_size=0", NULL, NULL, NULL);
   if (rc != SQLITE_DONE) return sql_err(b->db, err, "load objects");
   return 0;
 }
@@ -93,36 +97,49 @@ static int open_value(sqlite_backend *b, const char *key, const char *data, size
   return 0;
 }
 
-static int sqlite_load_history(drv_store_backend *base, uint64_t after, drv_store_history_fn fn,
-                               void *ctx, drv_err *err)
+static int sqlite_load_history(drv_store_backend *base, uint64_t after, uint64_t upto,
+                               drv_store_history_fn fn, void *ctx, drv_err *err)
 {
   sqlite_backend *b = (sqlite_backend *)base;
+  sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(b->db, "SELECT rev, key, type, create_rev, value FROM history WHERE rev > ?1"
-                         " ORDER BY rev", -1, &st, NULL))
-    return sql_err(b->db, err, "load history");
+  /* its own read-only connection: the committer goes on writing on b->db meanwhile (WAL: this
+   * reader sees one snapshot) */
+  if (sqlite3_open_v2(b->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    drv_error(err, EIO, "store: open `%s` to load the history: %s", b->path,
+              db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_exec(db, "PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536;",
+               NULL, NULL, NULL);
+  if (sqlite3_prepare_v2(db, "SELECT rev, key, type, create_rev, value FROM history"
+                         " WHERE rev > ?1 AND rev <= ?2 ORDER BY rev", -1, &st, NULL)) {
+    sql_err(db, err, "load history");
+    sqlite3_close(db);
+    return -1;
+  }
   sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-  int rc;
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)upto);
+  int rc, r = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 1);
     const char *data = sqlite3_column_blob(st, 4);
     size_t len = (size_t)sqlite3_column_bytes(st, 4);
     char *plain = NULL;
     size_t plen = 0;
-    int r = open_value(b, key, data, len, &plain, &plen, err);
+    r = open_value(b, key, data, len, &plain, &plen, err);
     if (r == 0)
       r = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), key, sqlite3_column_int(st, 2),
              (uint64_t)sqlite3_column_int64(st, 3), plain ? plain : data ? data : "",
              plain ? plen : len, err);
     free(plain);
-    if (r < 0) {
-      sqlite3_finalize(st);
-      return r;
-    }
+    if (r < 0) break;
   }
+  if (r == 0 && rc != SQLITE_DONE) r = sql_err(db, err, "load history");
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return sql_err(b->db, err, "load history");
-  return 0;
+  sqlite3_close(db);
+  return r;
 }
 
 static int sqlite_commit(drv_store_backend *base, const drv_store_change *ch, size_t n,
@@ -258,6 +275,7 @@ static void sqlite_close(drv_store_backend *base)
   sqlite3_finalize(b->htrim);
   sqlite3_close(b->db);
   drv_strv_free(b->enc_prefixes);
+  free(b->path);
   free(b);
 }
 
@@ -273,7 +291,7 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
   b->history = history;
   pthread_mutex_init(&b->ckpt_mu, NULL);
   pthread_cond_init(&b->ckpt_cond, NULL);
-  _cleanup_free_ char *path = drv_asprintf("%s/store.db", dir);
+  char *path = b->path = drv_asprintf("%s/store.db", dir);
   if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     drv_error(err, EIO, "store: open `%s`: %s", path, b->db ? sqlite3_errmsg(b->db) : "no memory");

@@ -449,6 +449,51 @@ static void test_encryption(void **state)
   drv_store_obj_unref(obj);
 }
 
+/* The kept history loads on its own thread after open: writes and a compaction right after
+ * the restart go on beside it, and a watch from before the restart waits for it; what the new
+ * writes pushed out of the ring (or compacted) is gone either way. */
+static void test_history_loads_beside_writes(void **state)
+{
+  fixture *f = *state;
+  drv_err err = {0};
+  char key[32];
+  uint64_t rev = 0;
+  for (int i = 0; i < 40; i++) {
+    snprintf(key, sizeof key, "/h/%d", i % 7);
+    assert_int_equal(put(f->s, key, "a", false, 0, &rev), 0);
+  }
+  drv_store_close(f->s);
+  drv_store_opts o = {.dir = f->dir, .history = 50};
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  for (int i = 0; i < 30; i++) {
+    snprintf(key, sizeof key, "/h/%d", i % 7);
+    assert_int_equal(put(f->s, key, "b", false, 0, NULL), 0);
+  }
+  uint64_t now = drv_store_revision(f->s);
+  assert_int_equal(now, rev + 30);
+  drv_store_watch *w;
+  drv_store_event ev[64];
+  /* 50 revisions kept: the oldest are those 20 before the restart */
+  assert_int_equal(drv_store_watch_open(f->s, "/h/", now - 51, NULL, NULL, &w, &err), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_watch_open(f->s, "/h/", now - 50, NULL, NULL, &w, &err), 0);
+  assert_int_equal(drv_store_watch_next(w, ev, 64, 1000), 50);
+  assert_int_equal(ev[0].obj->mod_rev, now - 49);
+  assert_int_equal(ev[0].type, DRV_STORE_MODIFIED);
+  assert_non_null(ev[0].prev); /* its previous value is in the kept history too */
+  assert_int_equal(ev[49].obj->mod_rev, now);
+  for (int i = 0; i < 50; i++) drv_store_event_release(&ev[i]);
+  drv_store_watch_close(w);
+  /* a compaction asked for while the history may still load holds after it */
+  drv_store_close(f->s);
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  drv_store_compact(f->s, now - 10);
+  assert_int_equal(drv_store_watch_open(f->s, "/h/", now - 11, NULL, NULL, &w, &err), DRV_STORE_EGONE);
+  assert_int_equal(drv_store_watch_open(f->s, "/h/", now - 10, NULL, NULL, &w, &err), 0);
+  assert_int_equal(drv_store_watch_next(w, ev, 64, 1000), 10);
+  for (int i = 0; i < 10; i++) drv_store_event_release(&ev[i]);
+  drv_store_watch_close(w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -461,6 +506,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_group_commit_and_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_read_modify_write, setup, teardown),
       cmocka_unit_test_setup_teardown(test_encryption, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_history_loads_beside_writes, setup, teardown),
   };
   return cmocka_run_group_tests_name("store_store", tests, NULL, NULL);
 }
