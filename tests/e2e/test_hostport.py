@@ -5,17 +5,16 @@ answers on the node's addresses, on localhost and from other pods (hairpin inclu
 limits it to that address, the rule goes with the pod, the scheduler keeps a second pod with the
 same hostPort off the node until the port is free, and the two agents' iptables chains neither
 clobber each other nor get removed by the other's cleanup."""
-import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import tempfile
 
 import pytest
 
 import agentlib as A
+import netnslib as N
 from agentlib import ctr, wait_for
 from conftest import DROVER, run
 
@@ -28,8 +27,7 @@ EXTRA_IP = f"{NET}.0.3"
 
 
 def in_ns(*args):
-    # nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup hierarchies.
-    return ["nsenter", f"--net=/run/netns/{NS}"] + list(args)
+    return N.nsenter(NS, *args)
 
 
 def fetch(url, timeout=3):
@@ -40,23 +38,15 @@ def fetch(url, timeout=3):
     return p.stdout if p.returncode == 0 else None
 
 
-class Env:
+class Env(N.KubectlIn):
     def __init__(self, root):
         self.root = root
         self.procs = []
         self.agents = []
         self.kubeconfig = os.path.join(root, "cp", "kubeconfig")
 
-    def kubectl(self, *args, check=True, input=None, timeout=60):
-        return run(*in_ns("/usr/bin/kubectl", "--kubeconfig", self.kubeconfig, *args), check=check, input=input,
-                   timeout=timeout)
-
-    def get(self, path):
-        p = self.kubectl("get", "--raw", path, check=False)
-        return json.loads(p.stdout) if p.returncode == 0 else None
-
-    def apply(self, obj):
-        self.kubectl("apply", "-f", "-", input=json.dumps(obj))
+    def in_ns(self, *args):
+        return in_ns(*args)
 
     def spawn(self, args, log):
         f = open(os.path.join(self.root, log), "ab")
@@ -69,12 +59,7 @@ class Env:
 
 
 def teardown_ns():
-    for p in subprocess.run(["ip", "netns", "pids", NS], capture_output=True, text=True).stdout.split():
-        try:
-            os.kill(int(p), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
-    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+    N.kill_and_delete(NS)
 
 
 @pytest.fixture(scope="module")
@@ -115,15 +100,7 @@ def env():
             pass
         for a in e.agents:
             a.cleanup()
-        for p, f in e.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            f.close()
+        N.stop_procs(e.procs)
         # the bridges, veths and iptables rules go with the namespace
         teardown_ns()
         shutil.rmtree(root, ignore_errors=True)

@@ -4,10 +4,8 @@ this test creates), one `drover agent` per host with its own pod CIDR, and `drov
 ClusterIP Service balances over pods of all hosts and has a DNS name, a NodePort answers on every
 node, and a host
 cut off from the network has its pods replaced elsewhere — and stopped when it comes back."""
-import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +13,7 @@ import time
 import pytest
 
 import agentlib as A
+import netnslib as N
 from agentlib import ctr, wait_for
 from conftest import DROVER, run
 
@@ -32,23 +31,15 @@ def ns_run(ns, *args, check=True, timeout=60, **kw):
     return run("ip", "netns", "exec", ns, *args, check=check, timeout=timeout, **kw)
 
 
-class Cluster:
+class Cluster(N.KubectlIn):
     def __init__(self, root):
         self.root = root
         self.procs = []
         self.agents = []
         self.kubeconfig = os.path.join(root, "cp", "kubeconfig")
 
-    def kubectl(self, *args, check=True, input=None, timeout=60):
-        return ns_run(HOSTS[0], "/usr/bin/kubectl", "--kubeconfig", self.kubeconfig, *args, check=check,
-                      input=input, timeout=timeout)
-
-    def get(self, path):
-        p = self.kubectl("get", "--raw", path, check=False)
-        return json.loads(p.stdout) if p.returncode == 0 else None
-
-    def apply(self, obj):
-        self.kubectl("apply", "-f", "-", input=json.dumps(obj))
+    def in_ns(self, *args):
+        return ["ip", "netns", "exec", HOSTS[0], *args]
 
     def spawn(self, ns, args, log):
         f = open(os.path.join(self.root, log), "ab")
@@ -72,14 +63,7 @@ def setup_network():
 
 
 def teardown_network():
-    for h in HOSTS + [SW]:
-        pids = subprocess.run(["ip", "netns", "pids", h], capture_output=True, text=True).stdout.split()
-        for p in pids:
-            try:
-                os.kill(int(p), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        subprocess.run(["ip", "netns", "del", h], capture_output=True)
+    N.kill_and_delete(*HOSTS, SW)
 
 
 @pytest.fixture(scope="module")
@@ -120,15 +104,7 @@ def cluster():
             pass
         for a in c.agents:
             a.cleanup()
-        for p, f in c.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            f.close()
+        N.stop_procs(c.procs)
         teardown_network()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -4,19 +4,18 @@ reaches another pod's IP, and a ClusterIP Service in front of it. Everything run
 namespace this test creates (bridge, routes, iptables rules and pod traffic stay in it), with a
 unique bridge name and cluster CIDR besides."""
 import ipaddress
-import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import tempfile
 
 import pytest
 
 import agentlib as A
+import netnslib as N
 from agentlib import ctr, wait_for
-from conftest import DROVER, run
+from conftest import DROVER, Process, run
 
 PID = os.getpid() % 100000
 NS = f"drvipam{PID}"
@@ -25,11 +24,10 @@ NODE = f"ipam-{PID}"
 
 
 def in_ns(*args):
-    # nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup hierarchies.
-    return ["nsenter", f"--net=/run/netns/{NS}"] + list(args)
+    return N.nsenter(NS, *args)
 
 
-class Up:
+class Up(Process, N.KubectlIn):
     def __init__(self, root):
         self.root = root
         self.data = os.path.join(root, "data")
@@ -60,33 +58,14 @@ class Up:
         except OSError:
             return ""
 
-    def kubectl(self, *args, check=True, input=None, timeout=60):
-        return run(*in_ns("/usr/bin/kubectl", "--kubeconfig", self.kubeconfig, *args), check=check, input=input,
-                   timeout=timeout)
+    def in_ns(self, *args):
+        return in_ns(*args)
 
-    def get(self, path):
-        p = self.kubectl("get", "--raw", path, check=False)
-        return json.loads(p.stdout) if p.returncode == 0 else None
-
-    def apply(self, obj):
-        self.kubectl("apply", "-f", "-", input=json.dumps(obj))
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.log:
-            self.log.close()
-            self.log = None
 
 
 @pytest.fixture(scope="module")
 def up():
-    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+    N.kill_and_delete(NS)
     root = tempfile.mkdtemp(prefix=f"drv-ipam-{PID}-")
     run("ip", "netns", "add", NS)
     u = Up(root)
@@ -106,12 +85,7 @@ def up():
         leftover.dir, leftover.netns, leftover.proc, leftover.log = u.data, NS, None, None
         leftover.cleanup()
         # the bridge, veths, routes and iptables rules go with the namespace
-        for p in subprocess.run(["ip", "netns", "pids", NS], capture_output=True, text=True).stdout.split():
-            try:
-                os.kill(int(p), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+        N.kill_and_delete(NS)
         shutil.rmtree(root, ignore_errors=True)
 
 
