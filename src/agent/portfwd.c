@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -35,6 +37,8 @@
 /* frames waiting for the client before the pods' sockets are left unread */
 #define OUT_HIGH (256u * 1024)
 #define READ_CHUNK 32768
+/* kubectl 1.30+ asks for this first: SPDY/3.1 tunneled in WebSocket binary messages */
+#define WS_PROTO "SPDY/3.1+portforward.k8s.io"
 
 typedef struct pf_stream {
   char req_id[64];
@@ -66,7 +70,18 @@ typedef struct pf_session {
   uint32_t last_sid;
   int netns;
   const char *pod, *uid;
+  bool ws;        /* tunneled: the SPDY bytes ride in WebSocket binary messages */
+  drv_buf raw;    /* ws: received bytes not unframed yet */
+  drv_buf wire;   /* ws: framed bytes for the socket */
+  size_t wire_off;
 } pf_session;
+
+#define WS_MAX_MESSAGE (2u << 20)
+
+static size_t pending_out(const pf_session *ss)
+{
+  return ss->out.len - ss->out_off + ss->wire.len - ss->wire_off;
+}
 
 static pf_stream *find_req(pf_session *ss, const char *req_id, bool create)
 {
@@ -286,7 +301,7 @@ static void pump_pod(pf_session *ss, pf_stream *st, short rev)
     }
   }
   if (st->pod_eof || !(rev & (POLLIN | POLLHUP | POLLERR))) return;
-  while (ss->out.len - ss->out_off < OUT_HIGH) {
+  while (pending_out(ss) < OUT_HIGH) {
     size_t want = ss->peer_flow ? drv_spdy_send_allowed(st->send_win, ss->sess_win, READ_CHUNK) : READ_CHUNK;
     if (!want) break;
     uint8_t buf[READ_CHUNK];
@@ -322,23 +337,105 @@ static void reap(pf_session *ss)
   }
 }
 
-static int flush_out(pf_session *ss)
+static int write_buf(int sock, drv_buf *b, size_t *off)
 {
-  while (ss->out_off < ss->out.len) {
-    ssize_t w = write(ss->sock, ss->out.data + ss->out_off, ss->out.len - ss->out_off);
+  while (*off < b->len) {
+    ssize_t w = write(sock, b->data + *off, b->len - *off);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && errno == EAGAIN) return 0;
     if (w <= 0) return -1;
-    ss->out_off += (size_t)w;
+    *off += (size_t)w;
   }
-  ss->out.len = ss->out_off = 0;
+  b->len = *off = 0;
   return 0;
+}
+
+/* One unmasked WebSocket frame (server to client). */
+static void ws_frame(drv_buf *b, int opcode, const void *data, size_t len)
+{
+  uint8_t h[10];
+  size_t n = 2;
+  h[0] = (uint8_t)(0x80 | opcode);
+  if (len < 126) {
+    h[1] = (uint8_t)len;
+  } else if (len < 65536) {
+    h[1] = 126, h[2] = (uint8_t)(len >> 8), h[3] = (uint8_t)len;
+    n = 4;
+  } else {
+    h[1] = 127;
+    for (int i = 0; i < 8; i++) h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    n = 10;
+  }
+  drv_buf_append(b, h, n);
+  if (len) drv_buf_append(b, data, len);
+}
+
+static int flush_out(pf_session *ss)
+{
+  if (!ss->ws) return write_buf(ss->sock, &ss->out, &ss->out_off);
+  if (ss->out.len) {
+    ws_frame(&ss->wire, 2, ss->out.data, ss->out.len);
+    ss->out.len = 0;
+  }
+  return write_buf(ss->sock, &ss->wire, &ss->wire_off);
+}
+
+/* ws: the binary messages' payloads (continuations too) go on as one byte stream, as client-go's
+ * tunneling connection reads them; pings are answered; a close or a text message ends it. */
+static int ws_unframe(pf_session *ss)
+{
+  size_t off = 0;
+  int ret = 0;
+  for (;;) {
+    uint8_t *p = (uint8_t *)ss->raw.data + off;
+    size_t n = ss->raw.len - off;
+    if (n < 2) break;
+    int op = p[0] & 15;
+    uint64_t len = p[1] & 127;
+    size_t h = 2;
+    if (len == 126) {
+      if (n < 4) break;
+      len = (uint64_t)p[2] << 8 | p[3];
+      h = 4;
+    } else if (len == 127) {
+      if (n < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; i++) len = len << 8 | p[2 + i];
+      h = 10;
+    }
+    if (len > WS_MAX_MESSAGE) {
+      drv_log_warn("port-forward to pod %s: WebSocket frame of %llu bytes", ss->pod, (unsigned long long)len);
+      ret = -1;
+      break;
+    }
+    bool masked = p[1] & 0x80;
+    if (masked) h += 4;
+    if (n < h + len) break;
+    uint8_t *d = p + h;
+    if (masked)
+      for (uint64_t i = 0; i < len; i++) d[i] ^= p[h - 4 + (i & 3)];
+    off += h + (size_t)len;
+    if (op == 0 || op == 2) {
+      drv_buf_append(&ss->in, d, (size_t)len);
+    } else if (op == 9) {
+      ws_frame(&ss->wire, 10, d, (size_t)len);
+    } else if (op == 8 || op == 1) {
+      ret = -1;
+      break;
+    }
+  }
+  if (off) {
+    memmove(ss->raw.data, ss->raw.data + off, ss->raw.len - off);
+    ss->raw.len -= off;
+  }
+  return ret;
 }
 
 static void run(pf_session *ss, const char *extra, size_t n_extra)
 {
   drv_err err;
-  if (n_extra) drv_buf_append(&ss->in, extra, n_extra);
+  if (n_extra) drv_buf_append(ss->ws ? &ss->raw : &ss->in, extra, n_extra);
+  if (ss->ws && ws_unframe(ss) < 0) return;
   fcntl(ss->sock, F_SETFL, fcntl(ss->sock, F_GETFL) | O_NONBLOCK);
   int one = 1;
   setsockopt(ss->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -368,8 +465,8 @@ static void run(pf_session *ss, const char *extra, size_t n_extra)
     if (flush_out(ss) < 0) return;
     size_t np = ss->n + 1;
     struct pollfd p[np];
-    bool out_full = ss->out.len - ss->out_off >= OUT_HIGH;
-    p[0] = (struct pollfd){ss->sock, (short)(POLLIN | (ss->out.len > ss->out_off ? POLLOUT : 0)), 0};
+    bool out_full = pending_out(ss) >= OUT_HIGH;
+    p[0] = (struct pollfd){ss->sock, (short)(POLLIN | (pending_out(ss) ? POLLOUT : 0)), 0};
     for (size_t i = 0; i < ss->n; i++) {
       pf_stream *st = ss->s[i];
       short ev = 0;
@@ -391,12 +488,21 @@ static void run(pf_session *ss, const char *extra, size_t n_extra)
       char buf[65536];
       ssize_t k = read(ss->sock, buf, sizeof buf);
       if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) return;
-      if (k > 0) drv_buf_append(&ss->in, buf, (size_t)k);
+      if (k > 0 && !ss->ws) drv_buf_append(&ss->in, buf, (size_t)k);
+      if (k > 0 && ss->ws) {
+        drv_buf_append(&ss->raw, buf, (size_t)k);
+        if (ws_unframe(ss) < 0) break;
+      }
     }
     for (size_t i = 0; i < ss->n && i + 1 < np; i++)
       if (p[i + 1].revents) pump_pod(ss, ss->s[i], p[i + 1].revents);
   }
   flush_out(ss);
+  if (ss->ws) { /* a normal close: client-go reads it as the end of the stream */
+    static const uint8_t normal[2] = {0x03, 0xe8};
+    ws_frame(&ss->wire, 8, normal, 2);
+    flush_out(ss);
+  }
 }
 
 void drv_agent_serve_portforward(drv_agent *a, drv_hreq *c, const char *rest)
@@ -408,12 +514,17 @@ void drv_agent_serve_portforward(drv_agent *a, drv_hreq *c, const char *rest)
     return;
   }
   const char *upgrade = drv_hreq_header(c, "Upgrade");
-  bool proto_ok = false;
-  for (size_t i = 0; i < c->n_hdrs; i++)
-    if (!strcasecmp(c->hdrs[i].k, "X-Stream-Protocol-Version") && strstr(c->hdrs[i].v, "portforward.k8s.io"))
-      proto_ok = true;
-  if (!upgrade || strcasecmp(upgrade, "SPDY/3.1") != 0 || !proto_ok) {
-    const char *m = "port-forward needs an upgrade to SPDY/3.1 with X-Stream-Protocol-Version: portforward.k8s.io\n";
+  const char *key = drv_hreq_header(c, "Sec-WebSocket-Key");
+  bool proto_ok = false, ws = upgrade && !strcasecmp(upgrade, "websocket");
+  for (size_t i = 0; i < c->n_hdrs; i++) {
+    const char *k = c->hdrs[i].k, *v = c->hdrs[i].v;
+    if (!ws && !strcasecmp(k, "X-Stream-Protocol-Version") && strstr(v, "portforward.k8s.io")) proto_ok = true;
+    if (ws && !strcasecmp(k, "Sec-WebSocket-Protocol") && strstr(v, WS_PROTO)) proto_ok = true;
+  }
+  if (ws && !key) proto_ok = false;
+  if (!upgrade || !(ws || !strcasecmp(upgrade, "SPDY/3.1")) || !proto_ok) {
+    const char *m = "port-forward needs an upgrade to SPDY/3.1 with X-Stream-Protocol-Version: portforward.k8s.io, "
+                    "or a WebSocket with subprotocol " WS_PROTO "\n";
     drv_hreq_reply(c, 400, "text/plain; charset=utf-8", m, strlen(m), NULL);
     return;
   }
@@ -437,11 +548,22 @@ void drv_agent_serve_portforward(drv_agent *a, drv_hreq *c, const char *rest)
     drv_hreq_reply(c, 404, "text/plain; charset=utf-8", m, strlen(m), NULL);
     return;
   }
-  if (drv_hreq_upgrade(c, "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n") < 0) {
+  _cleanup_free_ char *hdrs = NULL;
+  if (ws) {
+    /* Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) */
+    _cleanup_free_ char *cat = drv_asprintf("%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
+    unsigned char md[SHA_DIGEST_LENGTH], accept[64];
+    SHA1((const unsigned char *)cat, strlen(cat), md);
+    EVP_EncodeBlock(accept, md, SHA_DIGEST_LENGTH);
+    hdrs = drv_asprintf("Upgrade: websocket\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: " WS_PROTO "\r\n", accept);
+  } else {
+    hdrs = drv_strdup("Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n");
+  }
+  if (drv_hreq_upgrade(c, hdrs) < 0) {
     close(nsfd);
     return;
   }
-  pf_session ss = {.sock = c->fd, .netns = nsfd, .pod = pod, .uid = uid,
+  pf_session ss = {.sock = c->fd, .netns = nsfd, .pod = pod, .uid = uid, .ws = ws,
                    .sess_win = DRV_SPDY_INITIAL_WINDOW, .initial_win = DRV_SPDY_INITIAL_WINDOW};
   drv_err err;
   if (drv_spdy_zinit(&ss.z, &err) == 0) {
@@ -454,5 +576,7 @@ void drv_agent_serve_portforward(drv_agent *a, drv_hreq *c, const char *rest)
   free(ss.s);
   drv_buf_free(&ss.in);
   drv_buf_free(&ss.out);
+  drv_buf_free(&ss.raw);
+  drv_buf_free(&ss.wire);
   close(nsfd);
 }

@@ -539,11 +539,12 @@ enum MHD_Result drv_serve_pod_proxy(drv_req *r, const drv_api_resource *res)
   json_t *st = find_target(r, res, &t, !pf);
   if (st) return drv_respond_status(r, st);
   if (pf) {
-    /* kubectl asks for WebSockets first (SPDY frames tunneled in binary messages) and, refused,
-     * upgrades to SPDY/3.1 itself: the agent serves that one */
+    /* kubectl asks for a WebSocket first (SPDY frames tunneled in binary messages, subprotocol
+     * SPDY/3.1+portforward.k8s.io) and, refused, upgrades to SPDY/3.1 itself; the agent serves
+     * both (an agent without the tunnel refuses it and kubectl falls back) */
     const char *u = drv_req_header(r, "Upgrade");
-    if (!u || strcasecmp(u, "SPDY/3.1") != 0)
-      return drv_respond_status(r, drv_status_bad_request("port-forward needs an upgrade to SPDY/3.1 (portforward.k8s.io)"));
+    if (!u || (strcasecmp(u, "SPDY/3.1") != 0 && strcasecmp(u, "websocket") != 0))
+      return drv_respond_status(r, drv_status_bad_request("port-forward needs an upgrade to SPDY/3.1 (portforward.k8s.io) or a WebSocket (SPDY/3.1+portforward.k8s.io)"));
   } else if (upgrade) {
     const char *u = drv_req_header(r, "Upgrade");
     if (!u || strcasecmp(u, "websocket") != 0)

@@ -62,10 +62,12 @@ def web(up):
 class Forward:
     """`kubectl port-forward pod/NAME :PORT` running; .port is the local port kubectl chose."""
 
-    def __init__(self, up, pod, remote):
-        env = dict(os.environ, KUBECONFIG=up.kubeconfig)
-        self.p = subprocess.Popen([KUBECTL, "port-forward", f"pod/{pod}", f":{remote}"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    def __init__(self, up, pod, remote, env=None, args=()):
+        env = dict(os.environ, KUBECONFIG=up.kubeconfig, **(env or {}))
+        # stderr to a file: kubectl -v logs would fill a pipe nobody reads and stop kubectl
+        self.err = tempfile.TemporaryFile()
+        self.p = subprocess.Popen([KUBECTL, "port-forward", *args, f"pod/{pod}", f":{remote}"],
+                                  stdout=subprocess.PIPE, stderr=self.err, env=env)
         out = b""
         deadline = time.time() + 30
         while True:
@@ -75,8 +77,7 @@ class Forward:
                 break
             left = deadline - time.time()
             if left <= 0 or self.p.poll() is not None:
-                self.stop()
-                raise AssertionError(f"kubectl port-forward did not start: {out!r} {self.p.stderr.read()!r}")
+                raise AssertionError(f"kubectl port-forward did not start: {out!r} {self.stop()!r}")
             r, _, _ = select.select([self.p.stdout], [], [], left)
             if r:
                 out += os.read(self.p.stdout.fileno(), 4096)
@@ -89,9 +90,10 @@ class Forward:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
-        err = self.p.stderr.read().decode(errors="replace")
+        self.err.seek(0)
+        err = self.err.read().decode(errors="replace")
         self.p.stdout.close()
-        self.p.stderr.close()
+        self.err.close()
         return err
 
 
@@ -121,10 +123,27 @@ def test_get_through_forward(up, web):
         f.stop()
 
 
-def test_large_and_concurrent(up, web):
-    """1.2 MB (18 windows of 64 KiB) on two connections at once, byte for byte."""
+@pytest.mark.parametrize("websockets", ["true", "false"])
+def test_transports(up, web, websockets):
+    """kubectl's default, SPDY/3.1 tunneled in WebSocket binary messages, and its plain SPDY/3.1
+    upgrade (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)."""
+    f = Forward(up, web, 8080, env={"KUBECTL_PORT_FORWARD_WEBSOCKETS": websockets}, args=["-v=8"])
+    try:
+        assert http_get(f.port, "/index.html")[1] == b"hello-from-drover\n"
+    finally:
+        err = f.stop()
+    # kubectl -v=8 logs the tunnel's reads, or the 101 of its SPDY upgrade
+    if websockets == "true":
+        assert "tunneling_connection.go" in err, err[-3000:]
+    else:
+        assert "Upgrade: SPDY/3.1" in err and "tunneling_connection.go" not in err, err[-3000:]
+
+
+@pytest.mark.parametrize("websockets", ["true", "false"])
+def test_large_and_concurrent(up, web, websockets):
+    """1.2 MB (18 windows of 64 KiB) on two connections at once, byte for byte, both transports."""
     want = "".join(f"{i}\n" for i in range(1, 200001)).encode()
-    f = Forward(up, web, 8080)
+    f = Forward(up, web, 8080, env={"KUBECTL_PORT_FORWARD_WEBSOCKETS": websockets})
     try:
         results, errors = [None, None], []
 
