@@ -119,6 +119,10 @@ static int dial(const target *t)
     fd = -1;
   }
   freeaddrinfo(ai);
+  /* the relay passes on what arrives as it arrives: kubectl's SPDY frames come in several small
+   * writes, and Nagle held each second one for the agent's delayed ACK (40 ms per exchange) */
+  int one = 1;
+  if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
 }
 
