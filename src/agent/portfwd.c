@@ -563,11 +563,18 @@ void drv_agent_serve_portforward(drv_agent *a, drv_hreq *c, const char *rest)
     close(nsfd);
     return;
   }
-  pf_session ss = {.sock = c->fd, .netns = nsfd, .pod = pod, .uid = uid, .ws = ws,
+  drv_portfwd_session(c->fd, nsfd, pod, uid, ws, c->extra, c->n_extra);
+  close(nsfd);
+}
+
+void drv_portfwd_session(int sock, int netns_fd, const char *pod, const char *uid, bool ws,
+                         const char *extra, size_t n_extra)
+{
+  pf_session ss = {.sock = sock, .netns = netns_fd, .pod = pod, .uid = uid, .ws = ws,
                    .sess_win = DRV_SPDY_INITIAL_WINDOW, .initial_win = DRV_SPDY_INITIAL_WINDOW};
   drv_err err;
   if (drv_spdy_zinit(&ss.z, &err) == 0) {
-    run(&ss, c->extra, c->n_extra);
+    run(&ss, extra, n_extra);
     drv_spdy_zfree(&ss.z);
   } else {
     drv_log_warn("port-forward to pod %s: %s", pod, err.msg);
@@ -578,5 +585,4 @@ void drv_agent_serve_portforward(drv_agent *a, drv_hreq *c, const char *rest)
   drv_buf_free(&ss.out);
   drv_buf_free(&ss.raw);
   drv_buf_free(&ss.wire);
-  close(nsfd);
 }
