@@ -386,6 +386,7 @@ static int ws_unframe(pf_session *ss)
 {
   size_t off = 0;
   int ret = 0;
+  if (!ss->raw.len) return 0;
   for (;;) {
     uint8_t *p = (uint8_t *)ss->raw.data + off;
     size_t n = ss->raw.len - off;
@@ -444,6 +445,7 @@ static void run(pf_session *ss, const char *extra, size_t n_extra)
   size_t in_off = 0;
   while (!ss->gone) {
     for (;;) { /* every complete frame received */
+      if (in_off == ss->in.len) break;
       drv_spdy_frame f;
       ssize_t k = drv_spdy_parse((const uint8_t *)ss->in.data + in_off, ss->in.len - in_off, &f, &err);
       if (k < 0 || (k > 0 && on_frame(ss, &f, &err) < 0)) {

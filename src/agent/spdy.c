@@ -306,8 +306,8 @@ int drv_spdy_headers_decode(drv_spdy_zctx *z, const uint8_t *block, size_t len, 
     if (rc == Z_BUF_ERROR && z->inf.avail_out != 0) break;
     if (rc == Z_STREAM_END) break;
   }
-  const uint8_t *p = (const uint8_t *)raw.data, *end = p + raw.len;
   if (raw.len < 4) return drv_error(err, EPROTO, "SPDY header block of %zu bytes", raw.len);
+  const uint8_t *p = (const uint8_t *)raw.data, *end = p + raw.len;
   uint32_t cnt = get32(p);
   p += 4;
   if (cnt > (raw.len - 4) / 8) return drv_error(err, EPROTO, "SPDY header block claims %u headers", cnt);
