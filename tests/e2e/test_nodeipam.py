@@ -129,9 +129,10 @@ def test_node_gets_pod_cidr_and_pods_talk(up):
     assert node["spec"].get("podCIDRs") == [cidr]
     assert "pod CIDR " + cidr in up.logtext()
     net = ipaddress.ip_network(cidr)
-    # the agent set the bridge up on the first address of it
-    out = run("ip", "-n", NS, "-4", "-o", "addr", "show", "dev", BRIDGE).stdout
-    assert f"{net.network_address + 1}/24" in out, out
+    # the agent sets the bridge up on the first address of it (once it has seen the CIDR)
+    gw = f"{net.network_address + 1}/24"
+    wait_for(lambda: gw in run("ip", "-n", NS, "-4", "-o", "addr", "show", "dev", BRIDGE, check=False).stdout,
+             timeout=20, what=f"bridge {BRIDGE} on {gw}")
 
     up.apply(web_pod("web", {"app": "ipamweb"}))
     up.apply(web_pod("client"))
