@@ -11,7 +11,7 @@ import tempfile
 import time
 
 import imagelib as L
-from apiserver import Server
+from apiserver import Server, free_port
 from conftest import DROVER, Process, run
 
 IMAGE = "drover.test/busybox:v1"
@@ -182,4 +182,30 @@ def server_with_agent(prefix, node, agent_kw=None):
             a.cleanup()
         if s:
             s.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def up_with_busybox(prefix, node):
+    """`drover up` (server, control loops, local agent) in a temporary root with the busybox test
+    image imported; afterwards its pods are deleted, it is stopped, and what its agent left
+    (containers, mounts, cgroups) is removed. Yields the Server."""
+    root = tempfile.mkdtemp(prefix=f"drv-{prefix}-{os.getpid()}-")
+    data = os.path.join(root, "data")
+    os.makedirs(data)
+    import_busybox(data, root)
+    s = Server(verb="up", data_dir=data,
+               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", node,
+                      "--allocate-node-cidrs=false"])
+    try:
+        yield s
+    finally:
+        try:
+            delete_all_pods(s, timeout=30)
+        except Exception:  # the server may be down after a failed test: clean up below anyway
+            pass
+        s.stop()
+        leftover = object.__new__(Agent)
+        leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
+        leftover.cleanup()
         shutil.rmtree(root, ignore_errors=True)

@@ -4,39 +4,20 @@ still reaches it after kill -9 of `drover up`."""
 import json
 import os
 import select
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 import agentlib
 from agentlib import IMAGE
-from apiserver import KUBECTL, Server, free_port, wait_for
+from apiserver import KUBECTL, wait_for
 
 
 @pytest.fixture(scope="module")
 def up():
-    root = tempfile.mkdtemp(prefix=f"drv-attach-{os.getpid()}-")
-    data = os.path.join(root, "data")
-    os.makedirs(data)
-    agentlib.import_busybox(data, root)
-    s = Server(verb="up", data_dir=data,
-               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"att-{os.getpid()}",
-                      "--allocate-node-cidrs=false"])
-    try:
+    with agentlib.up_with_busybox("attach", f"att-{os.getpid()}") as s:
         yield s
-    finally:
-        try:
-            agentlib.delete_all_pods(s, timeout=30)
-        except Exception:  # the server may be down after a failed test: clean up below anyway
-            pass
-        s.stop()
-        leftover = object.__new__(agentlib.Agent)
-        leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
-        leftover.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def make_pod(up, name, script, restart="Never", **ctr):

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import select
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -16,30 +15,13 @@ import pytest
 
 import agentlib
 from agentlib import IMAGE
-from apiserver import KUBECTL, Server, free_port, wait_for
+from apiserver import KUBECTL, wait_for
 
 
 @pytest.fixture(scope="module")
 def up():
-    root = tempfile.mkdtemp(prefix=f"drv-pf-{os.getpid()}-")
-    data = os.path.join(root, "data")
-    os.makedirs(data)
-    agentlib.import_busybox(data, root)
-    s = Server(verb="up", data_dir=data,
-               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", f"pf-{os.getpid()}",
-                      "--allocate-node-cidrs=false"])
-    try:
+    with agentlib.up_with_busybox("pf", f"pf-{os.getpid()}") as s:
         yield s
-    finally:
-        try:
-            agentlib.delete_all_pods(s, timeout=30)
-        except Exception:  # the server may be down after a failed test: clean up below anyway
-            pass
-        s.stop()
-        leftover = object.__new__(agentlib.Agent)
-        leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
-        leftover.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
