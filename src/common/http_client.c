@@ -39,17 +39,6 @@ void drv_http_client_free(drv_http_client *c)
   free(c);
 }
 
-void drv_http_response_free(drv_http_response *resp)
-{
-  if (!resp) return;
-  drv_buf_free(&resp->headers);
-  drv_buf_free(&resp->body);
-  free(resp->effective_url);
-  resp->effective_url = NULL;
-  resp->status = 0;
-  resp->bytes = 0;
-}
-
 struct xfer {
   const drv_http_request *req;
   drv_http_response *resp;

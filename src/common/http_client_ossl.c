@@ -650,17 +650,6 @@ void drv_http_client_free(drv_http_client *c)
   free(c);
 }
 
-void drv_http_response_free(drv_http_response *resp)
-{
-  if (!resp) return;
-  drv_buf_free(&resp->headers);
-  drv_buf_free(&resp->body);
-  free(resp->effective_url);
-  resp->effective_url = NULL;
-  resp->status = 0;
-  resp->bytes = 0;
-}
-
 /* Reads the rest of the body into s until it ends. */
 static int read_body(conn *k, body *b, sink *s, drv_buf *rest, long long deadline, long stall_s, drv_err *err)
 {

@@ -8,6 +8,17 @@
 #include "common/http_client.h"
 #include "common/util.h"
 
+void drv_http_response_free(drv_http_response *resp)
+{
+  if (!resp) return;
+  drv_buf_free(&resp->headers);
+  drv_buf_free(&resp->body);
+  free(resp->effective_url);
+  resp->effective_url = NULL;
+  resp->status = 0;
+  resp->bytes = 0;
+}
+
 char *drv_http_response_header(const drv_http_response *resp, const char *name)
 {
   size_t nlen = strlen(name);
