@@ -18,36 +18,8 @@
 #include "server/authz.h"
 #include "server/internal.h"
 #include "server/server.h"
+#include "server_fixture.h"
 
-typedef struct {
-  char dir[256];
-  drv_server *srv;
-  drv_api_client *c;
-} fixture;
-
-static int setup(void **state)
-{
-  fixture *f = calloc(1, sizeof *f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/drv-authz-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  drv_server_opts o = {.data_dir = f->dir, .listen = "127.0.0.1:0"};
-  drv_err err = {0};
-  if (drv_server_start(&o, &f->srv, &err) < 0) fail_msg("start: %s", err.msg);
-  f->c = drv_server_client(f->srv);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fixture *f = *state;
-  drv_api_client_free(f->c);
-  drv_server_stop(f->srv);
-  drv_err err;
-  drv_rm_rf(f->dir, &err);
-  free(f);
-  return 0;
-}
 
 static drv_auth_user user(const char *name, const char *group)
 {
@@ -189,5 +161,5 @@ int main(void)
       cmocka_unit_test(test_rules_scope_and_names),
       cmocka_unit_test(test_aggregation_and_urls),
   };
-  return cmocka_run_group_tests_name("server_authz", tests, setup, teardown);
+  return cmocka_run_group_tests_name("server_authz", tests, server_fixture_setup, server_fixture_teardown);
 }

@@ -17,36 +17,8 @@
 #include "common/util.h"
 #include "server/internal.h"
 #include "server/server.h"
+#include "server_fixture.h"
 
-typedef struct {
-  char dir[256];
-  drv_server *srv;
-  drv_api_client *c;
-} fixture;
-
-static int setup(void **state)
-{
-  fixture *f = calloc(1, sizeof *f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/drv-client-local-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  drv_server_opts o = {.data_dir = f->dir, .listen = "127.0.0.1:0"};
-  drv_err err = {0};
-  if (drv_server_start(&o, &f->srv, &err) < 0) fail_msg("start: %s", err.msg);
-  f->c = drv_server_client(f->srv);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fixture *f = *state;
-  drv_api_client_free(f->c);
-  drv_server_stop(f->srv);
-  drv_err err;
-  drv_rm_rf(f->dir, &err);
-  free(f);
-  return 0;
-}
 
 static json_t *configmap(const char *name, const char *label)
 {
@@ -204,10 +176,10 @@ static void test_event_ttl(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_paginated_list, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_event_ttl, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_crud, server_fixture_setup, server_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_paginated_list, server_fixture_setup, server_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_watch, server_fixture_setup, server_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_event_ttl, server_fixture_setup, server_fixture_teardown),
   };
   return cmocka_run_group_tests_name("server_client_local", tests, NULL, NULL);
 }
