@@ -4,17 +4,13 @@ the `kubectl attach -i` round trip (a line in, the container's echo out), and ex
 each way. Peer: a kubelet cannot run here (no container runtime service), so the reference in
 the same run is kubectl's floor."""
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "e2e"))
 os.environ.setdefault("DROVER_BIN", os.path.join(HERE, "..", "..", "build", "drover"))
 import agentlib as A  # noqa: E402
-from apiserver import KUBECTL, Server, free_port  # noqa: E402
 import test_attach as T  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -36,13 +32,7 @@ def timed(f, n):
 
 
 def main():
-    root = tempfile.mkdtemp(prefix=f"drv-bench-exec-{os.getpid()}-")
-    data = os.path.join(root, "data")
-    os.makedirs(data)
-    A.import_busybox(data, root)
-    up = Server(verb="up", data_dir=data, extra=["--agent-listen", f"127.0.0.1:{free_port()}",
-                                                 "--node-name", f"bx-{os.getpid()}", "--allocate-node-cidrs=false"])
-    try:
+    with A.up_with_busybox("bench-bx", f"bx-{os.getpid()}") as up:
         T.make_pod(up, "bx", 'while read l; do echo "got:$l"; done', restart="Always", stdin=True)
         floor = timed(lambda: up.kubectl("get", "pod", "bx", "-o", "name"), N)
         ex = timed(lambda: up.kubectl("exec", "bx", "--", "true"), N)
@@ -75,16 +65,6 @@ def main():
         print(f"attach -i round trip      p50 {pct(att, 50):6.1f} ms  p99 {pct(att, 99):6.1f} ms")
         print(f"exec stdin  {MB} MB: {t_in:6.2f} s ({MB / t_in:.1f} MB/s)")
         print(f"exec stdout {MB} MB: {t_out:6.2f} s ({MB / t_out:.1f} MB/s)")
-    finally:
-        try:
-            A.delete_all_pods(up, timeout=30)
-        except Exception:  # the server may be down: clean up below anyway
-            pass
-        up.stop()
-        left = object.__new__(A.Agent)
-        left.dir, left.netns, left.proc, left.log = data, None, None, None
-        left.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,15 @@ Peer: a kubelet cannot run here (no container runtime service), so the reference
 is kubectl's floor."""
 import json
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "e2e"))
 os.environ.setdefault("DROVER_BIN", os.path.join(HERE, "..", "..", "build", "drover"))
 import agentlib as A  # noqa: E402
-from apiserver import Server, free_port, wait_for  # noqa: E402
+from apiserver import wait_for  # noqa: E402
 from test_portforward import Forward  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -41,13 +39,7 @@ def get(port, path):
 
 
 def main():
-    root = tempfile.mkdtemp(prefix=f"drv-bench-pf-{os.getpid()}-")
-    data = os.path.join(root, "data")
-    os.makedirs(data)
-    A.import_busybox(data, root)
-    up = Server(verb="up", data_dir=data, extra=["--agent-listen", f"127.0.0.1:{free_port()}",
-                                                 "--node-name", f"pfb-{os.getpid()}", "--allocate-node-cidrs=false"])
-    try:
+    with A.up_with_busybox("bench-pfb", f"pfb-{os.getpid()}") as up:
         script = (f"mkdir -p /www && echo ok > /www/small && dd if=/dev/zero of=/www/big bs=1000000 count={MB} "
                   "2>/dev/null && echo ready && exec httpd -f -p 127.0.0.1:8080 -h /www")
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pfb"},
@@ -92,16 +84,6 @@ def main():
             print(f"{name}: port-forward start p50 {pct(starts, 50):5.0f} ms; "
                   f"small GET p50 {pct(small, 50):5.1f} ms p99 {pct(small, 99):5.1f} ms; "
                   f"{MB} MB GET " + ", ".join(f"{r:.0f}" for r in rates) + " MB/s")
-    finally:
-        try:
-            A.delete_all_pods(up, timeout=30)
-        except Exception:
-            pass
-        up.stop()
-        leftover = object.__new__(A.Agent)
-        leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
-        leftover.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
