@@ -432,14 +432,35 @@ static bool plain_ok(const char *s)
   return ok;
 }
 
+/* A double-quoted YAML scalar cannot hold every character JSON can: the C1 controls
+ * (U+0080–U+009F) are not allowed in a YAML stream, and NEL (U+0085), U+2028 and U+2029 are line
+ * breaks there (folded to a space when read back), as is a BOM (U+FEFF) dropped. Such strings are
+ * written with JSON's \uXXXX escapes, which YAML reads alike; false when s holds one (DEL is
+ * handled where the string is written). */
+static bool yaml_printable(const char *s, size_t n)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i + 1 < n; i++) {
+    if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) return false;
+    if (i + 2 < n && p[i] == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) return false;
+    if (i + 2 < n && p[i] == 0xef && p[i + 1] == 0xbb && p[i + 2] == 0xbf) return false;
+  }
+  return true;
+}
+
 static void put_scalar(drv_buf *b, const json_t *v)
 {
   if (json_is_string(v)) {
     const char *s = json_string_value(v);
-    if (plain_ok(s)) drv_buf_puts(b, s);
+    size_t n = json_string_length(v);
+    if (strlen(s) == n && plain_ok(s)) drv_buf_puts(b, s); /* a NUL inside needs quoting */
     else {
-      char *q = json_dumps(v, JSON_ENCODE_ANY);
-      drv_buf_puts(b, q);
+      char *q = json_dumps(v, JSON_ENCODE_ANY | (yaml_printable(s, n) ? 0 : JSON_ENSURE_ASCII));
+      /* jansson leaves DEL as it is, even with JSON_ENSURE_ASCII */
+      for (const char *c = q; *c; c++) {
+        if (*c == 0x7f) drv_buf_puts(b, "\\u007f");
+        else drv_buf_putc(b, *c);
+      }
       free(q);
     }
   } else {
