@@ -434,7 +434,7 @@ static bool plain_ok(const char *s)
 
 /* A double-quoted YAML scalar cannot hold every character JSON can: the C1 controls
  * (U+0080–U+009F) are not allowed in a YAML stream, and NEL (U+0085), U+2028 and U+2029 are line
- * breaks there (folded to a space when read back), as is a BOM (U+FEFF) dropped. Such strings are
+ * breaks there (folded to a space when read back), as is a BOM (U+FEFF) dropped, and U+FFFE/U+FFFF are not allowed. Such strings are
  * written with JSON's \uXXXX escapes, which YAML reads alike; false when s holds one (DEL is
  * handled where the string is written). */
 static bool yaml_printable(const char *s, size_t n)
@@ -444,6 +444,7 @@ static bool yaml_printable(const char *s, size_t n)
     if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) return false;
     if (i + 2 < n && p[i] == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) return false;
     if (i + 2 < n && p[i] == 0xef && p[i + 1] == 0xbb && p[i + 2] == 0xbf) return false;
+    if (i + 2 < n && p[i] == 0xef && p[i + 1] == 0xbf && (p[i + 2] == 0xbe || p[i + 2] == 0xbf)) return false;
   }
   return true;
 }
