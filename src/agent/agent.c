@@ -287,10 +287,13 @@ static void *lease_thread(void *arg)
       }
       if (drv_api_patch(a->api, &(drv_api_ref){.version = "v1", .resource = "nodes",
                                                 .name = a->node_name, .subresource = "status"},
-                        DRV_API_PATCH_MERGE, patch, NULL, &err) < 0)
+                        DRV_API_PATCH_MERGE, patch, NULL, &err) < 0) {
         drv_log_warn("node status: %s", err.msg);
+        next_status = drv_now_ms() + 1000; /* again soon: a changed condition must not wait 10 s */
+      } else {
+        next_status = drv_now_ms() + 10000;
+      }
       json_decref(patch);
-      next_status = drv_now_ms() + 10000;
     }
     pthread_mutex_lock(&a->lock);
     struct timespec ts;

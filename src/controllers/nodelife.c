@@ -203,7 +203,11 @@ static int set_node(drv_ctl *ctl, json_t *node, const char *want, bool silent)
     int rc = drv_api_update(ctl->c, &ref, upd, &out, &err);
     if (rc < 0) {
       json_decref(upd);
-      return rc == DRV_API_ENOTFOUND ? 0 : -1;
+      if (rc == DRV_API_ENOTFOUND) return 0;
+      /* a conflict is the agent's heartbeat coming first: retried at once with the new copy */
+      if (rc == DRV_API_ECONFLICT) drv_log_debug("node-controller: node %s: %s", drv_obj_name(node), err.msg);
+      else drv_log_warn("node-controller: node %s: %s", drv_obj_name(node), err.msg);
+      return -1;
     }
     drv_informer_store_hint(ctl->nodes, out);
     if (ready_changed)

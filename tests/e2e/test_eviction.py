@@ -180,8 +180,16 @@ def test_pressure_taints_from_node_conditions(env, tmp_path):
     log = open(tmp_path / "controllers.log", "ab")
     ctl = subprocess.Popen([A.DROVER, "controllers", "--kubeconfig", s.kubeconfig], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: ("node.kubernetes.io/memory-pressure", "NoSchedule") in taints(), timeout=30,
-                 what="memory-pressure taint")
+        try:
+            wait_for(lambda: ("node.kubernetes.io/memory-pressure", "NoSchedule") in taints(), timeout=30,
+                     what="memory-pressure taint")
+        except AssertionError:
+            # say which side did not act: the agent's condition, or the controller's taint
+            log.flush()
+            raise AssertionError(f"no memory-pressure taint; node conditions: "
+                                 f"{s.http('GET', f'/api/v1/nodes/{node}')[1].get('status', {}).get('conditions')}\n"
+                                 f"agent log: {agent.logtext()[-3000:]}\n"
+                                 f"controllers log: {open(tmp_path / 'controllers.log').read()[-3000:]}")
         restart_agent(agent, ["--eviction-hard", ""])
         wait_for(lambda: (condition(s, node, "MemoryPressure") or {}).get("status") == "False", timeout=20,
                  what="MemoryPressure False")
