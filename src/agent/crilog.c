@@ -264,7 +264,8 @@ size_t drv_crilog_render(const char *data, size_t len, const drv_crilog_read_opt
 /* Keeps only the last n lines of b (from offset start). */
 static void keep_tail(drv_buf *b, size_t start, long n)
 {
-  if (n < 0) return;
+  /* Nothing rendered (an empty or missing log): b->data may still be NULL. */
+  if (n < 0 || b->len == start) return;
   size_t i = b->len;
   long seen = 0;
   while (i > start) {

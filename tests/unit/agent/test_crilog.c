@@ -172,6 +172,27 @@ static void render_keeps_unfinished(void **state)
   drv_buf_free(&out);
 }
 
+/* kubectl logs --tail=N of a container that printed nothing yet: the log is empty or not
+ * there; reading it once crashed on the output buffer that was never allocated. */
+static void tail_of_empty_log(void **state)
+{
+  (void)state;
+  _cleanup_free_ char *dir = tmpdir();
+  _cleanup_free_ char *path = drv_asprintf("%s/0.log", dir);
+  drv_err err;
+  drv_crilog_read_opts tail = {.tail = 1, .limit_bytes = 10};
+  drv_buf out = DRV_BUF_INIT;
+  off_t end = -1;
+  assert_int_equal(drv_crilog_read(path, 1, &tail, &out, &end, &err), 0);
+  assert_int_equal(out.len, 0);
+  assert_int_equal(end, 0);
+  assert_int_equal(drv_write_file_atomic(path, "", 0, 0640, &err), 0);
+  assert_int_equal(drv_crilog_read(path, 1, &tail, &out, &end, &err), 0);
+  assert_int_equal(out.len, 0);
+  drv_buf_free(&out);
+  assert_int_equal(drv_rm_rf(dir, &err), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -181,6 +202,7 @@ int main(void)
       cmocka_unit_test(long_lines_split_and_join),
       cmocka_unit_test(rotation_keeps_max_files),
       cmocka_unit_test(render_keeps_unfinished),
+      cmocka_unit_test(tail_of_empty_log),
   };
   return cmocka_run_group_tests_name("agent_crilog", tests, NULL, NULL);
 }
