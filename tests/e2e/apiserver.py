@@ -15,6 +15,26 @@ from conftest import DROVER, Process
 
 KUBECTL = "/usr/bin/kubectl"
 
+# A two-replica busybox Deployment that the kubectl suites apply and change.
+WEB_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: busybox:1.36
+        command: ["sleep", "3600"]
+"""
+
 
 def free_port():
     with socket.socket() as s:

@@ -50,3 +50,13 @@ def tmpdir_root():
     d = tempfile.mkdtemp(prefix="drv-e2e-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def srv():
+    """One `drover server` (apiserver.Server, default flags) for a test module; a module needing
+    other flags defines its own `srv`."""
+    from apiserver import Server  # apiserver imports this file
+    s = Server()
+    yield s
+    s.cleanup()

@@ -9,26 +9,9 @@ import os
 import pytest
 from kubernetes import client, config
 
-from apiserver import Server
+from apiserver import WEB_DEPLOYMENT
 
-DEPLOY = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: busybox:1.36
-        command: ["sleep", "3600"]
-"""
+DEPLOY = WEB_DEPLOYMENT
 
 SIDECAR = """apiVersion: apps/v1
 kind: Deployment
@@ -44,12 +27,6 @@ spec:
         image: busybox:1.36
 """
 
-
-@pytest.fixture(scope="module")
-def srv():
-    s = Server()
-    yield s
-    s.cleanup()
 
 
 @pytest.fixture

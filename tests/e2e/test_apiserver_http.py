@@ -6,17 +6,10 @@ import subprocess
 import threading
 import time
 
-import pytest
 
 from apiserver import Server, wait_for
 from conftest import DROVER
 
-
-@pytest.fixture(scope="module")
-def srv():
-    s = Server()
-    yield s
-    s.cleanup()
 
 
 def cm(name, **labels):

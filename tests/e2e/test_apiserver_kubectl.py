@@ -4,28 +4,9 @@ import os
 import subprocess
 import time
 
-import pytest
+from apiserver import KUBECTL, WEB_DEPLOYMENT
 
-from apiserver import KUBECTL, Server, wait_for
-
-DEPLOY = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: busybox:1.36
-        command: ["sleep", "3600"]
-        env:
+DEPLOY = WEB_DEPLOYMENT + """        env:
         - {name: A, value: "1"}
 """
 
@@ -40,12 +21,6 @@ spec:
     image: busybox:1.36
 """
 
-
-@pytest.fixture(scope="module")
-def srv():
-    s = Server()
-    yield s
-    s.cleanup()
 
 
 def test_version_and_discovery(srv):

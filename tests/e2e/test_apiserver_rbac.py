@@ -8,18 +8,11 @@ import shutil
 import subprocess
 import tempfile
 
-import pytest
 from kubernetes import client, config
 
 from apiserver import KUBECTL, Server, wait_for
 from conftest import DROVER
 
-
-@pytest.fixture(scope="module")
-def srv():
-    s = Server()
-    yield s
-    s.cleanup()
 
 
 def make_token(srv, *args):

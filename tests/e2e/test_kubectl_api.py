@@ -3,10 +3,6 @@ typed-client (protobuf) creates, 3-way apply edits, set/patch verbs, Table colum
 names, OpenAPI for explain and strict field validation, Kubernetes' error texts."""
 import json
 
-import pytest
-
-from apiserver import Server
-
 WEB = """apiVersion: apps/v1
 kind: Deployment
 metadata: {name: kweb, labels: {app: kweb}}
@@ -27,12 +23,6 @@ spec:
       volumes: [{name: v, emptyDir: {}}]
 """
 
-
-@pytest.fixture(scope="module")
-def srv():
-    s = Server()
-    yield s
-    s.cleanup()
 
 
 def getj(srv, *args):
