@@ -15,6 +15,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import fakekubelet  # noqa: E402
+from conftest import terminate  # noqa: E402
 
 DROVER = os.environ.get("DROVER_BIN", os.path.join(ROOT, "build", "drover"))
 REPLICAS = int(os.environ.get("REPLICAS", "100"))
@@ -92,11 +93,7 @@ def main():
     finally:
         if kubelet:
             kubelet.stop()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        terminate(proc)
         log.close()
         shutil.rmtree(d, ignore_errors=True)
 

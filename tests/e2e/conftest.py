@@ -23,6 +23,17 @@ def drover(*args, **kw):
     return run(DROVER, *args, **kw)
 
 
+def terminate(proc, timeout=15):
+    """SIGTERM, and SIGKILL if proc has not exited after timeout seconds; waits for it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Process:
     """A drover process a test started: `self.proc` (Popen) and `self.log` (its open log file)."""
     proc = None
@@ -33,13 +44,8 @@ class Process:
         self.proc.wait(timeout=10)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc)
         if self.log:
             self.log.close()
             self.log = None

@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 
-from conftest import run
+from conftest import run, terminate
 
 
 def nsenter(ns, *args):
@@ -28,13 +28,7 @@ def kill_and_delete(*namespaces):
 def stop_procs(procs):
     """procs: (Popen, log file) pairs; each is terminated (killed after 10 s) and its log closed."""
     for p, f in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        terminate(p, timeout=10)
         f.close()
 
 

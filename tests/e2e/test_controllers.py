@@ -14,7 +14,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import DROVER, run  # noqa: E402
+from conftest import DROVER, run, terminate  # noqa: E402
 import fakekubelet  # noqa: E402
 
 from kubernetes import client, watch  # noqa: E402
@@ -89,12 +89,7 @@ def cluster():
     finally:
         if kubelet:
             kubelet.stop()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         log.close()
         shutil.rmtree(d, ignore_errors=True)
 
@@ -392,12 +387,7 @@ def test_restart_resumes_without_acting_twice(tmp_path):
     finally:
         if kubelet:
             kubelet.stop()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
 
 
 def test_standalone_loops_over_http_survive_server_restart(tmp_path):

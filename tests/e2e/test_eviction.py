@@ -11,6 +11,7 @@ import time
 import pytest
 
 from apiserver import Server
+from conftest import terminate
 import agentlib as A
 from agentlib import ctr, pod, wait_for
 
@@ -196,12 +197,7 @@ def test_pressure_taints_from_node_conditions(env, tmp_path):
         wait_for(lambda: not any(k.startswith("node.kubernetes.io/") for k, _ in taints()), timeout=30,
                  what="taint removed")
     finally:
-        ctl.terminate()
-        try:
-            ctl.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            ctl.kill()
-            ctl.wait()
+        terminate(ctl)
         log.close()
 
 
