@@ -19,6 +19,19 @@ def run(*args, check=True, timeout=60, **kw):
     return p
 
 
+def run_to_files(argv, check=True, timeout=60):
+    """Runs argv with its stdout and stderr in files, not pipes: a container that `create` or a
+    detached run leaves behind keeps the stdio it inherits, and a pipe would then never end."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
+        out.seek(0)
+        err.seek(0)
+        p.stdout, p.stderr = out.read(), err.read()
+    if check and p.returncode != 0:
+        raise AssertionError(f"{argv[1:]} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
 def drover(*args, **kw):
     return run(DROVER, *args, **kw)
 

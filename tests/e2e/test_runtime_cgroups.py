@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import DROVER, run
+from conftest import DROVER, run, run_to_files
 
 RUNTIME = os.path.join(os.path.dirname(os.path.abspath(DROVER)), "drover-runtime")
 BUSYBOX = "/bin/busybox"
@@ -78,16 +78,7 @@ class Env:
         return b
 
     def rt(self, *args, check=True):
-        # create/-d: the container keeps the stdio it inherits, so use files, not pipes.
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run([RUNTIME, "--root", self.root, *args], stdin=subprocess.DEVNULL,
-                               stdout=out, stderr=err, timeout=60)
-            out.seek(0)
-            err.seek(0)
-            p.stdout, p.stderr = out.read(), err.read()
-        if check and p.returncode != 0:
-            raise AssertionError(f"{args} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
-        return p
+        return run_to_files([RUNTIME, "--root", self.root, *args], check=check)
 
     def wait_running(self, cid, timeout=10):
         end = time.time() + timeout
