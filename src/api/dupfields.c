@@ -10,42 +10,66 @@
 #include "api/pathbuf.h"
 #include "common/buf.h"
 #include "common/util.h"
+#include "common/yaml.h"
 
-/* Each path once, in the order found. */
-static void report(json_t *out, const char *path, size_t *n)
-{
-  size_t i;
-  json_t *v;
-  json_array_foreach(out, i, v) if (!strcmp(json_string_value(v), path)) return;
-  json_array_append_new(out, json_string(path));
-  (*n)++;
-}
-
+/* A set of strings, hashed: a body may hold a map with 100,000s of keys, and a list compared
+ * with each new key made that quadratic (24 s of CPU for a 1.3 MB apply patch). */
 typedef struct keyset {
-  char **keys;
+  char **slots; /* open addressing, NULL = free; cap is 0 or a power of two */
   size_t n, cap;
 } keyset;
+
+static size_t hash_str(const char *s)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return (size_t)h;
+}
+
+static void keyset_put(char **slots, size_t cap, char *key)
+{
+  size_t i = hash_str(key) & (cap - 1);
+  while (slots[i]) i = (i + 1) & (cap - 1);
+  slots[i] = key;
+}
 
 /* True when key was there already; else it is added (and owned by the set). */
 static bool keyset_add(keyset *k, char *key)
 {
-  for (size_t i = 0; i < k->n; i++)
-    if (!strcmp(k->keys[i], key)) {
-      free(key);
-      return true;
-    }
-  if (k->n == k->cap) {
-    k->cap = k->cap ? k->cap * 2 : 8;
-    k->keys = drv_realloc(k->keys, k->cap * sizeof *k->keys);
+  if (k->cap) {
+    for (size_t i = hash_str(key) & (k->cap - 1); k->slots[i]; i = (i + 1) & (k->cap - 1))
+      if (!strcmp(k->slots[i], key)) {
+        free(key);
+        return true;
+      }
   }
-  k->keys[k->n++] = key;
+  if (2 * (k->n + 1) > k->cap) {
+    size_t cap = k->cap ? k->cap * 2 : 8;
+    char **slots = drv_calloc(cap, sizeof *slots);
+    for (size_t i = 0; i < k->cap; i++)
+      if (k->slots[i]) keyset_put(slots, cap, k->slots[i]);
+    free(k->slots);
+    k->slots = slots;
+    k->cap = cap;
+  }
+  keyset_put(k->slots, k->cap, key);
+  k->n++;
   return false;
 }
 
 static void keyset_free(keyset *k)
 {
-  for (size_t i = 0; i < k->n; i++) free(k->keys[i]);
-  free(k->keys);
+  for (size_t i = 0; i < k->cap; i++) free(k->slots[i]);
+  free(k->slots);
+  *k = (keyset){0};
+}
+
+/* Each path once, in the order found. */
+static void report(keyset *seen, json_t *out, const char *path, size_t *n)
+{
+  if (keyset_add(seen, drv_strdup(path))) return;
+  json_array_append_new(out, json_string(path));
+  (*n)++;
 }
 
 /* ---- JSON: a scanner over text the decoder has accepted ---- */
@@ -54,6 +78,7 @@ typedef struct jscan {
   const char *p, *end;
   drv_pathbuf path;
   json_t *out;
+  keyset reported;
   size_t n;
   int depth;
 } jscan;
@@ -145,7 +170,7 @@ static void scan_object(jscan *s)
     skip_ws(s);
     if (s->p < s->end && *s->p == ':') s->p++;
     size_t old = drv_pathbuf_key(&s->path, key);
-    if (keyset_add(&keys, key)) report(s->out, s->path.buf, &s->n);
+    if (keyset_add(&keys, key)) report(&s->reported, s->out, s->path.buf, &s->n);
     scan_value(s);
     drv_pathbuf_pop(&s->path, old);
     skip_ws(s);
@@ -204,6 +229,7 @@ size_t drv_api_duplicate_fields_json(const char *text, size_t len, json_t *out)
   jscan s = {.p = text, .end = text + len, .out = out};
   s.path.buf[0] = '\0';
   scan_value(&s);
+  keyset_free(&s.reported);
   return s.n;
 }
 
@@ -241,6 +267,7 @@ size_t drv_api_duplicate_fields_yaml(const char *text, size_t len, json_t *out)
   yframe *st = NULL;
   size_t depth = 0, cap = 0, n = 0;
   int skip = 0; /* inside a complex (collection) key: ignored */
+  keyset reported = {0};
   bool done = false;
   while (!done) {
     yaml_event_t ev;
@@ -249,6 +276,12 @@ size_t drv_api_duplicate_fields_yaml(const char *text, size_t len, json_t *out)
     switch (ev.type) {
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT:
+      /* Deeper than the decoder allows: stop. libyaml's scanner takes time growing with the
+       * flow nesting for each token, so 200,000 '[' kept a thread busy for minutes. */
+      if (depth + (size_t)skip >= DRV_YAML_MAX_DEPTH) {
+        done = true;
+        break;
+      }
       if (skip || (top && top->map && top->want_key)) {
         skip++;
         break;
@@ -280,7 +313,7 @@ size_t drv_api_duplicate_fields_yaml(const char *text, size_t len, json_t *out)
       if (top && top->map && top->want_key) {
         const char *k = ev.type == YAML_SCALAR_EVENT ? (const char *)ev.data.scalar.value : "*";
         top->old = drv_pathbuf_key(&path, k);
-        if (keyset_add(&top->keys, drv_strdup(k))) report(out, path.buf, &n);
+        if (keyset_add(&top->keys, drv_strdup(k))) report(&reported, out, path.buf, &n);
         top->want_key = false;
       } else {
         begin_value(top, &path);
@@ -297,6 +330,7 @@ size_t drv_api_duplicate_fields_yaml(const char *text, size_t len, json_t *out)
     yaml_event_delete(&ev);
   }
   while (depth) keyset_free(&st[--depth].keys);
+  keyset_free(&reported);
   free(st);
   yaml_parser_delete(&p);
   return n;

@@ -293,7 +293,7 @@ err:
 static int parse_node(ctx *c, yaml_event_t *ev, json_t **out)
 {
   if (--c->budget < 0) return fail(c, ev, "document expands to too many values");
-  if (++c->depth > 512) {
+  if (++c->depth > DRV_YAML_MAX_DEPTH) {
     c->depth--;
     return fail(c, ev, "nesting too deep");
   }

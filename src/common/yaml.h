@@ -10,6 +10,9 @@
 
 #include "common/err.h"
 
+/* Nesting deeper than this is refused ("nesting too deep"). */
+#define DRV_YAML_MAX_DEPTH 512
+
 /* Every document of buf as a JSON array (empty documents skipped). */
 json_t *drv_yaml_load_all(const char *buf, size_t len, drv_err *err);
 /* Exactly one document (an empty input is an error; more than one is an error). */
