@@ -50,6 +50,22 @@ static void set_stdio(const int stdio[3])
     }
 }
 
+int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err)
+{
+  if (!c->go_pending) return 0;
+  drv_sync_msg m;
+  if (drv_sync_recv(c->sync_fd, &m, err) < 0) _exit(1); /* the runtime gave up on us */
+  c->go_pending = false;
+  c->host_pid = m.value;
+  if (c->spec->new_ns_flags & CLONE_NEWUSER) {
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+      return drv_error(err, errno, "linux.uidMappings: become root in the user namespace");
+  }
+  if (c->unshare_late && unshare(c->unshare_late) < 0)
+    return drv_error(err, errno, "linux.namespaces: unshare the cgroup namespace");
+  return 0;
+}
+
 void drv_rt_init_main(drv_rt_init_ctx *c)
 {
   drv_err err;
@@ -70,19 +86,12 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   /* Opened now, while the host's /proc is at hand; sent with READY, closed before execve. */
   int mntns = c->send_mntns ? open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
 
-  drv_sync_msg m;
-  if (drv_sync_recv(c->sync_fd, &m, &err) < 0) _exit(1);
-  pid_t host_pid = m.value;
-  if (s->new_ns_flags & CLONE_NEWUSER) {
-    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-      drv_error(&err, errno, "linux.uidMappings: become root in the user namespace");
-      fail(c, &err);
-    }
-  }
-  if (c->unshare_late && unshare(c->unshare_late) < 0) {
-    drv_error(&err, errno, "linux.namespaces: unshare the cgroup namespace");
-    fail(c, &err);
-  }
+  /* With its namespaces made here (no user namespace) the init goes on to its mounts while
+   * the runtime makes the cgroup, and waits for GO only before the first mount that needs
+   * the group (see mounts.c). The mounts made before are charged to the runtime's memory
+   * cgroup, as the namespaces made by unshare above are. */
+  c->go_pending = true;
+  if (!c->unshare_early && drv_rt_init_await_go(c, &err) < 0) fail(c, &err);
   setsid();
   umask(0);
   if (!c->no_new_keyring) syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c->id);
@@ -101,6 +110,9 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   for (size_t i = 0; i < s->nns; i++)
     has_mnt |= s->ns[i].type == CLONE_NEWNS;
   if (has_mnt && drv_rt_setup_rootfs(c, &err) < 0) fail(c, &err);
+  if (drv_rt_init_await_go(c, &err) < 0) fail(c, &err);
+  pid_t host_pid = c->host_pid;
+  drv_sync_msg m;
 
   if (s->nhooks[DRV_HOOK_PRESTART] || s->nhooks[DRV_HOOK_CREATE_RUNTIME]) {
     if (drv_sync_send(c->sync_fd, DRV_SYNC_HOOKS, 0, NULL) < 0) _exit(1);

@@ -152,6 +152,10 @@ typedef struct drv_rt_init_ctx {
   int unshare_early; /* namespaces the init creates itself before waiting for GO */
   bool send_mntns;   /* attach the new mount namespace to READY (run holds it, see run.c) */
   int unshare_late;  /* namespaces created after the cgroup is joined (cgroup ns) */
+  /* GO not received yet: with unshare_early the init starts on its mounts without it and
+   * waits only where the cgroup is needed (drv_rt_init_await_go). */
+  bool go_pending;
+  pid_t host_pid; /* the init's pid in the runtime's pid namespace, from GO */
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
   const struct drv_cgroup_system *cgroup_sys; /* the host's layout, detected before the clone */
@@ -161,6 +165,9 @@ typedef struct drv_rt_init_ctx {
 
 /* Runs in the cloned child: never returns. */
 __attribute__((noreturn)) void drv_rt_init_main(drv_rt_init_ctx *c);
+/* In the init: waits for GO (cgroup joined, id maps written) unless it came already, then
+ * becomes root of a user namespace and unshares the late namespaces. */
+int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err);
 
 /* Mount setup of the rootfs (mounts.c), in the child's mount namespace. */
 int drv_rt_setup_rootfs(drv_rt_init_ctx *c, drv_err *err);

@@ -142,7 +142,9 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
   char what[128];
   snprintf(what, sizeof what, "mounts[%zu] `%s`", idx, m->destination);
   if (!m->bind && !strcmp(m->type, "cgroup")) {
-    if (mount_cgroup(c, m, err) < 0) return drv_err_prefix(err, "mounts[%zu]", idx);
+    /* The container's group must exist (and be joined, for a cgroup namespace) first. */
+    if (drv_rt_init_await_go(c, err) < 0 || mount_cgroup(c, m, err) < 0)
+      return drv_err_prefix(err, "mounts[%zu]", idx);
     return 0;
   }
   _cleanup_free_ char *src = NULL;
