@@ -433,10 +433,10 @@ static bool plain_ok(const char *s)
 }
 
 /* A double-quoted YAML scalar cannot hold every character JSON can: the C1 controls
- * (U+0080–U+009F) are not allowed in a YAML stream, and NEL (U+0085), U+2028 and U+2029 are line
- * breaks there (folded to a space when read back), as is a BOM (U+FEFF) dropped, and U+FFFE/U+FFFF are not allowed. Such strings are
- * written with JSON's \uXXXX escapes, which YAML reads alike; false when s holds one (DEL is
- * handled where the string is written). */
+ * (U+0080–U+009F) and U+FFFE/U+FFFF are not allowed in a YAML stream, NEL (U+0085), U+2028 and
+ * U+2029 are line breaks there (folded to a space when read back), and a BOM (U+FEFF) is
+ * dropped. Such strings are written with JSON's \uXXXX escapes, which YAML reads alike; false
+ * when s holds one (DEL is handled where the string is written). */
 static bool yaml_printable(const char *s, size_t n)
 {
   const unsigned char *p = (const unsigned char *)s;
