@@ -194,6 +194,20 @@ static void forward(int sig)
   if (fwd_pid > 0) kill(fwd_pid, sig);
 }
 
+/* From here on the signals a shell sends a foreground job go to the container's process, and
+ * a window resize to its terminal (master >= 0). */
+static void forward_signals(pid_t pid, int master)
+{
+  fwd_pid = pid;
+  fwd_pty = master;
+  struct sigaction sa = {.sa_handler = forward};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
+    sigaction(sigs[i], &sa, NULL);
+}
+
 static int listen_unix(const char *path, drv_err *err)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -328,14 +342,7 @@ static int cmd_create_run(const gopts *g, int argc, char **argv, bool run)
   }
   if (r < 0) return fail(&err);
   pid = drv_rt_container_pid(c);
-  fwd_pid = pid;
-  fwd_pty = master;
-  struct sigaction sa = {.sa_handler = forward};
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
-    sigaction(sigs[i], &sa, NULL);
+  forward_signals(pid, master);
   if (drv_rt_container_start(c, &err) < 0) {
     drv_err e;
     drv_rt_container_free(c);
@@ -763,14 +770,7 @@ static int cmd_exec(const gopts *g, int argc, char **argv)
   }
   if (r < 0) return fail(&err);
   if (o.detach) return 0;
-  fwd_pid = pid;
-  fwd_pty = master;
-  struct sigaction sa = {.sa_handler = forward};
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < DRV_ARRAY_LEN(sigs); i++)
-    sigaction(sigs[i], &sa, NULL);
+  forward_signals(pid, master);
   if (master >= 0) relay_pty(master);
   int code = 0;
   if (drv_rt_wait(pid, &code, &err) < 0) return fail(&err);

@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -114,6 +115,26 @@ def test_run_true_output_and_exit_codes(env):
     assert p.stdout == "hi\n"
     b = env.bundle(["/bin/false"])
     assert env.rt("run", "-b", b, env.new_id(), check=False).returncode == 1
+
+
+def test_run_forwards_signals_to_the_container(env):
+    """A foreground `run` passes the signals it gets (here SIGTERM) to the container's process."""
+    b = env.bundle(["/bin/sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done"])
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.Popen([RUNTIME, "--root", env.root, "run", "--bundle", b, env.new_id()],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            end = time.time() + 20
+            while time.time() < end and "ready" not in open(f"/proc/self/fd/{out.fileno()}").read():
+                time.sleep(0.02)
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=20) == 7
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        out.seek(0)
+        assert out.read() == "ready\ngot-term\n"
 
 
 def test_lifecycle_create_start_state_kill_delete(env):
