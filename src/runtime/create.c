@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -191,6 +192,27 @@ static void prefer_init_error(int fd, drv_err *err)
     drv_error(err, 0, "%s", m.text);
     err->errnum = m.value;
   }
+}
+
+int drv_rt_detach_init_old_root(int mntns_fd, int oldroot_fd)
+{
+  /* This process is single-threaded here (direct clone), as setns into a mount namespace
+   * asks; it comes back to its own namespace and working directory right after. The old root
+   * is named through the init's descriptor of it: nothing else can be unmounted this way.
+   * EINVAL: the init was first. */
+  int home = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int r = 0;
+  if (home >= 0 && cwd >= 0 && setns(mntns_fd, CLONE_NEWNS) == 0) {
+    if (fchdir(oldroot_fd) == 0) umount2(".", MNT_DETACH);
+    if (setns(home, CLONE_NEWNS) < 0 || fchdir(cwd) < 0) r = -1;
+  }
+  int e = errno;
+  if (home >= 0) close(home);
+  if (cwd >= 0) close(cwd);
+  close(oldroot_fd);
+  errno = e;
+  return r;
 }
 
 /* keep: the container in hand for run.c (NULL: plain create). */
@@ -439,7 +461,24 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   }
   for (;;) {
     drv_sync_msg m;
-    if (drv_sync_recv_fd(sync_fd[0], &m, &mntns_fd, err) < 0) goto out;
+    int got[2] = {-1, -1};
+    int rr = drv_sync_recv_fds(sync_fd[0], &m, got, 2, err);
+    if (rr == 0 && m.type == DRV_SYNC_PIVOTED && got[0] >= 0 && got[1] >= 0) {
+      int dr = drv_rt_detach_init_old_root(got[0], got[1]); /* closes got[1] */
+      got[1] = -1;
+      if (dr < 0) {
+        drv_error(err, errno, "return to the runtime's mount namespace");
+        close(got[0]);
+        goto out;
+      }
+    }
+    /* The namespace is held for run.c (whatever came: PIVOTED, or READY after --no-pivot). */
+    if (got[0] >= 0 && mntns_fd < 0)
+      mntns_fd = got[0];
+    else if (got[0] >= 0)
+      close(got[0]);
+    if (got[1] >= 0) close(got[1]);
+    if (rr < 0) goto out;
     if (m.type == DRV_SYNC_READY) break;
     if (m.type == DRV_SYNC_HOOKS) {
       /* runtime-spec 1.1: the hooks see the state as "created" (runc passes the same). */

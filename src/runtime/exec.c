@@ -85,7 +85,7 @@ static __attribute__((noreturn)) void exec_child(const drv_rt_process *p,
       close(fd);
     }
   }
-  if (drv_rt_apply_identity(p, f, NULL, setgroups_ok, &err) < 0) drv_sync_fail(sync_fd, &err);
+  if (drv_rt_apply_identity(p, f, NULL, setgroups_ok, NULL, &err) < 0) drv_sync_fail(sync_fd, &err);
   if (f && p->no_new_privileges && drv_rt_load_seccomp(f, NULL, &err) < 0)
     drv_sync_fail(sync_fd, &err);
   syscall(SYS_close_range, 3 + preserve, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);

@@ -85,6 +85,8 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   }
   /* Opened now, while the host's /proc is at hand; sent with READY, closed before execve. */
   int mntns = c->send_mntns ? open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
+  c->mntns_fd = mntns;
+  c->oldroot_fd = -1;
 
   /* With its namespaces made here (no user namespace) the init goes on to its mounts while
    * the runtime makes the cgroup, and waits for GO only before the first mount that needs
@@ -136,6 +138,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   }
   /* No process: the container only exists (created → stopped once started). */
   if (!s->has_process) {
+    if (drv_rt_detach_old_root(c, &err) < 0) fail(c, &err);
     prepare_fds(0);
     if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
     close(c->sync_fd);
@@ -191,10 +194,15 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   }
   _cleanup_free_ char *state =
       drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations);
-  if (drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &err) < 0) fail(c, &err);
+  /* The bounding set goes before the old root's check, which gives the runtime's helper
+   * that much more time to have unmounted it (see drv_rt_pivot). */
+  uint64_t bound;
+  if (drv_rt_drop_bounding(p, &bound, &err) < 0 || drv_rt_detach_old_root(c, &err) < 0 ||
+      drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &bound, &err) < 0)
+    fail(c, &err);
   prepare_fds(c->preserve_fds);
 
-  if ((mntns >= 0 ? drv_sync_send_fd(c->sync_fd, DRV_SYNC_READY, 0, mntns)
+  if ((mntns >= 0 && !c->pivoted_sent ? drv_sync_send_fd(c->sync_fd, DRV_SYNC_READY, 0, mntns)
                   : drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL)) < 0)
     _exit(1);
   if (mntns >= 0) close(mntns);

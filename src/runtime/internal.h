@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -72,11 +73,12 @@ struct drv_rt_container {
   bool reaped;     /* set by drv_rt_container_wait */
   bool started;    /* opts.start: the init went on by itself, no exec.fifo */
   int rmdir_errno; /* of the state dir's removal */
-  /* Removal helpers started while the container runs (run.c): each waits on pidfd for the
-   * init's exit, then ends the mount namespace [0] or removes the state dir [1]. */
+  /* The removal helper started while the container runs (run.c): it waits on pidfd for the
+   * init's exit, then ends the mount namespace and removes the state dir. */
   int pidfd;
-  pthread_t helper[2];
-  bool helper_on[2];
+  pthread_t helper;
+  bool helper_on;
+  bool armed; /* the helper was started to wait for the exit */
   struct drv_cgroup *cg;
   drv_rt_spec *spec; /* hooks, annotations */
 };
@@ -96,7 +98,11 @@ char *drv_rt_lookup(const char *file, char *const *env, drv_err *err);
  * no_new_privileges and the seccomp filter in the order that works for all combinations.
  * setgroups_ok: false inside a user namespace whose setgroups is denied. */
 int drv_rt_apply_identity(const drv_rt_process *p, const struct drv_seccomp_filter *seccomp,
-                          const char *state, bool setgroups_ok, drv_err *err);
+                          const char *state, bool setgroups_ok, const uint64_t *bounded,
+                          drv_err *err);
+/* The bounding set alone (apply_identity does it when bounded is NULL); *bound: what is left.
+ * Needs only CAP_SETPCAP and leaves the effective set as it is. */
+int drv_rt_drop_bounding(const drv_rt_process *p, uint64_t *bound, drv_err *err);
 /* Loads the filter; with SCMP_ACT_NOTIFY sends the listener fd (and state) to listenerPath. */
 int drv_rt_load_seccomp(const struct drv_seccomp_filter *f, const char *state, drv_err *err);
 int drv_rt_set_rlimits(const drv_rt_process *p, drv_err *err);
@@ -118,6 +124,9 @@ enum {
   DRV_SYNC_HOOKS_DONE,
   DRV_SYNC_READY, /* child → parent: set up, waiting for start */
   DRV_SYNC_ERROR, /* child → parent: text follows */
+  /* child → parent (run): pivoted; its mount namespace and old root attached, for the
+   * runtime to unmount the old root while the init goes on (drv_rt_detach_init_old_root). */
+  DRV_SYNC_PIVOTED,
 };
 
 typedef struct drv_sync_msg {
@@ -129,11 +138,15 @@ typedef struct drv_sync_msg {
 int drv_sync_send(int fd, int type, int value, const char *text);
 /* A message with one descriptor attached (SCM_RIGHTS). */
 int drv_sync_send_fd(int fd, int type, int value, int passed);
+/* Two descriptors a, b (SCM_RIGHTS). */
+int drv_sync_send_fds(int fd, int type, int value, int a, int b);
 /* Reads one message; returns 0, or -1 with err (EOF → "child exited"). */
 int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err);
 /* The same, keeping an attached descriptor in *passed when it is -1 (closed otherwise; the
  * descriptors of any message come close-on-exec). */
 int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err);
+/* The same for up to two: passed[i] (i < npassed) takes the i-th one when it is -1. */
+int drv_sync_recv_fds(int fd, drv_sync_msg *m, int *passed, int npassed, drv_err *err);
 /* Child side: report err and exit. */
 __attribute__((noreturn)) void drv_sync_fail(int fd, const drv_err *err);
 
@@ -156,6 +169,11 @@ typedef struct drv_rt_init_ctx {
    * waits only where the cgroup is needed (drv_rt_init_await_go). */
   bool go_pending;
   pid_t host_pid; /* the init's pid in the runtime's pid namespace, from GO */
+  int mntns_fd;   /* with send_mntns: the new mount namespace, sent with PIVOTED or READY */
+  /* After PIVOTED: the old root, still to be unmounted here unless the runtime did it
+   * meanwhile (drv_rt_detach_old_root). */
+  int oldroot_fd;
+  bool pivoted_sent;
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
   const struct drv_cgroup_system *cgroup_sys; /* the host's layout, detected before the clone */
@@ -173,6 +191,13 @@ int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err);
 int drv_rt_setup_rootfs(drv_rt_init_ctx *c, drv_err *err);
 int drv_rt_finish_rootfs(drv_rt_init_ctx *c, drv_err *err);
 int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err);
+/* After PIVOTED, before the capabilities go: makes sure the old root is unmounted. */
+int drv_rt_detach_old_root(drv_rt_init_ctx *c, drv_err *err);
+
+/* run (create.c): unmounts the init's old root from inside the init's mount namespace, given
+ * PIVOTED's descriptors, so that the unmount's RCU grace period is waited for here while the
+ * init goes on. Returns -1 only when this process could not return to its own namespace. */
+int drv_rt_detach_init_old_root(int mntns_fd, int oldroot_fd);
 
 /* clone(2) with fork semantics (no new stack): returns 0 in the child. */
 pid_t drv_rt_clone(unsigned long flags);

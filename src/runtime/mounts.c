@@ -26,6 +26,12 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U
+#endif
 
 static int rootfd = -1;
 
@@ -393,7 +399,16 @@ int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err)
     /* Detach the old root without letting the unmount propagate to the host. */
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
       return drv_error(err, errno, "make the old root a slave");
-    if (umount2(".", MNT_DETACH) < 0) return drv_error(err, errno, "unmount the old root");
+    /* run: the runtime unmounts it while this process goes on (the unmount waits for an RCU
+     * grace period, 0.1-2 ms here); drv_rt_detach_old_root checks before the exec. */
+    if (c->mntns_fd >= 0 &&
+        drv_sync_send_fds(c->sync_fd, DRV_SYNC_PIVOTED, 0, c->mntns_fd, oldroot) == 0) {
+      c->pivoted_sent = true;
+      c->oldroot_fd = oldroot;
+      oldroot = -1;
+    } else if (umount2(".", MNT_DETACH) < 0) {
+      return drv_error(err, errno, "unmount the old root");
+    }
   }
   if (chdir("/") < 0) return drv_error(err, errno, "chdir /");
   if (rootfd >= 0) close(rootfd), rootfd = -1;
@@ -406,4 +421,43 @@ int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err)
       return drv_error(err, errno, "root.readonly: remount / read-only");
   }
   return 0;
+}
+
+/* Whether the mount behind fd has left this mount namespace (statmount: ENOENT). */
+static bool mount_gone(int fd)
+{
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &sx) < 0 ||
+      !(sx.stx_mask & STATX_MNT_ID_UNIQUE))
+    return false;
+  struct {
+    uint32_t size, spare;
+    uint64_t mnt_id, param;
+  } req = {.size = 24, .mnt_id = sx.stx_mnt_id, .param = 0x1 /* STATMOUNT_SB_BASIC */};
+  char buf[512] __attribute__((aligned(8)));
+  return syscall(SYS_statmount, &req, buf, sizeof buf, 0) < 0 && errno == ENOENT;
+}
+
+int drv_rt_detach_old_root(drv_rt_init_ctx *c, drv_err *err)
+{
+  if (c->oldroot_fd < 0) return 0;
+  int fd = c->oldroot_fd;
+  c->oldroot_fd = -1;
+  _cleanup_close_ int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int r = -1;
+  if (here < 0) {
+    drv_error(err, errno, "open the working directory");
+  } else if (fchdir(fd) < 0) {
+    drv_error(err, errno, "fchdir to the old root");
+  } else {
+    /* EINVAL: not a mount of this namespace any more, i.e. the runtime's helper detached it
+     * (statmount confirms it: a locked mount gives EINVAL too and must not pass). */
+    if (umount2(".", MNT_DETACH) == 0 || (errno == EINVAL && mount_gone(fd)))
+      r = 0;
+    else
+      drv_error(err, errno, "unmount the old root");
+    if (fchdir(here) < 0 && r == 0) r = drv_error(err, errno, "fchdir back");
+  }
+  close(fd);
+  return r;
 }

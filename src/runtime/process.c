@@ -62,30 +62,44 @@ int drv_sync_send(int fd, int type, int value, const char *text)
   return n < 0 ? -1 : 0;
 }
 
-/* Sends len bytes of data with fd passed alongside (SCM_RIGHTS). */
-static int send_with_fd(int sock, const void *data, size_t len, int fd)
+/* Sends len bytes of data with n (1 or 2) fds passed alongside (SCM_RIGHTS). */
+static int send_with_fds(int sock, const void *data, size_t len, const int *fds, int n)
 {
-  char cbuf[CMSG_SPACE(sizeof(int))];
+  char cbuf[CMSG_SPACE(2 * sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
   struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-  struct msghdr msg = {
-      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = cbuf,
+                       .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int))};
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
+  c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
+  ssize_t r;
   do
-    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -1 : 0;
+    r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -1 : 0;
+}
+
+static int send_with_fd(int sock, const void *data, size_t len, int fd)
+{
+  return send_with_fds(sock, data, len, &fd, 1);
 }
 
 int drv_sync_send_fd(int fd, int type, int value, int passed)
 {
   drv_sync_msg m = {.type = type, .value = value};
   return send_with_fd(fd, &m, offsetof(drv_sync_msg, text), passed);
+}
+
+int drv_sync_send_fds(int fd, int type, int value, int a, int b)
+{
+  drv_sync_msg m = {.type = type, .value = value};
+  int fds[2] = {a, b};
+  return send_with_fds(fd, &m, offsetof(drv_sync_msg, text), fds, 2);
 }
 
 int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
@@ -95,8 +109,16 @@ int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
 
 int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err)
 {
+  int two[2] = {passed ? *passed : 0, 0};
+  int r = drv_sync_recv_fds(fd, m, passed ? two : NULL, 1, err);
+  if (passed) *passed = two[0];
+  return r;
+}
+
+int drv_sync_recv_fds(int fd, drv_sync_msg *m, int *passed, int npassed, drv_err *err)
+{
   memset(m, 0, sizeof *m);
-  char cbuf[CMSG_SPACE(sizeof(int))];
+  char cbuf[CMSG_SPACE(2 * sizeof(int))];
   struct iovec iov = {.iov_base = m, .iov_len = sizeof *m - 1};
   struct msghdr msg = {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
@@ -105,14 +127,16 @@ int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err)
     n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-      c->cmsg_len == CMSG_LEN(sizeof(int))) {
-    int got;
-    memcpy(&got, CMSG_DATA(c), sizeof got);
-    if (passed && *passed < 0)
-      *passed = got;
-    else
-      close(got);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    size_t got_n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < got_n && i < 2; i++) {
+      int got;
+      memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+      if (passed && (int)i < npassed && passed[i] < 0)
+        passed[i] = got;
+      else
+        close(got);
+    }
   }
   if (n < 0) return drv_error(err, errno, "read from the container process");
   if (n == 0) return drv_error(err, 0, "the container process exited during setup");
@@ -247,20 +271,36 @@ int drv_rt_load_seccomp(const drv_seccomp_filter *f, const char *state, drv_err 
   return r;
 }
 
+int drv_rt_drop_bounding(const drv_rt_process *p, uint64_t *bound, drv_err *err)
+{
+  *bound = 0;
+  if (!p->has_caps) return 0;
+  int top = last_cap();
+  /* One read per capability; what is left is the new bounding set (no second pass). */
+  for (int c = 0; c <= top; c++) {
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
+    if (p->caps[DRV_CAP_BOUNDING] & (1ULL << c))
+      *bound |= 1ULL << c;
+    else if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+      return drv_error(err, errno, "process.capabilities.bounding: drop capability %d", c);
+  }
+  return 0;
+}
+
 int drv_rt_apply_identity(const drv_rt_process *p, const drv_seccomp_filter *seccomp,
-                          const char *state, bool setgroups_ok, drv_err *err)
+                          const char *state, bool setgroups_ok, const uint64_t *bounded,
+                          drv_err *err)
 {
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it. */
   if (seccomp && !p->no_new_privileges && drv_rt_load_seccomp(seccomp, state, err) < 0) return -1;
   if (setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
     return drv_error(err, errno, "process.user.additionalGids: setgroups");
   int top = last_cap();
-  if (p->has_caps) {
-    for (int c = 0; c <= top; c++)
-      if (!(p->caps[DRV_CAP_BOUNDING] & (1ULL << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
-          prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-        return drv_error(err, errno, "process.capabilities.bounding: drop capability %d", c);
-  }
+  uint64_t bound = 0;
+  if (bounded)
+    bound = *bounded;
+  else if (drv_rt_drop_bounding(p, &bound, err) < 0)
+    return -1;
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return drv_error(err, errno, "prctl(KEEPCAPS)");
   if (setresgid(p->gid, p->gid, p->gid) < 0)
     return drv_error(err, errno, "process.user.gid: setgid %u", p->gid);
@@ -272,9 +312,6 @@ int drv_rt_apply_identity(const drv_rt_process *p, const drv_seccomp_filter *sec
     struct __user_cap_data_struct cur[2], set[2];
     if (syscall(SYS_capget, &hdr, cur) < 0) return drv_error(err, errno, "capget");
     uint64_t have = (uint64_t)cur[0].permitted | (uint64_t)cur[1].permitted << 32;
-    uint64_t bound = 0;
-    for (int c = 0; c <= top; c++)
-      if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) bound |= 1ULL << c;
     /* Caps the runtime itself does not hold cannot be granted; runc fails the same way later
      * in an obscure place, we just leave them out. */
     uint64_t perm = p->caps[DRV_CAP_PERMITTED] & have;

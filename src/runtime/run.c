@@ -62,10 +62,10 @@ int drv_rt_container_wait(drv_rt_container *c, int *exit_code, drv_err *err)
   return 0;
 }
 
-/* The removal's slow parts, each in a helper thread: ending the held mount namespace (an RCU
- * grace period and its file systems' teardown, 0.3-0.5 ms here) and removing the state dir
- * (the directory's blocks are freed when its last reference goes, so dir_fd is closed here
- * too; with `discard` that waits for the device). */
+/* The removal's slow parts, in a helper thread: ending the held mount namespace (an RCU grace
+ * period and its file systems' teardown, 0.3-0.5 ms here) and removing the state dir (the
+ * directory's blocks are freed when its last reference goes, so dir_fd is closed here too;
+ * with `discard` that waits for the device). */
 static void drop_mntns(drv_rt_container *c)
 {
   if (c->mntns_fd >= 0) close(c->mntns_fd), c->mntns_fd = -1;
@@ -108,49 +108,41 @@ static void drop_state(drv_rt_container *c)
   c->rmdir_errno = !kept && rmdir(c->dir) < 0 && errno != ENOENT ? errno : 0;
 }
 
-static void (*const helper_job[2])(drv_rt_container *) = {drop_mntns, drop_state};
-
-struct helper_arg {
-  drv_rt_container *c;
-  int job;
-};
+/* One helper thread does both jobs, the namespace's end first (its grace period is the longer
+ * wait); a second thread cost more CPU time than the state dir's renames it would overlap. */
+static void helper_jobs(drv_rt_container *c)
+{
+  drop_mntns(c);
+  drop_state(c);
+}
 
 static void *helper_main(void *arg)
 {
-  struct helper_arg *h = arg;
-  drv_rt_container *c = h->c;
-  int job = h->job;
-  free(h);
+  drv_rt_container *c = arg;
   /* Started before the container exits: wait for that (the pidfd turns readable). */
   struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
   while (c->pidfd >= 0 && poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
-  helper_job[job](c);
+  helper_jobs(c);
   return NULL;
 }
 
-/* Starts the helpers; a job without one is done inline by finish_helpers. */
+/* Starts the helper; without one, finish_helpers does the jobs inline. */
 static void start_helpers(drv_rt_container *c, bool wait_exit)
 {
   c->pidfd = wait_exit ? (int)syscall(SYS_pidfd_open, c->pid, 0) : -1;
   if (wait_exit && c->pidfd < 0) return;
-  for (int i = 0; i < 2; i++) {
-    struct helper_arg *h = drv_malloc(sizeof *h);
-    *h = (struct helper_arg){c, i};
-    c->helper_on[i] = pthread_create(&c->helper[i], NULL, helper_main, h) == 0;
-    if (!c->helper_on[i]) free(h);
-  }
+  c->armed = wait_exit;
+  c->helper_on = pthread_create(&c->helper, NULL, helper_main, c) == 0;
 }
 
 static void finish_helpers(drv_rt_container *c)
 {
-  for (int i = 0; i < 2; i++) {
-    if (c->helper_on[i])
-      pthread_join(c->helper[i], NULL);
-    else
-      helper_job[i](c);
-    c->helper_on[i] = false;
-  }
+  if (c->helper_on)
+    pthread_join(c->helper, NULL);
+  else
+    helper_jobs(c);
+  c->helper_on = false;
   if (c->pidfd >= 0) close(c->pidfd), c->pidfd = -1;
 }
 
@@ -163,7 +155,7 @@ static bool fast_removal(const drv_rt_container *c)
 
 int drv_rt_container_remove(drv_rt_container *c, drv_err *err)
 {
-  bool armed = c->helper_on[0] || c->helper_on[1] || c->pidfd >= 0;
+  bool armed = c->armed;
   if (!armed && (!c->reaped || !fast_removal(c))) {
     drop_mntns(c);
     return drv_rt_delete(c->root, c->id, true, err);
