@@ -179,6 +179,13 @@ char *drv_pod_volume_dir(drv_pod *p, const char *name);
 int drv_resource_field_value(struct drv_agent *a, drv_pod *p, const json_t *ctr, const json_t *ref,
                              char **out, drv_err *err);
 
+/* satoken.c: the token of a projected serviceAccountToken source (src) of pod p, bound to the
+ * pod, kept in p->vols and requested again at 80% of its lifetime. *token stays valid until
+ * the next call; *issued_ms tells when it was fetched. -1 with kubelet's "failed to fetch
+ * token: ..." message. */
+int drv_pod_sa_token(struct drv_agent *a, drv_pod *p, const json_t *src, const char **token, long long *issued_ms,
+                     drv_err *err);
+
 /* volsrc.c: the ConfigMaps and Secrets pods mount, watched by name; changed(ud) runs on its
  * thread after one changed. drv_volsrc_get: 0 with *out, 1 when it does not exist, -1. */
 typedef struct drv_volsrc drv_volsrc;

@@ -1,6 +1,7 @@
 /* The pod worker: one reconciling step per call, from the pod's spec and what the runtime says
  * to running containers and a status for the server. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -336,6 +337,48 @@ static char *expand_vars(const char *in, char *const *env)
   return r ? r : drv_strdup("");
 }
 
+/* What kubelet gives every container about the API server (the `kubernetes` Service in
+ * default, whatever enableServiceLinks says): KUBERNETES_SERVICE_HOST/PORT and the Docker-link
+ * style KUBERNETES_PORT* variables. The pod's own env wins. */
+static void master_service_env(drv_agent *a, char ***env, size_t *n)
+{
+  json_t *svc = NULL;
+  if (a->svc_inf) {
+    svc = drv_informer_get(a->svc_inf, "default", "kubernetes");
+  } else { /* no Services watched without pod networking: ask once per container start */
+    drv_api_ref ref = {.version = "v1", .resource = "services", .ns = "default", .name = "kubernetes"};
+    drv_err err;
+    if (drv_api_get(a->api, &ref, &svc, &err) < 0) svc = NULL;
+  }
+  const char *ip = drv_json_get_str(svc, "spec.clusterIP");
+  json_t *port = json_array_get(drv_json_get(svc, "spec.ports"), 0);
+  long long pn = drv_json_get_int(port, "port", 0);
+  if (ip && *ip && strcmp(ip, "None") && pn > 0) {
+    const char *pname = drv_json_get_str(port, "name");
+    char v[64], k[96], u[128];
+    snprintf(v, sizeof v, "%lld", pn);
+    env_set(env, n, "KUBERNETES_SERVICE_HOST", ip);
+    env_set(env, n, "KUBERNETES_SERVICE_PORT", v);
+    if (pname && *pname) {
+      _cleanup_free_ char *up = drv_strdup(pname);
+      for (char *c = up; *c; c++) *c = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+      snprintf(k, sizeof k, "KUBERNETES_SERVICE_PORT_%s", up);
+      env_set(env, n, k, v);
+    }
+    snprintf(u, sizeof u, "tcp://%s:%lld", ip, pn);
+    env_set(env, n, "KUBERNETES_PORT", u);
+    snprintf(k, sizeof k, "KUBERNETES_PORT_%lld_TCP", pn);
+    env_set(env, n, k, u);
+    snprintf(k, sizeof k, "KUBERNETES_PORT_%lld_TCP_PROTO", pn);
+    env_set(env, n, k, "tcp");
+    snprintf(k, sizeof k, "KUBERNETES_PORT_%lld_TCP_PORT", pn);
+    env_set(env, n, k, v);
+    snprintf(k, sizeof k, "KUBERNETES_PORT_%lld_TCP_ADDR", pn);
+    env_set(env, n, k, ip);
+  }
+  json_decref(svc);
+}
+
 /* The container's env: envFrom first, then env (which wins), with configMapKeyRef,
  * secretKeyRef and fieldRef resolved as kubelet does. A missing object or key that is not
  * optional fails with kubelet's message (CreateContainerConfigError, retried). */
@@ -344,6 +387,7 @@ static int env_of(drv_agent *a, drv_pod *p, const json_t *spec, char ***out, drv
   size_t n = 0, i;
   char **env = drv_calloc(1, sizeof *env);
   json_t *e;
+  master_service_env(a, &env, &n);
   json_array_foreach(json_object_get(spec, "envFrom"), i, e)
   {
     json_t *src = json_object_get(e, "configMapRef");

@@ -1,6 +1,7 @@
 /* Pod volumes as kubelet makes them: emptyDir (node disk, or tmpfs for medium Memory),
- * configMap, secret, downwardAPI and projected content written with an atomic `..data` symlink
- * swap (readers never see half a set; updates reach running containers), fsGroup ownership,
+ * configMap, secret, downwardAPI and projected content (service account tokens: satoken.c)
+ * written with an atomic `..data` symlink swap (readers never see half a set; updates reach
+ * running containers), fsGroup ownership,
  * and subPath mounts resolved inside their volume. Runs on the agent's worker thread only. */
 #include <dirent.h>
 #include <errno.h>
@@ -391,6 +392,19 @@ static int mode_of(const json_t *src)
   return json_is_integer(m) ? (int)json_integer_value(m) : 0644;
 }
 
+/* A projected serviceAccountToken source: the pod's bound token (satoken.c). */
+static int token_payload(drv_agent *a, drv_pod *p, const json_t *src, int mode, payload *pl, drv_err *err)
+{
+  const char *path = json_string_value(json_object_get(src, "path"));
+  const char *why = path ? bad_rel_path(path) : "is required";
+  if (why) return drv_error(err, 0, "serviceAccountToken.path `%s`: %s", path ? path : "", why);
+  const char *tok;
+  long long issued;
+  if (drv_pod_sa_token(a, p, src, &tok, &issued, err) < 0) return -1;
+  payload_add(pl, path, tok, strlen(tok), mode);
+  return 0;
+}
+
 /* What a volume holds now, from the server's objects and the pod. */
 static int build_payload(drv_agent *a, drv_pod *p, const json_t *vol, payload *pl, drv_err *err)
 {
@@ -409,8 +423,7 @@ static int build_payload(drv_agent *a, drv_pod *p, const json_t *vol, payload *p
     if ((x = json_object_get(src, "configMap"))) r = object_payload(a, p, false, x, mode, pl, err);
     else if ((x = json_object_get(src, "secret"))) r = object_payload(a, p, true, x, mode, pl, err);
     else if ((x = json_object_get(src, "downwardAPI"))) r = downward_payload(a, p, x, mode, pl, err);
-    else if (json_object_get(src, "serviceAccountToken"))
-      r = drv_error(err, 0, "projected sources[%zu]: serviceAccountToken is not supported (the API server does not mint service account tokens)", i);
+    else if ((x = json_object_get(src, "serviceAccountToken"))) r = token_payload(a, p, x, mode, pl, err);
     else r = drv_error(err, 0, "projected sources[%zu]: unsupported source", i);
     if (r < 0) return -1;
   }
@@ -768,6 +781,18 @@ static char *input_sig(drv_agent *a, drv_pod *p, const json_t *vol)
       json_decref(obj);
     }
     downward |= json_object_get(src, "downwardAPI") != NULL;
+    json_t *sat = json_object_get(src, "serviceAccountToken");
+    if (sat) { /* a refreshed token is new content */
+      const char *tok;
+      long long issued;
+      drv_err err;
+      if (drv_pod_sa_token(a, p, sat, &tok, &issued, &err) < 0) {
+        json_decref(list);
+        drv_buf_free(&b);
+        return NULL;
+      }
+      drv_buf_printf(&b, "t:%lld;", issued);
+    }
   }
   json_decref(list);
   if (downward) {

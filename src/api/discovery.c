@@ -40,6 +40,7 @@ static const subinfo subs[] = {
     {DRV_SUB_PORTFORWARD, "", "v1", "PodPortForwardOptions", DRV_VERB_CREATE | DRV_VERB_GET},
     {DRV_SUB_SCALE, "autoscaling", "v1", "Scale", DRV_VERB_GET | DRV_VERB_PATCH | DRV_VERB_UPDATE},
     {DRV_SUB_STATUS, NULL, NULL, NULL, DRV_VERB_GET | DRV_VERB_PATCH | DRV_VERB_UPDATE},
+    {DRV_SUB_TOKEN, "authentication.k8s.io", "v1", "TokenRequest", DRV_VERB_CREATE},
 };
 
 char *drv_api_discovery_core_versions(const char *server_addr)

@@ -365,6 +365,14 @@ static char *build_doc(const char *group, const char *version)
       json_object_set_new(json_object_get(schemas, scale->name), "x-kubernetes-group-version-kind",
                           json_pack("[o]", gvk("autoscaling", "v1", "Scale")));
     }
+    if (r->subresources & DRV_SUB_TOKEN) { /* serviceaccounts/token takes a TokenRequest */
+      static const drv_api_resource treq_res = {"authentication.k8s.io", "v1", "TokenRequest", "", "", "",
+                                                NULL, NULL, true, 0, 0, "", "", false};
+      const drv_schema_type *treq = drv_schema_for(&treq_res);
+      add_type(schemas, treq);
+      json_object_set_new(json_object_get(schemas, treq->name), "x-kubernetes-group-version-kind",
+                          json_pack("[o]", gvk("authentication.k8s.io", "v1", "TokenRequest")));
+    }
     add_paths(paths, r, t->name, list_name);
     free(list_name);
   }

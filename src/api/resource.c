@@ -30,7 +30,7 @@ static const drv_api_resource resources[] = {
      0, "", "v1", true},
     {"", "v1", "Secret", "SecretList", "secrets", "secret", NONE, NONE, true, RW, 0, "", "v1", true},
     {"", "v1", "ServiceAccount", "ServiceAccountList", "serviceaccounts", "serviceaccount",
-     NAMES("sa"), NONE, true, RW, 0, "", "v1", true},
+     NAMES("sa"), NONE, true, RW, DRV_SUB_TOKEN, "", "v1", true},
     {"", "v1", "Event", "EventList", "events", "event", NAMES("ev"), NONE, true, RW, 0, "", "v1",
      true},
     /* apps/v1 */
@@ -78,6 +78,8 @@ static const drv_api_resource resources[] = {
     {"authentication.k8s.io", "v1", "SelfSubjectReview", "SelfSubjectReviewList",
      "selfsubjectreviews", "selfsubjectreview", NONE, NONE, false, DRV_VERB_CREATE, 0,
      "authentication.k8s.io", "v1", false},
+    {"authentication.k8s.io", "v1", "TokenReview", "TokenReviewList", "tokenreviews",
+     "tokenreview", NONE, NONE, false, DRV_VERB_CREATE, 0, "authentication.k8s.io", "v1", false},
     /* metrics.k8s.io: computed from what agents report, read-only */
     {"metrics.k8s.io", "v1beta1", "NodeMetrics", "NodeMetricsList", "nodes", "", NONE, NONE, false,
      DRV_VERBS_READ, 0, "metrics.k8s.io", "v1beta1", false},
@@ -228,7 +230,7 @@ const char *drv_api_group_preferred_version(const char *group)
 }
 
 static const char *const sub_names[] = {"status", "scale", "binding", "eviction",
-                                        "log",    "exec",  "attach",  "finalize", "portforward"};
+                                        "log",    "exec",  "attach",  "finalize", "portforward", "token"};
 static const char *const verb_names[] = {"create", "delete", "deletecollection", "get",
                                          "list",   "patch",  "update",           "watch"};
 

@@ -31,6 +31,7 @@ enum {
   DRV_SUB_ATTACH = 1u << 6,
   DRV_SUB_FINALIZE = 1u << 7, /* namespaces/finalize */
   DRV_SUB_PORTFORWARD = 1u << 8,
+  DRV_SUB_TOKEN = 1u << 9,    /* serviceaccounts/token (TokenRequest) */
 };
 
 typedef struct drv_api_resource {

@@ -36,6 +36,8 @@ const drv_schema_type *drv_schema_for(const drv_api_resource *res)
       {"authorization.k8s.io", "v1", "LocalSubjectAccessReview", &drv_t_LocalSubjectAccessReview},
       {"authorization.k8s.io", "v1", "SelfSubjectRulesReview", &drv_t_SelfSubjectRulesReview},
       {"authentication.k8s.io", "v1", "SelfSubjectReview", &drv_t_SelfSubjectReview},
+      {"authentication.k8s.io", "v1", "TokenReview", &drv_t_TokenReview},
+      {"authentication.k8s.io", "v1", "TokenRequest", &drv_t_TokenRequest},
       {"metrics.k8s.io", "v1beta1", "NodeMetrics", &drv_t_NodeMetrics},
       {"metrics.k8s.io", "v1beta1", "PodMetrics", &drv_t_PodMetrics},
   };
@@ -79,7 +81,7 @@ static void collect_all(void)
       &drv_t_Lease, &drv_t_EndpointSlice, &drv_t_NodeMetrics, &drv_t_PodMetrics,
       &drv_t_Role, &drv_t_ClusterRole, &drv_t_RoleBinding, &drv_t_ClusterRoleBinding,
       &drv_t_SelfSubjectAccessReview, &drv_t_SubjectAccessReview, &drv_t_LocalSubjectAccessReview,
-      &drv_t_SelfSubjectRulesReview, &drv_t_SelfSubjectReview,
+      &drv_t_SelfSubjectRulesReview, &drv_t_SelfSubjectReview, &drv_t_TokenReview, &drv_t_TokenRequest,
       &drv_t_ListMeta, &drv_t_Condition};
   for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) collect(roots[i]);
   all[nall] = NULL;

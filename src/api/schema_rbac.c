@@ -138,3 +138,39 @@ TYPE(drv_t_SSRStatus, "io.k8s.api.authentication.v1.SelfSubjectReviewStatus", "W
 
 TYPE(drv_t_SelfSubjectReview, "io.k8s.api.authentication.v1.SelfSubjectReview",
      "Who the caller is (kubectl auth whoami).", TYPEMETA, F_OBJ("status", drv_t_SSRStatus, "The answer."));
+
+/* authentication.k8s.io/v1 TokenReview and TokenRequest (serviceaccounts/token) */
+extern const drv_schema_type drv_t_TokenReviewSpec, drv_t_TokenReviewStatus, drv_t_BoundObjectRef,
+    drv_t_TokenRequestSpec, drv_t_TokenRequestStatus;
+
+TYPE(drv_t_TokenReviewSpec, "io.k8s.api.authentication.v1.TokenReviewSpec", "The token to authenticate.",
+     F_STRS("audiences", "Audiences the token must be meant for; the server's own when empty."),
+     F_STR("token", "The opaque bearer token."));
+
+TYPE(drv_t_TokenReviewStatus, "io.k8s.api.authentication.v1.TokenReviewStatus", "The answer.",
+     F_STRS("audiences", "Audiences the token is valid for."),
+     F_BOOL("authenticated", "Whether the token is valid."), F_STR("error", "Why it is not."),
+     F_OBJ("user", drv_t_UserInfo, "Whom the token belongs to."));
+
+TYPE(drv_t_TokenReview, "io.k8s.api.authentication.v1.TokenReview",
+     "Authenticates a token: who it belongs to, if anyone.", TYPEMETA,
+     F_OBJ_REQ("spec", drv_t_TokenReviewSpec, "The token."),
+     F_OBJ("status", drv_t_TokenReviewStatus, "The answer."));
+
+TYPE(drv_t_BoundObjectRef, "io.k8s.api.authentication.v1.BoundObjectReference",
+     "The object a token is bound to: the token stops authenticating when it is deleted.",
+     F_STR("apiVersion", "API version of the object (v1)."), F_STR("kind", "Pod or Secret."),
+     F_STR("name", "Name of the object."), F_STR("uid", "UID of the object."));
+
+TYPE(drv_t_TokenRequestSpec, "io.k8s.api.authentication.v1.TokenRequestSpec", "The token asked for.",
+     F_STRS("audiences", "Audiences the token is meant for; the API server's when empty."),
+     F_OBJ("boundObjectRef", drv_t_BoundObjectRef, "The object the token is bound to."),
+     F_INT("expirationSeconds", "Lifetime in seconds: at least 600, 3600 by default."));
+
+TYPE(drv_t_TokenRequestStatus, "io.k8s.api.authentication.v1.TokenRequestStatus", "The token.",
+     F_TIME("expirationTimestamp", "When the token expires."), F_STR("token", "The token (a signed JWT)."));
+
+TYPE(drv_t_TokenRequest, "io.k8s.api.authentication.v1.TokenRequest",
+     "Requests a token for a service account (serviceaccounts/token).", TYPEMETA,
+     F_OBJ_REQ("spec", drv_t_TokenRequestSpec, "The token asked for."),
+     F_OBJ("status", drv_t_TokenRequestStatus, "The token."));

@@ -60,6 +60,7 @@ extern const drv_schema_type drv_t_Deployment, drv_t_ReplicaSet, drv_t_EventsV1E
 /* rbac.authorization.k8s.io/v1 (schema_rbac.c) */
 extern const drv_schema_type drv_t_Role, drv_t_ClusterRole, drv_t_RoleBinding,
     drv_t_ClusterRoleBinding, drv_t_SelfSubjectAccessReview, drv_t_SubjectAccessReview,
-    drv_t_LocalSubjectAccessReview, drv_t_SelfSubjectRulesReview, drv_t_SelfSubjectReview;
+    drv_t_LocalSubjectAccessReview, drv_t_SelfSubjectRulesReview, drv_t_SelfSubjectReview,
+    drv_t_TokenReview, drv_t_TokenRequest;
 
 #endif

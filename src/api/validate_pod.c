@@ -376,6 +376,21 @@ void v_pod_spec(vctx *v, const char *path, const json_t *spec)
           volume_items(v, g, x, q < 2);
           free(g);
         }
+        json_t *sat = json_object_get(src, "serviceAccountToken");
+        if (json_is_object(sat)) { /* as kube validates a projected token */
+          char *g = v_path(e, "serviceAccountToken");
+          char *pf = v_path(g, "path"), *ef = v_path(g, "expirationSeconds");
+          const char *tp = json_string_value(json_object_get(sat, "path"));
+          if (!tp || !*tp) v_required(v, pf, NULL);
+          else if (tp[0] == '/' || strstr(tp, "..")) v_invalid_str(v, pf, tp, "must be a relative path without '..'");
+          json_t *es = json_object_get(sat, "expirationSeconds");
+          if (es && !json_is_integer(es)) v_invalid(v, ef, es, "must be an integer");
+          else if (es && json_integer_value(es) < 600)
+            v_invalid_int(v, ef, json_integer_value(es), "may not specify a duration less than 10 minutes");
+          else if (es && json_integer_value(es) > (1LL << 32))
+            v_invalid_int(v, ef, json_integer_value(es), "may not specify a duration larger than 2^32 seconds");
+          free(pf), free(ef), free(g);
+        }
         free(e);
       }
       free(sp);

@@ -22,8 +22,10 @@ static void usage(FILE *out)
   fprintf(out, "usage: drover controllers [--kubeconfig FILE] [--node-monitor-grace SECONDS]\n"
                "                          [--pod-eviction-timeout SECONDS] [--service-cidr CIDR]\n"
                "                          [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
-               "                          [--allocate-node-cidrs=true|false] [--log-level L]\n\n"
-               "Each Node without spec.podCIDR gets a /N (24) of --cluster-cidr (10.244.0.0/16).\n");
+               "                          [--allocate-node-cidrs=true|false] [--root-ca-file FILE]\n"
+               "                          [--log-level L]\n\n"
+               "Each Node without spec.podCIDR gets a /N (24) of --cluster-cidr (10.244.0.0/16).\n"
+               "--root-ca-file: the cluster CA, published in each namespace as kube-root-ca.crt.\n");
 }
 
 static int seconds_ms(const char *flag, const char *v, int *out)
@@ -49,6 +51,7 @@ int drv_cmd_controllers(int argc, char **argv)
       {"node-cidr-mask-size", required_argument, NULL, 'm'},
       {"allocate-node-cidrs", optional_argument, NULL, 'a'},
       {"log-level", required_argument, NULL, 'l'},
+      {"root-ca-file", required_argument, NULL, 'r'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *kubeconfig = NULL;
@@ -65,6 +68,7 @@ int drv_cmd_controllers(int argc, char **argv)
       if (seconds_ms("--pod-eviction-timeout", optarg, &o.pod_eviction_ms) < 0) return 2;
       break;
     case 'c': o.service_cidr = optarg; break;
+    case 'r': o.root_ca_file = optarg; break;
     case 'C': o.cluster_cidr = optarg; break;
     case 'm':
     case 'a':

@@ -48,6 +48,8 @@ static void stop_scheduler(void *h)
 static int start_controllers(const up_env *env, void **handle, drv_err *err)
 {
   drv_controllers_opts o = env->flags->ctl;
+  _cleanup_free_ char *ca = drv_asprintf("%s/ca.crt", env->data_dir); /* kube-root-ca.crt's */
+  o.root_ca_file = ca;
   return drv_controllers_start(env->client, &o, (drv_controllers **)handle, err);
 }
 

@@ -26,6 +26,7 @@ typedef struct drv_controllers_opts {
   const char *cluster_cidr;   /* NULL = DRV_CONTROLLERS_CLUSTER_CIDR */
   int node_cidr_mask_size;    /* 0 = DRV_CONTROLLERS_NODE_CIDR_MASK */
   bool no_allocate_node_cidrs; /* --allocate-node-cidrs=false */
+  const char *root_ca_file;   /* the cluster CA published as kube-root-ca.crt; NULL = not */
 } drv_controllers_opts;
 
 #define DRV_CONTROLLERS_CLUSTER_CIDR "10.244.0.0/16"

@@ -1,5 +1,6 @@
-/* Services: ClusterIP allocation from the configured range (the server leaves spec.clusterIP
- * empty), then Endpoints and an EndpointSlice from the pods the selector matches: ready pods
+/* Services: ClusterIP repair (the server allocates spec.clusterIP on create; a Service stored
+ * without one, by an older server or another API server, gets one from the configured range
+ * here), then Endpoints and an EndpointSlice from the pods the selector matches: ready pods
  * as addresses, the others as notReadyAddresses (ready=false in the slice); ports resolved
  * through targetPort (a number, or a container port's name). Written only when they change. */
 #include <arpa/inet.h>

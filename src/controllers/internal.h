@@ -33,7 +33,9 @@ struct drv_ctl {
   volatile bool stop;
   drv_informer *pods, *rs, *deploy, *nodes, *ns, *svc, *ep, *eps, *leases;
   ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints, nodeipam,
-      serviceaccount;
+      serviceaccount, rootca;
+  drv_informer *rootca_cm;   /* kube-root-ca.crt ConfigMaps (rootca.c; NULL without a CA) */
+  char *root_ca;             /* --root-ca-file's PEM */
   pthread_t ticker;
   drv_leader *leader; /* only the leader's workers act */
   /* expectations: pods this process deleted, not yet seen gone (uid → ms) */
@@ -101,6 +103,9 @@ int drv_ctl_namespace_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_namespace_register(drv_ctl *ctl);
 int drv_ctl_serviceaccount_sync(drv_ctl *ctl, const char *ns);
 void drv_ctl_serviceaccount_register(drv_ctl *ctl);
+int drv_ctl_rootca_sync(drv_ctl *ctl, const char *ns);
+/* Reads --root-ca-file and registers the publisher's handlers (nothing when it is unset). */
+int drv_ctl_rootca_init(drv_ctl *ctl, drv_err *err);
 int drv_ctl_nodelife_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_nodelife_register(drv_ctl *ctl);
 void drv_ctl_nodelife_tick(drv_ctl *ctl);

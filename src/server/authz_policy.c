@@ -134,7 +134,7 @@ static json_t *node_rules(void)
       rule("patch update", "", "nodes/status"),
       rule(READ " create delete", "", "pods"),
       rule("patch update", "", "pods/status"),
-      rule("create", "", "pods/eviction"),
+      rule("create", "", "pods/eviction serviceaccounts/token"),
       rule(READ, "", "configmaps secrets services endpoints namespaces persistentvolumeclaims serviceaccounts"),
       rule("create patch update", "", "events"),
       rule("create patch update", "events.k8s.io", "events"),

@@ -156,7 +156,8 @@ static enum MHD_Result dispatch(drv_req *r)
   if (!public_path(&r->route)) {
     const char *authz = drv_req_header(r, "Authorization");
     static __thread drv_auth_user ident;
-    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0 || !drv_auth_check(s->auth, authz + 7, &ident))
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0 ||
+        (!drv_auth_check(s->auth, authz + 7, &ident) && !drv_server_sa_authenticate(s, authz + 7, &ident)))
       return drv_respond_status(r, drv_status_unauthorized());
     json_t *imp = drv_server_impersonate(r, &ident);
     if (imp) return drv_respond_status(r, imp);

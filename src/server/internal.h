@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "server/auth.h"
 #include "server/authz.h"
+#include "server/gate.h"
 #include "server/route.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -47,7 +48,10 @@ struct drv_server {
   uint32_t np_first, np_size;  /* --service-node-port-range */
   pthread_mutex_t np_mu;     /* Service writes that may allocate node ports (services.c) */
   uint32_t svc_first_ip;     /* the `kubernetes` Service's ClusterIP (host order) */
+  uint32_t svc_base, svc_size; /* --service-cluster-ip-range (host order) */
   struct drv_acceptor *acceptor; /* the listening socket and its accept thread (accept.c) */
+  struct drv_jwt_key *sa_key;  /* signs service account tokens (DIR/sa.key, tokenrequest.c) */
+  drv_gate gate;             /* bounds the request threads doing CPU work at once (gate.h) */
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
@@ -107,8 +111,30 @@ char *drv_server_prefix(const drv_api_resource *sres, const char *ns);
  * not another Service's). NULL, or the Status to answer. Call with s->np_mu held. */
 json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t *svc,
                               const json_t *old);
+/* The ClusterIP of a Service being written (svc, changed in place; old: before an update, or
+ * NULL): allocated when missing, a requested one checked (valid, in range, not another
+ * Service's), "None" kept (headless), none for ExternalName; spec.clusterIPs follows. The set
+ * in use is read from the stored Services, so a deleted Service's address is free again. NULL,
+ * or the Status to answer. Call with s->np_mu held. */
+json_t *drv_server_cluster_ip(drv_server *s, const drv_api_resource *res, json_t *svc, const json_t *old);
 /* Creates or refreshes Service, Endpoints and EndpointSlice `kubernetes` in default. */
 int drv_server_ensure_kubernetes_service(drv_server *s, drv_err *err);
+
+/* ---- service account tokens (tokenrequest.c) ---- */
+/* The identity of a valid service account token (satoken.h); false when it is not one. */
+bool drv_server_sa_authenticate(drv_server *s, const char *tok, drv_auth_user *u);
+/* POST serviceaccounts/NAME/token (TokenRequest). */
+enum MHD_Result drv_serve_token_request(drv_req *r);
+/* A TokenReview body (stolen) answered. */
+enum MHD_Result drv_serve_token_review(drv_req *r, json_t *body);
+
+/* ---- ServiceAccount admission and each namespace's defaults (sadmission.c) ---- */
+/* On pod create: the service account defaulted and looked up, the token volume added. NULL,
+ * or the Status to answer. */
+json_t *drv_server_pod_sa_admit(drv_server *s, const drv_api_resource *res, const char *ns, json_t *pod);
+/* The `default` ServiceAccount and kube-root-ca.crt ConfigMap of ns, created when missing. */
+int drv_server_namespace_defaults(drv_server *s, const char *ns, drv_err *err);
+int drv_server_namespace_defaults_all(drv_server *s, drv_err *err);
 
 /* ---- watch (watch.c) ---- */
 enum MHD_Result drv_serve_watch(drv_req *r, const drv_api_resource *res,

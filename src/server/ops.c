@@ -16,6 +16,7 @@
 #include "api/strategy.h"
 #include "api/validate.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "server/internal.h"
 
@@ -197,6 +198,9 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
   drv_obj_set_str(obj, "creationTimestamp", ts);
   drv_api_default(op->res, obj);
   drv_api_prepare_for_create(op->res, obj);
+  if (is_res(op->sres, "", "pods") && !op->sub &&
+      (*status = drv_server_pod_sa_admit(s, op->res, drv_obj_namespace(obj), obj)))
+    goto fail;
   if (generate) {
     _cleanup_free_ char *n = drv_api_generate_name(gen);
     drv_obj_set_name(obj, n);
@@ -210,7 +214,8 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
   bool svc = is_res(op->sres, "", "services");
   if (svc) {
     pthread_mutex_lock(&s->np_mu);
-    if ((*status = drv_server_node_ports(s, op->res, stored, NULL))) {
+    if ((*status = drv_server_cluster_ip(s, op->res, stored, NULL)) ||
+        (*status = drv_server_node_ports(s, op->res, stored, NULL))) {
       pthread_mutex_unlock(&s->np_mu);
       json_decref(stored);
       return -1;
@@ -244,6 +249,11 @@ int drv_op_create(drv_server *s, const drv_op *op, json_t *body, drv_store_obj *
     drv_obj_set_name(stored, n);
   }
   if (svc) pthread_mutex_unlock(&s->np_mu);
+  if (rc == 0 && !op->dry_run && is_res(op->sres, "", "namespaces")) {
+    drv_err nerr = {0}; /* its default ServiceAccount and kube-root-ca.crt (sadmission.c) */
+    if (drv_server_namespace_defaults(s, drv_obj_name(stored), &nerr) < 0)
+      drv_log_warn("namespace %s: %s", drv_obj_name(stored), nerr.msg);
+  }
   if (rc == DRV_STORE_EEXIST) {
     *status = drv_status_already_exists(op->res, drv_obj_name(stored));
   } else if (rc < 0) {
@@ -452,7 +462,8 @@ static int enc_update(void *c, uint64_t rev, const drv_store_obj *cur, char **da
     return drv_error(err, EINVAL, "convert"), -1;
   }
   if (is_res(op->sres, "", "services") && !(op->sub && strcmp(op->sub, "status") == 0) &&
-      (u->status = drv_server_node_ports(u->s, op->res, stored, stored_old))) {
+      ((u->status = drv_server_cluster_ip(u->s, op->res, stored, stored_old)) ||
+       (u->status = drv_server_node_ports(u->s, op->res, stored, stored_old)))) {
     json_decref(stored);
     json_decref(stored_old);
     return drv_error(err, EINVAL, "node ports refused"), -1;
@@ -673,6 +684,7 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
       json_decref(obj);
       drv_store_obj_unref(cur);
       if (rc == DRV_STORE_ECONFLICT || rc == DRV_STORE_ENOENT) {
+        drv_gate_leave();
         usleep(200);
         continue;
       }
@@ -693,6 +705,7 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
     int rc = drv_store_apply(s->store, &w, out, &err);
     drv_store_obj_unref(cur);
     if (rc == DRV_STORE_ECONFLICT || rc == DRV_STORE_ENOENT) {
+      drv_gate_leave();
       usleep(200);
       continue;
     }

@@ -233,6 +233,21 @@ static const pb_field sar_f[] = {M(1, "metadata", object_meta), M(2, "spec", sar
 static const pb_msg sar = {"SubjectAccessReview", sar_f, false};
 static const pb_field ssr_f[] = {M(1, "metadata", object_meta), M(2, "status", review_status), END};
 static const pb_msg ssr = {"SelfSubjectReview", ssr_f, false};
+/* authentication/v1 TokenRequest (kubectl create token) and TokenReview */
+static const pb_field bound_ref_f[] = {F(1, "kind", PB_STR), F(2, "apiVersion", PB_STR), F(3, "name", PB_STR),
+                                       F(4, "uid", PB_STR), END};
+static const pb_msg bound_ref = {"BoundObjectReference", bound_ref_f, false};
+static const pb_field treq_spec_f[] = {R(1, "audiences", PB_STR), M(3, "boundObjectRef", bound_ref),
+                                       P(4, "expirationSeconds", PB_INT), END};
+static const pb_msg treq_spec = {"TokenRequestSpec", treq_spec_f, false};
+static const pb_field treq_f[] = {M(1, "metadata", object_meta), M(2, "spec", treq_spec),
+                                  M(3, "status", review_status), END};
+static const pb_msg treq = {"TokenRequest", treq_f, false};
+static const pb_field trev_spec_f[] = {F(1, "token", PB_STR), R(2, "audiences", PB_STR), END};
+static const pb_msg trev_spec = {"TokenReviewSpec", trev_spec_f, false};
+static const pb_field trev_f[] = {M(1, "metadata", object_meta), M(2, "spec", trev_spec),
+                                  M(3, "status", review_status), END};
+static const pb_msg trev = {"TokenReview", trev_f, false};
 
 static const struct {
   const char *api_version, *kind;
@@ -257,6 +272,8 @@ static const struct {
     {"authorization.k8s.io/v1", "SubjectAccessReview", &sar},
     {"authorization.k8s.io/v1", "LocalSubjectAccessReview", &sar},
     {"authentication.k8s.io/v1", "SelfSubjectReview", &ssr},
+    {"authentication.k8s.io/v1", "TokenRequest", &treq},
+    {"authentication.k8s.io/v1", "TokenReview", &trev},
     {"meta.k8s.io/v1", "DeleteOptions", &delete_options},
     {"v1", "DeleteOptions", &delete_options},
 };

@@ -122,6 +122,38 @@ static json_t *node_forbidden(const drv_authz_attrs *a, const char *node, const 
   return st;
 }
 
+/* A node asks a service account token: only bound to a pod of its own that runs as that
+ * service account (Kubernetes' Node authorizer and NodeRestriction). */
+static json_t *node_token_restrict(drv_req *r, const drv_authz_attrs *a, const char *node)
+{
+  _cleanup_free_ char *kind = body_field(r, "spec.boundObjectRef.kind");
+  _cleanup_free_ char *pname = body_field(r, "spec.boundObjectRef.name");
+  if (!kind || strcmp(kind, "Pod") || !pname)
+    return node_forbidden(a, node, "tokens not bound to a pod (spec.boundObjectRef)", a->name);
+  const drv_api_resource *res = drv_api_resource_find("", "v1", "pods");
+  _cleanup_free_ char *key = drv_server_key(res, a->ns, pname);
+  drv_store_obj *o;
+  json_t *pod = NULL;
+  if (drv_store_get(r->srv->store, key, &o) == 0) {
+    pod = json_loadb(o->data, o->len, 0, NULL);
+    drv_store_obj_unref(o);
+  }
+  const char *bound = drv_json_get_str(pod, "spec.nodeName");
+  const char *sa = drv_json_get_str(pod, "spec.serviceAccountName");
+  json_t *st = NULL;
+  if (!bound || strcmp(bound, node)) {
+    _cleanup_free_ char *what = drv_asprintf("tokens bound to pods of other nodes (\"%s\" is on \"%s\")", pname,
+                                             bound ? bound : "");
+    st = node_forbidden(a, node, what, a->name);
+  } else if (strcmp(sa ? sa : "default", a->name)) {
+    _cleanup_free_ char *what = drv_asprintf("tokens of service accounts its pods do not run as (\"%s\" runs as \"%s\")",
+                                             pname, sa ? sa : "default");
+    st = node_forbidden(a, node, what, a->name);
+  }
+  json_decref(pod);
+  return st;
+}
+
 /* What Kubernetes' Node authorizer and NodeRestriction admission keep a node agent to: its
  * own Node, Lease and metrics, and the pods bound to it; reads stay as RBAC grants them. */
 static json_t *node_restrict(drv_req *r, const drv_auth_user *u, const drv_authz_attrs *a)
@@ -145,6 +177,8 @@ static json_t *node_restrict(drv_req *r, const drv_auth_user *u, const drv_authz
     _cleanup_free_ char *what = drv_asprintf("%s \"%s\"", nodes || metrics ? "node" : "lease", target);
     return node_forbidden(a, node, what, target);
   }
+  if (!a->group[0] && !strcmp(a->resource, "serviceaccounts") && !strcmp(a->sub, "token") && create)
+    return node_token_restrict(r, a, node);
   if (!a->group[0] && !strcmp(a->resource, "pods") && a->name[0] && strcmp(a->sub, "eviction")) {
     _cleanup_free_ char *bound = pod_node(r, a->ns, a->name);
     if (!bound || strcmp(bound, node)) {
@@ -426,6 +460,7 @@ enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled)
     if (!json_is_object(json_object_get(body, "metadata"))) json_object_set_new(body, "metadata", json_object());
     return drv_respond_json(r, 201, body);
   }
+  if (!strcmp(res->kind, "TokenReview")) return drv_serve_token_review(r, body);
   if (!strcmp(res->kind, "SelfSubjectAccessReview")) return access_review(r, res, body, me);
   if (!strcmp(res->kind, "SelfSubjectRulesReview")) {
     const char *ns = drv_json_get_str(body, "spec.namespace");

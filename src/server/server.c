@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "api/rangealloc.h"
 #include "server/internal.h"
+#include "server/jwt.h"
 #include "server/ops.h"
 #include "server/pki.h"
 #include "store/crypt.h"
@@ -144,6 +145,15 @@ drv_store *drv_server_store(drv_server *s)
   return s->store;
 }
 
+/* Request threads doing CPU work at once: one per CPU (experiment knob: DROVER_GATE_SLOTS). */
+static int gate_slots(void)
+{
+  const char *e = getenv("DROVER_GATE_SLOTS");
+  if (e) return atoi(e);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 2;
+}
+
 int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err)
 {
   drv_server *s = drv_calloc(1, sizeof *s);
@@ -158,6 +168,7 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   s->rate_last_ns = drv_now_ns();
   s->start_ms = drv_now_ms();
   pthread_mutex_init(&s->rate_mu, NULL);
+  drv_gate_init(&s->gate, gate_slots());
   s->data_dir = drv_strdup(opts->data_dir);
   s->opts.data_dir = s->data_dir;
   s->kubeconfig = drv_asprintf("%s/kubeconfig", s->data_dir);
@@ -165,6 +176,7 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   _cleanup_free_ char *token = NULL;
   _cleanup_free_ char *proxy_tok = NULL;
   _cleanup_free_ char *keypath = drv_asprintf("%s/secrets.key", opts->data_dir);
+  _cleanup_free_ char *sakey = drv_asprintf("%s/sa.key", opts->data_dir); /* signs SA tokens */
   pthread_mutex_init(&s->np_mu, NULL);
   /* a bad address or range is refused before anything is written into the data dir */
   if (drv_http_check_listen(s->opts.listen, err) < 0) goto fail;
@@ -180,6 +192,8 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
     goto fail;
   }
   s->svc_first_ip = svc_base + 1;
+  s->svc_base = svc_base;
+  s->svc_size = svc_size;
   if (drv_mkdir_p(s->data_dir, 0700, err) < 0) goto fail;
   if (lock_dir(s, err) < 0) goto fail;
   char host[128];
@@ -196,17 +210,20 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   /* the token the server presents to node agents when it proxies logs and exec */
   if (!proxy_tok && drv_token_create(s->data_dir, "system:apiserver", masters, &proxy_tok, err) < 0) goto fail;
   if (drv_auth_open(s->data_dir, &s->auth, err) < 0) goto fail;
+  if (drv_jwt_key_load(sakey, &s->sa_key, err) < 0) goto fail;
   if (drv_store_key_load(keypath, s->secret_key, err) < 0) goto fail;
   static const char *const enc[] = {"/core/secrets/", NULL};
   drv_store_opts so = {.dir = s->data_dir, .history = opts->history,
                        .encrypted_prefixes = enc, .encryption_key = s->secret_key,
-                       .attrs_fn = drv_server_attrs, .attrs_free = drv_server_attrs_free};
+                       .attrs_fn = drv_server_attrs, .attrs_free = drv_server_attrs_free,
+                       .block_fn = drv_gate_leave};
   if (drv_store_open(&so, &s->store, err) < 0) goto fail;
   if (drv_metrics_new(&s->metrics) < 0) {
     drv_error(err, ENOMEM, "metrics");
     goto fail;
   }
   if (drv_op_bootstrap(s, err) < 0) goto fail;
+  if (drv_server_namespace_defaults_all(s, err) < 0) goto fail;
   if (drv_server_rbac_bootstrap(s, err) < 0) goto fail;
   if (drv_authz_open(s->store, &s->authz, err) < 0) goto fail;
   if (drv_http_start(s, err) < 0) goto fail;
@@ -244,6 +261,7 @@ void drv_server_stop(drv_server *s)
   drv_store_close(s->store);
   drv_metrics_free(s->metrics);
   drv_auth_free(s->auth);
+  drv_jwt_key_free(s->sa_key);
   if (s->lock_fd >= 0) {
     __atomic_store_n(&fork_close_fds[0], -1, __ATOMIC_RELEASE);
     close(s->lock_fd);
@@ -256,5 +274,6 @@ void drv_server_stop(drv_server *s)
   free((char *)s->opts.listen);
   pthread_mutex_destroy(&s->rate_mu);
   pthread_mutex_destroy(&s->np_mu);
+  drv_gate_destroy(&s->gate);
   free(s);
 }

@@ -1,4 +1,5 @@
-/* Services in the server's write path, as kube-apiserver does them: node ports allocated from
+/* Services in the server's write path, as kube-apiserver does them: a ClusterIP allocated from
+ * --service-cluster-ip-range on create (a requested one checked), node ports allocated from
  * --service-node-port-range when a NodePort/LoadBalancer Service is written, and the
  * `kubernetes` Service (with its Endpoints and EndpointSlice) that points at the server. */
 #include <arpa/inet.h>
@@ -180,6 +181,107 @@ json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t
 out:
   drv_range_alloc_release(&used);
   return status;
+}
+
+/* ---- ClusterIPs ---- */
+
+static const char *ip_text(uint32_t v, char *buf)
+{
+  struct in_addr a = {htonl(v)};
+  return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* ClusterIPs of every other stored Service are in use. */
+static void ips_in_use(drv_server *s, const json_t *svc, drv_range_alloc *used)
+{
+  const drv_api_resource *res = drv_api_resource_find("", "v1", "services");
+  _cleanup_free_ char *prefix = drv_server_prefix(res, "");
+  _cleanup_free_ char *self = drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc));
+  drv_store_list l;
+  drv_store_list_prefix(s->store, prefix, NULL, 0, NULL, NULL, &l);
+  for (size_t i = 0; i < l.n; i++) {
+    if (!strcmp(l.items[i]->key, self)) continue;
+    json_t *o = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
+    const char *ip = drv_json_get_str(o, "spec.clusterIP");
+    struct in_addr a;
+    if (ip && inet_pton(AF_INET, ip, &a) == 1) drv_range_alloc_use(used, ntohl(a.s_addr));
+    json_decref(o);
+  }
+  drv_store_list_free(&l);
+}
+
+static json_t *ip_invalid(const drv_api_resource *res, const json_t *svc, const char *field, const char *ip,
+                          const char *why)
+{
+  _cleanup_free_ char *m = !strcmp(field, "spec.clusterIPs")
+                               ? drv_asprintf("Invalid value: []string{\"%s\"}: %s", ip, why)
+                               : drv_asprintf("Invalid value: \"%s\": %s", ip, why);
+  json_t *causes = json_array();
+  json_array_append_new(causes, drv_status_cause("FieldValueInvalid", m, field));
+  return drv_status_invalid(res, drv_obj_name(svc), causes);
+}
+
+json_t *drv_server_cluster_ip(drv_server *s, const drv_api_resource *res, json_t *svc, const json_t *old)
+{
+  json_t *spec = drv_json_get(svc, "spec");
+  if (!json_is_object(spec)) return NULL;
+  const char *type = drv_json_get_str(svc, "spec.type");
+  if (type && !strcmp(type, "ExternalName")) { /* no address: a DNS name */
+    json_object_del(spec, "clusterIP");
+    json_object_del(spec, "clusterIPs");
+    return NULL;
+  }
+  const char *ip = json_string_value(json_object_get(spec, "clusterIP"));
+  if (!ip || !*ip) ip = json_string_value(json_array_get(json_object_get(spec, "clusterIPs"), 0));
+  const char *oip = old ? drv_json_get_str(old, "spec.clusterIP") : NULL;
+  if ((!ip || !*ip) && oip && *oip) ip = oip; /* an update keeps its address */
+  char buf[INET_ADDRSTRLEN];
+  if (ip && !strcmp(ip, "None")) { /* headless */
+  } else if (ip && *ip) {
+    struct in_addr a;
+    if (inet_pton(AF_INET, ip, &a) != 1)
+      return ip_invalid(res, svc, "spec.clusterIPs[0]", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+    uint32_t v = ntohl(a.s_addr);
+    if (!oip || strcmp(oip, ip)) { /* a new address: in the range, and nobody else's */
+      char net[INET_ADDRSTRLEN];
+      ip_text(s->svc_base, net);
+      int bits = 32;
+      for (uint32_t n = s->svc_size; n > 1; n >>= 1) bits--;
+      if (v <= s->svc_base || v >= s->svc_base + s->svc_size - 1) {
+        _cleanup_free_ char *why = drv_asprintf(
+            "failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s/%d",
+            ip, ip, net, bits);
+        return ip_invalid(res, svc, "spec.clusterIPs", ip, why);
+      }
+      drv_range_alloc used;
+      drv_range_alloc_init(&used, s->svc_base, s->svc_size);
+      ips_in_use(s, svc, &used);
+      bool taken = drv_range_alloc_is_used(&used, v);
+      drv_range_alloc_release(&used);
+      if (taken) {
+        _cleanup_free_ char *why = drv_asprintf("failed to allocate IP %s: provided IP is already allocated", ip);
+        return ip_invalid(res, svc, "spec.clusterIPs", ip, why);
+      }
+    }
+    ip = ip_text(v, buf);
+  } else {
+    /* a free address from offset 10 (the first ones are for the API server and requests),
+     * searched from a hash of the name so parallel servers rarely meet */
+    drv_range_alloc used;
+    drv_range_alloc_init(&used, s->svc_base, s->svc_size);
+    ips_in_use(s, svc, &used);
+    drv_range_alloc_use(&used, s->svc_first_ip);
+    uint32_t h = 2166136261u, v = 0;
+    for (const char *c = drv_obj_name(svc) ?: ""; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    int rc = drv_range_alloc_pick(&used, s->svc_size > 64 ? 10 : 2, s->svc_size - 1, h, &v);
+    drv_range_alloc_release(&used);
+    if (rc < 0) return drv_status_internal("failed to allocate a serviceIP: range is full");
+    ip = ip_text(v, buf);
+  }
+  _cleanup_free_ char *keep = drv_strdup(ip); /* ip may point into spec */
+  json_object_set_new(spec, "clusterIP", json_string(keep));
+  json_object_set_new(spec, "clusterIPs", json_pack("[s]", keep));
+  return NULL;
 }
 
 /* ---- the `kubernetes` Service ---- */

@@ -223,12 +223,15 @@ def test_downward_api_projected_and_env_resources(up):
     up.kubectl("label", "pod", "dapi", "tier=back", "--overwrite")
     wait_for(lambda: sh(up, "dapi", "cat /info/tier") == "back", timeout=15, what="label update")
     assert sh(up, "dapi", "cat /info/labels") == 'app="web"\ntier="back"'
-    # A projected service account token cannot be minted by this server: the pod says so.
+    # A projected service account token: the pod's own, bound to it, for the audience asked.
     apply(up, pod("satoken", [ctr("exec sleep 3600", [{"name": "tok", "mountPath": "/tok"}])], [
-        {"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]))
-    ev = wait_for(lambda: [e for e in events(up, "satoken") if e["reason"] == "FailedMount"], timeout=30,
-                  what="FailedMount for the token")
-    assert "serviceAccountToken is not supported" in ev[0]["message"], ev
+        {"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "sub/token", "audience": "vault",
+                                                                             "expirationSeconds": 900}}]}}]))
+    wait_for(lambda: running(up, "satoken"), timeout=60, what="satoken running")
+    part = sh(up, "satoken", "cat /tok/sub/token").split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    assert claims["aud"] == ["vault"] and claims["exp"] - claims["iat"] == 900, claims
+    assert claims["kubernetes.io"]["pod"]["name"] == "satoken", claims
     up.kubectl("delete", "pod", "dapi", "satoken", "--wait=false")
 
 

@@ -1,0 +1,265 @@
+/* Service account tokens in the server: the serviceaccounts/token subresource (TokenRequest,
+ * what `kubectl create token` and the agents' projected volumes ask), TokenReview, and the
+ * authentication of the tokens against the store (the service account, and the pod or Secret
+ * a token is bound to, must still exist with the uid the token names). */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/object.h"
+#include "api/status.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/internal.h"
+#include "server/protobuf.h"
+#include "server/satoken.h"
+
+#define MIN_EXPIRATION_S 600
+#define DEFAULT_EXPIRATION_S 3600
+#define MAX_EXPIRATION_S (1LL << 32)
+
+static const drv_api_resource treq_res = {"authentication.k8s.io", "v1", "TokenRequest", "TokenRequestList",
+                                          "token", "", NULL, NULL, true, DRV_VERB_CREATE, 0,
+                                          "authentication.k8s.io", "v1", false};
+
+/* A stored object of kind in ns (a new reference), or NULL. */
+static json_t *stored(drv_server *s, const char *plural, const char *ns, const char *name)
+{
+  const drv_api_resource *res = drv_api_resource_find("", "v1", plural);
+  _cleanup_free_ char *key = drv_server_key(res, ns, name);
+  drv_store_obj *o;
+  if (drv_store_get(s->store, key, &o) < 0) return NULL;
+  json_t *obj = json_loadb(o->data, o->len, 0, NULL);
+  drv_store_obj_unref(o);
+  return obj;
+}
+
+static char *lookup_uid(void *ud, const char *kind, const char *ns, const char *name)
+{
+  drv_server *s = ud;
+  const char *plural = !strcmp(kind, "ServiceAccount") ? "serviceaccounts" : !strcmp(kind, "Pod") ? "pods" : "secrets";
+  json_t *o = stored(s, plural, ns, name);
+  /* a service account or Secret being deleted no longer vouches for its tokens; a pod being
+   * deleted still runs until its agent removes it */
+  const char *uid = drv_obj_uid(o);
+  char *out = uid && (!strcmp(kind, "Pod") || !drv_obj_deletion_timestamp(o)) ? drv_strdup(uid) : NULL;
+  json_decref(o);
+  return out;
+}
+
+bool drv_server_sa_authenticate(drv_server *s, const char *tok, drv_auth_user *u)
+{
+  if (!s->sa_key || !drv_jwt_shaped(tok)) return false;
+  drv_err err = {0};
+  if (drv_satoken_authenticate(s->sa_key, DRV_SA_ISSUER, DRV_SA_ISSUER, (long long)time(NULL), tok, lookup_uid, s, u,
+                               NULL, &err) == 0)
+    return true;
+  drv_log_debug("service account token refused: %s", err.msg);
+  return false;
+}
+
+static json_t *parse_body(drv_req *r, json_t **status)
+{
+  drv_err err = {0};
+  json_t *b = NULL;
+  if (drv_pb_is_protobuf(drv_req_header(r, "Content-Type")))
+    b = r->body.len ? drv_pb_decode(r->body.data, r->body.len, &err) : NULL;
+  else if (r->body.len)
+    b = drv_json_parse(r->body.data, r->body.len, &err);
+  if (!json_is_object(b)) {
+    json_decref(b);
+    *status = drv_status_bad_request(err.msg[0] ? err.msg : "the request body is not an object");
+    return NULL;
+  }
+  return b;
+}
+
+static json_t *invalid(const char *name, const char *field, const char *reason, const char *msg)
+{
+  json_t *causes = json_array();
+  json_array_append_new(causes, drv_status_cause(reason, msg, field));
+  return drv_status_invalid(&treq_res, name, causes);
+}
+
+/* spec.boundObjectRef: the object exists with the uid given, and a pod runs as the service
+ * account. NULL, or the Status; kind and name point into the request, bound_uid gets the
+ * stored uid (caller frees). */
+static json_t *check_bound(drv_server *s, const char *ns, const char *sa, const json_t *ref, const char **kind,
+                           const char **name, char **bound_uid)
+{
+  *kind = *name = NULL;
+  *bound_uid = NULL;
+  if (!ref || json_is_null(ref)) return NULL;
+  if (!json_is_object(ref)) return invalid(sa, "spec.boundObjectRef", "FieldValueInvalid", "Invalid value: must be an object");
+  const char *av = json_string_value(json_object_get(ref, "apiVersion"));
+  const char *k = json_string_value(json_object_get(ref, "kind"));
+  const char *n = json_string_value(json_object_get(ref, "name"));
+  const char *uid = json_string_value(json_object_get(ref, "uid"));
+  if (!k || (strcmp(k, "Pod") && strcmp(k, "Secret")) || (av && *av && strcmp(av, "v1"))) {
+    _cleanup_free_ char *m = drv_asprintf("cannot bind token to object of type %s, Kind=%s (spec.boundObjectRef: "
+                                          "want apiVersion v1 and kind Pod or Secret)",
+                                          av && *av ? av : "/", k ? k : "");
+    return drv_status_bad_request(m);
+  }
+  if (!n || !*n) return invalid(sa, "spec.boundObjectRef.name", "FieldValueRequired", "Required value");
+  bool pod = !strcmp(k, "Pod");
+  json_t *o = stored(s, pod ? "pods" : "secrets", ns, n);
+  if (!o) return drv_status_not_found(drv_api_resource_find("", "v1", pod ? "pods" : "secrets"), n);
+  json_t *st = NULL;
+  const char *have = drv_obj_uid(o) ?: "";
+  if (uid && *uid && strcmp(uid, have)) {
+    _cleanup_free_ char *why = drv_asprintf("the UID in the bound object reference (%s) does not match the UID in "
+                                            "record. The object might have been deleted and then recreated", uid);
+    st = drv_status_conflict(drv_api_resource_find("", "v1", pod ? "pods" : "secrets"), n, why);
+  } else if (pod && strcmp(drv_json_get_str(o, "spec.serviceAccountName") ?: "default", sa)) {
+    _cleanup_free_ char *m = drv_asprintf(
+        "cannot bind token for serviceaccount \"%s\" to pod running with different serviceaccount name.", sa);
+    st = drv_status_bad_request(m);
+  }
+  if (!st) {
+    *kind = k;
+    *name = n;
+    *bound_uid = drv_strdup(have);
+  }
+  json_decref(o);
+  return st;
+}
+
+enum MHD_Result drv_serve_token_request(drv_req *r)
+{
+  drv_server *s = r->srv;
+  const char *ns = r->route.ns, *sa = r->route.name;
+  if (strcmp(r->method, "POST")) return drv_respond_status(r, drv_status_method_not_allowed(&treq_res, r->method));
+  json_t *st = NULL;
+  json_t *body = parse_body(r, &st);
+  if (!body) return drv_respond_status(r, st);
+  const char *av = json_string_value(json_object_get(body, "apiVersion"));
+  const char *kind = json_string_value(json_object_get(body, "kind"));
+  json_t *spec = json_object_get(body, "spec");
+  json_t *aud = json_object_get(spec, "audiences");
+  json_t *exp = json_object_get(spec, "expirationSeconds");
+  const char *bkind = NULL, *bname = NULL;
+  _cleanup_free_ char *buid = NULL;
+  _cleanup_free_ const char **auds = NULL;
+  _cleanup_free_ char *tok = NULL;
+  json_t *sao = NULL;
+  if ((av && *av && strcmp(av, "authentication.k8s.io/v1")) || (kind && *kind && strcmp(kind, "TokenRequest"))) {
+    st = drv_status_bad_request("the body is not an authentication.k8s.io/v1 TokenRequest");
+    goto out;
+  }
+  if (spec && !json_is_object(spec)) {
+    st = invalid(sa, "spec", "FieldValueInvalid", "Invalid value: must be an object");
+    goto out;
+  }
+  if (aud && !json_is_null(aud) && !json_is_array(aud)) {
+    st = invalid(sa, "spec.audiences", "FieldValueInvalid", "Invalid value: must be a list of strings");
+    goto out;
+  }
+  size_t naud = json_array_size(aud), i;
+  json_t *a;
+  json_array_foreach(aud, i, a) if (!json_is_string(a) || !*json_string_value(a))
+  {
+    _cleanup_free_ char *f = drv_asprintf("spec.audiences[%zu]", i);
+    st = invalid(sa, f, "FieldValueInvalid", "Invalid value: must be a non-empty string");
+    goto out;
+  }
+  long long secs = DEFAULT_EXPIRATION_S;
+  if (exp && !json_is_null(exp)) {
+    if (!json_is_integer(exp)) {
+      st = invalid(sa, "spec.expirationSeconds", "FieldValueInvalid", "Invalid value: must be an integer");
+      goto out;
+    }
+    secs = json_integer_value(exp);
+    const char *why = secs < MIN_EXPIRATION_S ? "may not specify a duration less than 10 minutes"
+                      : secs > MAX_EXPIRATION_S ? "may not specify a duration larger than 2^32 seconds"
+                                                : NULL;
+    if (why) {
+      _cleanup_free_ char *m = drv_asprintf("Invalid value: %lld: %s", secs, why);
+      st = invalid(sa, "spec.expirationSeconds", "FieldValueInvalid", m);
+      goto out;
+    }
+  }
+  sao = stored(s, "serviceaccounts", ns, sa);
+  if (!sao || drv_obj_deletion_timestamp(sao)) {
+    st = drv_status_not_found(drv_api_resource_find("", "v1", "serviceaccounts"), sa);
+    goto out;
+  }
+  if ((st = check_bound(s, ns, sa, json_object_get(spec, "boundObjectRef"), &bkind, &bname, &buid))) goto out;
+  auds = drv_calloc(naud + 2, sizeof *auds);
+  json_array_foreach(aud, i, a) auds[i] = json_string_value(a);
+  if (!naud) auds[0] = DRV_SA_ISSUER; /* the API server's own audience */
+  long long now = (long long)time(NULL);
+  drv_satoken t = {.ns = ns, .sa = sa, .sa_uid = drv_obj_uid(sao), .bound_kind = bkind, .bound_name = bname,
+                   .bound_uid = buid, .audiences = auds, .iat = now, .exp = now + secs};
+  drv_err err = {0};
+  tok = drv_satoken_mint(s->sa_key, DRV_SA_ISSUER, &t, &err);
+  if (!tok) {
+    st = drv_status_internal(err.msg);
+    goto out;
+  }
+  char ts[64];
+  drv_api_time_format((time_t)t.exp, ts, sizeof ts);
+  json_t *outaud = json_array();
+  for (const char *const *p = auds; *p; p++) json_array_append_new(outaud, json_string(*p));
+  json_t *ospec = json_pack("{s:o, s:I, s:n}", "audiences", outaud, "expirationSeconds", (json_int_t)secs,
+                            "boundObjectRef");
+  if (bkind)
+    json_object_set_new(ospec, "boundObjectRef",
+                        json_pack("{s:s, s:s, s:s, s:s}", "kind", bkind, "apiVersion", "v1", "name", bname, "uid", buid));
+  json_t *resp = json_pack("{s:s, s:s, s:{s:s, s:s, s:n}, s:o, s:{s:s, s:s}}", "kind", "TokenRequest", "apiVersion",
+                           "authentication.k8s.io/v1", "metadata", "name", sa, "namespace", ns, "creationTimestamp",
+                           "spec", ospec, "status", "token", tok, "expirationTimestamp", ts);
+  json_decref(body);
+  json_decref(sao);
+  return drv_respond_json(r, 201, resp);
+out:
+  json_decref(body);
+  json_decref(sao);
+  return drv_respond_status(r, st);
+}
+
+enum MHD_Result drv_serve_token_review(drv_req *r, json_t *body)
+{
+  drv_server *s = r->srv;
+  const drv_api_resource *res = drv_api_resource_find("authentication.k8s.io", "v1", "tokenreviews");
+  const char *tok = drv_json_get_str(body, "spec.token");
+  json_t *aud = drv_json_get(body, "spec.audiences");
+  if (!tok || !*tok) {
+    json_decref(body);
+    json_t *causes = json_array();
+    json_array_append_new(causes, drv_status_cause("FieldValueRequired", "Required value: token must not be empty",
+                                                   "spec.token"));
+    return drv_respond_status(r, drv_status_invalid(res, "", causes));
+  }
+  /* the audiences asked for must all be ones this server's tokens are meant for */
+  bool aud_ok = true;
+  size_t i;
+  json_t *a;
+  json_array_foreach(aud, i, a) aud_ok &= json_is_string(a) && !strcmp(json_string_value(a), DRV_SA_ISSUER);
+  drv_auth_user u = {0};
+  drv_err err = {0};
+  bool ok = false;
+  if (!aud_ok)
+    drv_error(&err, EINVAL, "token audiences %s are not this server's", "asked for");
+  else if (drv_jwt_shaped(tok))
+    ok = s->sa_key && drv_satoken_authenticate(s->sa_key, DRV_SA_ISSUER, DRV_SA_ISSUER, (long long)time(NULL), tok,
+                                               lookup_uid, s, &u, NULL, &err) == 0;
+  else if (!(ok = drv_auth_check(s->auth, tok, &u)))
+    drv_error(&err, EINVAL, "the token is not known");
+  json_t *status;
+  if (ok) {
+    json_t *groups = json_array();
+    for (int g = 0; g < u.ngroups; g++) json_array_append_new(groups, json_string(u.groups[g]));
+    status = json_pack("{s:b, s:{s:s, s:o}, s:[s]}", "authenticated", 1, "user", "username", u.name, "groups", groups,
+                       "audiences", DRV_SA_ISSUER);
+  } else {
+    drv_log_debug("token review: %s", err.msg);
+    status = json_pack("{s:b, s:s}", "authenticated", 0, "error", "[invalid bearer token, token lookup failed]");
+  }
+  json_object_set_new(body, "status", status);
+  json_object_set_new(body, "apiVersion", json_string("authentication.k8s.io/v1"));
+  json_object_set_new(body, "kind", json_string("TokenReview"));
+  if (!json_is_object(json_object_get(body, "metadata"))) json_object_set_new(body, "metadata", json_object());
+  return drv_respond_json(r, 201, body);
+}

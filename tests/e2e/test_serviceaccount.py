@@ -1,0 +1,227 @@
+"""Service account tokens and ClusterIP allocation against `drover up`, with the real kubectl:
+`kubectl create token` (TokenRequest), the token used with kubectl (RBAC answers, `auth whoami`),
+TokenReview, the ServiceAccount admission of pods (the kube-api-access volume, a missing
+service account refused), a busybox pod's /var/run/secrets/kubernetes.io/serviceaccount whose
+token authenticates from the host until the pod is deleted, node restriction of token requests,
+and `kubectl create service clusterip` answering with its allocated address."""
+import base64
+import json
+import os
+
+import pytest
+
+import agentlib
+from agentlib import IMAGE
+from apiserver import wait_for
+
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+NODE = f"sat-{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def up():
+    with agentlib.up_with_busybox("satok", NODE) as s:
+        yield s
+
+
+def claims(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def as_token(up, token, *args, check=False):
+    return up.kubectl("--token", token, *args, check=check)
+
+
+def whoami(up, token):
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                        body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}, token=token)
+    return code, obj
+
+
+def test_create_token_rbac_whoami(up):
+    up.kubectl("create", "serviceaccount", "robot")
+    tok = up.kubectl("create", "token", "robot").stdout.strip()
+    c = claims(tok)
+    assert c["sub"] == "system:serviceaccount:default:robot"
+    assert c["aud"] == ["https://kubernetes.default.svc.cluster.local"]
+    assert c["exp"] - c["iat"] == 3600 and c["nbf"] == c["iat"]
+    sa_uid = json.loads(up.kubectl("get", "sa", "robot", "-o", "json").stdout)["metadata"]["uid"]
+    assert c["kubernetes.io"]["serviceaccount"] == {"name": "robot", "uid": sa_uid}
+    who = json.loads(as_token(up, tok, "auth", "whoami", "-o", "json", check=True).stdout)["status"]["userInfo"]
+    assert who["username"] == "system:serviceaccount:default:robot"
+    assert who["groups"] == ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]
+    # RBAC decides: nothing granted yet, then a Role bound to the service account
+    p = as_token(up, tok, "get", "pods")
+    assert p.returncode != 0 and 'User "system:serviceaccount:default:robot" cannot list resource "pods"' in p.stderr
+    up.kubectl("create", "role", "pod-reader", "--verb=get,list", "--resource=pods")
+    up.kubectl("create", "rolebinding", "robot-reads", "--role=pod-reader", "--serviceaccount=default:robot")
+    wait_for(lambda: as_token(up, tok, "get", "pods").returncode == 0, timeout=10, what="RBAC grants robot pods")
+    p = as_token(up, tok, "get", "services")
+    assert p.returncode != 0 and "Forbidden" in p.stderr
+    # a token with an explicit lifetime and audience, and the errors kubectl users see
+    tok2 = up.kubectl("create", "token", "robot", "--duration=20m", "--audience=vault").stdout.strip()
+    assert claims(tok2)["exp"] - claims(tok2)["iat"] == 1200 and claims(tok2)["aud"] == ["vault"]
+    assert as_token(up, tok2, "get", "pods").returncode != 0  # not meant for the API server
+    p = up.kubectl("create", "token", "robot", "--duration=5m", check=False)
+    assert p.returncode != 0 and "spec.expirationSeconds" in p.stderr and "less than 10 minutes" in p.stderr
+    p = up.kubectl("create", "token", "nobody", check=False)
+    assert p.returncode != 0 and 'serviceaccounts "nobody" not found' in p.stderr
+    p = up.kubectl("create", "token", "robot", "--bound-object-kind=Pod", "--bound-object-name=nope", check=False)
+    assert p.returncode != 0 and 'pods "nope" not found' in p.stderr
+    # a forged or broken token is no one
+    assert whoami(up, tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB"))[0] == 401
+    # the service account deleted (and made again: another uid): its tokens stop working
+    up.kubectl("delete", "sa", "robot")
+    up.kubectl("create", "sa", "robot")
+    assert whoami(up, tok)[0] == 401
+    p = as_token(up, tok, "get", "pods")
+    assert p.returncode != 0 and "Unauthorized" in p.stderr
+
+
+def test_token_review(up):
+    up.kubectl("create", "sa", "reviewed")
+    tok = up.kubectl("create", "token", "reviewed").stdout.strip()
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": tok}}
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body=body)
+    assert code == 201, obj
+    assert obj["status"]["authenticated"] is True
+    assert obj["status"]["user"]["username"] == "system:serviceaccount:default:reviewed"
+    body["spec"]["token"] = "not-a-token"
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body=body)
+    assert code == 201 and obj["status"]["authenticated"] is False
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {}})
+    assert code == 422 and obj["details"]["causes"][0]["field"] == "spec.token"
+    names = up.kubectl("api-resources", "--api-group=authentication.k8s.io", "-o", "name").stdout.split()
+    assert "tokenreviews.authentication.k8s.io" in names
+
+
+def test_pod_token_volume(up):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "tokpod"},
+           "spec": {"containers": [{"name": "c", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+                                    "command": ["sleep", "3600"]}],
+                    "initContainers": [{"name": "i", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+                                        "command": ["cat", SA_DIR + "/namespace"]}],
+                    "terminationGracePeriodSeconds": 1}}
+    up.kubectl("apply", "-f", "-", input=json.dumps(pod))
+    spec = json.loads(up.kubectl("get", "pod", "tokpod", "-o", "json").stdout)["spec"]
+    assert spec["serviceAccountName"] == "default"
+    vols = [v for v in spec["volumes"] if v["name"].startswith("kube-api-access-")]
+    assert len(vols) == 1 and len(vols[0]["name"]) == len("kube-api-access-") + 5
+    srcs = vols[0]["projected"]["sources"]
+    assert srcs[0]["serviceAccountToken"] == {"expirationSeconds": 3607, "path": "token"}
+    assert srcs[1]["configMap"]["name"] == "kube-root-ca.crt"
+    for c in spec["containers"] + spec["initContainers"]:
+        assert {"name": vols[0]["name"], "mountPath": SA_DIR, "readOnly": True} in c["volumeMounts"]
+    wait_for(lambda: json.loads(up.kubectl("get", "pod", "tokpod", "-o", "json").stdout)["status"].get("phase")
+             == "Running", timeout=60, what="tokpod running")
+    assert up.kubectl("logs", "tokpod", "-c", "i").stdout.strip() == "default"
+    tok = up.kubectl("exec", "tokpod", "--", "cat", SA_DIR + "/token").stdout
+    ca = up.kubectl("exec", "tokpod", "--", "cat", SA_DIR + "/ca.crt").stdout
+    with open(os.path.join(up.dir, "ca.crt")) as f:
+        assert ca == f.read()
+    env = up.kubectl("exec", "tokpod", "--", "env").stdout
+    assert "KUBERNETES_SERVICE_HOST=10.96.0.1" in env and "KUBERNETES_SERVICE_PORT=443" in env
+    p = up.kubectl("exec", "tokpod", "--", "sh", "-c", "echo x > " + SA_DIR + "/token", check=False)
+    assert p.returncode != 0  # read-only
+    c = claims(tok)
+    pod_uid = json.loads(up.kubectl("get", "pod", "tokpod", "-o", "json").stdout)["metadata"]["uid"]
+    assert c["kubernetes.io"]["pod"] == {"name": "tokpod", "uid": pod_uid}
+    assert c["exp"] - c["iat"] == 3607
+    # the pod's token authenticates from the host as the pod's service account
+    code, obj = whoami(up, tok)
+    assert code == 201 and obj["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
+    # ... until the pod is gone
+    up.kubectl("delete", "pod", "tokpod", "--wait=true")
+    wait_for(lambda: whoami(up, tok)[0] == 401, timeout=10, what="the deleted pod's token refused")
+
+
+def test_admission(up):
+    base = {"containers": [{"name": "c", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["true"]}],
+            "restartPolicy": "Never", "nodeName": "elsewhere"}
+    # a service account that does not exist
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nosa"},
+           "spec": dict(base, serviceAccountName="ghost")}
+    p = up.kubectl("create", "-f", "-", input=json.dumps(pod), check=False)
+    assert p.returncode != 0
+    assert 'error looking up service account default/ghost: serviceaccount "ghost" not found' in p.stderr
+    assert up.kubectl("get", "pod", "nosa", check=False).returncode != 0
+    # automountServiceAccountToken: false, on the pod or on its service account
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nomount"},
+           "spec": dict(base, automountServiceAccountToken=False)}
+    up.kubectl("create", "-f", "-", input=json.dumps(pod))
+    assert "volumes" not in json.loads(up.kubectl("get", "pod", "nomount", "-o", "json").stdout)["spec"]
+    up.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "ServiceAccount",
+                                                      "metadata": {"name": "quiet"},
+                                                      "automountServiceAccountToken": False}))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "quietpod"},
+           "spec": dict(base, serviceAccountName="quiet")}
+    up.kubectl("create", "-f", "-", input=json.dumps(pod))
+    assert "volumes" not in json.loads(up.kubectl("get", "pod", "quietpod", "-o", "json").stdout)["spec"]
+    # a new namespace has its default service account and the CA at once
+    up.kubectl("create", "namespace", "satns")
+    up.kubectl("get", "sa", "default", "-n", "satns")
+    cm = json.loads(up.kubectl("get", "configmap", "kube-root-ca.crt", "-n", "satns", "-o", "json").stdout)
+    assert cm["data"]["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
+    # the root CA publisher puts back what is deleted
+    up.kubectl("delete", "configmap", "kube-root-ca.crt", "-n", "satns")
+    wait_for(lambda: up.kubectl("get", "configmap", "kube-root-ca.crt", "-n", "satns", check=False).returncode == 0,
+             timeout=15, what="kube-root-ca.crt published again")
+    up.kubectl("delete", "pod", "nomount", "quietpod", "--wait=false")
+
+
+def node_token(up):
+    with open(os.path.join(up.dir, "tokens")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[1] == f"system:node:{NODE}":
+                return parts[0]
+    raise AssertionError("no node token")
+
+
+def test_node_restriction(up):
+    ntok = node_token(up)
+    base = {"containers": [{"name": "c", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["true"]}],
+            "restartPolicy": "Never", "terminationGracePeriodSeconds": 1}
+    for name, node in (("mine", NODE), ("theirs", "another-node")):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": dict(base, nodeName=node)}
+        up.kubectl("create", "-f", "-", input=json.dumps(pod))
+
+    def request(pod):
+        spec = {"expirationSeconds": 3600}
+        if pod:
+            spec["boundObjectRef"] = {"apiVersion": "v1", "kind": "Pod", "name": pod}
+        return up.http("POST", "/api/v1/namespaces/default/serviceaccounts/default/token", token=ntok,
+                       body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
+    code, obj = request("mine")
+    assert code == 201 and obj["status"]["token"], obj
+    code, obj = request("theirs")
+    assert code == 403 and "another-node" in obj["message"], obj
+    code, obj = request(None)
+    assert code == 403 and "not bound to a pod" in obj["message"], obj
+    up.kubectl("delete", "pod", "mine", "theirs", "--wait=false")
+
+
+def test_clusterip_allocated_on_create(up):
+    out = up.kubectl("create", "service", "clusterip", "sat-web", "--tcp=80:8080", "-o", "json").stdout
+    spec = json.loads(out)["spec"]
+    ip = spec["clusterIP"]
+    assert ip.startswith("10.") and ip != "10.96.0.1" and spec["clusterIPs"] == [ip]
+    p = up.kubectl("create", "service", "clusterip", "sat-web2", "--tcp=80:8080", f"--clusterip={ip}", check=False)
+    assert p.returncode != 0
+    assert "spec.clusterIPs" in p.stderr and f"failed to allocate IP {ip}: provided IP is already allocated" in p.stderr
+    p = up.kubectl("create", "service", "clusterip", "sat-web2", "--tcp=80:8080", "--clusterip=192.168.9.9", check=False)
+    assert p.returncode != 0 and "is not in the valid range. The range of valid IPs is 10.96.0.0/12" in p.stderr
+    code, obj = up.http("POST", "/api/v1/namespaces/default/services",
+                        body={"apiVersion": "v1", "kind": "Service", "metadata": {"name": "sat-web3"},
+                              "spec": {"clusterIP": ip, "ports": [{"port": 80}]}})
+    assert code == 422 and obj["reason"] == "Invalid" and obj["details"]["causes"][0]["field"] == "spec.clusterIPs"
+    out = up.kubectl("create", "service", "clusterip", "sat-headless", "--clusterip=None", "-o", "json").stdout
+    assert json.loads(out)["spec"]["clusterIP"] == "None"
+    # deleted, its address is free again
+    up.kubectl("delete", "service", "sat-web")
+    out = up.kubectl("create", "service", "clusterip", "sat-web2", "--tcp=80:8080", f"--clusterip={ip}",
+                     "-o", "json").stdout
+    assert json.loads(out)["spec"]["clusterIP"] == ip
+    up.kubectl("delete", "service", "sat-web2", "sat-headless")

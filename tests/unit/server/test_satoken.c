@@ -1,0 +1,201 @@
+/* Service account tokens: ES256 signing and verification (jwt.c) and the claims' checks
+ * (satoken.c): a bad signature, another key, expiry, audience, issuer, a deleted or recreated
+ * service account or pod. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/util.h"
+#include "server/jwt.h"
+#include "server/satoken.h"
+
+#define NOW 1800000000LL
+#define AUD DRV_SA_ISSUER
+
+/* The store the checks look objects up in: uids of what exists. */
+typedef struct world {
+  const char *sa_uid;  /* NULL: the service account is deleted */
+  const char *pod_uid; /* NULL: the pod is deleted */
+} world;
+
+static char *lookup(void *ud, const char *kind, const char *ns, const char *name)
+{
+  world *w = ud;
+  if (strcmp(ns, "ns1")) return NULL;
+  if (!strcmp(kind, "ServiceAccount") && !strcmp(name, "robot") && w->sa_uid) return drv_strdup(w->sa_uid);
+  if (!strcmp(kind, "Pod") && !strcmp(name, "web-0") && w->pod_uid) return drv_strdup(w->pod_uid);
+  return NULL;
+}
+
+static char *mint(drv_jwt_key *k, const char *aud, bool pod, long long iat, long long life)
+{
+  const char *auds[] = {aud, NULL};
+  drv_satoken t = {.ns = "ns1", .sa = "robot", .sa_uid = "sa-uid-1", .audiences = auds, .iat = iat, .exp = iat + life};
+  if (pod) {
+    t.bound_kind = "Pod";
+    t.bound_name = "web-0";
+    t.bound_uid = "pod-uid-1";
+  }
+  drv_err err = {0};
+  char *tok = drv_satoken_mint(k, DRV_SA_ISSUER, &t, &err);
+  assert_non_null(tok);
+  return tok;
+}
+
+static int auth(drv_jwt_key *k, const char *tok, world *w, drv_auth_user *u, drv_err *err)
+{
+  return drv_satoken_authenticate(k, DRV_SA_ISSUER, AUD, NOW, tok, lookup, w, u, NULL, err);
+}
+
+static void test_valid(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate();
+  _cleanup_free_ char *tok = mint(k, AUD, true, NOW - 10, 3600);
+  assert_true(drv_jwt_shaped(tok));
+  world w = {"sa-uid-1", "pod-uid-1"};
+  drv_auth_user u;
+  drv_err err = {0};
+  json_t *aud = NULL;
+  assert_int_equal(drv_satoken_authenticate(k, DRV_SA_ISSUER, AUD, NOW, tok, lookup, &w, &u, &aud, &err), 0);
+  assert_string_equal(u.name, "system:serviceaccount:ns1:robot");
+  assert_int_equal(u.ngroups, 3);
+  assert_string_equal(u.groups[0], "system:serviceaccounts");
+  assert_string_equal(u.groups[1], "system:serviceaccounts:ns1");
+  assert_string_equal(u.groups[2], "system:authenticated");
+  assert_string_equal(json_string_value(json_array_get(aud, 0)), AUD);
+  json_decref(aud);
+  /* the claims as Kubernetes writes them */
+  json_t *c = drv_jwt_verify(k, tok, &err);
+  assert_non_null(c);
+  assert_string_equal(json_string_value(json_object_get(c, "sub")), "system:serviceaccount:ns1:robot");
+  assert_string_equal(json_string_value(json_object_get(c, "iss")), DRV_SA_ISSUER);
+  assert_int_equal(json_integer_value(json_object_get(c, "exp")), NOW - 10 + 3600);
+  assert_int_equal(json_integer_value(json_object_get(c, "nbf")), NOW - 10);
+  json_t *kio = json_object_get(c, "kubernetes.io");
+  assert_string_equal(json_string_value(json_object_get(kio, "namespace")), "ns1");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(kio, "pod"), "uid")), "pod-uid-1");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(kio, "serviceaccount"), "uid")), "sa-uid-1");
+  json_decref(c);
+  drv_jwt_key_free(k);
+}
+
+static void test_bad_signature(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate(), *other = drv_jwt_key_generate();
+  _cleanup_free_ char *tok = mint(k, AUD, false, NOW, 3600);
+  world w = {"sa-uid-1", "pod-uid-1"};
+  drv_auth_user u;
+  drv_err err = {0};
+  /* signed by another key */
+  assert_int_equal(auth(other, tok, &w, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "signature"));
+  /* one character of the signature changed */
+  _cleanup_free_ char *bad = drv_strdup(tok);
+  char *last = bad + strlen(bad) - 5;
+  *last = *last == 'A' ? 'B' : 'A';
+  assert_int_equal(auth(k, bad, &w, &u, &err), -1);
+  /* the claims changed under the same signature */
+  _cleanup_free_ char *forged = drv_strdup(tok);
+  char *dot = strchr(forged, '.');
+  dot[3] = dot[3] == 'x' ? 'y' : 'x';
+  assert_int_equal(auth(k, forged, &w, &u, &err), -1);
+  /* not a JWT at all */
+  assert_false(drv_jwt_shaped("0123abcd"));
+  assert_int_equal(auth(k, "a.b", &w, &u, &err), -1);
+  assert_int_equal(auth(k, "a.b.c.d", &w, &u, &err), -1);
+  assert_int_equal(auth(k, "!!.??.**", &w, &u, &err), -1);
+  drv_jwt_key_free(k);
+  drv_jwt_key_free(other);
+}
+
+static void test_expired_and_audience(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate();
+  world w = {"sa-uid-1", "pod-uid-1"};
+  drv_auth_user u;
+  drv_err err = {0};
+  _cleanup_free_ char *old = mint(k, AUD, false, NOW - 7200, 3600);
+  assert_int_equal(auth(k, old, &w, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "expired"));
+  /* within the minute of clock skew allowed */
+  _cleanup_free_ char *just = mint(k, AUD, false, NOW - 3630, 3600);
+  assert_int_equal(auth(k, just, &w, &u, &err), 0);
+  _cleanup_free_ char *future = mint(k, AUD, false, NOW + 600, 3600);
+  assert_int_equal(auth(k, future, &w, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "not valid yet"));
+  _cleanup_free_ char *vault = mint(k, "vault", false, NOW, 3600);
+  assert_int_equal(auth(k, vault, &w, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "audiences"));
+  assert_int_equal(drv_satoken_authenticate(k, "https://elsewhere", AUD, NOW, vault, lookup, &w, &u, NULL, &err), -1);
+  drv_jwt_key_free(k);
+}
+
+static void test_deleted_objects(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate();
+  _cleanup_free_ char *tok = mint(k, AUD, true, NOW, 3600);
+  _cleanup_free_ char *plain = mint(k, AUD, false, NOW, 3600);
+  drv_auth_user u;
+  drv_err err = {0};
+  world gone_sa = {NULL, "pod-uid-1"}, new_sa = {"sa-uid-2", "pod-uid-1"};
+  world gone_pod = {"sa-uid-1", NULL}, new_pod = {"sa-uid-1", "pod-uid-2"};
+  assert_int_equal(auth(k, tok, &gone_sa, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "ServiceAccount ns1/robot has been deleted"));
+  assert_int_equal(auth(k, tok, &new_sa, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "does not match"));
+  assert_int_equal(auth(k, tok, &gone_pod, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "Pod ns1/web-0 has been deleted"));
+  assert_int_equal(auth(k, tok, &new_pod, &u, &err), -1);
+  /* a token not bound to the pod does not care about it */
+  assert_int_equal(auth(k, plain, &gone_pod, &u, &err), 0);
+  drv_jwt_key_free(k);
+}
+
+static void test_key_file(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/drv-satoken-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  _cleanup_free_ char *path = drv_asprintf("%s/sa.key", dir);
+  drv_jwt_key *k1 = NULL, *k2 = NULL;
+  drv_err err = {0};
+  assert_int_equal(drv_jwt_key_load(path, &k1, &err), 0); /* generated */
+  assert_int_equal(drv_jwt_key_load(path, &k2, &err), 0); /* read back */
+  assert_string_equal(drv_jwt_key_id(k1), drv_jwt_key_id(k2));
+  _cleanup_free_ char *tok = mint(k1, AUD, false, NOW, 3600);
+  world w = {"sa-uid-1", NULL};
+  drv_auth_user u;
+  assert_int_equal(auth(k2, tok, &w, &u, &err), 0);
+  drv_jwt_key_free(k1);
+  drv_jwt_key_free(k2);
+  /* a file that is not a key */
+  assert_int_equal(drv_write_file_atomic(path, "junk\n", 5, 0600, &err), 0);
+  assert_int_equal(drv_jwt_key_load(path, &k1, &err), -1);
+  assert_non_null(strstr(err.msg, "not a PEM EC private key"));
+  unlink(path);
+  rmdir(dir);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_valid),
+      cmocka_unit_test(test_bad_signature),
+      cmocka_unit_test(test_expired_and_audience),
+      cmocka_unit_test(test_deleted_objects),
+      cmocka_unit_test(test_key_file),
+  };
+  return cmocka_run_group_tests_name("server_satoken", tests, NULL, NULL);
+}
