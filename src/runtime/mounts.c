@@ -246,7 +246,10 @@ static int make_device(drv_rt_init_ctx *c, const char *path, mode_t type, unsign
   if (r == 0) {
     /* Made by the init with umask 0: the mode is exact and the owner is the init's unless
      * another one is asked (set-id bits are set again in case the kernel dropped them). */
-    if ((uid != geteuid() || gid != getegid()) &&
+    static uid_t euid = (uid_t)-1;
+    static gid_t egid;
+    if (euid == (uid_t)-1) euid = geteuid(), egid = getegid(); /* the init's, fixed by now */
+    if ((uid != euid || gid != egid) &&
         fchownat(d, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
       return drv_error(err, errno, "device `%s`: chown", path);
     if (mode & 07000) fchmodat(d, name, mode & 07777, 0);

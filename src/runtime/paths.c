@@ -32,6 +32,30 @@ static int create_in_root(int rootfd, const char *path, int create, int depth, d
     if (fd < 0) return drv_error(err, errno, "open `%s` in the container root", path);
     return fd;
   }
+  /* Usually only the last component is missing (a mount point in a fresh tmpfs): make it in
+   * its parent, resolved inside the root. Anything else (a missing parent, a dangling symlink
+   * in the last place) takes the walk below. */
+  {
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (*name && strcmp(name, ".") && strcmp(name, "..") && strlen(name) <= NAME_MAX) {
+      _cleanup_free_ char *parent =
+          slash && slash != path ? drv_strndup(path, (size_t)(slash - path)) : drv_strdup("/");
+      _cleanup_close_ int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+      int r = -1;
+      if (pfd >= 0 && create == DRV_RT_CREATE_FILE) {
+        r = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (r >= 0) close(r), r = 0;
+      } else if (pfd >= 0) {
+        r = mkdirat(pfd, name, 0755);
+      }
+      if (r == 0) {
+        fd = openat2_in_root(rootfd, path, O_PATH);
+        if (fd < 0) return drv_error(err, errno, "open `%s` in the container root", path);
+        return fd;
+      }
+    }
+  }
   /* Walk the components; each prefix is resolved from the root again, so a symlinked
    * component is followed inside the root. */
   size_t len = strlen(path);
