@@ -4,15 +4,18 @@
 # (CPU: user + system of the runtime and everything it started, from wait4's rusage; steadier
 # than wall time on a loaded machine), the ratios and the peak RSS of the runtime process.
 # Needs root, /bin/busybox (busybox-static) and runc.
+# BASE_RUNTIME=/path/to/another/drover-runtime adds that build to the alternation (A/B against
+# an earlier build in the same run: the only fair comparison on a shared, noisy machine).
 set -euo pipefail
 N=${N:-50}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DROVER=${DROVER_BIN:-$ROOT/build/drover}
 # the runc drop-in (build/drover-runtime) sits next to drover
-exec /usr/bin/python3 - "$N" "$DROVER" "$(dirname "$DROVER")/drover-runtime" <<'PY'
+exec /usr/bin/python3 - "$N" "$DROVER" "$(dirname "$DROVER")/drover-runtime" "${BASE_RUNTIME:-}" <<'PY'
 import json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 n, drover, drt = int(sys.argv[1]), os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+base = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] else None
 runc = shutil.which("runc")
 if not runc or not os.path.exists("/bin/busybox"):
     sys.exit("bench/runtime: needs runc and /bin/busybox (scripts/deps.sh installs them)")
@@ -49,17 +52,20 @@ try:
                        stdout=subprocess.DEVNULL, check=True)
         return int(open(out).read().split()[-1])
 
-    res = {"drover-runtime": [], "drover": [], "runc": []}
+    res = {"drover-runtime": [], "drover": [], "runc": [], "base": []}
     cpu = {k: [] for k in res}
     load0 = os.getloadavg()[0]
     rss = {k: 0 for k in res}
     if not os.path.exists(drover):
         print(f"(no {drover}: measuring drover-runtime only)")
         del res["drover"], rss["drover"]
+    if not base:
+        del res["base"], rss["base"]
     for i in range(n):
         for name, cmd in (("drover-runtime", [drt, "--root", os.path.join(work, "d"), "run", f"a{os.getpid()}-{i}"]),
                           ("drover", [drover, "runtime", "--root", os.path.join(work, "d"), "run", f"b{os.getpid()}-{i}"]),
-                          ("runc", [runc, "--root", os.path.join(work, "r"), "run", f"b{os.getpid()}-{i}"])):
+                          ("runc", [runc, "--root", os.path.join(work, "r"), "run", f"b{os.getpid()}-{i}"]),
+                          ("base", [base or "", "--root", os.path.join(work, "o"), "run", f"o{os.getpid()}-{i}"])):
             if name not in res:
                 continue
             wall, used = one(cmd)
@@ -71,7 +77,8 @@ try:
     cmed = {k: statistics.median(v) for k, v in cpu.items() if v}
     print(f"runtime run /bin/true (busybox bundle), N={n} each, alternating, "
           f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
-    for k, label in (("drover-runtime", "drover-runtime run"), ("drover", "drover runtime run"), ("runc", "runc run")):
+    for k, label in (("drover-runtime", "drover-runtime run"), ("drover", "drover runtime run"),
+                     ("base", "BASE_RUNTIME run"), ("runc", "runc run")):
         if k in res:
             print(f"  {label:20s} median {med[k]:6.1f} ms  (min {min(res[k]):5.1f})  CPU median {cmed[k]:5.1f} ms"
                   f"  peak RSS {rss[k]/1024:5.1f} MB")
@@ -79,6 +86,10 @@ try:
           f"CPU {cmed['drover-runtime']/cmed['runc']:.2f}")
     if "drover" in med:
         print(f"  ratio drover runtime/runc: {med['drover']/med['runc']:.2f}")
+    if "base" in med:
+        print(f"  BASE_RUNTIME/runc: {med['base']/med['runc']:.2f}, CPU {cmed['base']/cmed['runc']:.2f}; "
+              f"drover-runtime vs BASE_RUNTIME: wall {med['drover-runtime'] - med['base']:+.2f} ms, "
+              f"CPU {cmed['drover-runtime'] - cmed['base']:+.2f} ms")
 finally:
     shutil.rmtree(work, ignore_errors=True)
 PY
