@@ -51,35 +51,31 @@ static void add_group(drv_auth_user *u, const char *g)
     snprintf(u->groups[u->ngroups++], sizeof u->groups[0], "%s", g);
 }
 
-/* The stored object still there with the uid the token names. */
-static int check_object(drv_satoken_lookup_fn lookup, void *ud, const char *kind, const char *ns,
-                        const json_t *ref, drv_err *err)
+/* A name and uid claim ({name, uid}) into fixed fields; false when missing or too long. */
+static bool copy_ref(const json_t *ref, char *name, size_t nsize, char *uid, size_t usize)
 {
-  const char *name = json_string_value(json_object_get(ref, "name"));
-  const char *uid = json_string_value(json_object_get(ref, "uid"));
-  if (!name || !*name || !uid) return drv_error(err, EINVAL, "token names no %s", kind);
-  _cleanup_free_ char *have = lookup(ud, kind, ns, name);
-  if (!have) return drv_error(err, ENOENT, "%s %s/%s has been deleted", kind, ns, name);
-  if (strcmp(have, uid))
-    return drv_error(err, ESTALE, "%s UID (%s) does not match claim (%s)", kind, have, uid);
-  return 0;
+  const char *n = json_string_value(json_object_get(ref, "name"));
+  const char *id = json_string_value(json_object_get(ref, "uid"));
+  if (!n || !*n || !id || strlen(n) >= nsize || strlen(id) >= usize) return false;
+  memcpy(name, n, strlen(n) + 1);
+  memcpy(uid, id, strlen(id) + 1);
+  return true;
 }
 
-int drv_satoken_authenticate(const drv_jwt_key *k, const char *issuer, const char *audience,
-                             long long now, const char *tok, drv_satoken_lookup_fn lookup,
-                             void *ud, drv_auth_user *u, json_t **aud_out, drv_err *err)
+int drv_satoken_verify(const drv_jwt_key *k, const char *issuer, const char *audience, const char *tok,
+                       drv_satoken_claims *out, drv_err *err)
 {
   json_t *c = drv_jwt_verify(k, tok, err);
   if (!c) return -1;
   int rc = -1;
+  memset(out, 0, sizeof *out);
   const char *iss = json_string_value(json_object_get(c, "iss"));
   json_t *aud = json_object_get(c, "aud");
   json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
   json_t *kio = json_object_get(c, "kubernetes.io");
   const char *ns = json_string_value(json_object_get(kio, "namespace"));
-  json_t *sa = json_object_get(kio, "serviceaccount");
-  const char *sa_name = json_string_value(json_object_get(sa, "name"));
   const char *sub = json_string_value(json_object_get(c, "sub"));
+  json_t *pod = json_object_get(kio, "pod"), *secret = json_object_get(kio, "secret");
   bool aud_ok = json_is_string(aud) && !strcmp(json_string_value(aud), audience);
   size_t i;
   json_t *a;
@@ -88,30 +84,65 @@ int drv_satoken_authenticate(const drv_jwt_key *k, const char *issuer, const cha
     drv_error(err, EINVAL, "token issuer `%s` is not this server's", iss ? iss : "");
   } else if (!aud_ok) {
     drv_error(err, EINVAL, "token audiences do not include `%s`", audience);
-  } else if (!json_is_integer(exp) || json_integer_value(exp) + LEEWAY_S < now) {
-    drv_error(err, EINVAL, "token has expired");
-  } else if (json_is_integer(nbf) && json_integer_value(nbf) - LEEWAY_S > now) {
-    drv_error(err, EINVAL, "token is not valid yet");
-  } else if (!ns || !*ns || !sa_name || !*sa_name) {
-    drv_error(err, EINVAL, "token has no kubernetes.io namespace and service account");
+  } else if (!json_is_integer(exp) || (nbf && !json_is_integer(nbf))) {
+    drv_error(err, EINVAL, "token has no integer exp (and nbf)");
+  } else if (!ns || !*ns || strlen(ns) >= sizeof out->ns ||
+             !copy_ref(json_object_get(kio, "serviceaccount"), out->sa, sizeof out->sa, out->sa_uid,
+                       sizeof out->sa_uid)) {
+    drv_error(err, EINVAL, "token has no kubernetes.io namespace and service account {name, uid}");
+  } else if ((pod || secret) && !copy_ref(pod ? pod : secret, out->bound_name, sizeof out->bound_name,
+                                           out->bound_uid, sizeof out->bound_uid)) {
+    drv_error(err, EINVAL, "token names no %s {name, uid}", pod ? "pod" : "secret");
   } else {
-    _cleanup_free_ char *want = drv_asprintf(DRV_SA_PREFIX "%s:%s", ns, sa_name);
-    if (!sub || strcmp(sub, want)) {
+    memcpy(out->ns, ns, strlen(ns) + 1);
+    if (pod || secret) snprintf(out->bound_kind, sizeof out->bound_kind, "%s", pod ? "Pod" : "Secret");
+    out->exp = json_integer_value(exp);
+    out->nbf = nbf ? json_integer_value(nbf) : 0;
+    _cleanup_free_ char *want = drv_asprintf(DRV_SA_PREFIX "%s:%s", ns, out->sa);
+    if (!sub || strcmp(sub, want))
       drv_error(err, EINVAL, "token subject `%s` does not match its service account", sub ? sub : "");
-    } else if (check_object(lookup, ud, "ServiceAccount", ns, sa, err) == 0 &&
-               (!json_object_get(kio, "pod") || check_object(lookup, ud, "Pod", ns, json_object_get(kio, "pod"), err) == 0) &&
-               (!json_object_get(kio, "secret") ||
-                check_object(lookup, ud, "Secret", ns, json_object_get(kio, "secret"), err) == 0)) {
-      memset(u, 0, sizeof *u);
-      snprintf(u->name, sizeof u->name, "%s", want);
-      add_group(u, DRV_SA_GROUP);
-      _cleanup_free_ char *nsg = drv_asprintf(DRV_SA_GROUP ":%s", ns);
-      add_group(u, nsg);
-      add_group(u, DRV_AUTH_AUTHENTICATED);
-      if (aud_out) *aud_out = json_is_array(aud) ? json_incref(aud) : json_pack("[O]", aud);
+    else
       rc = 0;
-    }
   }
   json_decref(c);
   return rc;
+}
+
+static int check_object(drv_satoken_lookup_fn lookup, void *ud, const char *kind, const char *ns,
+                        const char *name, const char *uid, drv_err *err)
+{
+  int r = lookup(ud, kind, ns, name, uid);
+  if (r == -ENOENT) return drv_error(err, ENOENT, "%s %s/%s has been deleted", kind, ns, name);
+  if (r < 0) return drv_error(err, ESTALE, "%s %s/%s: its UID does not match the token's (%s)", kind, ns, name, uid);
+  return 0;
+}
+
+int drv_satoken_check(const drv_satoken_claims *c, long long now, drv_satoken_lookup_fn lookup, void *ud,
+                      drv_auth_user *u, drv_err *err)
+{
+  if (c->exp + LEEWAY_S < now) return drv_error(err, EINVAL, "token has expired");
+  if (c->nbf - LEEWAY_S > now) return drv_error(err, EINVAL, "token is not valid yet");
+  if (check_object(lookup, ud, "ServiceAccount", c->ns, c->sa, c->sa_uid, err) < 0) return -1;
+  if (c->bound_kind[0] && check_object(lookup, ud, c->bound_kind, c->ns, c->bound_name, c->bound_uid, err) < 0)
+    return -1;
+  char name[sizeof c->ns + sizeof c->sa + 32];
+  int n = snprintf(name, sizeof name, DRV_SA_PREFIX "%s:%s", c->ns, c->sa);
+  memset(u, 0, sizeof *u);
+  if (n < 0 || (size_t)n >= sizeof u->name) return drv_error(err, ENAMETOOLONG, "token's user name is too long");
+  memcpy(u->name, name, (size_t)n + 1);
+  add_group(u, DRV_SA_GROUP);
+  char nsg[128];
+  snprintf(nsg, sizeof nsg, DRV_SA_GROUP ":%s", c->ns);
+  add_group(u, nsg);
+  add_group(u, DRV_AUTH_AUTHENTICATED);
+  return 0;
+}
+
+int drv_satoken_authenticate(const drv_jwt_key *k, const char *issuer, const char *audience,
+                             long long now, const char *tok, drv_satoken_lookup_fn lookup,
+                             void *ud, drv_auth_user *u, drv_err *err)
+{
+  drv_satoken_claims c;
+  if (drv_satoken_verify(k, issuer, audience, tok, &c, err) < 0) return -1;
+  return drv_satoken_check(&c, now, lookup, ud, u, err);
 }

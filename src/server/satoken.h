@@ -28,16 +28,32 @@ typedef struct drv_satoken {
 /* The signed token (caller frees), or NULL with err. */
 char *drv_satoken_mint(const drv_jwt_key *k, const char *issuer, const drv_satoken *t, drv_err *err);
 
-/* The uid of a stored object (kind "ServiceAccount", "Pod" or "Secret" in ns), or NULL when
- * it does not exist or is being deleted (caller frees). */
-typedef char *(*drv_satoken_lookup_fn)(void *ud, const char *kind, const char *ns, const char *name);
+/* Whether a stored object exists with uid (kind "ServiceAccount", "Pod" or "Secret" in ns):
+ * 0, -ENOENT when it does not exist (or a service account or Secret is being deleted),
+ * -ESTALE when it has another uid. */
+typedef int (*drv_satoken_lookup_fn)(void *ud, const char *kind, const char *ns, const char *name,
+                                     const char *uid);
 
-/* Authenticates tok: 0 and *u filled (user system:serviceaccount:NS:NAME, groups
- * system:serviceaccounts, system:serviceaccounts:NS, system:authenticated), or -1 and err
- * saying why. audience: the one the token must name. *aud_out (may be NULL) gets the
- * token's audiences (a new reference). */
+/* What a verified token says (drv_satoken_verify), fixed-size so it can be cached. */
+typedef struct drv_satoken_claims {
+  char ns[64], sa[254], sa_uid[64];
+  char bound_kind[8], bound_name[254], bound_uid[64]; /* bound_kind "" when unbound */
+  long long exp, nbf;
+} drv_satoken_claims;
+
+/* The checks that depend only on the token: signature, issuer, audience (the one it must
+ * name), the subject and kubernetes.io claims' shape. 0 with *c, or -1 and err. */
+int drv_satoken_verify(const drv_jwt_key *k, const char *issuer, const char *audience, const char *tok,
+                       drv_satoken_claims *c, drv_err *err);
+/* The checks that depend on now and the store: exp/nbf (60 s skew), the service account and
+ * the bound object existing with their uids. 0 and *u filled (user
+ * system:serviceaccount:NS:NAME, groups system:serviceaccounts, system:serviceaccounts:NS,
+ * system:authenticated), or -1 and err saying why. */
+int drv_satoken_check(const drv_satoken_claims *c, long long now, drv_satoken_lookup_fn lookup, void *ud,
+                      drv_auth_user *u, drv_err *err);
+/* Both. */
 int drv_satoken_authenticate(const drv_jwt_key *k, const char *issuer, const char *audience,
                              long long now, const char *tok, drv_satoken_lookup_fn lookup,
-                             void *ud, drv_auth_user *u, json_t **aud_out, drv_err *err);
+                             void *ud, drv_auth_user *u, drv_err *err);
 
 #endif

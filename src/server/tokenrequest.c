@@ -3,6 +3,8 @@
  * authentication of the tokens against the store (the service account, and the pod or Secret
  * a token is bound to, must still exist with the uid the token names). */
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,26 +37,111 @@ static json_t *stored(drv_server *s, const char *plural, const char *ns, const c
   return obj;
 }
 
-static char *lookup_uid(void *ud, const char *kind, const char *ns, const char *name)
+/* ---- authentication ---- */
+
+/* Lookups of one authentication: the store revisions of the service account [0] and bound
+ * object [1] already found to carry the token's uids (nothing to parse again while they stay). */
+typedef struct lookup_ctx {
+  drv_server *s;
+  uint64_t known[2], seen[2];
+  int n;
+} lookup_ctx;
+
+static int has_object(void *ud, const char *kind, const char *ns, const char *name, const char *uid)
 {
-  drv_server *s = ud;
+  lookup_ctx *lc = ud;
+  int i = lc->n < 2 ? lc->n++ : 1;
   const char *plural = !strcmp(kind, "ServiceAccount") ? "serviceaccounts" : !strcmp(kind, "Pod") ? "pods" : "secrets";
-  json_t *o = stored(s, plural, ns, name);
+  const drv_api_resource *res = drv_api_resource_find("", "v1", plural);
+  _cleanup_free_ char *key = drv_server_key(res, ns, name);
+  drv_store_obj *o;
+  if (drv_store_get(lc->s->store, key, &o) < 0) return -ENOENT;
+  uint64_t rev = o->mod_rev;
+  if (rev && rev == lc->known[i]) {
+    drv_store_obj_unref(o);
+    lc->seen[i] = rev;
+    return 0;
+  }
+  json_t *obj = json_loadb(o->data, o->len, 0, NULL);
+  drv_store_obj_unref(o);
+  const char *have = drv_obj_uid(obj);
   /* a service account or Secret being deleted no longer vouches for its tokens; a pod being
    * deleted still runs until its agent removes it */
-  const char *uid = drv_obj_uid(o);
-  char *out = uid && (!strcmp(kind, "Pod") || !drv_obj_deletion_timestamp(o)) ? drv_strdup(uid) : NULL;
-  json_decref(o);
-  return out;
+  int r = !have ? -ENOENT : strcmp(have, uid) ? -ESTALE : strcmp(kind, "Pod") && drv_obj_deletion_timestamp(obj) ? -ENOENT : 0;
+  json_decref(obj);
+  if (r == 0) lc->seen[i] = rev;
+  return r;
+}
+
+/* Tokens already verified (signature, issuer, audience, claims): a client sends the same token
+ * on every request, and the ECDSA verification would cost it most of the request. The time
+ * and store checks still run every time. Entries are overwritten by hash slot. */
+#define VCACHE_SLOTS 1024
+
+typedef struct vcache_ent {
+  const drv_jwt_key *key;
+  char *tok;
+  drv_satoken_claims c;
+  uint64_t known[2];
+} vcache_ent;
+
+static pthread_mutex_t vcache_mu = PTHREAD_MUTEX_INITIALIZER;
+static vcache_ent vcache[VCACHE_SLOTS];
+
+static size_t slot_of(const char *tok)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char *c = (const unsigned char *)tok; *c; c++) h = (h ^ *c) * 1099511628211ull;
+  return (size_t)(h % VCACHE_SLOTS);
+}
+
+static bool vcache_get(const drv_jwt_key *k, const char *tok, drv_satoken_claims *c, uint64_t known[2])
+{
+  size_t i = slot_of(tok), n = strlen(tok);
+  bool hit = false;
+  pthread_mutex_lock(&vcache_mu);
+  vcache_ent *e = &vcache[i];
+  if (e->tok && e->key == k && strlen(e->tok) == n && CRYPTO_memcmp(e->tok, tok, n) == 0) {
+    *c = e->c;
+    known[0] = e->known[0], known[1] = e->known[1];
+    hit = true;
+  }
+  pthread_mutex_unlock(&vcache_mu);
+  return hit;
+}
+
+static void vcache_put(const drv_jwt_key *k, const char *tok, const drv_satoken_claims *c, const uint64_t seen[2])
+{
+  size_t i = slot_of(tok);
+  pthread_mutex_lock(&vcache_mu);
+  vcache_ent *e = &vcache[i];
+  if (!e->tok || strcmp(e->tok, tok) || e->key != k) {
+    free(e->tok);
+    e->tok = drv_strdup(tok);
+    e->key = k;
+    e->c = *c;
+  }
+  e->known[0] = seen[0], e->known[1] = seen[1];
+  pthread_mutex_unlock(&vcache_mu);
+}
+
+/* The checks of a token against now and the store (satoken.h). */
+static int check_token(drv_server *s, const char *tok, drv_auth_user *u, drv_err *err)
+{
+  drv_satoken_claims c;
+  lookup_ctx lc = {.s = s};
+  bool hit = vcache_get(s->sa_key, tok, &c, lc.known);
+  if (!hit && drv_satoken_verify(s->sa_key, DRV_SA_ISSUER, DRV_SA_ISSUER, tok, &c, err) < 0) return -1;
+  if (drv_satoken_check(&c, (long long)time(NULL), has_object, &lc, u, err) < 0) return -1;
+  if (!hit || lc.seen[0] != lc.known[0] || lc.seen[1] != lc.known[1]) vcache_put(s->sa_key, tok, &c, lc.seen);
+  return 0;
 }
 
 bool drv_server_sa_authenticate(drv_server *s, const char *tok, drv_auth_user *u)
 {
   if (!s->sa_key || !drv_jwt_shaped(tok)) return false;
   drv_err err = {0};
-  if (drv_satoken_authenticate(s->sa_key, DRV_SA_ISSUER, DRV_SA_ISSUER, (long long)time(NULL), tok, lookup_uid, s, u,
-                               NULL, &err) == 0)
-    return true;
+  if (check_token(s, tok, u, &err) == 0) return true;
   drv_log_debug("service account token refused: %s", err.msg);
   return false;
 }
@@ -243,8 +330,7 @@ enum MHD_Result drv_serve_token_review(drv_req *r, json_t *body)
   if (!aud_ok)
     drv_error(&err, EINVAL, "token audiences %s are not this server's", "asked for");
   else if (drv_jwt_shaped(tok))
-    ok = s->sa_key && drv_satoken_authenticate(s->sa_key, DRV_SA_ISSUER, DRV_SA_ISSUER, (long long)time(NULL), tok,
-                                               lookup_uid, s, &u, NULL, &err) == 0;
+    ok = s->sa_key && check_token(s, tok, &u, &err) == 0;
   else if (!(ok = drv_auth_check(s->auth, tok, &u)))
     drv_error(&err, EINVAL, "the token is not known");
   json_t *status;
