@@ -422,6 +422,20 @@ int drv_cgroup_open(drv_cgroup_system *sys, const char *path, drv_cgroup **out, 
   return 0;
 }
 
+int drv_cgroup_apply(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
+{
+  if (drv_cgroup_resources_validate(res, err) < 0) return -1;
+  int r = cg->sys->mode == DRV_CGROUP_MODE_V2 ? drv_cg_apply_v2(cg, res, false, err)
+                                              : drv_cg_apply_v1(cg, res, false, err);
+  if (r < 0) {
+    for (size_t i = 0; i < cg->sys->n_v1; i++)
+      undo_created(cg->v1_dirs[i], cg->v1_created[i]);
+    undo_created(cg->unified_dir, cg->unified_created);
+    return -1;
+  }
+  return 0;
+}
+
 int drv_cgroup_update(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err)
 {
   if (drv_cgroup_resources_validate(res, err) < 0) return -1;

@@ -245,6 +245,10 @@ const char *drv_cgroup_path(const drv_cgroup *cg);
 /* The directory of this group in the hierarchy of `controller` (v1 bit; 0 = unified), or NULL. */
 const char *drv_cgroup_dir(const drv_cgroup *cg, unsigned controller);
 
+/* Applies res to a group drv_cgroup_create just made without any (as create would have: the
+ * runtime makes the directories first, tells the init, then writes the limits). On failure
+ * the directories create made are removed again; the group is still to be freed. */
+int drv_cgroup_apply(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err);
 /* Applies resources to an existing group (runtime `update`). Only the fields set change. */
 int drv_cgroup_update(drv_cgroup *cg, const drv_cgroup_resources *res, drv_err *err);
 

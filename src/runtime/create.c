@@ -162,9 +162,11 @@ static void write_exit_file(int dirfd, int status)
   }
 }
 
-/* The container's cgroup with the limits and device rules of the spec. */
+/* The container's cgroup with the limits and device rules of the spec. With dirs_fd >= 0 the
+ * directories are made first and DIRS is sent there before the limits are written: the init
+ * bind-mounts the group's directories meanwhile. */
 static int make_cgroup(const drv_rt_spec *spec, drv_cgroup_system *sys, const char *id,
-                       drv_cgroup_resources *res, drv_cgroup **cg, drv_err *err)
+                       drv_cgroup_resources *res, int dirs_fd, drv_cgroup **cg, drv_err *err)
 {
   if (drv_cgroup_resources_from_json(spec->resources, res, err) < 0) return -1;
   drv_cgroup_resources_add_default_devices(res);
@@ -178,7 +180,18 @@ static int make_cgroup(const drv_rt_spec *spec, drv_cgroup_system *sys, const ch
                                    .access = "rwm"};
     drv_cgroup_resources_add_device(res, &rule);
   }
-  return drv_cgroup_create(sys, spec->cgroups_path, id, res, 0, cg, err);
+  if (dirs_fd < 0) return drv_cgroup_create(sys, spec->cgroups_path, id, res, 0, cg, err);
+  if (drv_cgroup_resources_validate(res, err) < 0 ||
+      drv_cgroup_create(sys, spec->cgroups_path, id, NULL, 0, cg, err) < 0)
+    return -1;
+  /* Not sent (the init is gone): the error shows up at GO. */
+  drv_sync_send(dirs_fd, DRV_SYNC_DIRS, 0, NULL);
+  if (drv_cgroup_apply(*cg, res, err) < 0) {
+    drv_cgroup_free(*cg);
+    *cg = NULL;
+    return -1;
+  }
+  return 0;
 }
 
 /* A step towards the init failed: when the init reported a failure of its own meanwhile (it
@@ -316,7 +329,7 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
   if (late_cgroup) {
     if (drv_cgroup_resolve_path(spec->cgroups_path, o->id, false, &cg_path, err) < 0) goto out;
   } else {
-    if (make_cgroup(spec, sys, o->id, &res, &cg, err) < 0) goto out;
+    if (make_cgroup(spec, sys, o->id, &res, -1, &cg, err) < 0) goto out;
   }
   if (spec->seccomp && drv_seccomp_compile(spec->seccomp, &filter, err) < 0) goto out;
   if (spec->has_process && spec->process.terminal && o->console_socket) {
@@ -436,7 +449,8 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     if (write_map(pid, "gid_map", spec->gid_maps, spec->ngid_maps, err) < 0) goto out;
     if (write_map(pid, "uid_map", spec->uid_maps, spec->nuid_maps, err) < 0) goto out;
   }
-  if (!cg && make_cgroup(spec, sys, o->id, &res, &cg, err) < 0) goto out;
+  if (!cg && make_cgroup(spec, sys, o->id, &res, ctx.unshare_early ? sync_fd[0] : -1, &cg, err) < 0)
+    goto out;
   if (drv_cgroup_enter(cg, pid, into_cgroup ? DRV_CGROUP_ENTER_SKIP_UNIFIED : 0, err) < 0) {
     prefer_init_error(sync_fd[0], err);
     goto out;
@@ -446,21 +460,25 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
     prefer_init_error(sync_fd[0], err);
     goto out;
   }
-  {
-    /* Written aside while the init sets itself up; renamed into place once it is ready. */
-    drv_rt_saved sv = {.id = (char *)o->id,
-                       .bundle = bundle,
-                       .rootfs = rootfs,
-                       .created = created,
-                       .cgroup_path = (char *)drv_cgroup_path(cg),
-                       .pid = pid,
-                       .start_time = drv_rt_proc_start_time(pid, NULL),
-                       .config = spec->doc,
-                       .monitor = o->monitor};
-    if (drv_rt_saved_write_aside(dir, &sv, err) < 0) goto out;
-  }
+  /* state.json is written aside while the init sets itself up (at the first moment no message
+   * waits: PIVOTED is answered first) and renamed into place once it is ready. */
+  drv_rt_saved sv = {.id = (char *)o->id,
+                     .bundle = bundle,
+                     .rootfs = rootfs,
+                     .created = created,
+                     .cgroup_path = (char *)drv_cgroup_path(cg),
+                     .pid = pid,
+                     .config = spec->doc,
+                     .monitor = o->monitor};
+  bool written = false;
   for (;;) {
     drv_sync_msg m;
+    char peek;
+    if (!written && recv(sync_fd[0], &peek, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN) {
+      sv.start_time = drv_rt_proc_start_time(pid, NULL);
+      if (drv_rt_saved_write_aside(dir, &sv, err) < 0) goto out;
+      written = true;
+    }
     int got[2] = {-1, -1};
     int rr = drv_sync_recv_fds(sync_fd[0], &m, got, 2, err);
     if (rr == 0 && m.type == DRV_SYNC_PIVOTED && got[0] >= 0 && got[1] >= 0) {
@@ -490,6 +508,10 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
         goto out;
       drv_sync_send(sync_fd[0], DRV_SYNC_HOOKS_DONE, 0, NULL);
     }
+  }
+  if (!written) {
+    sv.start_time = drv_rt_proc_start_time(pid, NULL);
+    if (drv_rt_saved_write_aside(dir, &sv, err) < 0) goto out;
   }
   if (drv_rt_saved_publish(dir, err) < 0) goto out;
   if (o->pid_file) {

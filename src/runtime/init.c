@@ -50,13 +50,11 @@ static void set_stdio(const int stdio[3])
     }
 }
 
-int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err)
+/* GO came: the init is in its cgroup (and the id maps are written). */
+static int got_go(drv_rt_init_ctx *c, const drv_sync_msg *m, drv_err *err)
 {
-  if (!c->go_pending) return 0;
-  drv_sync_msg m;
-  if (drv_sync_recv(c->sync_fd, &m, err) < 0) _exit(1); /* the runtime gave up on us */
-  c->go_pending = false;
-  c->host_pid = m.value;
+  c->go_pending = c->dirs_pending = false;
+  c->host_pid = m->value;
   if (c->spec->new_ns_flags & CLONE_NEWUSER) {
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
       return drv_error(err, errno, "linux.uidMappings: become root in the user namespace");
@@ -64,6 +62,26 @@ int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err)
   if (c->unshare_late && unshare(c->unshare_late) < 0)
     return drv_error(err, errno, "linux.namespaces: unshare the cgroup namespace");
   return 0;
+}
+
+int drv_rt_init_await_dirs(drv_rt_init_ctx *c, drv_err *err)
+{
+  if (!c->dirs_pending || !c->go_pending) return 0;
+  drv_sync_msg m;
+  if (drv_sync_recv(c->sync_fd, &m, err) < 0) _exit(1); /* the runtime gave up on us */
+  if (m.type != DRV_SYNC_DIRS) return got_go(c, &m, err);
+  c->dirs_pending = false;
+  return 0;
+}
+
+int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err)
+{
+  if (!c->go_pending) return 0;
+  drv_sync_msg m;
+  do
+    if (drv_sync_recv(c->sync_fd, &m, err) < 0) _exit(1);
+  while (m.type == DRV_SYNC_DIRS);
+  return got_go(c, &m, err);
 }
 
 void drv_rt_init_main(drv_rt_init_ctx *c)
@@ -89,10 +107,11 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   c->oldroot_fd = -1;
 
   /* With its namespaces made here (no user namespace) the init goes on to its mounts while
-   * the runtime makes the cgroup, and waits for GO only before the first mount that needs
-   * the group (see mounts.c). The mounts made before are charged to the runtime's memory
-   * cgroup, as the namespaces made by unshare above are. */
-  c->go_pending = true;
+   * the runtime makes the cgroup: it waits for DIRS (the group's directories exist) before the
+   * first cgroup mount, and for GO (joined, limits written) only before the hooks or the
+   * exec. Its mounts are charged to the runtime's memory cgroup, as the namespaces made by
+   * unshare above are; no container process runs before GO. */
+  c->go_pending = c->dirs_pending = true;
   if (!c->unshare_early && drv_rt_init_await_go(c, &err) < 0) fail(c, &err);
   setsid();
   umask(0);
@@ -112,9 +131,12 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   for (size_t i = 0; i < s->nns; i++)
     has_mnt |= s->ns[i].type == CLONE_NEWNS;
   if (has_mnt && drv_rt_setup_rootfs(c, &err) < 0) fail(c, &err);
-  if (drv_rt_init_await_go(c, &err) < 0) fail(c, &err);
-  pid_t host_pid = c->host_pid;
   drv_sync_msg m;
+  /* The hooks get the state with the pid, and the runtime runs them only after GO. */
+  if ((s->nhooks[DRV_HOOK_PRESTART] || s->nhooks[DRV_HOOK_CREATE_RUNTIME] ||
+       s->nhooks[DRV_HOOK_CREATE_CONTAINER]) &&
+      drv_rt_init_await_go(c, &err) < 0)
+    fail(c, &err);
 
   if (s->nhooks[DRV_HOOK_PRESTART] || s->nhooks[DRV_HOOK_CREATE_RUNTIME]) {
     if (drv_sync_send(c->sync_fd, DRV_SYNC_HOOKS, 0, NULL) < 0) _exit(1);
@@ -122,7 +144,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   }
   if (s->nhooks[DRV_HOOK_CREATE_CONTAINER]) {
     _cleanup_free_ char *st =
-        drv_rt_state_text(c->id, host_pid, "created", c->bundle, s->annotations);
+        drv_rt_state_text(c->id, c->host_pid, "created", c->bundle, s->annotations);
     if (drv_rt_hooks_run(s->hooks[DRV_HOOK_CREATE_CONTAINER], s->nhooks[DRV_HOOK_CREATE_CONTAINER],
                          "createContainer", st, &err) < 0)
       fail(c, &err);
@@ -138,7 +160,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   }
   /* No process: the container only exists (created → stopped once started). */
   if (!s->has_process) {
-    if (drv_rt_detach_old_root(c, &err) < 0) fail(c, &err);
+    if (drv_rt_init_await_go(c, &err) < 0 || drv_rt_detach_old_root(c, &err) < 0) fail(c, &err);
     prepare_fds(0);
     if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
     close(c->sync_fd);
@@ -192,6 +214,9 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
       close(fd);
     }
   }
+  /* In its cgroup, with the limits written, before anything of the container runs. */
+  if (drv_rt_init_await_go(c, &err) < 0) fail(c, &err);
+  pid_t host_pid = c->host_pid;
   _cleanup_free_ char *state =
       drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations);
   /* The bounding set goes before the old root's check, which gives the runtime's helper

@@ -127,6 +127,9 @@ enum {
   /* child → parent (run): pivoted; its mount namespace and old root attached, for the
    * runtime to unmount the old root while the init goes on (drv_rt_detach_init_old_root). */
   DRV_SYNC_PIVOTED,
+  /* parent → child (unshare_early): the cgroup's directories exist (no limits yet, not joined):
+   * the init may bind-mount them; GO still comes before it may exec. */
+  DRV_SYNC_DIRS,
 };
 
 typedef struct drv_sync_msg {
@@ -168,7 +171,8 @@ typedef struct drv_rt_init_ctx {
   /* GO not received yet: with unshare_early the init starts on its mounts without it and
    * waits only where the cgroup is needed (drv_rt_init_await_go). */
   bool go_pending;
-  pid_t host_pid; /* the init's pid in the runtime's pid namespace, from GO */
+  bool dirs_pending; /* DIRS (or GO) not received yet */
+  pid_t host_pid;    /* the init's pid in the runtime's pid namespace, from GO */
   int mntns_fd;   /* with send_mntns: the new mount namespace, sent with PIVOTED or READY */
   /* After PIVOTED: the old root, still to be unmounted here unless the runtime did it
    * meanwhile (drv_rt_detach_old_root). */
@@ -186,6 +190,8 @@ __attribute__((noreturn)) void drv_rt_init_main(drv_rt_init_ctx *c);
 /* In the init: waits for GO (cgroup joined, id maps written) unless it came already, then
  * becomes root of a user namespace and unshares the late namespaces. */
 int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err);
+/* The same up to DIRS: the group's directories exist (GO implies them). */
+int drv_rt_init_await_dirs(drv_rt_init_ctx *c, drv_err *err);
 
 /* Mount setup of the rootfs (mounts.c), in the child's mount namespace. */
 int drv_rt_setup_rootfs(drv_rt_init_ctx *c, drv_err *err);

@@ -149,7 +149,9 @@ static int mount_one(drv_rt_init_ctx *c, size_t idx, const drv_rt_mount *m, drv_
   snprintf(what, sizeof what, "mounts[%zu] `%s`", idx, m->destination);
   if (!m->bind && !strcmp(m->type, "cgroup")) {
     /* The container's group must exist (and be joined, for a cgroup namespace) first. */
-    if (drv_rt_init_await_go(c, err) < 0 || mount_cgroup(c, m, err) < 0)
+    bool own_ns = c->spec->new_ns_flags & CLONE_NEWCGROUP;
+    if ((own_ns ? drv_rt_init_await_go(c, err) : drv_rt_init_await_dirs(c, err)) < 0 ||
+        mount_cgroup(c, m, err) < 0)
       return drv_err_prefix(err, "mounts[%zu]", idx);
     return 0;
   }
