@@ -217,8 +217,10 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   /* In its cgroup, with the limits written, before anything of the container runs. */
   if (drv_rt_init_await_go(c, &err) < 0) fail(c, &err);
   pid_t host_pid = c->host_pid;
+  /* Only a seccomp listener gets the state. */
   _cleanup_free_ char *state =
-      drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations);
+      c->seccomp ? drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations)
+                 : NULL;
   /* The bounding set goes before the old root's check, which gives the runtime's helper
    * that much more time to have unmounted it (see drv_rt_pivot). */
   uint64_t bound;

@@ -276,13 +276,16 @@ int drv_rt_drop_bounding(const drv_rt_process *p, uint64_t *bound, drv_err *err)
   *bound = 0;
   if (!p->has_caps) return 0;
   int top = last_cap();
-  /* One read per capability; what is left is the new bounding set (no second pass). */
+  /* Kept ones are read (what is left is the new bounding set, no second pass); the others are
+   * dropped unread (dropping one that is not there succeeds). */
   for (int c = 0; c <= top; c++) {
-    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
-    if (p->caps[DRV_CAP_BOUNDING] & (1ULL << c))
-      *bound |= 1ULL << c;
-    else if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+    if (p->caps[DRV_CAP_BOUNDING] & (1ULL << c)) {
+      if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) *bound |= 1ULL << c;
+    } else if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+               !(errno == EPERM && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0)) {
+      /* (without CAP_SETPCAP a capability that is not there is no error) */
       return drv_error(err, errno, "process.capabilities.bounding: drop capability %d", c);
+    }
   }
   return 0;
 }
