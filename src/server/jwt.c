@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "common/fs.h"
@@ -40,10 +41,20 @@ static char *b64u_encode(const unsigned char *d, size_t n)
   return out;
 }
 
+/* Every request with a token asks drv_jwt_shaped: a table, not a search per character. */
+static signed char b64u_rev[256];
+static pthread_once_t b64u_once = PTHREAD_ONCE_INIT;
+
+static void b64u_init(void)
+{
+  memset(b64u_rev, -1, sizeof b64u_rev);
+  for (int i = 0; i < 64; i++) b64u_rev[(unsigned char)b64u[i]] = (signed char)i;
+}
+
 static int b64u_val(char c)
 {
-  const char *p = c ? strchr(b64u, c) : NULL;
-  return p ? (int)(p - b64u) : -1;
+  pthread_once(&b64u_once, b64u_init);
+  return b64u_rev[(unsigned char)c];
 }
 
 /* Decodes n characters of s; NULL when they are not base64url. */

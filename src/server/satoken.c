@@ -127,9 +127,9 @@ int drv_satoken_check(const drv_satoken_claims *c, long long now, drv_satoken_lo
     return -1;
   char name[sizeof c->ns + sizeof c->sa + 32];
   int n = snprintf(name, sizeof name, DRV_SA_PREFIX "%s:%s", c->ns, c->sa);
-  memset(u, 0, sizeof *u);
   if (n < 0 || (size_t)n >= sizeof u->name) return drv_error(err, ENAMETOOLONG, "token's user name is too long");
   memcpy(u->name, name, (size_t)n + 1);
+  u->ngroups = 0;
   add_group(u, DRV_SA_GROUP);
   char nsg[128];
   snprintf(nsg, sizeof nsg, DRV_SA_GROUP ":%s", c->ns);

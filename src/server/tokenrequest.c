@@ -88,10 +88,14 @@ typedef struct vcache_ent {
 static pthread_mutex_t vcache_mu = PTHREAD_MUTEX_INITIALIZER;
 static vcache_ent vcache[VCACHE_SLOTS];
 
+/* By the token's last 32 characters: its signature's, random enough (the whole token is
+ * compared on a hit). */
 static size_t slot_of(const char *tok)
 {
+  size_t n = strlen(tok);
   uint64_t h = 1469598103934665603ull;
-  for (const unsigned char *c = (const unsigned char *)tok; *c; c++) h = (h ^ *c) * 1099511628211ull;
+  for (const unsigned char *c = (const unsigned char *)tok + (n > 32 ? n - 32 : 0); *c; c++)
+    h = (h ^ *c) * 1099511628211ull;
   return (size_t)(h % VCACHE_SLOTS);
 }
 
