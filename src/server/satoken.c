@@ -33,7 +33,7 @@ char *drv_satoken_mint(const drv_jwt_key *k, const char *issuer, const drv_satok
   json_t *kio = json_pack("{s:s, s:{s:s, s:s}}", "namespace", t->ns, "serviceaccount", "name", t->sa,
                           "uid", t->sa_uid);
   if (t->bound_kind && t->bound_name) {
-    const char *field = !strcmp(t->bound_kind, "Pod") ? "pod" : "secret";
+    const char *field = !strcmp(t->bound_kind, "Pod") ? "pod" : !strcmp(t->bound_kind, "Node") ? "node" : "secret";
     json_object_set_new(kio, field, json_pack("{s:s, s:s}", "name", t->bound_name, "uid",
                                               t->bound_uid ? t->bound_uid : ""));
   }
@@ -76,6 +76,10 @@ int drv_satoken_verify(const drv_jwt_key *k, const char *issuer, const char *aud
   const char *ns = json_string_value(json_object_get(kio, "namespace"));
   const char *sub = json_string_value(json_object_get(c, "sub"));
   json_t *pod = json_object_get(kio, "pod"), *secret = json_object_get(kio, "secret");
+  json_t *node = json_object_get(kio, "node");
+  /* one bound object: a pod, a Secret or a Node */
+  const char *bkind = pod ? "Pod" : secret ? "Secret" : node ? "Node" : NULL;
+  json_t *bound = pod ? pod : secret ? secret : node;
   bool aud_ok = json_is_string(aud) && !strcmp(json_string_value(aud), audience);
   size_t i;
   json_t *a;
@@ -90,12 +94,12 @@ int drv_satoken_verify(const drv_jwt_key *k, const char *issuer, const char *aud
              !copy_ref(json_object_get(kio, "serviceaccount"), out->sa, sizeof out->sa, out->sa_uid,
                        sizeof out->sa_uid)) {
     drv_error(err, EINVAL, "token has no kubernetes.io namespace and service account {name, uid}");
-  } else if ((pod || secret) && !copy_ref(pod ? pod : secret, out->bound_name, sizeof out->bound_name,
-                                           out->bound_uid, sizeof out->bound_uid)) {
-    drv_error(err, EINVAL, "token names no %s {name, uid}", pod ? "pod" : "secret");
+  } else if (bound && !copy_ref(bound, out->bound_name, sizeof out->bound_name, out->bound_uid,
+                                 sizeof out->bound_uid)) {
+    drv_error(err, EINVAL, "token names no %s {name, uid}", bkind);
   } else {
     memcpy(out->ns, ns, strlen(ns) + 1);
-    if (pod || secret) snprintf(out->bound_kind, sizeof out->bound_kind, "%s", pod ? "Pod" : "Secret");
+    if (bkind) snprintf(out->bound_kind, sizeof out->bound_kind, "%s", bkind);
     out->exp = json_integer_value(exp);
     out->nbf = nbf ? json_integer_value(nbf) : 0;
     _cleanup_free_ char *want = drv_asprintf(DRV_SA_PREFIX "%s:%s", ns, out->sa);

@@ -1,6 +1,6 @@
 /* Service account tokens as Kubernetes makes them (TokenRequest): JWTs (jwt.h) with the claims
  * iss, sub system:serviceaccount:NS:NAME, aud, exp, iat, nbf, jti and kubernetes.io {namespace,
- * serviceaccount {name, uid}, pod|secret {name, uid}}. A token authenticates while it is
+ * serviceaccount {name, uid}, pod|secret|node {name, uid}}. A token authenticates while it is
  * signed by the key, unexpired, meant for the server's audience, and the service account (and
  * the object it is bound to) still exist with the same uid. */
 #ifndef DRV_SERVER_SATOKEN_H
@@ -19,7 +19,7 @@
 
 typedef struct drv_satoken {
   const char *ns, *sa, *sa_uid;
-  const char *bound_kind;           /* "Pod", "Secret" or NULL */
+  const char *bound_kind;           /* "Pod", "Secret", "Node" or NULL */
   const char *bound_name, *bound_uid;
   const char *const *audiences;     /* NULL-terminated, non-empty */
   long long iat, exp;               /* seconds since the epoch */
@@ -28,7 +28,8 @@ typedef struct drv_satoken {
 /* The signed token (caller frees), or NULL with err. */
 char *drv_satoken_mint(const drv_jwt_key *k, const char *issuer, const drv_satoken *t, drv_err *err);
 
-/* Whether a stored object exists with uid (kind "ServiceAccount", "Pod" or "Secret" in ns):
+/* Whether a stored object exists with uid (kind "ServiceAccount", "Pod" or "Secret" in ns, or
+ * the cluster-scoped "Node"):
  * 0, -ENOENT when it does not exist (or a service account or Secret is being deleted),
  * -ESTALE when it has another uid. */
 typedef int (*drv_satoken_lookup_fn)(void *ud, const char *kind, const char *ns, const char *name,

@@ -1,7 +1,7 @@
 /* Service account tokens in the server: the serviceaccounts/token subresource (TokenRequest,
  * what `kubectl create token` and the agents' projected volumes ask), TokenReview, and the
- * authentication of the tokens against the store (the service account, and the pod or Secret
- * a token is bound to, must still exist with the uid the token names). */
+ * authentication of the tokens against the store (the service account, and the pod, Secret or
+ * Node a token is bound to, must still exist with the uid the token names). */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -51,7 +51,9 @@ static int has_object(void *ud, const char *kind, const char *ns, const char *na
 {
   lookup_ctx *lc = ud;
   int i = lc->n < 2 ? lc->n++ : 1;
-  const char *plural = !strcmp(kind, "ServiceAccount") ? "serviceaccounts" : !strcmp(kind, "Pod") ? "pods" : "secrets";
+  const char *plural = !strcmp(kind, "ServiceAccount") ? "serviceaccounts" : !strcmp(kind, "Pod") ? "pods"
+                       : !strcmp(kind, "Node")            ? "nodes"
+                                                          : "secrets";
   const drv_api_resource *res = drv_api_resource_find("", "v1", plural);
   _cleanup_free_ char *key = drv_server_key(res, ns, name);
   drv_store_obj *o;
@@ -65,8 +67,8 @@ static int has_object(void *ud, const char *kind, const char *ns, const char *na
   json_t *obj = json_loadb(o->data, o->len, 0, NULL);
   drv_store_obj_unref(o);
   const char *have = drv_obj_uid(obj);
-  /* a service account or Secret being deleted no longer vouches for its tokens; a pod being
-   * deleted still runs until its agent removes it */
+  /* a service account, Secret or Node being deleted no longer vouches for its tokens; a pod
+   * being deleted still runs until its agent removes it */
   int r = !have ? -ENOENT : strcmp(have, uid) ? -ESTALE : strcmp(kind, "Pod") && drv_obj_deletion_timestamp(obj) ? -ENOENT : 0;
   json_decref(obj);
   if (r == 0) lc->seen[i] = rev;
@@ -187,22 +189,23 @@ static json_t *check_bound(drv_server *s, const char *ns, const char *sa, const 
   const char *k = json_string_value(json_object_get(ref, "kind"));
   const char *n = json_string_value(json_object_get(ref, "name"));
   const char *uid = json_string_value(json_object_get(ref, "uid"));
-  if (!k || (strcmp(k, "Pod") && strcmp(k, "Secret")) || (av && *av && strcmp(av, "v1"))) {
+  if (!k || (strcmp(k, "Pod") && strcmp(k, "Secret") && strcmp(k, "Node")) || (av && *av && strcmp(av, "v1"))) {
     _cleanup_free_ char *m = drv_asprintf("cannot bind token to object of type %s, Kind=%s (spec.boundObjectRef: "
-                                          "want apiVersion v1 and kind Pod or Secret)",
+                                          "want apiVersion v1 and kind Pod, Secret or Node)",
                                           av && *av ? av : "/", k ? k : "");
     return drv_status_bad_request(m);
   }
   if (!n || !*n) return invalid(sa, "spec.boundObjectRef.name", "FieldValueRequired", "Required value");
-  bool pod = !strcmp(k, "Pod");
-  json_t *o = stored(s, pod ? "pods" : "secrets", ns, n);
-  if (!o) return drv_status_not_found(drv_api_resource_find("", "v1", pod ? "pods" : "secrets"), n);
+  bool pod = !strcmp(k, "Pod"), node = !strcmp(k, "Node");
+  const char *plural = pod ? "pods" : node ? "nodes" : "secrets";
+  json_t *o = stored(s, plural, node ? "" : ns, n);
+  if (!o) return drv_status_not_found(drv_api_resource_find("", "v1", plural), n);
   json_t *st = NULL;
   const char *have = drv_obj_uid(o) ?: "";
   if (uid && *uid && strcmp(uid, have)) {
     _cleanup_free_ char *why = drv_asprintf("the UID in the bound object reference (%s) does not match the UID in "
                                             "record. The object might have been deleted and then recreated", uid);
-    st = drv_status_conflict(drv_api_resource_find("", "v1", pod ? "pods" : "secrets"), n, why);
+    st = drv_status_conflict(drv_api_resource_find("", "v1", plural), n, why);
   } else if (pod && strcmp(drv_json_get_str(o, "spec.serviceAccountName") ?: "default", sa)) {
     _cleanup_free_ char *m = drv_asprintf(
         "cannot bind token for serviceaccount \"%s\" to pod running with different serviceaccount name.", sa);

@@ -69,7 +69,12 @@ def test_create_token_rbac_whoami(up):
     assert p.returncode != 0 and 'serviceaccounts "nobody" not found' in p.stderr
     p = up.kubectl("create", "token", "robot", "--bound-object-kind=Pod", "--bound-object-name=nope", check=False)
     assert p.returncode != 0 and 'pods "nope" not found' in p.stderr
-    # a forged or broken token is no one
+    # bound to a Node (kube 1.32's third kind)
+    ntok = up.kubectl("create", "token", "robot", "--bound-object-kind=Node", f"--bound-object-name={NODE}").stdout.strip()
+    node_uid = json.loads(up.kubectl("get", "node", NODE, "-o", "json").stdout)["metadata"]["uid"]
+    assert claims(ntok)["kubernetes.io"]["node"] == {"name": NODE, "uid": node_uid}
+    assert whoami(up, ntok)[0] == 201
+        # a forged or broken token is no one
     assert whoami(up, tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB"))[0] == 401
     # the service account deleted (and made again: another uid): its tokens stop working
     up.kubectl("delete", "sa", "robot")
