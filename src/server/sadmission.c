@@ -3,7 +3,8 @@
  * automountServiceAccountToken is false (pod, else service account) the pod gets the
  * kube-api-access-XXXXX projected volume (a bound token, the cluster CA from the
  * kube-root-ca.crt ConfigMap, the namespace) mounted read-only at
- * /var/run/secrets/kubernetes.io/serviceaccount in every container and init container.
+ * /var/run/secrets/kubernetes.io/serviceaccount in every container and init container; a pod
+ * naming no imagePullSecrets gets the service account's.
  *
  * Also what every namespace holds for it: the `default` ServiceAccount and the
  * kube-root-ca.crt ConfigMap, written when a namespace is created (and for the namespaces
@@ -135,6 +136,19 @@ json_t *drv_server_pod_sa_admit(drv_server *s, const drv_api_resource *res, cons
     _cleanup_free_ char *why = drv_asprintf("error looking up service account %s/%s: serviceaccount \"%s\" not found",
                                             ns, sa_name, sa_name);
     return drv_status_forbidden(res, drv_obj_name(pod), why);
+  }
+  /* the service account's image pull secrets, for a pod that names none */
+  json_t *ips = json_object_get(sa, "imagePullSecrets");
+  if (json_array_size(ips) && !json_array_size(json_object_get(spec, "imagePullSecrets"))) {
+    json_t *copy = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(ips, i, e)
+    {
+      const char *n = json_string_value(json_object_get(e, "name"));
+      if (n && *n) json_array_append_new(copy, json_pack("{s:s}", "name", n));
+    }
+    json_object_set_new(spec, "imagePullSecrets", copy);
   }
   json_t *pa = json_object_get(spec, "automountServiceAccountToken");
   json_t *sa_auto = json_object_get(sa, "automountServiceAccountToken");

@@ -164,6 +164,15 @@ def test_admission(up):
            "spec": dict(base, serviceAccountName="quiet")}
     up.kubectl("create", "-f", "-", input=json.dumps(pod))
     assert "volumes" not in json.loads(up.kubectl("get", "pod", "quietpod", "-o", "json").stdout)["spec"]
+    # a pod naming no imagePullSecrets gets its service account's
+    up.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "ServiceAccount",
+                                                      "metadata": {"name": "puller"},
+                                                      "imagePullSecrets": [{"name": "regcred"}]}))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pulls"},
+           "spec": dict(base, serviceAccountName="puller")}
+    out = json.loads(up.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(pod)).stdout)
+    assert out["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    up.kubectl("delete", "pod", "pulls", "--wait=false")
     # a new namespace has its default service account and the CA at once
     up.kubectl("create", "namespace", "satns")
     up.kubectl("get", "sa", "default", "-n", "satns")
