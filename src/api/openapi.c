@@ -178,7 +178,11 @@ static json_t *operation(const drv_api_resource *r, const char *action, const ch
   json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "description", desc, "operationId", op_id,
                         "responses", response(resp_type), "x-kubernetes-action", action);
   const char *g = r->group, *v = r->version, *k = r->kind;
-  if (sub && subt) { /* scale: autoscaling/v1 Scale */
+  if (sub && subt && !strcmp(sub, "token")) { /* serviceaccounts/token: a TokenRequest */
+    g = "authentication.k8s.io";
+    v = "v1";
+    k = "TokenRequest";
+  } else if (sub && subt) { /* scale: autoscaling/v1 Scale */
     g = "autoscaling";
     v = "v1";
     k = "Scale";
@@ -295,6 +299,17 @@ static void add_paths(json_t *paths, const drv_api_resource *r, const char *type
     json_object_set_new(item, "put", operation(r, "put", id, "replace the subresource", tn, tn, sn, st));
     snprintf(id, sizeof(id), "patch%s%s%s%s", pfx, scope, r->kind, cap);
     json_object_set_new(item, "patch", operation(r, "patch", id, "partially update the subresource", tn, PATCH_NAME, sn, st));
+    path_params(item, r->namespaced, true);
+    json_object_set_new(paths, sp, item);
+    free(sp);
+  }
+  if (r->subresources & DRV_SUB_TOKEN) { /* POST serviceaccounts/{name}/token */
+    static const char treq[] = "io.k8s.api.authentication.v1.TokenRequest";
+    char *sp = drv_asprintf("%s/token", one);
+    item = json_object();
+    snprintf(id, sizeof(id), "create%s%s%sToken", pfx, scope, r->kind);
+    json_object_set_new(item, "post", operation(r, "post", id, "create token of a ServiceAccount", treq, treq, "token",
+                                                (const drv_schema_type *)1));
     path_params(item, r->namespaced, true);
     json_object_set_new(paths, sp, item);
     free(sp);
