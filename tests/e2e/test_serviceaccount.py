@@ -12,7 +12,7 @@ import pytest
 
 import agentlib
 from agentlib import IMAGE
-from apiserver import wait_for
+from apiserver import Server, wait_for
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 NODE = f"sat-{os.getpid()}"
@@ -239,3 +239,27 @@ def test_clusterip_allocated_on_create(up):
                      "-o", "json").stdout
     assert json.loads(out)["spec"]["clusterIP"] == ip
     up.kubectl("delete", "service", "sat-web2", "sat-headless")
+
+
+def test_restart_keeps_addresses_and_tokens():
+    """`drover server` alone, restarted over its data dir: the signing key and the ClusterIPs in
+    use are what the data dir holds (nothing else is kept), so tokens still authenticate and a
+    taken address is still refused."""
+    s = Server()
+    try:
+        out = s.kubectl("create", "service", "clusterip", "kept", "--tcp=80:80", "-o", "json").stdout
+        ip = json.loads(out)["spec"]["clusterIP"]
+        tok = s.kubectl("create", "token", "default").stdout.strip()
+        s.stop()
+        s.start()
+        code, obj = whoami(s, tok)
+        assert code == 201 and obj["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
+        p = s.kubectl("create", "service", "clusterip", "again", "--tcp=80:80", f"--clusterip={ip}", check=False)
+        assert p.returncode != 0 and "provided IP is already allocated" in p.stderr
+        # a pod on a server without controllers: the default service account is there already
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"containers": [{"name": "c", "image": IMAGE}]}}
+        out = json.loads(s.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(pod)).stdout)
+        assert any(v["name"].startswith("kube-api-access-") for v in out["spec"]["volumes"])
+    finally:
+        s.cleanup()
