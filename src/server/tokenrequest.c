@@ -326,26 +326,47 @@ enum MHD_Result drv_serve_token_review(drv_req *r, json_t *body)
                                                    "spec.token"));
     return drv_respond_status(r, drv_status_invalid(res, "", causes));
   }
-  /* the audiences asked for must all be ones this server's tokens are meant for */
-  bool aud_ok = true;
-  size_t i;
-  json_t *a;
-  json_array_foreach(aud, i, a) aud_ok &= json_is_string(a) && !strcmp(json_string_value(a), DRV_SA_ISSUER);
+  /* spec.audiences: the token must be meant for one of them (an outside service checks the
+   * tokens minted for it this way); none asked: the server's own */
+  if (aud && !json_is_null(aud) && !json_is_array(aud)) {
+    json_decref(body);
+    json_t *causes = json_array();
+    json_array_append_new(causes, drv_status_cause("FieldValueInvalid", "Invalid value: must be a list of strings",
+                                                   "spec.audiences"));
+    return drv_respond_status(r, drv_status_invalid(res, "", causes));
+  }
   drv_auth_user u = {0};
   drv_err err = {0};
   bool ok = false;
-  if (!aud_ok)
-    drv_error(&err, EINVAL, "token audiences %s are not this server's", "asked for");
-  else if (drv_jwt_shaped(tok))
-    ok = s->sa_key && check_token(s, tok, &u, &err) == 0;
-  else if (!(ok = drv_auth_check(s->auth, tok, &u)))
-    drv_error(&err, EINVAL, "the token is not known");
+  const char *matched = DRV_SA_ISSUER;
+  size_t i, n = json_array_size(aud);
+  if (drv_jwt_shaped(tok)) {
+    for (i = 0; i < (n ? n : 1) && !ok && s->sa_key; i++) {
+      const char *want = n ? json_string_value(json_array_get(aud, i)) : DRV_SA_ISSUER;
+      drv_satoken_claims c;
+      lookup_ctx lc = {.s = s};
+      if (!want) continue;
+      if (!strcmp(want, DRV_SA_ISSUER)) {
+        ok = check_token(s, tok, &u, &err) == 0; /* the server's own: cached as for requests */
+      } else {
+        ok = drv_satoken_verify(s->sa_key, DRV_SA_ISSUER, want, tok, &c, &err) == 0 &&
+             drv_satoken_check(&c, (long long)time(NULL), has_object, &lc, &u, &err) == 0;
+      }
+      if (ok) matched = want;
+    }
+  } else {
+    /* a static token is for this server only */
+    bool ours = !n;
+    json_t *a;
+    json_array_foreach(aud, i, a) ours |= json_is_string(a) && !strcmp(json_string_value(a), DRV_SA_ISSUER);
+    if (!(ok = ours && drv_auth_check(s->auth, tok, &u))) drv_error(&err, EINVAL, "the token is not known");
+  }
   json_t *status;
   if (ok) {
     json_t *groups = json_array();
     for (int g = 0; g < u.ngroups; g++) json_array_append_new(groups, json_string(u.groups[g]));
     status = json_pack("{s:b, s:{s:s, s:o}, s:[s]}", "authenticated", 1, "user", "username", u.name, "groups", groups,
-                       "audiences", DRV_SA_ISSUER);
+                       "audiences", matched);
   } else {
     drv_log_debug("token review: %s", err.msg);
     status = json_pack("{s:b, s:s}", "authenticated", 0, "error", "[invalid bearer token, token lookup failed]");

@@ -92,6 +92,18 @@ def test_token_review(up):
     assert code == 201, obj
     assert obj["status"]["authenticated"] is True
     assert obj["status"]["user"]["username"] == "system:serviceaccount:default:reviewed"
+    # an outside service checks the tokens minted for it
+    vtok = up.kubectl("create", "token", "reviewed", "--audience=vault").stdout.strip()
+    vbody = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+             "spec": {"token": vtok, "audiences": ["vault"]}}
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body=vbody)
+    assert code == 201 and obj["status"]["authenticated"] is True and obj["status"]["audiences"] == ["vault"], obj
+    vbody["spec"]["audiences"] = ["elsewhere"]
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body=vbody)
+    assert code == 201 and obj["status"]["authenticated"] is False, obj
+    del vbody["spec"]["audiences"]  # the server's own audience: a vault token is not for it
+    code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body=vbody)
+    assert code == 201 and obj["status"]["authenticated"] is False, obj
     body["spec"]["token"] = "not-a-token"
     code, obj = up.http("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body=body)
     assert code == 201 and obj["status"]["authenticated"] is False
