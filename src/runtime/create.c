@@ -207,7 +207,8 @@ static void prefer_init_error(int fd, drv_err *err)
   }
 }
 
-int drv_rt_detach_init_old_root(int mntns_fd, int oldroot_fd)
+int drv_rt_detach_init_old_root(const drv_rt_spec *s, int sync_fd, bool masks, int mntns_fd,
+                                int oldroot_fd, int newroot_fd)
 {
   /* This process is single-threaded here (direct clone), as setns into a mount namespace
    * asks; it comes back to its own namespace and working directory right after. The old root
@@ -215,15 +216,25 @@ int drv_rt_detach_init_old_root(int mntns_fd, int oldroot_fd)
    * EINVAL: the init was first. */
   int home = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  int r = 0;
-  if (home >= 0 && cwd >= 0 && setns(mntns_fd, CLONE_NEWNS) == 0) {
-    if (fchdir(oldroot_fd) == 0) umount2(".", MNT_DETACH);
+  int r = 0, answer = 1; /* MASKED: 1 = left to the init */
+  drv_err me;
+  drv_err_clear(&me);
+  if (mntns_fd >= 0 && oldroot_fd >= 0 && home >= 0 && cwd >= 0 &&
+      setns(mntns_fd, CLONE_NEWNS) == 0) {
+    /* The masks first: their /dev/null comes from the old root. The init waits for them
+     * (MASKED) before it drops its capabilities, and checks the old root only after. */
+    if (masks) answer = drv_rt_mask_paths_fd(s, newroot_fd, oldroot_fd, &me) < 0 ? 2 : 0;
+    if (masks) drv_sync_send(sync_fd, DRV_SYNC_MASKED, answer, answer == 2 ? me.msg : NULL);
+    masks = false;
+    if (answer != 2 && fchdir(oldroot_fd) == 0) umount2(".", MNT_DETACH);
     if (setns(home, CLONE_NEWNS) < 0 || fchdir(cwd) < 0) r = -1;
   }
   int e = errno;
+  if (masks) drv_sync_send(sync_fd, DRV_SYNC_MASKED, 1, NULL);
   if (home >= 0) close(home);
   if (cwd >= 0) close(cwd);
-  close(oldroot_fd);
+  if (oldroot_fd >= 0) close(oldroot_fd);
+  if (newroot_fd >= 0) close(newroot_fd);
   errno = e;
   return r;
 }
@@ -479,17 +490,19 @@ static int create(const drv_rt_create_opts *o, pid_t *pid_out, drv_rt_container 
       if (drv_rt_saved_write_aside(dir, &sv, err) < 0) goto out;
       written = true;
     }
-    int got[2] = {-1, -1};
-    int rr = drv_sync_recv_fds(sync_fd[0], &m, got, 2, err);
-    if (rr == 0 && m.type == DRV_SYNC_PIVOTED && got[0] >= 0 && got[1] >= 0) {
-      int dr = drv_rt_detach_init_old_root(got[0], got[1]); /* closes got[1] */
-      got[1] = -1;
+    int got[3] = {-1, -1, -1};
+    int rr = drv_sync_recv_fds(sync_fd[0], &m, got, 3, err);
+    if (rr == 0 && m.type == DRV_SYNC_PIVOTED) {
+      /* closes got[1] and got[2]; with masks it answers MASKED whatever happens */
+      int dr = drv_rt_detach_init_old_root(spec, sync_fd[0], m.value == 1, got[0], got[1], got[2]);
+      got[1] = got[2] = -1;
       if (dr < 0) {
         drv_error(err, errno, "return to the runtime's mount namespace");
-        close(got[0]);
+        if (got[0] >= 0) close(got[0]);
         goto out;
       }
     }
+    if (got[2] >= 0) close(got[2]);
     /* The namespace is held for run.c (whatever came: PIVOTED, or READY after --no-pivot). */
     if (got[0] >= 0 && mntns_fd < 0)
       mntns_fd = got[0];

@@ -84,6 +84,20 @@ int drv_rt_init_await_go(drv_rt_init_ctx *c, drv_err *err)
   return got_go(c, &m, err);
 }
 
+/* The runtime's answer to PIVOTED with masks: mounted, left to us, or failed. */
+static int drv_rt_await_masks(drv_rt_init_ctx *c, drv_err *err)
+{
+  drv_sync_msg m;
+  if (drv_sync_recv(c->sync_fd, &m, err) < 0) _exit(1);
+  c->defer_masks = false;
+  if (m.type != DRV_SYNC_MASKED)
+    return drv_error(err, 0, "unexpected message %d from the runtime", m.type);
+  if (m.value == 2) return drv_error(err, 0, "%s", m.text);
+  int r = m.value == 1 ? drv_rt_mask_paths_fd(c->spec, c->newroot_fd, c->oldroot_fd, err) : 0;
+  close(c->newroot_fd), c->newroot_fd = -1;
+  return r;
+}
+
 void drv_rt_init_main(drv_rt_init_ctx *c)
 {
   drv_err err;
@@ -104,7 +118,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   /* Opened now, while the host's /proc is at hand; sent with READY, closed before execve. */
   int mntns = c->send_mntns ? open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
   c->mntns_fd = mntns;
-  c->oldroot_fd = -1;
+  c->oldroot_fd = c->newroot_fd = -1;
 
   /* With its namespaces made here (no user namespace) the init goes on to its mounts while
    * the runtime makes the cgroup: it waits for DIRS (the group's directories exist) before the
@@ -160,7 +174,9 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   }
   /* No process: the container only exists (created → stopped once started). */
   if (!s->has_process) {
-    if (drv_rt_init_await_go(c, &err) < 0 || drv_rt_detach_old_root(c, &err) < 0) fail(c, &err);
+    if (drv_rt_init_await_go(c, &err) < 0 || (c->defer_masks && drv_rt_await_masks(c, &err) < 0) ||
+        drv_rt_detach_old_root(c, &err) < 0)
+      fail(c, &err);
     prepare_fds(0);
     if (drv_sync_send(c->sync_fd, DRV_SYNC_READY, 0, NULL) < 0) _exit(1);
     close(c->sync_fd);
@@ -223,6 +239,7 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
                  : NULL;
   /* The bounding set goes before the old root's check, which gives the runtime's helper
    * that much more time to have unmounted it (see drv_rt_pivot). */
+  if (c->defer_masks && drv_rt_await_masks(c, &err) < 0) fail(c, &err);
   uint64_t bound;
   if (drv_rt_drop_bounding(p, &bound, &err) < 0 || drv_rt_detach_old_root(c, &err) < 0 ||
       drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &bound, &err) < 0)

@@ -124,12 +124,16 @@ enum {
   DRV_SYNC_HOOKS_DONE,
   DRV_SYNC_READY, /* child → parent: set up, waiting for start */
   DRV_SYNC_ERROR, /* child → parent: text follows */
-  /* child → parent (run): pivoted; its mount namespace and old root attached, for the
-   * runtime to unmount the old root while the init goes on (drv_rt_detach_init_old_root). */
+  /* child → parent (run): pivoted; its mount namespace, old root and new root attached, for
+   * the runtime to unmount the old root while the init goes on (drv_rt_detach_init_old_root).
+   * value 1: the masked and read-only paths are left to the runtime too (MASKED answers). */
   DRV_SYNC_PIVOTED,
   /* parent → child (unshare_early): the cgroup's directories exist (no limits yet, not joined):
    * the init may bind-mount them; GO still comes before it may exec. */
   DRV_SYNC_DIRS,
+  /* parent → child: value 0: the masked and read-only paths are mounted; 1: not done, the init
+   * does them; 2: they failed, text says why. */
+  DRV_SYNC_MASKED,
 };
 
 typedef struct drv_sync_msg {
@@ -141,14 +145,14 @@ typedef struct drv_sync_msg {
 int drv_sync_send(int fd, int type, int value, const char *text);
 /* A message with one descriptor attached (SCM_RIGHTS). */
 int drv_sync_send_fd(int fd, int type, int value, int passed);
-/* Two descriptors a, b (SCM_RIGHTS). */
-int drv_sync_send_fds(int fd, int type, int value, int a, int b);
+/* n (up to 3) descriptors (SCM_RIGHTS). */
+int drv_sync_send_fds(int fd, int type, int value, const int *fds, int n);
 /* Reads one message; returns 0, or -1 with err (EOF → "child exited"). */
 int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err);
 /* The same, keeping an attached descriptor in *passed when it is -1 (closed otherwise; the
  * descriptors of any message come close-on-exec). */
 int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err);
-/* The same for up to two: passed[i] (i < npassed) takes the i-th one when it is -1. */
+/* The same for up to three: passed[i] (i < npassed) takes the i-th one when it is -1. */
 int drv_sync_recv_fds(int fd, drv_sync_msg *m, int *passed, int npassed, drv_err *err);
 /* Child side: report err and exit. */
 __attribute__((noreturn)) void drv_sync_fail(int fd, const drv_err *err);
@@ -178,6 +182,8 @@ typedef struct drv_rt_init_ctx {
    * meanwhile (drv_rt_detach_old_root). */
   int oldroot_fd;
   bool pivoted_sent;
+  bool defer_masks; /* run: masked/read-only paths after pivot_root, by the runtime (MASKED) */
+  int newroot_fd;   /* with defer_masks: the new root, for masks the runtime left to us */
   const struct drv_seccomp_filter *seccomp;
   const char *cgroup_path; /* resolved path in each hierarchy, for cgroup mounts */
   const struct drv_cgroup_system *cgroup_sys; /* the host's layout, detected before the clone */
@@ -202,8 +208,17 @@ int drv_rt_detach_old_root(drv_rt_init_ctx *c, drv_err *err);
 
 /* run (create.c): unmounts the init's old root from inside the init's mount namespace, given
  * PIVOTED's descriptors, so that the unmount's RCU grace period is waited for here while the
- * init goes on. Returns -1 only when this process could not return to its own namespace. */
-int drv_rt_detach_init_old_root(int mntns_fd, int oldroot_fd);
+ * init goes on; with masks, mounts the masked and read-only paths there first and answers
+ * MASKED on sync_fd. Returns -1 only when this process could not return to its own
+ * namespace. */
+int drv_rt_detach_init_old_root(const drv_rt_spec *s, int sync_fd, bool masks, int mntns_fd,
+                                int oldroot_fd, int newroot_fd);
+/* The masked and read-only paths under the root at root_fd (after pivot_root), mounted through
+ * descriptors (no /proc needed): /dev/null binds are cloned from the old root's /dev/null,
+ * which must still be attached. */
+int drv_rt_mask_paths_fd(const drv_rt_spec *s, int root_fd, int oldroot_fd, drv_err *err);
+/* Whether the spec has masked or read-only paths. */
+bool drv_rt_has_masks(const drv_rt_spec *s);
 
 /* clone(2) with fork semantics (no new stack): returns 0 in the child. */
 pid_t drv_rt_clone(unsigned long flags);

@@ -384,8 +384,76 @@ int drv_rt_setup_rootfs(drv_rt_init_ctx *c, drv_err *err)
 
 int drv_rt_finish_rootfs(drv_rt_init_ctx *c, drv_err *err)
 {
+  /* run: after pivot_root, by the runtime (see drv_rt_pivot). */
+  c->defer_masks = c->mntns_fd >= 0 && !c->no_pivot && drv_rt_has_masks(c->spec);
+  if (c->defer_masks) return 0;
   /* Still before pivot_root: masks need /proc/self/fd of the host. */
   return mask_paths(c, err);
+}
+
+bool drv_rt_has_masks(const drv_rt_spec *s)
+{
+  return (s->masked_paths && s->masked_paths[0]) || (s->readonly_paths && s->readonly_paths[0]);
+}
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#define SYS_move_mount 429
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+
+/* Puts the detached mount tree at target (an O_PATH fd), as a mount on top of it. */
+static int attach(int tree, int target)
+{
+  return (int)syscall(SYS_move_mount, tree, "", target, "",
+                      MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int empty_ro_tmpfs(void)
+{
+  _cleanup_close_ int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "0k", 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return -1;
+  return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+}
+
+int drv_rt_mask_paths_fd(const drv_rt_spec *s, int root_fd, int oldroot_fd, drv_err *err)
+{
+  if (root_fd < 0 || oldroot_fd < 0) return drv_error(err, EBADF, "mask paths: no root");
+  for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++) {
+    drv_err e;
+    _cleanup_close_ int fd = drv_rt_open_in_root(root_fd, s->masked_paths[i], 0, &e);
+    if (fd < 0) continue; /* absent: nothing to hide */
+    struct stat st;
+    if (fstat(fd, &st) < 0) continue;
+    /* A directory gets an empty read-only tmpfs, anything else the host's /dev/null. */
+    _cleanup_close_ int tree =
+        S_ISDIR(st.st_mode)
+            ? empty_ro_tmpfs()
+            : (int)syscall(SYS_open_tree, oldroot_fd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0 || attach(tree, fd) < 0)
+      return drv_error(err, errno, "linux.maskedPaths[%zu] `%s`", i, s->masked_paths[i]);
+  }
+  for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++) {
+    drv_err e;
+    _cleanup_close_ int fd = drv_rt_open_in_root(root_fd, s->readonly_paths[i], 0, &e);
+    if (fd < 0) continue;
+    /* A recursive bind of the path onto itself, its top mount made read-only (as a bind
+     * remount would). */
+    _cleanup_close_ int tree = (int)syscall(
+        SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                          MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+    if (tree < 0 ||
+        syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0 ||
+        attach(tree, fd) < 0)
+      return drv_error(err, errno, "linux.readonlyPaths[%zu] `%s`", i, s->readonly_paths[i]);
+  }
+  return 0;
 }
 
 int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err)
@@ -405,12 +473,21 @@ int drv_rt_pivot(drv_rt_init_ctx *c, drv_err *err)
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
       return drv_error(err, errno, "make the old root a slave");
     /* run: the runtime unmounts it while this process goes on (the unmount waits for an RCU
-     * grace period, 0.1-2 ms here); drv_rt_detach_old_root checks before the exec. */
-    if (c->mntns_fd >= 0 &&
-        drv_sync_send_fds(c->sync_fd, DRV_SYNC_PIVOTED, 0, c->mntns_fd, oldroot) == 0) {
+     * grace period, 0.1-2 ms here); drv_rt_detach_old_root checks before the exec. With
+     * defer_masks the runtime mounts the masked and read-only paths there first. */
+    int fds[3] = {c->mntns_fd, oldroot, rootfd};
+    if (c->mntns_fd >= 0 && rootfd >= 0 &&
+        drv_sync_send_fds(c->sync_fd, DRV_SYNC_PIVOTED, c->defer_masks, fds, 3) == 0) {
       c->pivoted_sent = true;
       c->oldroot_fd = oldroot;
       oldroot = -1;
+      if (c->defer_masks && (c->newroot_fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
+        return drv_error(err, errno, "keep the new root");
+    } else if (c->defer_masks) {
+      /* Not sent: this process mounts them itself (the old root is still there for them). */
+      c->defer_masks = false;
+      if (drv_rt_mask_paths_fd(s, rootfd, oldroot, err) < 0) return -1;
+      if (umount2(".", MNT_DETACH) < 0) return drv_error(err, errno, "unmount the old root");
     } else if (umount2(".", MNT_DETACH) < 0) {
       return drv_error(err, errno, "unmount the old root");
     }

@@ -62,10 +62,10 @@ int drv_sync_send(int fd, int type, int value, const char *text)
   return n < 0 ? -1 : 0;
 }
 
-/* Sends len bytes of data with n (1 or 2) fds passed alongside (SCM_RIGHTS). */
+/* Sends len bytes of data with n (1 to 3) fds passed alongside (SCM_RIGHTS). */
 static int send_with_fds(int sock, const void *data, size_t len, const int *fds, int n)
 {
-  char cbuf[CMSG_SPACE(2 * sizeof(int))];
+  char cbuf[CMSG_SPACE(3 * sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
   struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
   struct msghdr msg = {.msg_iov = &iov,
@@ -95,11 +95,10 @@ int drv_sync_send_fd(int fd, int type, int value, int passed)
   return send_with_fd(fd, &m, offsetof(drv_sync_msg, text), passed);
 }
 
-int drv_sync_send_fds(int fd, int type, int value, int a, int b)
+int drv_sync_send_fds(int fd, int type, int value, const int *fds, int n)
 {
   drv_sync_msg m = {.type = type, .value = value};
-  int fds[2] = {a, b};
-  return send_with_fds(fd, &m, offsetof(drv_sync_msg, text), fds, 2);
+  return send_with_fds(fd, &m, offsetof(drv_sync_msg, text), fds, n);
 }
 
 int drv_sync_recv(int fd, drv_sync_msg *m, drv_err *err)
@@ -118,7 +117,7 @@ int drv_sync_recv_fd(int fd, drv_sync_msg *m, int *passed, drv_err *err)
 int drv_sync_recv_fds(int fd, drv_sync_msg *m, int *passed, int npassed, drv_err *err)
 {
   memset(m, 0, sizeof *m);
-  char cbuf[CMSG_SPACE(2 * sizeof(int))];
+  char cbuf[CMSG_SPACE(3 * sizeof(int))];
   struct iovec iov = {.iov_base = m, .iov_len = sizeof *m - 1};
   struct msghdr msg = {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
@@ -129,7 +128,7 @@ int drv_sync_recv_fds(int fd, drv_sync_msg *m, int *passed, int npassed, drv_err
   struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
   if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
     size_t got_n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < got_n && i < 2; i++) {
+    for (size_t i = 0; i < got_n && i < 3; i++) {
       int got;
       memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
       if (passed && (int)i < npassed && passed[i] < 0)
