@@ -2,10 +2,12 @@
  * <data>/pods/<uid>/state.json (written atomically): the sandbox process, the pod IP and, per
  * container, its attempt, runtime id and the states already reported. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/internal.h"
+#include "agent/sandbox.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -122,6 +124,21 @@ static drv_pod *pod_from(drv_agent *a, const json_t *o)
   return p;
 }
 
+/* A pod dir without a checkpoint: the agent was killed between the pod's sandbox start and its
+ * first checkpoint (or while removing the pod). No container of it ran; what it holds — the
+ * sandbox process named in sandbox.pid with its namespaces, the veth, the address, the cgroup,
+ * the files — goes now. Skipped, the sandbox was never stopped: a fresh one was started for the
+ * pod, or the pod was deleted meanwhile, and the old one lived on. */
+static void remove_unrecorded(drv_agent *a, const char *uid)
+{
+  drv_pod *p = drv_pod_new(a, uid, "", uid);
+  p->sandbox_pid = drv_sandbox_find(p->dir, &p->sandbox_start);
+  drv_log_info("pod dir %s has no checkpoint (an interrupted start or removal): removing it%s", p->dir,
+               p->sandbox_pid ? " and its sandbox" : "");
+  drv_pod_cleanup(a, p);
+  drv_pod_free(p);
+}
+
 void drv_pods_restore(drv_agent *a)
 {
   _cleanup_dir_ DIR *d = opendir(a->pods_dir);
@@ -133,7 +150,10 @@ void drv_pods_restore(drv_agent *a)
     char *text = NULL;
     size_t len;
     drv_err err;
-    if (drv_read_file(path, 1 << 20, &text, &len, &err) < 0) continue;
+    if (drv_read_file(path, 1 << 20, &text, &len, &err) < 0) {
+      if (err.errnum == ENOENT) remove_unrecorded(a, de->d_name);
+      continue;
+    }
     json_t *o = json_loadb(text, len, 0, NULL);
     free(text);
     drv_pod *p = o ? pod_from(a, o) : NULL;

@@ -63,6 +63,31 @@ static char *sock_path(const char *pod_dir)
   return drv_asprintf("%s/sandbox.sock", pod_dir);
 }
 
+pid_t drv_sandbox_find(const char *pod_dir, unsigned long long *start_time)
+{
+  _cleanup_free_ char *pidfile = drv_asprintf("%s/sandbox.pid", pod_dir);
+  char *data = NULL;
+  drv_err err;
+  if (drv_read_file(pidfile, 64, &data, NULL, &err) < 0) return 0;
+  pid_t pid = (pid_t)atoi(data);
+  free(data);
+  if (pid <= 0) return 0;
+  unsigned long long st = drv_proc_start_time(pid);
+  /* argv as drv_sandbox_spawn gives it: "drover\0agent\0sandbox\0DIR\0" */
+  _cleanup_free_ char *cmdpath = drv_asprintf("/proc/%d/cmdline", pid);
+  char *cmd = NULL;
+  size_t len = 0;
+  if (!st || drv_read_file(cmdpath, 4096, &cmd, &len, &err) < 0) return 0;
+  static const char head[] = "drover\0agent\0sandbox";
+  size_t dl = strlen(pod_dir);
+  bool ours = len == sizeof head + dl + 1 && !memcmp(cmd, head, sizeof head) &&
+              !memcmp(cmd + sizeof head, pod_dir, dl + 1);
+  free(cmd);
+  if (!ours || !drv_proc_alive(pid, st)) return 0;
+  *start_time = st;
+  return pid;
+}
+
 int drv_sandbox_spawn(const char *pod_dir, const char *hostname, bool host_network, pid_t *pid,
                       drv_err *err)
 {

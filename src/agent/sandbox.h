@@ -19,6 +19,10 @@
  * *pid gets its pid once it listens on its socket. */
 int drv_sandbox_spawn(const char *pod_dir, const char *hostname, bool host_network, pid_t *pid,
                       drv_err *err);
+/* The live sandbox process of pod_dir named by its sandbox.pid (checked against the process's
+ * command line, so a reused pid is not taken for it): its pid, with *start_time set; 0 if
+ * there is none. */
+pid_t drv_sandbox_find(const char *pod_dir, unsigned long long *start_time);
 /* The sandbox's main loop; returns the process exit code. */
 int drv_sandbox_main(const char *pod_dir);
 /* Passes out_fd/err_fd (read ends) to the sandbox, which logs them to log_path. The caller

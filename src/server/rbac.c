@@ -92,6 +92,16 @@ static char *body_field(drv_req *r, const char *path)
   return out;
 }
 
+static bool pod_exists(drv_req *r, const char *ns, const char *name)
+{
+  const drv_api_resource *res = drv_api_resource_find("", "v1", "pods");
+  _cleanup_free_ char *key = drv_server_key(res, ns, name);
+  drv_store_obj *o;
+  if (drv_store_get(r->srv->store, key, &o) < 0) return false;
+  drv_store_obj_unref(o);
+  return true;
+}
+
 /* spec.nodeName of a stored pod, or NULL. */
 static char *pod_node(drv_req *r, const char *ns, const char *name)
 {
@@ -181,6 +191,9 @@ static json_t *node_restrict(drv_req *r, const drv_auth_user *u, const drv_authz
     return node_token_restrict(r, a, node);
   if (!a->group[0] && !strcmp(a->resource, "pods") && a->name[0] && strcmp(a->sub, "eviction")) {
     _cleanup_free_ char *bound = pod_node(r, a->ns, a->name);
+    /* A pod already gone: the delete answers 404 as Kubernetes' does (an agent's final delete
+     * of a pod removed meanwhile is no attempt on another node's pod). */
+    if (!bound && !strcmp(v, "delete") && !pod_exists(r, a->ns, a->name)) return NULL;
     if (!bound || strcmp(bound, node)) {
       _cleanup_free_ char *what = drv_asprintf("pods bound to other nodes (\"%s\" is on \"%s\")", a->name,
                                                bound ? bound : "");

@@ -1,0 +1,112 @@
+"""What a new or hostile user does to drover that the feature suites do not: logs of a container
+that printed nothing, request bodies built to burn CPU, an agent killed between a pod's sandbox
+start and its checkpoint, a node agent's final delete of a pod that is already gone. Each test
+names the defect it guards against."""
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import agentlib
+from apiserver import Server
+from conftest import DROVER, run
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.cleanup()
+
+
+@pytest.fixture(scope="module")
+def up():
+    with agentlib.up_with_busybox("hostile", f"hostile-{os.getpid()}") as s:
+        yield s
+
+
+def test_logs_tail_of_a_container_that_printed_nothing(up):
+    # kubectl logs --tail=N read an empty log into a buffer never allocated: a segfault that
+    # took the whole `drover up` (server, controllers, agent) down
+    pod = agentlib.pod("silent", f"hostile-{os.getpid()}", [agentlib.ctr("c", "exec sleep 3600")])
+    agentlib.create_pod(up, pod)
+    agentlib.wait_for(lambda: agentlib.running(up, "silent"), timeout=60, what="pod silent running")
+    for args in (["--tail=1"], ["--tail=0"], ["--tail=3", "--limit-bytes=5"], ["--since=1s", "--tail=2"]):
+        p = up.kubectl("logs", "silent", *args)
+        assert p.stdout == ""
+    assert up.proc.poll() is None, up.logtext()
+    assert up.http("GET", "/healthz")[0] == 200
+
+
+def test_pod_dir_without_checkpoint_is_removed_with_its_sandbox(up):
+    # `drover up` killed between a pod's sandbox start and its first checkpoint left the
+    # sandbox process (and its network namespace) running for ever: the restarted agent started
+    # another one, or the pod was gone. The state it leaves is made here directly: a pod dir
+    # holding only a live sandbox's pid file.
+    d = os.path.join(up.dir, "agent", "pods", str(uuid.uuid4()))
+    os.makedirs(d)
+    sb = subprocess.Popen(["unshare", "-n", "-i", "-u", "--fork", "--", "bash", "-c",
+                           f'exec -a drover "{DROVER}" agent sandbox "{d}"'],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          start_new_session=True)
+    pid = None
+    try:
+        pid = agentlib.wait_for(lambda: int(open(os.path.join(d, "sandbox.pid")).read()), timeout=10,
+                                what="the sandbox's pid file")
+        up.stop()
+        up.start()
+        agentlib.wait_for(lambda: not os.path.exists(d), timeout=20, what="the pod dir removed")
+        agentlib.wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                          open(f"/proc/{pid}/stat").read().split(") ")[1][0] in "ZX",
+                          timeout=10, what="the sandbox process gone")
+    finally:
+        if pid and os.path.exists(f"/proc/{pid}"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        sb.kill()
+        sb.wait()
+
+
+def test_apply_patches_built_to_burn_cpu_are_answered_fast(server):
+    # a 1.3 MB apply patch of 100,000 keys took 24 s of CPU (duplicate-key check comparing each
+    # key with all before it); 200,000 nested '[' held a request thread in libyaml for minutes
+    many = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many\ndata:\n" + \
+        "".join(f"  k{i}: ''\n" for i in range(100000))
+    deep = "a: " + "[" * 200000 + "]" * 200000 + "\n"
+    for name, body in (("many", many), ("deep", deep)):
+        t0 = time.time()
+        code, obj = server.http("PATCH", f"/api/v1/namespaces/default/configmaps/{name}?fieldManager=t",
+                                body=body.encode(), headers={"Content-Type": "application/apply-patch+yaml"})
+        took = time.time() - t0
+        assert took < 10, f"{name}: {took:.1f} s"
+        assert code == (201 if name == "many" else 400), obj
+    assert "nesting too deep" in obj["message"]
+    server.http("DELETE", "/api/v1/namespaces/default/configmaps/many")
+
+
+def test_node_delete_of_a_pod_already_gone_is_not_found(server):
+    # an agent's final delete of a pod removed meanwhile was refused as an attempt on another
+    # node's pod (403, a warning in the agent's log for every such pod); Kubernetes answers 404
+    node = f"hn{os.getpid()}"
+    tok = run(DROVER, "token", "create", "--data-dir", server.dir, "--node", node).stdout.strip()
+    code, st = server.http("DELETE", "/api/v1/namespaces/default/pods/never-was", token=tok)
+    assert code == 404 and st["reason"] == "NotFound", st
+    # a pod that exists but is bound elsewhere (or nowhere) stays out of the node's reach
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "elsewhere"},
+           "spec": {"nodeName": "other-node", "containers": [{"name": "c", "image": "x"}]}}
+    assert server.http("POST", "/api/v1/namespaces/default/pods", body=pod)[0] == 201
+    code, st = server.http("DELETE", "/api/v1/namespaces/default/pods/elsewhere", token=tok)
+    assert code == 403, st
+    code, st = server.http("PATCH", "/api/v1/namespaces/default/pods/nope-ssa?fieldManager=n",
+                           body=json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nope-ssa"},
+                                            "spec": {"nodeName": "other-node",
+                                                     "containers": [{"name": "c", "image": "x"}]}}).encode(),
+                           headers={"Content-Type": "application/apply-patch+yaml"}, token=tok)
+    assert code == 403, st
+    server.http("DELETE", "/api/v1/namespaces/default/pods/elsewhere?gracePeriodSeconds=0")
