@@ -13,7 +13,6 @@
 #include "common/buf.h"
 #include "server/auth.h"
 #include "server/authz.h"
-#include "server/gate.h"
 #include "server/route.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -51,7 +50,6 @@ struct drv_server {
   uint32_t svc_base, svc_size; /* --service-cluster-ip-range (host order) */
   struct drv_acceptor *acceptor; /* the listening socket and its accept thread (accept.c) */
   struct drv_jwt_key *sa_key;  /* signs service account tokens (DIR/sa.key, tokenrequest.c) */
-  drv_gate gate;             /* bounds the request threads doing CPU work at once (gate.h) */
 };
 
 int drv_http_start(drv_server *s, drv_err *err);
@@ -80,6 +78,7 @@ typedef struct drv_req {
   drv_buf body;
   bool too_large;
   bool counted;              /* counted in srv->inflight */
+  void *tls_corked;          /* the GnuTLS session holding this response's records (http.c) */
   drv_route route;
   const char *user;          /* authenticated user name */
   const drv_auth_user *ident; /* and its groups (NULL on public paths) */

@@ -694,9 +694,6 @@ static enum MHD_Result method_not_allowed(drv_req *r, const drv_api_resource *re
   return drv_respond_status(r, drv_status_method_not_allowed(res, r->method));
 }
 
-static enum MHD_Result serve_crud(drv_req *r, drv_op *op, const drv_api_resource *res,
-                                  unsigned subbit);
-
 enum MHD_Result drv_serve_objects(drv_req *r)
 {
   drv_route *rt = &r->route;
@@ -727,22 +724,15 @@ enum MHD_Result drv_serve_objects(drv_req *r)
   const char *m = r->method;
   if (subbit & (DRV_SUB_LOG | DRV_SUB_EXEC | DRV_SUB_ATTACH | DRV_SUB_PORTFORWARD)) return drv_serve_pod_proxy(r, res);
   if (subbit == DRV_SUB_TOKEN) return drv_serve_token_request(r);
-  if (!strcmp(m, "GET") && (rt->watch_path || drv_req_flag(r, "watch")))
-    return drv_serve_watch(r, res, sres); /* one object: a collection watch narrowed by name */
-  /* the rest is CPU work and store writes: inside the gate (the store lets go of it before a
-   * writer sleeps until its write is durable) */
-  drv_gate_enter(&r->srv->gate);
-  enum MHD_Result ret = serve_crud(r, &op, res, subbit);
-  drv_gate_leave();
-  return ret;
-}
-
-static enum MHD_Result serve_crud(drv_req *r, drv_op *op_, const drv_api_resource *res,
-                                  unsigned subbit)
-{
-  drv_op op = *op_;
-  const char *m = r->method;
   if (!strcmp(m, "GET")) {
+    bool watch = rt->watch_path || drv_req_flag(r, "watch");
+    if (watch) {
+      if (op.name) {
+        /* watching one object: a collection watch narrowed by name */
+        return drv_serve_watch(r, res, sres);
+      }
+      return drv_serve_watch(r, res, sres);
+    }
     if (op.name) {
       if (subbit && subbit != DRV_SUB_STATUS && subbit != DRV_SUB_SCALE) return method_not_allowed(r, res);
       return do_get(r, &op);

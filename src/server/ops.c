@@ -684,7 +684,6 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
       json_decref(obj);
       drv_store_obj_unref(cur);
       if (rc == DRV_STORE_ECONFLICT || rc == DRV_STORE_ENOENT) {
-        drv_gate_leave();
         usleep(200);
         continue;
       }
@@ -705,7 +704,6 @@ int drv_op_delete(drv_server *s, const drv_op *op, const drv_delete_opts *d, drv
     int rc = drv_store_apply(s->store, &w, out, &err);
     drv_store_obj_unref(cur);
     if (rc == DRV_STORE_ECONFLICT || rc == DRV_STORE_ENOENT) {
-      drv_gate_leave();
       usleep(200);
       continue;
     }

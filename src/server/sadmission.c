@@ -128,7 +128,6 @@ json_t *drv_server_pod_sa_admit(drv_server *s, const drv_api_resource *res, cons
   /* the serviceaccount controller makes `default` soon after its namespace: wait for it a
    * little, as kube's plugin does (10 tries) */
   for (int i = 0; !sa && !strcmp(sa_name, "default") && i < 10; i++) {
-    drv_gate_leave(); /* no slot held while sleeping (gate.h) */
     usleep(100 * 1000);
     sa = stored(s, "serviceaccounts", ns, sa_name);
   }

@@ -145,15 +145,6 @@ drv_store *drv_server_store(drv_server *s)
   return s->store;
 }
 
-/* Request threads doing CPU work at once: one per CPU (experiment knob: DROVER_GATE_SLOTS). */
-static int gate_slots(void)
-{
-  const char *e = getenv("DROVER_GATE_SLOTS");
-  if (e) return atoi(e);
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 2;
-}
-
 int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err)
 {
   drv_server *s = drv_calloc(1, sizeof *s);
@@ -168,7 +159,6 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   s->rate_last_ns = drv_now_ns();
   s->start_ms = drv_now_ms();
   pthread_mutex_init(&s->rate_mu, NULL);
-  drv_gate_init(&s->gate, gate_slots());
   s->data_dir = drv_strdup(opts->data_dir);
   s->opts.data_dir = s->data_dir;
   s->kubeconfig = drv_asprintf("%s/kubeconfig", s->data_dir);
@@ -215,8 +205,7 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   static const char *const enc[] = {"/core/secrets/", NULL};
   drv_store_opts so = {.dir = s->data_dir, .history = opts->history,
                        .encrypted_prefixes = enc, .encryption_key = s->secret_key,
-                       .attrs_fn = drv_server_attrs, .attrs_free = drv_server_attrs_free,
-                       .block_fn = drv_gate_leave};
+                       .attrs_fn = drv_server_attrs, .attrs_free = drv_server_attrs_free};
   if (drv_store_open(&so, &s->store, err) < 0) goto fail;
   if (drv_metrics_new(&s->metrics) < 0) {
     drv_error(err, ENOMEM, "metrics");
@@ -274,6 +263,5 @@ void drv_server_stop(drv_server *s)
   free((char *)s->opts.listen);
   pthread_mutex_destroy(&s->rate_mu);
   pthread_mutex_destroy(&s->np_mu);
-  drv_gate_destroy(&s->gate);
   free(s);
 }
