@@ -224,9 +224,10 @@ int drv_rt_detach_init_old_root(const drv_rt_spec *s, int sync_fd, bool masks, i
     /* The masks first: their /dev/null comes from the old root. The init waits for them
      * (MASKED) before it drops its capabilities, and checks the old root only after. */
     if (masks) answer = drv_rt_mask_paths_fd(s, newroot_fd, oldroot_fd, &me) < 0 ? 2 : 0;
+    bool there = fchdir(oldroot_fd) == 0; /* before MASKED: the init checks right after it */
     if (masks) drv_sync_send(sync_fd, DRV_SYNC_MASKED, answer, answer == 2 ? me.msg : NULL);
     masks = false;
-    if (answer != 2 && fchdir(oldroot_fd) == 0) umount2(".", MNT_DETACH);
+    if (answer != 2 && there) umount2(".", MNT_DETACH);
     if (setns(home, CLONE_NEWNS) < 0 || fchdir(cwd) < 0) r = -1;
   }
   int e = errno;

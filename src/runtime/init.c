@@ -237,11 +237,11 @@ void drv_rt_init_main(drv_rt_init_ctx *c)
   _cleanup_free_ char *state =
       c->seccomp ? drv_rt_state_text(c->id, host_pid, "creating", c->bundle, s->annotations)
                  : NULL;
-  /* The bounding set goes before the old root's check, which gives the runtime's helper
-   * that much more time to have unmounted it (see drv_rt_pivot). */
-  if (c->defer_masks && drv_rt_await_masks(c, &err) < 0) fail(c, &err);
+  /* The bounding set goes first (it leaves the effective set alone): the runtime's masks and
+   * its unmount of the old root (see drv_rt_pivot) get that much more time. */
   uint64_t bound;
-  if (drv_rt_drop_bounding(p, &bound, &err) < 0 || drv_rt_detach_old_root(c, &err) < 0 ||
+  if (drv_rt_drop_bounding(p, &bound, &err) < 0 ||
+      (c->defer_masks && drv_rt_await_masks(c, &err) < 0) || drv_rt_detach_old_root(c, &err) < 0 ||
       drv_rt_apply_identity(p, c->seccomp, state, setgroups_ok, &bound, &err) < 0)
     fail(c, &err);
   prepare_fds(c->preserve_fds);
