@@ -1,6 +1,7 @@
 /* The agent's front: options, Node registration, the Lease, the pod loop, peer routes and
  * Service rules. drv_agent_start() is what `drover up` calls in-process. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -370,6 +371,18 @@ static void gc_orphans(drv_agent *a)
     }
   }
   drv_rt_list_free(list, n);
+  /* State dirs without state.json, which the list skips: a create cut short by a kill of the
+   * agent, or a dir whose removal lost a race with the container's monitor writing its exit
+   * status. No create runs yet (this is before the first pod sync): nothing of them is live. */
+  _cleanup_dir_ DIR *d = opendir(a->rt_root);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    _cleanup_free_ char *st = drv_asprintf("%s/%s/state.json", a->rt_root, de->d_name);
+    if (access(st, F_OK) == 0 || errno != ENOENT) continue;
+    drv_log_info("removing the unfinished container state %s", de->d_name);
+    if (drv_rt_delete(a->rt_root, de->d_name, true, &err) < 0) drv_log_warn("%s", err.msg);
+  }
 }
 
 static void *worker_thread(void *arg)

@@ -73,6 +73,21 @@ def test_pod_dir_without_checkpoint_is_removed_with_its_sandbox(up):
         sb.wait()
 
 
+def test_unfinished_container_state_is_removed_at_start(up):
+    # runtime state dirs without state.json were skipped by the agent's orphan sweep and stayed
+    # for ever: a create cut short by a kill of `drover up`, or a removal that lost a race with
+    # the container's monitor writing `exit` (seen after pods were deleted: a dir holding only
+    # that file). Such a dir also blocked a container of the same id ("already exists").
+    rt = os.path.join(up.dir, "agent", "runtime")
+    left = os.path.join(rt, f"{uuid.uuid4()}-web-0")
+    os.makedirs(left)
+    with open(os.path.join(left, "exit"), "w") as f:
+        f.write("137\n")
+    up.stop()
+    up.start()
+    agentlib.wait_for(lambda: not os.path.exists(left), timeout=20, what="the unfinished state dir removed")
+
+
 def test_apply_patches_built_to_burn_cpu_are_answered_fast(server):
     # a 1.3 MB apply patch of 100,000 keys took 24 s of CPU (duplicate-key check comparing each
     # key with all before it); 200,000 nested '[' held a request thread in libyaml for minutes
