@@ -224,7 +224,8 @@ int drv_rt_exec(const drv_rt_exec_opts *o, pid_t *pid_out, drv_err *err)
     n = (int)recv(sync_fd[0], &m, sizeof m - 1, 0);
   while (n < 0 && errno == EINTR);
   if (n > 0) {
-    drv_error(err, m.value, "%s", m.text);
+    drv_error(err, 0, "%s", m.text); /* the child's text names the errno already */
+    err->errnum = m.value;
     if (!o->detach) waitpid(pid, NULL, 0);
     pid = -1;
     goto out;

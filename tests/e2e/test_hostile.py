@@ -7,13 +7,16 @@ import os
 import signal
 import subprocess
 import time
+import shutil
+import tempfile
 import uuid
 
 import pytest
 
 import agentlib
 from apiserver import Server
-from conftest import DROVER, run
+from conftest import DROVER, run, run_to_files
+from test_runtime import RUNTIME, make_rootfs
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +128,29 @@ def test_node_delete_of_a_pod_already_gone_is_not_found(server):
                            headers={"Content-Type": "application/apply-patch+yaml"}, token=tok)
     assert code == 403, st
     server.http("DELETE", "/api/v1/namespaces/default/pods/elsewhere?gracePeriodSeconds=0")
+
+
+def test_runtime_exec_error_names_its_cause_once():
+    # `docker exec C nosuchcmd` printed "...not found in $PATH: No such file or directory: No such
+    # file or directory: unknown": the exec child's message carried the errno text and the
+    # parent added it again
+    base = tempfile.mkdtemp(prefix=f"drv-hostile-rt-{os.getpid()}-")
+    root, cid = os.path.join(base, "state"), f"hx{os.getpid()}"
+    try:
+        b = os.path.join(base, "b")
+        make_rootfs(os.path.join(b, "rootfs"))
+        run(RUNTIME, "spec", "--bundle", b)
+        with open(os.path.join(b, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["process"].update(terminal=False, args=["/bin/sleep", "100"])
+        with open(os.path.join(b, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        run_to_files([RUNTIME, "--root", root, "run", "-d", "--bundle", b, cid])
+        for args, cause in ((["nosuchcmd"], "executable file not found in $PATH: No such file or directory"),
+                            (["--cwd", "/nope", "true"], "open `/nope` in the container root: No such file or directory")):
+            p = run(RUNTIME, "--root", root, "exec", *args[:-1], cid, args[-1], check=False)
+            assert p.returncode != 0 and cause in p.stderr, p.stderr
+            assert p.stderr.count("No such file or directory") == 1, p.stderr
+    finally:
+        subprocess.run([RUNTIME, "--root", root, "delete", "--force", cid], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
