@@ -33,7 +33,8 @@ struct drv_ctl {
   volatile bool stop;
   drv_informer *pods, *rs, *deploy, *nodes, *ns, *svc, *ep, *eps, *leases;
   ctl_loop deployment, replicaset, gc, namespace, nodelife, service, endpoints, nodeipam,
-      serviceaccount, rootca;
+      serviceaccount, rootca, satokensecret;
+  drv_informer *tokensecrets; /* Secrets of type kubernetes.io/service-account-token (satokensecret.c) */
   drv_informer *rootca_cm;   /* kube-root-ca.crt ConfigMaps (rootca.c; NULL without a CA) */
   char *root_ca;             /* --root-ca-file's PEM */
   pthread_t ticker;
@@ -103,6 +104,8 @@ int drv_ctl_namespace_sync(drv_ctl *ctl, const char *key);
 void drv_ctl_namespace_register(drv_ctl *ctl);
 int drv_ctl_serviceaccount_sync(drv_ctl *ctl, const char *ns);
 void drv_ctl_serviceaccount_register(drv_ctl *ctl);
+int drv_ctl_satokensecret_sync(drv_ctl *ctl, const char *key);
+void drv_ctl_satokensecret_register(drv_ctl *ctl);
 int drv_ctl_rootca_sync(drv_ctl *ctl, const char *ns);
 /* Reads --root-ca-file and registers the publisher's handlers (nothing when it is unset). */
 int drv_ctl_rootca_init(drv_ctl *ctl, drv_err *err);

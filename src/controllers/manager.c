@@ -58,6 +58,7 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   ctl_loop_init(ctl, &ctl->endpoints, "endpoint-controller", drv_ctl_endpoints_sync);
   ctl_loop_init(ctl, &ctl->serviceaccount, "service-account-controller", drv_ctl_serviceaccount_sync);
   ctl_loop_init(ctl, &ctl->rootca, "root-ca-cert-publisher", drv_ctl_rootca_sync);
+  ctl_loop_init(ctl, &ctl->satokensecret, "token-controller", drv_ctl_satokensecret_sync);
   drv_ctl_replicaset_register(ctl);
   drv_ctl_deployment_register(ctl);
   drv_ctl_gc_register(ctl);
@@ -66,13 +67,15 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   drv_ctl_endpoints_register(ctl);
   drv_ctl_nodeipam_register(ctl);
   drv_ctl_serviceaccount_register(ctl);
+  drv_ctl_satokensecret_register(ctl);
   if (drv_ctl_rootca_init(ctl, err) < 0) goto fail;
   if (!ctl->o.no_leader_election) {
     _cleanup_free_ char *id = drv_leader_identity();
     ctl->leader = drv_leader_new(c, "kube-system", "drover-controllers", id, 0);
     if (drv_leader_start(ctl->leader, err) < 0) goto fail;
   }
-  drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
+  drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases,
+                          ctl->tokensecrets};
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++)
     if (drv_informer_start(infs[i], err) < 0) goto fail;
   if (ctl->rootca_cm && drv_informer_start(ctl->rootca_cm, err) < 0) goto fail;
@@ -80,7 +83,7 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   if (ctl->rootca_cm) drv_informer_wait_synced(ctl->rootca_cm, 10000);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
                        &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam,
-                       &ctl->serviceaccount, &ctl->rootca};
+                       &ctl->serviceaccount, &ctl->rootca, &ctl->satokensecret};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++)
     if (ctl_loop_start(loops[i], workers, err) < 0) goto fail;
   if (pthread_create(&ctl->ticker, NULL, ticker, ctl)) {
@@ -102,11 +105,12 @@ void drv_controllers_stop(drv_controllers *cs)
   if (ctl->ticker) pthread_join(ctl->ticker, NULL);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
                        &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam,
-                       &ctl->serviceaccount, &ctl->rootca};
+                       &ctl->serviceaccount, &ctl->rootca, &ctl->satokensecret};
   for (size_t i = 0; i < DRV_ARRAY_LEN(loops); i++) ctl_loop_stop(loops[i]);
   drv_leader_free(ctl->leader);
   /* informer threads call handlers that add to the queues: stop them before the queues go */
-  drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases};
+  drv_informer *infs[] = {ctl->pods, ctl->rs, ctl->deploy, ctl->nodes, ctl->ns, ctl->svc, ctl->leases,
+                          ctl->tokensecrets};
   for (size_t i = 0; i < DRV_ARRAY_LEN(infs); i++) drv_informer_free(infs[i]);
   if (ctl->rootca_cm) drv_informer_free(ctl->rootca_cm);
   free(ctl->root_ca);

@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "server/internal.h"
 #include "server/ops.h"
+#include "server/tokenrequest.h"
 
 typedef struct local_watch {
   drv_server *srv;
@@ -209,6 +210,15 @@ static int local_call(drv_api_client *c, const drv_api_request *req, json_t **ou
       if (drv_op_bind(srv, &op, drv_json_get_str(req->body, "target.name"),
                       drv_json_get_str(req->body, "metadata.uid"), &st) < 0)
         return fail(st, err);
+      return 0;
+    }
+    if (op.sub && strcmp(op.sub, "token") == 0) { /* serviceaccounts/NAME/token */
+      json_t *resp = op.name ? drv_server_token_request(srv, op.ns, op.name, req->body, &st) : NULL;
+      if (!resp) return fail(st ? st : drv_status_bad_request("a token request needs a service account name"), err);
+      if (out)
+        *out = resp;
+      else
+        json_decref(resp);
       return 0;
     }
     if (op.sub && strcmp(op.sub, "eviction") == 0) {

@@ -16,6 +16,7 @@
 #include "server/internal.h"
 #include "server/protobuf.h"
 #include "server/satoken.h"
+#include "server/tokenrequest.h"
 
 #define MIN_EXPIRATION_S 600
 #define DEFAULT_EXPIRATION_S 3600
@@ -220,19 +221,18 @@ static json_t *check_bound(drv_server *s, const char *ns, const char *sa, const 
   return st;
 }
 
-enum MHD_Result drv_serve_token_request(drv_req *r)
+json_t *drv_server_token_request(drv_server *s, const char *ns, const char *sa, const json_t *body, json_t **status)
 {
-  drv_server *s = r->srv;
-  const char *ns = r->route.ns, *sa = r->route.name;
-  if (strcmp(r->method, "POST")) return drv_respond_status(r, drv_status_method_not_allowed(&treq_res, r->method));
   json_t *st = NULL;
-  json_t *body = parse_body(r, &st);
-  if (!body) return drv_respond_status(r, st);
   const char *av = json_string_value(json_object_get(body, "apiVersion"));
   const char *kind = json_string_value(json_object_get(body, "kind"));
   json_t *spec = json_object_get(body, "spec");
   json_t *aud = json_object_get(spec, "audiences");
   json_t *exp = json_object_get(spec, "expirationSeconds");
+  if (!json_is_object(body)) {
+    *status = drv_status_bad_request("the body is not an authentication.k8s.io/v1 TokenRequest");
+    return NULL;
+  }
   const char *bkind = NULL, *bname = NULL;
   _cleanup_free_ char *buid = NULL;
   _cleanup_free_ const char **auds = NULL;
@@ -304,13 +304,23 @@ enum MHD_Result drv_serve_token_request(drv_req *r)
   json_t *resp = json_pack("{s:s, s:s, s:{s:s, s:s, s:n}, s:o, s:{s:s, s:s}}", "kind", "TokenRequest", "apiVersion",
                            "authentication.k8s.io/v1", "metadata", "name", sa, "namespace", ns, "creationTimestamp",
                            "spec", ospec, "status", "token", tok, "expirationTimestamp", ts);
-  json_decref(body);
   json_decref(sao);
-  return drv_respond_json(r, 201, resp);
+  return resp;
 out:
-  json_decref(body);
   json_decref(sao);
-  return drv_respond_status(r, st);
+  *status = st;
+  return NULL;
+}
+
+enum MHD_Result drv_serve_token_request(drv_req *r)
+{
+  if (strcmp(r->method, "POST")) return drv_respond_status(r, drv_status_method_not_allowed(&treq_res, r->method));
+  json_t *st = NULL;
+  json_t *body = parse_body(r, &st);
+  if (!body) return drv_respond_status(r, st);
+  json_t *resp = drv_server_token_request(r->srv, r->route.ns, r->route.name, body, &st);
+  json_decref(body);
+  return resp ? drv_respond_json(r, 201, resp) : drv_respond_status(r, st);
 }
 
 enum MHD_Result drv_serve_token_review(drv_req *r, json_t *body)

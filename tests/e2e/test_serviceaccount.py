@@ -197,6 +197,31 @@ def test_admission(up):
     up.kubectl("delete", "pod", "nomount", "quietpod", "--wait=false")
 
 
+def test_token_secret(up):
+    """A Secret of type kubernetes.io/service-account-token gets a long-lived token bound to it."""
+    up.kubectl("create", "sa", "ci")
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+              "metadata": {"name": "ci-token", "annotations": {"kubernetes.io/service-account.name": "ci"}}}
+    up.kubectl("apply", "-f", "-", input=json.dumps(secret))
+
+    def filled():
+        d = json.loads(up.kubectl("get", "secret", "ci-token", "-o", "json").stdout)
+        return d if d.get("data", {}).get("token") else None
+    sec = wait_for(filled, timeout=15, what="the token controller fills ci-token")
+    data = sec["data"]
+    tok = base64.b64decode(data["token"]).decode()
+    assert base64.b64decode(data["namespace"]) == b"default"
+    assert base64.b64decode(data["ca.crt"]).startswith(b"-----BEGIN CERTIFICATE-----")
+    sa_uid = json.loads(up.kubectl("get", "sa", "ci", "-o", "json").stdout)["metadata"]["uid"]
+    assert sec["metadata"]["annotations"]["kubernetes.io/service-account.uid"] == sa_uid
+    c = claims(tok)
+    assert c["kubernetes.io"]["secret"]["name"] == "ci-token" and c["exp"] - c["iat"] == 2 ** 32
+    code, obj = whoami(up, tok)
+    assert code == 201 and obj["status"]["userInfo"]["username"] == "system:serviceaccount:default:ci"
+    up.kubectl("delete", "secret", "ci-token")
+    wait_for(lambda: whoami(up, tok)[0] == 401, timeout=10, what="the deleted Secret's token refused")
+
+
 def node_token(up):
     with open(os.path.join(up.dir, "tokens")) as f:
         for line in f:
