@@ -1,7 +1,7 @@
-/* SQLite backend: one table of current values (key, revisions, bytes), one of the recent
+/* SQLite backend: one table of current values (key, revisions, bytes) and one of the recent
  * history (the events of the newest revisions, for watches and paginated lists that span a
- * restart) and the global revision, in WAL mode with synchronous=FULL so a committed batch
- * survives a crash or power loss. */
+ * restart; its newest row carries the global revision), in WAL mode with synchronous=FULL so
+ * a committed batch survives a crash or power loss. */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -22,7 +22,7 @@ typedef struct sqlite_backend {
   pthread_mutex_t ckpt_mu;
   pthread_cond_t ckpt_cond;
   bool ckpt_stop, ckpt_started;
-  sqlite3_stmt *put, *del, *setrev;
+  sqlite3_stmt *put, *del;
   sqlite3_stmt *hput, *htrim;  /* history */
   uint64_t history, last_trim;
   char **enc_prefixes;
@@ -53,7 +53,12 @@ static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx,
   sqlite_backend *b = (sqlite_backend *)base;
   sqlite3_stmt *st = NULL;
   *rev = 0;
-  if (sqlite3_prepare_v2(b->db, "SELECT value FROM meta WHERE name='revision'", -1, &st, NULL))
+  /* The revision is the newest event's (the history keeps it: trimming leaves the newest);
+   * stores written before kept it in meta after every commit, and keep that row. */
+  if (sqlite3_prepare_v2(b->db,
+                         "SELECT max(coalesce((SELECT value FROM meta WHERE name='revision'), 0),"
+                         " coalesce((SELECT max(rev) FROM history), 0))",
+                         -1, &st, NULL))
     return sql_err(b->db, err, "read revision");
   if (sqlite3_step(st) == SQLITE_ROW) *rev = (uint64_t)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
@@ -71,6 +76,7 @@ static int sqlite_load(drv_store_backend *base, drv_store_load_fn fn, void *ctx,
     char *plain = NULL;
     size_t plen = 0;
     int r = open_value(b, key, data, len, &plain, &plen, err);
+    if (mrev > *rev) *rev = mrev;
     if (r == 0)
       r = fn(ctx, key, crev, mrev, plain ? plain : data ? data : "", plain ? plen : len, err);
     free(plain);
@@ -206,13 +212,7 @@ static int sqlite_commit(drv_store_backend *base, const drv_store_change *ch, si
     }
     b->last_trim = rev;
   }
-  sqlite3_bind_int64(b->setrev, 1, (sqlite3_int64)rev);
-  int rc = sqlite3_step(b->setrev);
-  sqlite3_reset(b->setrev);
-  if (rc != SQLITE_DONE) {
-    sql_err(b->db, err, "write revision");
-    goto fail;
-  }
+  /* the revision is not written per commit: it is the newest history row's (sqlite_load) */
   if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL)) {
     sql_err(b->db, err, "commit");
     goto fail;
@@ -270,7 +270,6 @@ static void sqlite_close(drv_store_backend *base)
   pthread_cond_destroy(&b->ckpt_cond);
   sqlite3_finalize(b->put);
   sqlite3_finalize(b->del);
-  sqlite3_finalize(b->setrev);
   sqlite3_finalize(b->hput);
   sqlite3_finalize(b->htrim);
   sqlite3_close(b->db);
@@ -304,8 +303,10 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
       "PRAGMA wal_autocheckpoint=0;"
       "PRAGMA busy_timeout=5000;"
       "PRAGMA cache_size=-65536;"
+      /* keyed by the key itself (WITHOUT ROWID): a write rewrites one leaf, not a row at the
+       * table's end plus its old page plus an index page (stores made before keep theirs) */
       "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL,"
-      " mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
+      " mod_rev INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS history(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
       " type INTEGER NOT NULL, create_rev INTEGER NOT NULL, value BLOB NOT NULL);"
@@ -321,8 +322,6 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
                          SQLITE_PREPARE_PERSISTENT, &b->put, NULL) ||
       sqlite3_prepare_v3(b->db, "DELETE FROM kv WHERE key = ?1", -1, SQLITE_PREPARE_PERSISTENT,
                          &b->del, NULL) ||
-      sqlite3_prepare_v3(b->db, "UPDATE meta SET value = ?1 WHERE name = 'revision'", -1,
-                         SQLITE_PREPARE_PERSISTENT, &b->setrev, NULL) ||
       sqlite3_prepare_v3(b->db, "INSERT OR REPLACE INTO history VALUES(?1, ?2, ?3, ?4, ?5)", -1,
                          SQLITE_PREPARE_PERSISTENT, &b->hput, NULL) ||
       sqlite3_prepare_v3(b->db, "DELETE FROM history WHERE rev <= ?1", -1,

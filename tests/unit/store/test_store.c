@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +453,63 @@ static void test_encryption(void **state)
 /* The kept history loads on its own thread after open: writes and a compaction right after
  * the restart go on beside it, and a watch from before the restart waits for it; what the new
  * writes pushed out of the ring (or compacted) is gone either way. */
+/* The revision survives a restart when the newest write was a delete (it is the newest history
+ * row's), and a store laid out before (rowid table, revision kept in meta) opens as it was. */
+static void test_revision_after_restart(void **state)
+{
+  fixture *f = *state;
+  uint64_t r;
+  assert_int_equal(put(f->s, "/a", "1", true, 0, NULL), 0);
+  assert_int_equal(put(f->s, "/b", "1", true, 0, NULL), 0);
+  assert_int_equal(del(f->s, "/b", 0), 0);
+  uint64_t rev = drv_store_revision(f->s);
+  drv_store_close(f->s);
+  drv_err err = {0};
+  drv_store_opts o = {.dir = f->dir, .history = 64};
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(drv_store_revision(f->s), rev);
+  assert_int_equal(put(f->s, "/c", "1", true, 0, &r), 0);
+  assert_int_equal(r, rev + 1);
+  drv_store_close(f->s);
+
+  /* the earlier layout, written as that code did */
+  char old[300];
+  snprintf(old, sizeof old, "%s/old", f->dir);
+  assert_int_equal(drv_mkdir_p(old, 0700, &err), 0);
+  _cleanup_free_ char *db = drv_asprintf("%s/store.db", old);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(h,
+                   "PRAGMA journal_mode=WAL;"
+                   "CREATE TABLE kv(key TEXT PRIMARY KEY, create_rev INTEGER NOT NULL,"
+                   " mod_rev INTEGER NOT NULL, value BLOB NOT NULL);"
+                   "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                   "CREATE TABLE history(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+                   " type INTEGER NOT NULL, create_rev INTEGER NOT NULL, value BLOB NOT NULL);"
+                   "INSERT INTO kv VALUES('/x', 3, 7, '{\"v\":\"x\"}');"
+                   "INSERT INTO history VALUES(7, '/x', 1, 3, '{\"v\":\"x\"}');"
+                   "INSERT INTO meta VALUES('revision', 9);",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(h);
+  o.dir = old;
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(drv_store_revision(f->s), 9);
+  drv_store_obj *obj;
+  assert_int_equal(drv_store_get(f->s, "/x", &obj), 0);
+  assert_int_equal(obj->mod_rev, 7);
+  drv_store_obj_unref(obj);
+  assert_int_equal(put(f->s, "/x", "2", false, 7, &r), 0);
+  assert_int_equal(r, 10);
+  drv_store_close(f->s);
+  assert_int_equal(drv_store_open(&o, &f->s, &err), 0);
+  assert_int_equal(drv_store_revision(f->s), 10);
+  assert_int_equal(drv_store_get(f->s, "/x", &obj), 0);
+  assert_int_equal(obj->mod_rev, 10);
+  drv_store_obj_unref(obj);
+}
+
 static void test_history_loads_beside_writes(void **state)
 {
   fixture *f = *state;
@@ -507,6 +565,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_concurrent_read_modify_write, setup, teardown),
       cmocka_unit_test_setup_teardown(test_encryption, setup, teardown),
       cmocka_unit_test_setup_teardown(test_history_loads_beside_writes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_revision_after_restart, setup, teardown),
   };
   return cmocka_run_group_tests_name("store_store", tests, NULL, NULL);
 }
