@@ -6,7 +6,8 @@
 # against etcd (Debian etcd-server, started here on loopback) in the same run; RSS with 100,000
 # pods; start time over them.
 # Env: DROVER_BIN (default build/drover), DURATION (seconds per wrk run, default 10),
-# PODS (default 100000), CONNS (default 64), GET_RATE, WRITE_RATE, LIST_RATE (paced loads).
+# PODS (default 100000), CONNS (default 64), GET_RATE, WRITE_RATE, LIST_RATE (paced loads),
+# ONLY (comma-separated cases to run: get,list,writes,watch,etcd,rss; default all of them).
 set -u
 cd "$(dirname "$0")/../.."
 DROVER=${DROVER_BIN:-$PWD/build/drover}
@@ -16,6 +17,8 @@ CONNS=${CONNS:-64}
 GET_RATE=${GET_RATE:-20000}
 WRITE_RATE=${WRITE_RATE:-10000}
 LIST_RATE=${LIST_RATE:-5000}
+ONLY=${ONLY:-get,list,writes,watch,etcd,rss}
+want() { case ",$ONLY," in *",$1,"*) return 0;; esac; return 1; }
 B=$PWD/bench/api
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk (scripts/deps.sh)"; exit 1; }
 
@@ -76,32 +79,41 @@ echo "drover API benchmark — $(date -u +%F), $(nproc) cores, kernel $(uname -r
 /usr/bin/python3 $B/tool.py seed 127.0.0.1 $PORT "$CA" "$TOKEN" pod p 1000 >/dev/null
 
 CM=/api/v1/namespaces/default/configmaps
-wrk_both "GET pod" $GET_RATE /api/v1/namespaces/default/pods/p-7 $B/get.lua
-wrk_both "LIST 100 pods (limit=100)" $LIST_RATE "/api/v1/namespaces/default/pods?limit=100" $B/get.lua
-wrk_both "LIST pods, label selector" $LIST_RATE "/api/v1/namespaces/default/pods?labelSelector=app%3Dbench&limit=50" $B/get.lua
-wrk_run "CREATE configmap (durable)" 0 $CM $B/create.lua configmap c
-wrk_run "CREATE configmap (durable)" $WRITE_RATE $CM $B/create.lua configmap cp
-CONNS_SAVED=$CONNS; CONNS=16
-wrk_run "CREATE configmap, 16 connections" 0 $CM $B/create.lua configmap c16
-CONNS=$CONNS_SAVED
-wrk_both "UPDATE configmap (PUT, durable)" $WRITE_RATE $CM $B/update.lua put 1000 u
-wrk_both "PATCH configmap (merge, durable)" $WRITE_RATE $CM $B/update.lua patch 1000 u
-/usr/bin/python3 $B/tool.py fsyncprobe "$TMP/data"
-/usr/bin/python3 $B/tool.py watchfan 127.0.0.1 $PORT "$CA" "$TOKEN" 100 500
+if want get; then
+  wrk_both "GET pod" $GET_RATE /api/v1/namespaces/default/pods/p-7 $B/get.lua
+fi
+if want list; then
+  wrk_both "LIST 100 pods (limit=100)" $LIST_RATE "/api/v1/namespaces/default/pods?limit=100" $B/get.lua
+  wrk_both "LIST pods, label selector" $LIST_RATE "/api/v1/namespaces/default/pods?labelSelector=app%3Dbench&limit=50" $B/get.lua
+fi
+if want writes; then
+  wrk_run "CREATE configmap (durable)" 0 $CM $B/create.lua configmap c
+  wrk_run "CREATE configmap (durable)" $WRITE_RATE $CM $B/create.lua configmap cp
+  CONNS_SAVED=$CONNS; CONNS=16
+  wrk_run "CREATE configmap, 16 connections" 0 $CM $B/create.lua configmap c16
+  CONNS=$CONNS_SAVED
+  wrk_both "UPDATE configmap (PUT, durable)" $WRITE_RATE $CM $B/update.lua put 1000 u
+  wrk_both "PATCH configmap (merge, durable)" $WRITE_RATE $CM $B/update.lua patch 1000 u
+  /usr/bin/python3 $B/tool.py fsyncprobe "$TMP/data"
+fi
+want watch && /usr/bin/python3 $B/tool.py watchfan 127.0.0.1 $PORT "$CA" "$TOKEN" 100 500
 
-# etcd, same machine, same wrk, raw durable puts through its HTTP gateway
-EPORT=$(free_port); EPEER=$(free_port)
-etcd --data-dir "$TMP/etcd" --listen-client-urls http://127.0.0.1:$EPORT --advertise-client-urls http://127.0.0.1:$EPORT \
-  --listen-peer-urls http://127.0.0.1:$EPEER --initial-advertise-peer-urls http://127.0.0.1:$EPEER \
-  --initial-cluster default=http://127.0.0.1:$EPEER >"$TMP/etcd.log" 2>&1 &
-ETCD_PID=$!
-for _ in $(seq 1 300); do curl -sf http://127.0.0.1:$EPORT/health >/dev/null 2>&1 && break; sleep 0.02; done
-out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s $B/etcdput.lua "http://127.0.0.1:$EPORT" 2>&1)
-printf "%-34s %-9s %8s req/s   p50 %8s   p99 %8s\n" "etcd 3.4 put (durable, raw KV)" max \
-  "$(echo "$out" | awk '/Requests\/sec/{printf "%.0f", $2}')" "$(echo "$out" | awk '$1=="50%"{print $2}')" \
-  "$(echo "$out" | awk '$1=="99%"{print $2}')"
-kill $ETCD_PID; wait $ETCD_PID 2>/dev/null; ETCD_PID=""
+if want etcd; then
+  # etcd, same machine, same wrk, raw durable puts through its HTTP gateway
+  EPORT=$(free_port); EPEER=$(free_port)
+  etcd --data-dir "$TMP/etcd" --listen-client-urls http://127.0.0.1:$EPORT --advertise-client-urls http://127.0.0.1:$EPORT \
+    --listen-peer-urls http://127.0.0.1:$EPEER --initial-advertise-peer-urls http://127.0.0.1:$EPEER \
+    --initial-cluster default=http://127.0.0.1:$EPEER >"$TMP/etcd.log" 2>&1 &
+  ETCD_PID=$!
+  for _ in $(seq 1 300); do curl -sf http://127.0.0.1:$EPORT/health >/dev/null 2>&1 && break; sleep 0.02; done
+  out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s $B/etcdput.lua "http://127.0.0.1:$EPORT" 2>&1)
+  printf "%-34s %-9s %8s req/s   p50 %8s   p99 %8s\n" "etcd 3.4 put (durable, raw KV)" max \
+    "$(echo "$out" | awk '/Requests\/sec/{printf "%.0f", $2}')" "$(echo "$out" | awk '$1=="50%"{print $2}')" \
+    "$(echo "$out" | awk '$1=="99%"{print $2}')"
+  kill $ETCD_PID; wait $ETCD_PID 2>/dev/null; ETCD_PID=""
+fi
 
+want rss || exit 0
 # memory with $PODS pods, then start time over that store
 /usr/bin/python3 $B/tool.py seed 127.0.0.1 $PORT "$CA" "$TOKEN" pod big "$PODS"
 RSS=$(awk '/VmRSS/{print $2}' /proc/$SRV_PID/status)

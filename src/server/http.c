@@ -3,7 +3,10 @@
  * the in-flight and rate limits (429), then routing to the handler files. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +18,45 @@
 #include "server/internal.h"
 
 /* ---- responses ---- */
+
+/* libmicrohttpd sends a response's header and body as two TLS records (two sends, and TCP_CORK
+ * set and cleared around them). For a small response in one buffer the records are held in the
+ * TLS session (gnutls_record_cork) and go out as one when the response is complete
+ * (tls_flush from on_completed): one record, one send, one segment for the client to read. */
+#define CORK_MAX (16 * 1024)
+
+static void tls_cork(drv_req *r, size_t body_len)
+{
+  if (body_len > CORK_MAX || r->tls_corked) return;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (!ci || !ci->tls_session) return;
+  gnutls_record_cork((gnutls_session_t)ci->tls_session);
+  r->tls_corked = ci->tls_session;
+}
+
+static void tls_flush(drv_req *r, bool wait)
+{
+  gnutls_session_t ses = r->tls_corked;
+  r->tls_corked = NULL;
+  if (!ses) return;
+  /* the socket is non-blocking: a full send buffer (a client not reading) is waited out for a
+   * while, as libmicrohttpd's own timeout would */
+  int fd = gnutls_transport_get_int(ses);
+  for (int tries = 0; tries < 600; tries++) {
+    int rc = gnutls_record_uncork(ses, 0);
+    if (rc >= 0) {
+      /* libmicrohttpd set TCP_CORK for the header and, thinking the body went out behind it,
+       * only set TCP_NODELAY after: clear the cork, or the record waits 200 ms in the kernel */
+      int off = 0;
+      setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+      return;
+    }
+    if (!wait || (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED)) return;
+    struct pollfd p = {fd, POLLOUT, 0};
+    poll(&p, 1, 1000);
+  }
+}
 
 static void add_common_headers(drv_req *r, struct MHD_Response *resp)
 {
@@ -47,6 +89,7 @@ enum MHD_Result drv_respond_bytes(drv_req *r, int code, const char *ctype, char 
     return MHD_NO;
   }
   MHD_add_response_header(resp, "Content-Type", ctype);
+  tls_cork(r, len);
   return drv_respond_response(r, code, resp);
 }
 
@@ -81,6 +124,7 @@ enum MHD_Result drv_respond_obj(drv_req *r, int code, drv_store_obj *o)
     return MHD_NO;
   }
   MHD_add_response_header(resp, "Content-Type", "application/json");
+  tls_cork(r, o->len);
   return drv_respond_response(r, code, resp);
 }
 
@@ -232,6 +276,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   drv_server *s = cls;
   drv_req *r = *con_cls;
   if (!r) return;
+  tls_flush(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
   if (r->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
   drv_buf_free(&r->body);
   json_decref(r->warnings);
