@@ -23,6 +23,7 @@ typedef struct sqlite_backend {
   pthread_cond_t ckpt_cond;
   bool ckpt_stop, ckpt_started;
   sqlite3_stmt *put, *del;
+  sqlite3_stmt *begin, *commit; /* prepared once: not parsed again for every batch */
   sqlite3_stmt *hput, *htrim;  /* history */
   uint64_t history, last_trim;
   char **enc_prefixes;
@@ -152,7 +153,9 @@ static int sqlite_commit(drv_store_backend *base, const drv_store_change *ch, si
                          uint64_t rev, drv_err *err)
 {
   sqlite_backend *b = (sqlite_backend *)base;
-  if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) return sql_err(b->db, err, "begin");
+  int brc = sqlite3_step(b->begin);
+  sqlite3_reset(b->begin);
+  if (brc != SQLITE_DONE) return sql_err(b->db, err, "begin");
   for (size_t i = 0; i < n; i++) {
     sqlite3_stmt *st = ch[i].data ? b->put : b->del;
     _cleanup_free_ char *sealed = NULL;
@@ -213,7 +216,9 @@ static int sqlite_commit(drv_store_backend *base, const drv_store_change *ch, si
     b->last_trim = rev;
   }
   /* the revision is not written per commit: it is the newest history row's (sqlite_load) */
-  if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL)) {
+  int crc = sqlite3_step(b->commit);
+  sqlite3_reset(b->commit);
+  if (crc != SQLITE_DONE) {
     sql_err(b->db, err, "commit");
     goto fail;
   }
@@ -272,6 +277,8 @@ static void sqlite_close(drv_store_backend *base)
   sqlite3_finalize(b->del);
   sqlite3_finalize(b->hput);
   sqlite3_finalize(b->htrim);
+  sqlite3_finalize(b->begin);
+  sqlite3_finalize(b->commit);
   sqlite3_close(b->db);
   drv_strv_free(b->enc_prefixes);
   free(b->path);
@@ -324,6 +331,9 @@ int drv_store_sqlite_open(const char *dir, const char *const *enc_prefixes,
                          &b->del, NULL) ||
       sqlite3_prepare_v3(b->db, "INSERT OR REPLACE INTO history VALUES(?1, ?2, ?3, ?4, ?5)", -1,
                          SQLITE_PREPARE_PERSISTENT, &b->hput, NULL) ||
+      sqlite3_prepare_v3(b->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &b->begin,
+                         NULL) ||
+      sqlite3_prepare_v3(b->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &b->commit, NULL) ||
       sqlite3_prepare_v3(b->db, "DELETE FROM history WHERE rev <= ?1", -1,
                          SQLITE_PREPARE_PERSISTENT, &b->htrim, NULL)) {
     sql_err(b->db, err, "prepare statements");
