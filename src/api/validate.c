@@ -387,6 +387,10 @@ static void by_kind(vctx *v, const drv_api_resource *res, const json_t *obj)
       json_t *d = json_object_get(obj, "data");
       if (!json_object_get(d, "tls.crt")) v_required(v, "data[tls.crt]", NULL);
       if (!json_object_get(d, "tls.key")) v_required(v, "data[tls.key]", NULL);
+    } else if (t && !strcmp(t, "kubernetes.io/service-account-token")) { /* the token controller's */
+      json_t *ann = drv_json_get((json_t *)obj, "metadata.annotations");
+      const char *n = json_string_value(json_object_get(ann, "kubernetes.io/service-account.name"));
+      if (!n || !*n) v_required(v, "metadata.annotations[kubernetes.io/service-account.name]", NULL);
     }
   } else if (!strcmp(k, "HorizontalPodAutoscaler")) hpa(v, obj);
   else if (!strcmp(k, "Node")) node(v, obj);

@@ -1,6 +1,8 @@
 /* drover's controllers: Deployment, ReplicaSet, garbage collector, namespace, node
- * lifecycle, node IPAM (pod CIDRs), Service (ClusterIP allocation) and
- * Endpoints/EndpointSlices. They read through shared informers and write through an API
+ * lifecycle, node IPAM (pod CIDRs), Service (ClusterIP repair: the server allocates them),
+ * Endpoints/EndpointSlices, service accounts (`default` in each namespace), the root CA
+ * publisher (kube-root-ca.crt) and the token controller (service account token Secrets).
+ * They read through shared informers and write through an API
  * client, so the same code drives drover's server in-process or any Kubernetes-API server
  * over HTTP.
  *

@@ -220,6 +220,10 @@ def test_token_secret(up):
     assert code == 201 and obj["status"]["userInfo"]["username"] == "system:serviceaccount:default:ci"
     up.kubectl("delete", "secret", "ci-token")
     wait_for(lambda: whoami(up, tok)[0] == 401, timeout=10, what="the deleted Secret's token refused")
+    # such a Secret must name its service account
+    bad = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "x"}}
+    p = up.kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
+    assert p.returncode != 0 and "metadata.annotations[kubernetes.io/service-account.name]: Required value" in p.stderr
 
 
 def node_token(up):
