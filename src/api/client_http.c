@@ -146,9 +146,8 @@ static int http_call(drv_api_client *c, const drv_api_request *req, json_t **out
   drv_http_client *hc = pool_get(h);
   int r = drv_http_do(hc, &rq, &rs, err);
   pool_put(h, hc);
-  if (r < 0) {
+  if (r < 0) { /* the HTTP client's message names the method and URL already */
     drv_http_response_free(&rs);
-    drv_err_prefix(err, "%s %s", method, url);
     return DRV_API_ETRANSPORT;
   }
   if (rs.status >= 400 || rs.status < 200) {

@@ -154,3 +154,22 @@ def test_runtime_exec_error_names_its_cause_once():
     finally:
         subprocess.run([RUNTIME, "--root", root, "delete", "--force", cid], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_unreachable_server_error_names_the_url_once(tmp_path):
+    # "register node `n`: POST https://…/api/v1/nodes?…: POST https://…/api/v1/nodes?…: connect
+    # to 127.0.0.1 port 1: Connection refused": the API client prefixed what the HTTP client's
+    # message already said
+    log = open(tmp_path / "agent.log", "w+")
+    p = subprocess.Popen([DROVER, "agent", "--data-dir", str(tmp_path / "d"), "--server", "https://127.0.0.1:1",
+                          "--token", "x", "--node-name", f"unreach-{os.getpid()}", "--listen", "127.0.0.1:0"],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        text = agentlib.wait_for(lambda: [l for l in open(tmp_path / "agent.log") if "Connection refused" in l],
+                                 timeout=20, what="the agent's first connection error")[0]
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+        log.close()
+    assert "retrying" in text and text.count("https://127.0.0.1:1/api/v1/nodes") == 1, text
+    assert p.returncode != 0
