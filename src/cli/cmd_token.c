@@ -63,7 +63,24 @@ int drv_cmd_token(int argc, char **argv)
   }
   const char *sub = optind < argc ? argv[optind] : NULL;
   drv_err err = {0};
-  if (drv_mkdir_p(dir, 0700, &err) < 0) {
+  if (sub && strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "revoke")) {
+    fprintf(stderr, "drover token: unknown subcommand `%s`\n", sub);
+    usage(stderr);
+    return 2;
+  }
+  if (sub && !strcmp(sub, "create") && !flag_user && optind + 1 >= argc && !node && !sa) {
+    /* an "admin" without groups would be made: not the administrator, only a look-alike */
+    fprintf(stderr, "drover token create: name the identity (USER, --user USER, --node NAME or "
+                    "--serviceaccount NS:NAME)\n");
+    return 2;
+  }
+  /* Only printing or creating a token makes the data dir; a list or revoke of a dir that is
+   * not there (a typo in --data-dir) says so instead of answering for an empty one. */
+  if (sub && strcmp(sub, "create") && !drv_path_exists(dir)) {
+    fprintf(stderr, "drover token %s: data dir `%s` does not exist\n", sub, dir);
+    return 1;
+  }
+  if ((!sub || !strcmp(sub, "create")) && drv_mkdir_p(dir, 0700, &err) < 0) {
     fprintf(stderr, "drover token: %s\n", err.msg);
     return 1;
   }

@@ -173,3 +173,18 @@ def test_unreachable_server_error_names_the_url_once(tmp_path):
         log.close()
     assert "retrying" in text and text.count("https://127.0.0.1:1/api/v1/nodes") == 1, text
     assert p.returncode != 0
+
+
+def test_token_verbs_refuse_what_they_cannot_mean(tmp_path):
+    # `drover token create` without a name made a groupless "admin" (a look-alike of the
+    # administrator); list, revoke or a misspelt subcommand created the data dir they were given
+    d = tmp_path / "data"
+    p = run(DROVER, "token", "create", "--data-dir", str(d), check=False)
+    assert p.returncode == 2 and "name the identity" in p.stderr, p.stderr
+    for args in (["list"], ["revoke", "bob"], ["lsit"]):
+        p = run(DROVER, "token", *args, "--data-dir", str(d), check=False)
+        assert p.returncode != 0 and p.stderr, args
+    assert "does not exist" in run(DROVER, "token", "list", "--data-dir", str(d), check=False).stderr
+    assert not d.exists()
+    admin = run(DROVER, "token", "--data-dir", str(d)).stdout.strip()
+    assert admin and "system:masters" in run(DROVER, "token", "list", "--data-dir", str(d)).stdout
