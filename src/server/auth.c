@@ -126,6 +126,8 @@ static void fill_user(const token *t, drv_auth_user *u)
 {
   snprintf(u->name, sizeof u->name, "%s", t->user);
   u->ngroups = 0;
+  u->uid[0] = 0;
+  u->nextra = 0;
   if (!t->groups) {
     add_group(u, DRV_AUTH_MASTERS, strlen(DRV_AUTH_MASTERS));
   } else if (strcmp(t->groups, "-") != 0) {

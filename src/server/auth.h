@@ -19,11 +19,17 @@ typedef struct drv_auth drv_auth;
 #define DRV_AUTH_NODES "system:nodes"
 #define DRV_AUTH_NODE_PREFIX "system:node:"
 
+#define DRV_AUTH_MAX_EXTRA 4
+
 /* Who a request comes from. */
 typedef struct drv_auth_user {
   char name[256];
   char groups[DRV_AUTH_MAX_GROUPS][128];
   int ngroups;
+  char uid[64];                            /* "" when the identity has none */
+  char extra[DRV_AUTH_MAX_EXTRA][2][256];  /* key, value: what a service account token says
+                                              (credential id, pod name and uid) */
+  int nextra;
 } drv_auth_user;
 
 bool drv_auth_user_in_group(const drv_auth_user *u, const char *group);

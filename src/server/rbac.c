@@ -16,6 +16,7 @@
 #include "server/internal.h"
 #include "server/ops.h"
 #include "server/protobuf.h"
+#include "server/tokenrequest.h"
 
 /* ---- request attributes ---- */
 
@@ -361,6 +362,23 @@ static json_t *groups_json(const drv_auth_user *u)
   return g;
 }
 
+/* authentication.k8s.io/v1 UserInfo: username, uid, groups, extra (key → [values]). */
+json_t *drv_server_user_info(const drv_auth_user *u)
+{
+  json_t *ui = json_pack("{s:s, s:o}", "username", u->name, "groups", groups_json(u));
+  if (u->uid[0]) json_object_set_new(ui, "uid", json_string(u->uid));
+  if (u->nextra) {
+    json_t *ex = json_object();
+    for (int i = 0; i < u->nextra; i++) {
+      json_t *vals = json_object_get(ex, u->extra[i][0]);
+      if (!vals) json_object_set_new(ex, u->extra[i][0], vals = json_array());
+      json_array_append_new(vals, json_string(u->extra[i][1]));
+    }
+    json_object_set_new(ui, "extra", ex);
+  }
+  return ui;
+}
+
 static json_t *read_body(drv_req *r, json_t **status)
 {
   json_t *b = NULL;
@@ -466,8 +484,7 @@ enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled)
   json_t *body = read_body(r, &st);
   if (!body) return drv_respond_status(r, st);
   if (!strcmp(res->kind, "SelfSubjectReview")) {
-    json_t *ui = json_pack("{s:s, s:o}", "username", me->name, "groups", groups_json(me));
-    json_object_set_new(body, "status", json_pack("{s:o}", "userInfo", ui));
+    json_object_set_new(body, "status", json_pack("{s:o}", "userInfo", drv_server_user_info(me)));
     json_object_set_new(body, "apiVersion", json_string("authentication.k8s.io/v1"));
     json_object_set_new(body, "kind", json_string("SelfSubjectReview"));
     if (!json_is_object(json_object_get(body, "metadata"))) json_object_set_new(body, "metadata", json_object());

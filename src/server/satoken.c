@@ -51,6 +51,14 @@ static void add_group(drv_auth_user *u, const char *g)
     snprintf(u->groups[u->ngroups++], sizeof u->groups[0], "%s", g);
 }
 
+static void add_extra(drv_auth_user *u, const char *key, const char *prefix, const char *value)
+{
+  if (u->nextra >= DRV_AUTH_MAX_EXTRA) return;
+  snprintf(u->extra[u->nextra][0], sizeof u->extra[0][0], "%s", key);
+  snprintf(u->extra[u->nextra][1], sizeof u->extra[0][1], "%s%s", prefix, value);
+  u->nextra++;
+}
+
 /* A name and uid claim ({name, uid}) into fixed fields; false when missing or too long. */
 static bool copy_ref(const json_t *ref, char *name, size_t nsize, char *uid, size_t usize)
 {
@@ -100,6 +108,8 @@ int drv_satoken_verify(const drv_jwt_key *k, const char *issuer, const char *aud
   } else {
     memcpy(out->ns, ns, strlen(ns) + 1);
     if (bkind) snprintf(out->bound_kind, sizeof out->bound_kind, "%s", bkind);
+    const char *jti = json_string_value(json_object_get(c, "jti"));
+    if (jti && strlen(jti) < sizeof out->jti) memcpy(out->jti, jti, strlen(jti) + 1);
     out->exp = json_integer_value(exp);
     out->nbf = nbf ? json_integer_value(nbf) : 0;
     _cleanup_free_ char *want = drv_asprintf(DRV_SA_PREFIX "%s:%s", ns, out->sa);
@@ -134,6 +144,17 @@ int drv_satoken_check(const drv_satoken_claims *c, long long now, drv_satoken_lo
   if (n < 0 || (size_t)n >= sizeof u->name) return drv_error(err, ENAMETOOLONG, "token's user name is too long");
   memcpy(u->name, name, (size_t)n + 1);
   u->ngroups = 0;
+  snprintf(u->uid, sizeof u->uid, "%s", c->sa_uid);
+  u->nextra = 0;
+  if (c->jti[0]) add_extra(u, "authentication.kubernetes.io/credential-id", "JTI=", c->jti);
+  const char *bk = !strcmp(c->bound_kind, "Pod") ? "pod" : !strcmp(c->bound_kind, "Node") ? "node" : NULL;
+  if (bk) {
+    char key[64];
+    snprintf(key, sizeof key, "authentication.kubernetes.io/%s-name", bk);
+    add_extra(u, key, "", c->bound_name);
+    snprintf(key, sizeof key, "authentication.kubernetes.io/%s-uid", bk);
+    add_extra(u, key, "", c->bound_uid);
+  }
   add_group(u, DRV_SA_GROUP);
   char nsg[128];
   snprintf(nsg, sizeof nsg, DRV_SA_GROUP ":%s", c->ns);

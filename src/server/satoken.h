@@ -39,6 +39,7 @@ typedef int (*drv_satoken_lookup_fn)(void *ud, const char *kind, const char *ns,
 typedef struct drv_satoken_claims {
   char ns[64], sa[254], sa_uid[64];
   char bound_kind[8], bound_name[254], bound_uid[64]; /* bound_kind "" when unbound */
+  char jti[64];                                       /* "" when the token has none */
   long long exp, nbf;
 } drv_satoken_claims;
 
@@ -48,8 +49,10 @@ int drv_satoken_verify(const drv_jwt_key *k, const char *issuer, const char *aud
                        drv_satoken_claims *c, drv_err *err);
 /* The checks that depend on now and the store: exp/nbf (60 s skew), the service account and
  * the bound object existing with their uids. 0 and *u filled (user
- * system:serviceaccount:NS:NAME, groups system:serviceaccounts, system:serviceaccounts:NS,
- * system:authenticated), or -1 and err saying why. */
+ * system:serviceaccount:NS:NAME with the service account's uid, groups system:serviceaccounts,
+ * system:serviceaccounts:NS, system:authenticated, and Kubernetes' extra fields
+ * authentication.kubernetes.io/credential-id JTI=..., pod-name, pod-uid, node-name, node-uid),
+ * or -1 and err saying why. */
 int drv_satoken_check(const drv_satoken_claims *c, long long now, drv_satoken_lookup_fn lookup, void *ud,
                       drv_auth_user *u, drv_err *err);
 /* Both. */

@@ -373,10 +373,7 @@ enum MHD_Result drv_serve_token_review(drv_req *r, json_t *body)
   }
   json_t *status;
   if (ok) {
-    json_t *groups = json_array();
-    for (int g = 0; g < u.ngroups; g++) json_array_append_new(groups, json_string(u.groups[g]));
-    status = json_pack("{s:b, s:{s:s, s:o}, s:[s]}", "authenticated", 1, "user", "username", u.name, "groups", groups,
-                       "audiences", matched);
+    status = json_pack("{s:b, s:o, s:[s]}", "authenticated", 1, "user", drv_server_user_info(&u), "audiences", matched);
   } else {
     drv_log_debug("token review: %s", err.msg);
     status = json_pack("{s:b, s:s}", "authenticated", 0, "error", "[invalid bearer token, token lookup failed]");

@@ -149,6 +149,14 @@ def test_pod_token_volume(up):
     # the pod's token authenticates from the host as the pod's service account
     code, obj = whoami(up, tok)
     assert code == 201 and obj["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
+    ui = obj["status"]["userInfo"]
+    sa_uid = json.loads(up.kubectl("get", "sa", "default", "-o", "json").stdout)["metadata"]["uid"]
+    assert ui["uid"] == sa_uid, ui
+    assert ui["extra"]["authentication.kubernetes.io/pod-name"] == ["tokpod"], ui
+    assert ui["extra"]["authentication.kubernetes.io/pod-uid"] == [pod_uid], ui
+    assert ui["extra"]["authentication.kubernetes.io/credential-id"] == ["JTI=" + c["jti"]], ui
+    who = up.kubectl("--token", tok, "auth", "whoami").stdout
+    assert "authentication.kubernetes.io/pod-name" in who and "tokpod" in who, who
     # ... until the pod is gone
     up.kubectl("delete", "pod", "tokpod", "--wait=true")
     wait_for(lambda: whoami(up, tok)[0] == 401, timeout=10, what="the deleted pod's token refused")

@@ -71,6 +71,13 @@ static void test_valid(void **state)
   assert_string_equal(u.groups[0], "system:serviceaccounts");
   assert_string_equal(u.groups[1], "system:serviceaccounts:ns1");
   assert_string_equal(u.groups[2], "system:authenticated");
+  assert_string_equal(u.uid, "sa-uid-1");
+  assert_int_equal(u.nextra, 3);
+  assert_string_equal(u.extra[0][0], "authentication.kubernetes.io/credential-id");
+  assert_int_equal(strncmp(u.extra[0][1], "JTI=", 4), 0);
+  assert_string_equal(u.extra[1][0], "authentication.kubernetes.io/pod-name");
+  assert_string_equal(u.extra[1][1], "web-0");
+  assert_string_equal(u.extra[2][1], "pod-uid-1");
   /* verified once, checked again against the store: the fields kept */
   drv_satoken_claims c0;
   assert_int_equal(drv_satoken_verify(k, DRV_SA_ISSUER, AUD, tok, &c0, &err), 0);
