@@ -121,10 +121,16 @@ static void accept_new(drv_acceptor *a)
     while (i < a->np && a->p[i].fd >= 0) i++;
     if (i == a->np) {
       if (a->np == ACCEPT_MAX_PENDING) {
-        close(fd);
-        continue;
+        /* Full of connections that sent nothing: the oldest goes, not the newcomer. Refusing
+         * new ones let 1,100 idle sockets lock every client out (10 s, again and again). */
+        i = 0;
+        for (size_t j = 1; j < a->np; j++)
+          if (a->p[j].since_ms < a->p[i].since_ms) i = j;
+        epoll_ctl(a->ep, EPOLL_CTL_DEL, a->p[i].fd, NULL);
+        close(a->p[i].fd);
+      } else {
+        a->p = drv_realloc(a->p, ++a->np * sizeof *a->p);
       }
-      a->p = drv_realloc(a->p, ++a->np * sizeof *a->p);
     }
     a->p[i] = (pending){.fd = fd, .addr = ss, .addrlen = sl, .since_ms = drv_now_ms()};
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = i + 2};

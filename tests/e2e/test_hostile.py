@@ -188,3 +188,27 @@ def test_token_verbs_refuse_what_they_cannot_mean(tmp_path):
     assert not d.exists()
     admin = run(DROVER, "token", "--data-dir", str(d)).stdout.strip()
     assert admin and "system:masters" in run(DROVER, "token", "list", "--data-dir", str(d)).stdout
+
+
+def test_idle_connections_do_not_lock_clients_out(server):
+    # connections that never send a byte wait (10 s) for their first one; with 1,024 of them
+    # waiting every new connection was closed at once: 1,100 idle sockets from anyone, no token
+    # needed, kept kubectl out for 10 s at a time
+    import resource
+    import socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1400:
+        pytest.skip(f"needs 1400 open files, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1400) if hard == resource.RLIM_INFINITY else hard, hard))
+    idle = []
+    try:
+        for _ in range(1100):
+            idle.append(socket.create_connection(("127.0.0.1", server.port)))
+        t0 = time.time()
+        code, _ = server.http("GET", "/healthz", timeout=20)
+        took = time.time() - t0
+        assert code == 200 and took < 3, f"{code} after {took:.1f} s"
+    finally:
+        for s in idle:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
