@@ -201,6 +201,8 @@ static void prefer_init_error(int fd, drv_err *err)
   drv_sync_msg m;
   memset(&m, 0, sizeof m);
   ssize_t n = recv(fd, &m, sizeof m - 1, MSG_DONTWAIT);
+  /* A peer gone with our messages unread reports a reset once, before what it sent. */
+  if (n < 0 && errno == ECONNRESET) n = recv(fd, &m, sizeof m - 1, MSG_DONTWAIT);
   if (n >= (ssize_t)offsetof(drv_sync_msg, text) && m.type == DRV_SYNC_ERROR) {
     drv_error(err, 0, "%s", m.text);
     err->errnum = m.value;

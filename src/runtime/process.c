@@ -122,9 +122,12 @@ int drv_sync_recv_fds(int fd, drv_sync_msg *m, int *passed, int npassed, drv_err
   struct msghdr msg = {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
   ssize_t n;
+  bool reset = false;
+  /* A peer that exited with our messages unread (the init fails before it reads GO) leaves a
+   * reset, reported once before the messages it sent, its ERROR among them: read on. */
   do
     n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
   struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
   if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
     size_t got_n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);

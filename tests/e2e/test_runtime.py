@@ -283,9 +283,11 @@ def test_bad_config_clear_error_nothing_left(env, case):
     elif case == "args":
         env.edit(b, lambda c: c["process"].update(args=[]))
     elif case == "mount":
-        # fails inside the init, after the cgroup and the namespaces exist
+        # fails inside the init, after the cgroup and the namespaces exist (a name of this run:
+        # a fixed one was once made on the host by something else running at the same time)
+        src = f"/nonexistent-src-{os.getpid()}-{time.monotonic_ns()}"
         env.edit(b, lambda c: c["mounts"].insert(0, {"destination": "/mnt", "type": "bind",
-                                                      "source": "/nonexistent-src", "options": ["bind"]}))
+                                                      "source": src, "options": ["bind"]}))
     cid = env.new_id()
     before = mounts_now(b)
     p = env.rt("create", "--bundle", b, cid, check=False)
