@@ -23,7 +23,7 @@
  * set and cleared around them). For a small response in one buffer the records are held in the
  * TLS session (gnutls_record_cork) and go out as one when the response is complete
  * (tls_flush from on_completed): one record, one send, one segment for the client to read. */
-#define CORK_MAX (16 * 1024)
+#define CORK_MAX (8 * 1024) /* with the header: one record (16 KiB at most) */
 
 static void tls_cork(drv_req *r, size_t body_len)
 {
