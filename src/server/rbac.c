@@ -133,6 +133,34 @@ static json_t *node_forbidden(const drv_authz_attrs *a, const char *node, const 
   return st;
 }
 
+#define MIRROR_ANNOTATION "kubernetes.io/config.mirror"
+
+/* A node's pod create: a mirror pod naming no service account, as NodeRestriction admits.
+ * Otherwise a node would make a pod of its own run as any service account and then ask that
+ * account's token bound to it. */
+static json_t *node_pod_create_restrict(drv_req *r, const char *node)
+{
+  json_t *b = drv_pb_is_protobuf(drv_req_header(r, "Content-Type"))
+                  ? drv_pb_decode(r->body.data, r->body.len, NULL)
+                  : drv_json_parse(r->body.data, r->body.len, NULL);
+  const char *sa = drv_json_get_str(b, "spec.serviceAccountName"), *dep = drv_json_get_str(b, "spec.serviceAccount");
+  bool mirror = json_object_get(drv_json_get(b, "metadata.annotations"), MIRROR_ANNOTATION) != NULL;
+  _cleanup_free_ char *msg = NULL;
+  if (!mirror)
+    msg = drv_asprintf("pod does not have \"" MIRROR_ANNOTATION "\" annotation, node \"%s\" can only create mirror pods",
+                       node);
+  else if ((sa && *sa) || (dep && *dep))
+    msg = drv_asprintf("node \"%s\" can not create pods that reference a service account", node);
+  json_decref(b);
+  return msg ? drv_status_failure(403, "Forbidden", msg) : NULL;
+}
+
+/* The pod a node asks a token for is a mirror pod: it runs as no service account. */
+static bool is_mirror(const json_t *pod)
+{
+  return json_object_get(drv_json_get(pod, "metadata.annotations"), MIRROR_ANNOTATION) != NULL;
+}
+
 /* A node asks a service account token: only bound to a pod of its own that runs as that
  * service account (Kubernetes' Node authorizer and NodeRestriction). */
 static json_t *node_token_restrict(drv_req *r, const drv_authz_attrs *a, const char *node)
@@ -155,6 +183,9 @@ static json_t *node_token_restrict(drv_req *r, const drv_authz_attrs *a, const c
   if (!bound || strcmp(bound, node)) {
     _cleanup_free_ char *what = drv_asprintf("tokens bound to pods of other nodes (\"%s\" is on \"%s\")", pname,
                                              bound ? bound : "");
+    st = node_forbidden(a, node, what, a->name);
+  } else if (is_mirror(pod)) {
+    _cleanup_free_ char *what = drv_asprintf("tokens bound to mirror pods (\"%s\" runs as no service account)", pname);
     st = node_forbidden(a, node, what, a->name);
   } else if (strcmp(sa ? sa : "default", a->name)) {
     _cleanup_free_ char *what = drv_asprintf("tokens of service accounts its pods do not run as (\"%s\" runs as \"%s\")",
@@ -205,6 +236,7 @@ static json_t *node_restrict(drv_req *r, const drv_auth_user *u, const drv_authz
   if (!a->group[0] && !strcmp(a->resource, "pods") && create) {
     _cleanup_free_ char *bound = body_field(r, "spec.nodeName");
     if (!bound || strcmp(bound, node)) return node_forbidden(a, node, "pods of other nodes", NULL);
+    return node_pod_create_restrict(r, node);
   }
   return NULL;
 }

@@ -266,6 +266,40 @@ def test_node_restriction(up):
     up.kubectl("delete", "pod", "mine", "theirs", "--wait=false")
 
 
+def test_node_cannot_make_pods_run_as_service_accounts(up):
+    """A node may create only mirror pods naming no service account (NodeRestriction), and no
+    token is minted bound to a mirror pod: else a node would create a pod of its own running
+    as any service account and ask that account's token."""
+    ntok = node_token(up)
+    up.kubectl("create", "serviceaccount", "sat-admin")
+    spec = {"nodeName": NODE, "containers": [{"name": "c", "image": IMAGE, "command": ["true"]}],
+            "restartPolicy": "Never", "terminationGracePeriodSeconds": 1}
+
+    def create(name, annotations, **extra):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "annotations": annotations},
+               "spec": dict(spec, **extra)}
+        return up.http("POST", "/api/v1/namespaces/default/pods", body=pod, token=ntok)
+    code, obj = create("sat-escalate", {}, serviceAccountName="sat-admin")
+    assert code == 403 and "can only create mirror pods" in obj["message"], obj
+    code, obj = create("sat-escalate", {}, serviceAccount="sat-admin")
+    assert code == 403, obj
+    mirror = {"kubernetes.io/config.mirror": "x"}
+    code, obj = create("sat-escalate", mirror, serviceAccountName="sat-admin")
+    assert code == 403 and "can not create pods that reference a service account" in obj["message"], obj
+    code, obj = create("sat-mirror", mirror)
+    assert code == 201, obj
+    try:
+        for sa in ("default", "sat-admin"):
+            code, obj = up.http("POST", f"/api/v1/namespaces/default/serviceaccounts/{sa}/token", token=ntok,
+                                body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                      "spec": {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod",
+                                                                  "name": "sat-mirror"}}})
+            assert code == 403 and "mirror pods" in obj["message"], obj
+    finally:
+        up.kubectl("delete", "pod", "sat-mirror", "--wait=false", check=False)
+        up.kubectl("delete", "serviceaccount", "sat-admin", check=False)
+
+
 def test_clusterip_allocated_on_create(up):
     out = up.kubectl("create", "service", "clusterip", "sat-web", "--tcp=80:8080", "-o", "json").stdout
     spec = json.loads(out)["spec"]
