@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/fs.h"
 #include "common/util.h"
@@ -78,6 +79,12 @@ static unsigned char *b64u_decode(const char *s, size_t n, size_t *len)
       out[o++] = (unsigned char)(acc >> bits);
     }
   }
+  /* the bits after the last byte must be zero: otherwise several texts decode alike and one
+   * signature would make many distinct valid tokens */
+  if (acc & ((1u << bits) - 1)) {
+    free(out);
+    return NULL;
+  }
   out[o] = 0;
   *len = o;
   return out;
@@ -129,9 +136,22 @@ int drv_jwt_key_load(const char *path, drv_jwt_key **out, drv_err *err)
   BIO *b = BIO_new_mem_buf(data, (int)len);
   EVP_PKEY *p = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
   BIO_free(b);
+  char group[32] = "";
+  size_t glen;
   if (!p || EVP_PKEY_get_base_id(p) != EVP_PKEY_EC) {
     EVP_PKEY_free(p);
     return drv_error(err, EINVAL, "service account signing key `%s`: not a PEM EC private key", path);
+  }
+  /* ES256 is P-256 only: another curve's r and s do not fit the 64-byte signature */
+  if (EVP_PKEY_get_group_name(p, group, sizeof group, &glen) != 1 || strcmp(group, "prime256v1")) {
+    EVP_PKEY_free(p);
+    return drv_error(err, EINVAL, "service account signing key `%s`: curve `%s`, want P-256", path, group);
+  }
+  /* a private key readable by others signs tokens for anyone: keep it the owner's */
+  struct stat st;
+  if (stat(path, &st) == 0 && (st.st_mode & 077) && chmod(path, st.st_mode & 0700) < 0) {
+    EVP_PKEY_free(p);
+    return drv_error(err, errno, "service account signing key `%s`: make it private (0600)", path);
   }
   *out = wrap(p);
   return 0;

@@ -134,8 +134,9 @@ static int check_object(drv_satoken_lookup_fn lookup, void *ud, const char *kind
 int drv_satoken_check(const drv_satoken_claims *c, long long now, drv_satoken_lookup_fn lookup, void *ud,
                       drv_auth_user *u, drv_err *err)
 {
-  if (c->exp + LEEWAY_S < now) return drv_error(err, EINVAL, "token has expired");
-  if (c->nbf - LEEWAY_S > now) return drv_error(err, EINVAL, "token is not valid yet");
+  /* now +/- the leeway, not exp/nbf: claims at the ends of the int64 range must not overflow */
+  if (c->exp < now - LEEWAY_S) return drv_error(err, EINVAL, "token has expired");
+  if (c->nbf > now + LEEWAY_S) return drv_error(err, EINVAL, "token is not valid yet");
   if (check_object(lookup, ud, "ServiceAccount", c->ns, c->sa, c->sa_uid, err) < 0) return -1;
   if (c->bound_kind[0] && check_object(lookup, ud, c->bound_kind, c->ns, c->bound_name, c->bound_uid, err) < 0)
     return -1;

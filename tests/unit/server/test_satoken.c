@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "common/fs.h"
 #include "common/util.h"
@@ -200,6 +204,89 @@ static void test_key_file(void **state)
   rmdir(dir);
 }
 
+/* One signature, one text: base64url whose unused trailing bits are set decodes to the same
+ * bytes and must be refused (otherwise a token has many distinct valid spellings). */
+static void test_noncanonical_base64(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate();
+  _cleanup_free_ char *tok = mint(k, AUD, false, NOW, 3600);
+  world w = {"sa-uid-1", NULL};
+  drv_auth_user u;
+  drv_err err = {0};
+  assert_int_equal(auth(k, tok, &w, &u, &err), 0);
+  static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  /* the 64-byte signature is 86 characters: the last one carries 2 bits and 4 unused ones */
+  _cleanup_free_ char *bad = drv_strdup(tok);
+  char *last = bad + strlen(bad) - 1;
+  int v = (int)(strchr(alpha, *last) - alpha);
+  assert_int_equal(v & 15, 0);
+  *last = alpha[v | 1];
+  assert_int_equal(auth(k, bad, &w, &u, &err), -1);
+  assert_null(drv_jwt_verify(k, bad, &err));
+  drv_jwt_key_free(k);
+}
+
+/* exp and nbf at the ends of the int64 range: no overflow in the time checks (UBSan), and a
+ * far-future exp is not mistaken for a past one. */
+static void test_time_claims_extremes(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate();
+  _cleanup_free_ char *forever = mint(k, AUD, false, NOW, INT64_MAX - NOW);
+  world w = {"sa-uid-1", NULL};
+  drv_auth_user u;
+  drv_err err = {0};
+  assert_int_equal(auth(k, forever, &w, &u, &err), 0);
+  drv_satoken_claims c;
+  assert_int_equal(drv_satoken_verify(k, DRV_SA_ISSUER, AUD, forever, &c, &err), 0);
+  c.nbf = INT64_MIN;
+  assert_int_equal(drv_satoken_check(&c, NOW, lookup, &w, &u, &err), 0);
+  c.exp = INT64_MIN;
+  assert_int_equal(drv_satoken_check(&c, NOW, lookup, &w, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "expired"));
+  c.exp = INT64_MAX, c.nbf = INT64_MAX;
+  assert_int_equal(drv_satoken_check(&c, NOW, lookup, &w, &u, &err), -1);
+  assert_non_null(strstr(err.msg, "not valid yet"));
+  drv_jwt_key_free(k);
+}
+
+/* sa.key: created 0600; one found readable by others is made private; a key of another curve
+ * than ES256's P-256 is refused. */
+static void test_key_file_private(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/drv-satoken-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  _cleanup_free_ char *path = drv_asprintf("%s/sa.key", dir);
+  drv_jwt_key *k = NULL;
+  drv_err err = {0};
+  struct stat st;
+  assert_int_equal(drv_jwt_key_load(path, &k, &err), 0);
+  drv_jwt_key_free(k);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_int_equal(drv_jwt_key_load(path, &k, &err), 0);
+  drv_jwt_key_free(k);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  /* a P-384 key */
+  EVP_PKEY *p = EVP_EC_gen("P-384");
+  assert_non_null(p);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(PEM_write_PrivateKey(f, p, NULL, NULL, 0, NULL, NULL), 1);
+  fclose(f);
+  EVP_PKEY_free(p);
+  k = NULL;
+  assert_int_equal(drv_jwt_key_load(path, &k, &err), -1);
+  assert_null(k);
+  assert_non_null(strstr(err.msg, "want P-256"));
+  unlink(path);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -208,6 +295,9 @@ int main(void)
       cmocka_unit_test(test_expired_and_audience),
       cmocka_unit_test(test_deleted_objects),
       cmocka_unit_test(test_key_file),
+      cmocka_unit_test(test_noncanonical_base64),
+      cmocka_unit_test(test_time_claims_extremes),
+      cmocka_unit_test(test_key_file_private),
   };
   return cmocka_run_group_tests_name("server_satoken", tests, NULL, NULL);
 }
