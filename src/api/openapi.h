@@ -12,5 +12,9 @@ const char *drv_api_openapi_index(void);
  * NULL when unknown. *hash (optional) gets its hash (uppercase hex, as the index uses).
  * Static string, valid for the process lifetime. */
 const char *drv_api_openapi_doc(const char *path, const char **hash);
+/* /openapi/v2: the OpenAPIv2 Document (gnostic's protobuf, as kubectl asks for it) with the v3
+ * documents' definitions; *len gets its size. Static, valid for the process lifetime. */
+const char *drv_api_openapi_v2(size_t *len);
+#define DRV_API_OPENAPI_V2_CT "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 #endif

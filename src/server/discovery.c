@@ -109,7 +109,13 @@ enum MHD_Result drv_serve_meta(drv_req *r)
       if (!doc) return not_found(r);
       return drv_respond_static(r, 200, "application/json", doc);
     }
-  case DRV_ROUTE_OPENAPI_V2:
+  case DRV_ROUTE_OPENAPI_V2: {
+    size_t n;
+    const char *pb = drv_api_openapi_v2(&n);
+    char *copy = drv_malloc(n);
+    memcpy(copy, pb, n);
+    return drv_respond_bytes(r, 200, DRV_API_OPENAPI_V2_CT, copy, n);
+  }
   default:
     return not_found(r);
   }

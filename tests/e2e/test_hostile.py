@@ -212,3 +212,23 @@ def test_idle_connections_do_not_lock_clients_out(server):
         for s in idle:
             s.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_misspelt_kind_gets_kubectls_usual_error(server):
+    # kubectl validates against /openapi/v3 and asks /openapi/v2 for a kind v3 lacks: with no
+    # v2 document a typo in `kind:` read "failed to download openapi ... turn validation off
+    # with --validate=false" instead of "no matches for kind"
+    p = server.kubectl("apply", "-f", "-", check=False,
+                       input="apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: typo\n")
+    assert p.returncode != 0 and 'no matches for kind "Deploymnet" in version "apps/v1"' in p.stderr, p.stderr
+    assert "openapi" not in p.stderr
+    # reviews are not in v3's paths either: kubectl create -f of one needed --validate=false
+    p = server.kubectl("create", "-f", "-", "-o", "jsonpath={.status.allowed}",
+                       input="apiVersion: authorization.k8s.io/v1\nkind: SelfSubjectAccessReview\n"
+                             "spec:\n  resourceAttributes:\n    verb: get\n    resource: pods\n")
+    assert p.stdout == "true"
+    # a known kind is still validated (v3): an unknown field is refused, nothing stored
+    p = server.kubectl("apply", "-f", "-", check=False,
+                       input="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\nbogus: 1\n")
+    assert p.returncode != 0 and 'unknown field "bogus"' in p.stderr, p.stderr
+    assert server.http("GET", "/api/v1/namespaces/default/configmaps/typo")[0] == 404
