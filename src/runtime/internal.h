@@ -50,6 +50,11 @@ unsigned long long drv_rt_proc_start_time(pid_t pid, bool *zombie);
 /* Alive with the recorded start time (and not a zombie). */
 bool drv_rt_saved_alive(const drv_rt_saved *s);
 int drv_rt_saved_status(const char *root, const drv_rt_saved *s, drv_rt_status *out);
+/* For a container whose init is gone: waits up to ms for its monitor (if monitor) to have
+ * written <dir>/exit. The monitor reaps the init after others see it gone (a zombie counts as
+ * gone) and then writes the file: a reader could miss the status, and a delete could remove
+ * the dir under the monitor and leave a dir holding only `exit`. */
+void drv_rt_wait_exit_file(const char *root, const char *id, bool monitor, int ms);
 /* The OCI state JSON text for hooks: status given explicitly. malloc'ed. */
 char *drv_rt_state_text(const char *id, pid_t pid, const char *status, const char *bundle,
                         json_t *annotations);

@@ -89,6 +89,7 @@ int drv_rt_delete(const char *root, const char *id, bool force, drv_err *err)
     if (drv_cgroup_pids(cg, true, &pids, &n, &e) == 0 && n) drv_cgroup_killall(cg, SIGKILL, &e);
     free(pids);
   }
+  drv_rt_wait_exit_file(root, id, s.monitor, 200);
   if (cg) {
     if (drv_cgroup_destroy(cg, &e) < 0) drv_log_warn("delete container `%s`: %s", id, e.msg);
     drv_cgroup_free(cg);

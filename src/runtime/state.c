@@ -251,17 +251,21 @@ int drv_rt_state_get(const char *root, const char *id, drv_rt_state *st, drv_err
   _cleanup_free_ char *exitp = drv_asprintf("%s/%s/exit", root, id);
   _cleanup_free_ char *text = NULL;
   drv_err e;
-  if (st->status == DRV_RT_STOPPED && s.monitor && access(exitp, F_OK) < 0) {
-    /* The init died but its monitor has not yet reaped it, or has reaped it and is still
-     * writing the status: both windows are short, so wait for the file (a monitor that was
-     * itself killed costs one bounded wait). */
-    long long end = drv_now_ms() + 200;
-    while (access(exitp, F_OK) < 0 && drv_now_ms() < end)
-      usleep(1000);
-  }
+  if (st->status == DRV_RT_STOPPED) drv_rt_wait_exit_file(root, id, s.monitor, 200);
   if (drv_read_file(exitp, 64, &text, NULL, &e) == 0) st->exit_code = atoi(text);
   drv_rt_saved_clear(&s);
   return 0;
+}
+
+void drv_rt_wait_exit_file(const char *root, const char *id, bool monitor, int ms)
+{
+  if (!monitor) return;
+  _cleanup_free_ char *exitp = drv_asprintf("%s/%s/exit", root, id);
+  /* Both windows (reap, then write aside and rename) are short; a monitor that was itself
+   * killed costs one bounded wait. */
+  long long end = drv_now_ms() + ms;
+  while (access(exitp, F_OK) < 0 && drv_now_ms() < end)
+    usleep(1000);
 }
 
 json_t *drv_rt_state_json(const drv_rt_state *st)

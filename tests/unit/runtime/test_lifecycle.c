@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -147,10 +149,51 @@ static void detached_monitored_exit_code(void **state)
   json_decref(spec);
 }
 
+/* A delete right when the init exits removes the whole state dir: the init is gone (a zombie)
+ * before its monitor has reaped it and written `exit` into the dir, so a delete that did not
+ * wait for the monitor left dirs holding only that file (the agent deletes on its pidfd). */
+static void delete_at_exit_leaves_no_state(void **state)
+{
+  (void)state;
+  if (!base[0]) skip();
+  json_t *spec = drv_rt_spec_default(false);
+  json_t *proc = json_object_get(spec, "process");
+  json_object_set_new(proc, "terminal", json_false());
+  json_object_set_new(proc, "args", json_pack("[s,s,s]", "/bin/sh", "-c", "exit 3"));
+  _cleanup_free_ char *rootfs = drv_asprintf("%s/rootfs", base);
+  json_object_set_new(json_object_get(spec, "root"), "path", json_string(rootfs));
+  _cleanup_free_ char *root = drv_asprintf("%s/state", base);
+  for (int i = 0; i < 20; i++) {
+    _cleanup_free_ char *id = drv_asprintf("del%d-%d", getpid(), i);
+    drv_rt_create_opts o;
+    drv_rt_create_opts_init(&o);
+    o.root = root;
+    o.id = id;
+    o.bundle = base;
+    o.spec = spec;
+    o.detach = true;
+    o.monitor = true;
+    pid_t pid = 0;
+    drv_err err;
+    if (drv_rt_create(&o, &pid, &err) < 0) fail_msg("%s", err.msg);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    assert_true(pfd >= 0);
+    if (drv_rt_start(root, id, &err) < 0) fail_msg("%s", err.msg);
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 10000), 1);
+    close(pfd);
+    assert_int_equal(drv_rt_delete(root, id, false, &err), 0);
+    _cleanup_free_ char *dir = drv_asprintf("%s/%s", root, id);
+    assert_int_equal(access(dir, F_OK), -1);
+  }
+  json_decref(spec);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(detached_monitored_exit_code),
+      cmocka_unit_test(delete_at_exit_leaves_no_state),
   };
   return cmocka_run_group_tests_name("runtime_lifecycle", tests, setup, teardown);
 }
