@@ -67,12 +67,15 @@ static int has_object(void *ud, const char *kind, const char *ns, const char *na
   }
   json_t *obj = json_loadb(o->data, o->len, 0, NULL);
   drv_store_obj_unref(o);
-  const char *have = drv_obj_uid(obj);
+  const char *have = drv_obj_uid(obj), *del = drv_obj_deletion_timestamp(obj);
   /* a service account, Secret or Node being deleted no longer vouches for its tokens; a pod
-   * being deleted still runs until its agent removes it */
-  int r = !have ? -ENOENT : strcmp(have, uid) ? -ESTALE : strcmp(kind, "Pod") && drv_obj_deletion_timestamp(obj) ? -ENOENT : 0;
+   * being deleted still runs until its agent removes it, for a minute (Kubernetes' leeway):
+   * one stuck terminating must not keep its tokens for ever */
+  time_t dt = 0;
+  int r = !have ? -ENOENT : strcmp(have, uid) ? -ESTALE : !del ? 0 : strcmp(kind, "Pod") ? -ENOENT
+          : drv_api_time_parse(del, &dt) < 0 || (long long)dt < (long long)time(NULL) - 60 ? -ENOENT : 0;
   json_decref(obj);
-  if (r == 0) lc->seen[i] = rev;
+  if (r == 0 && !del) lc->seen[i] = rev; /* a pod being deleted is looked at again: time runs */
   return r;
 }
 

@@ -300,6 +300,25 @@ def test_node_cannot_make_pods_run_as_service_accounts(up):
         up.kubectl("delete", "serviceaccount", "sat-admin", check=False)
 
 
+def test_pod_stuck_terminating_loses_its_tokens(up):
+    """A token bound to a pod authenticates while the pod is being deleted for a minute past its
+    deletionTimestamp (Kubernetes' leeway), not for as long as a finalizer holds the pod."""
+    name = f"sat-stuck-{os.getpid()}"
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "finalizers": ["example.com/hold"]},
+           "spec": {"nodeName": f"nowhere-{os.getpid()}", "containers": [{"name": "c", "image": IMAGE}]}}
+    up.kubectl("create", "-f", "-", input=json.dumps(pod))
+    try:
+        tok = up.kubectl("create", "token", "default", "--bound-object-kind", "Pod",
+                         "--bound-object-name", name).stdout.strip()
+        assert whoami(up, tok)[0] == 201
+        up.kubectl("delete", "pod", name, "--grace-period=1", "--wait=false")
+        assert whoami(up, tok)[0] == 201  # within the minute
+        wait_for(lambda: whoami(up, tok)[0] == 401, timeout=120, what="token of a pod deleted a minute ago refused")
+    finally:
+        up.kubectl("patch", "pod", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False)
+
+
 def test_clusterip_allocated_on_create(up):
     out = up.kubectl("create", "service", "clusterip", "sat-web", "--tcp=80:8080", "-o", "json").stdout
     spec = json.loads(out)["spec"]
@@ -322,6 +341,35 @@ def test_clusterip_allocated_on_create(up):
                      "-o", "json").stdout
     assert json.loads(out)["spec"]["clusterIP"] == ip
     up.kubectl("delete", "service", "sat-web2", "sat-headless")
+
+
+def test_clusterip_concurrent_creates(up):
+    """Services created at once get distinct addresses, and of creates asking the same address
+    exactly one gets it (allocation and write under one lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+    tag = os.getpid()
+
+    def create(name, ip=None):
+        spec = {"ports": [{"port": 80}]}
+        if ip:
+            spec["clusterIP"] = ip
+        return up.http("POST", "/api/v1/namespaces/default/services",
+                       body={"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
+    names = [f"sat-par-{tag}-{i}" for i in range(16)]
+    same = [f"sat-same-{tag}-{i}" for i in range(8)]
+    try:
+        with ThreadPoolExecutor(8) as ex:
+            got = list(ex.map(create, names))
+        assert all(code == 201 for code, _ in got), got
+        ips = [obj["spec"]["clusterIP"] for _, obj in got]
+        assert len(set(ips)) == len(ips), ips
+        want = "10.99.%d.%d" % (tag % 250, 7)
+        with ThreadPoolExecutor(8) as ex:
+            got = list(ex.map(lambda n: create(n, want), same))
+        codes = sorted(code for code, _ in got)
+        assert codes == [201] + [422] * 7, got
+    finally:
+        up.kubectl("delete", "service", "--ignore-not-found", *names, *same, check=False)
 
 
 def test_restart_keeps_addresses_and_tokens():
