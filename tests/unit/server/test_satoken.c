@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include "common/fs.h"
@@ -287,6 +288,71 @@ static void test_key_file_private(void **state)
   rmdir(dir);
 }
 
+static char *b64u(const void *d, size_t n)
+{
+  static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const unsigned char *p = d;
+  char *out = drv_malloc(4 * n / 3 + 4), *o = out;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+    *o++ = a[v >> 18], *o++ = a[(v >> 12) & 63];
+    if (i + 1 < n) *o++ = a[(v >> 6) & 63];
+    if (i + 2 < n) *o++ = a[v & 63];
+  }
+  *o = 0;
+  return out;
+}
+
+/* Only ES256 over the header as sent, with a 64-byte r||s: alg none, HS256 keyed with the
+ * public key id (the classic confusion), a DER signature, a header rewritten to name another
+ * key (kid, jku) under the same signature, all refused. */
+static void test_alg_confusion(void **state)
+{
+  (void)state;
+  drv_jwt_key *k = drv_jwt_key_generate();
+  _cleanup_free_ char *tok = mint(k, AUD, false, NOW, 3600);
+  world w = {"sa-uid-1", NULL};
+  drv_auth_user u;
+  drv_err err = {0};
+  const char *d1 = strchr(tok, '.'), *d2 = strrchr(tok, '.');
+  _cleanup_free_ char *claims = drv_strndup(d1 + 1, (size_t)(d2 - d1 - 1));
+  const char *hdrs[] = {"{\"alg\":\"none\"}", "{\"alg\":\"HS256\"}", "{\"alg\":\"RS256\"}", "{\"alg\":\"es256\"}",
+                        "{\"alg\":[\"ES256\"]}", "{}"};
+  for (size_t i = 0; i < sizeof hdrs / sizeof *hdrs; i++) {
+    _cleanup_free_ char *h = b64u(hdrs[i], strlen(hdrs[i]));
+    _cleanup_free_ char *none = drv_asprintf("%s.%s.", h, claims);
+    _cleanup_free_ char *same = drv_asprintf("%s.%s%s", h, claims, d2);
+    assert_int_equal(auth(k, none, &w, &u, &err), -1);
+    assert_int_equal(auth(k, same, &w, &u, &err), -1);
+  }
+  /* HS256 keyed with what is public (the key id, the SHA-256 of the public key) */
+  const char *hs = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+  _cleanup_free_ char *hh = b64u(hs, strlen(hs));
+  _cleanup_free_ char *input = drv_asprintf("%s.%s", hh, claims);
+  unsigned char mac[32];
+  unsigned int maclen = 0;
+  HMAC(EVP_sha256(), drv_jwt_key_id(k), (int)strlen(drv_jwt_key_id(k)), (unsigned char *)input, strlen(input), mac,
+       &maclen);
+  _cleanup_free_ char *macb = b64u(mac, maclen);
+  _cleanup_free_ char *hmac_tok = drv_asprintf("%s.%s", input, macb);
+  assert_int_equal(auth(k, hmac_tok, &w, &u, &err), -1);
+  /* the same signature under a header naming another key: the header is signed */
+  const char *kid = "{\"alg\":\"ES256\",\"kid\":\"other\",\"jku\":\"https://evil.example/keys\"}";
+  _cleanup_free_ char *kh = b64u(kid, strlen(kid));
+  _cleanup_free_ char *kid_tok = drv_asprintf("%s.%s%s", kh, claims, d2);
+  assert_int_equal(auth(k, kid_tok, &w, &u, &err), -1);
+  /* a signature of another length (DER-like 70 bytes, 65, 63) */
+  unsigned char junk[70] = {0x30, 0x44};
+  for (size_t n = 63; n <= 70; n++) {
+    if (n == 64) continue;
+    _cleanup_free_ char *sb = b64u(junk, n);
+    _cleanup_free_ char *t = drv_asprintf("%.*s.%s", (int)(d2 - tok), tok, sb);
+    assert_int_equal(auth(k, t, &w, &u, &err), -1);
+    assert_non_null(strstr(err.msg, "ES256"));
+  }
+  drv_jwt_key_free(k);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -298,6 +364,7 @@ int main(void)
       cmocka_unit_test(test_noncanonical_base64),
       cmocka_unit_test(test_time_claims_extremes),
       cmocka_unit_test(test_key_file_private),
+      cmocka_unit_test(test_alg_confusion),
   };
   return cmocka_run_group_tests_name("server_satoken", tests, NULL, NULL);
 }
