@@ -1,6 +1,7 @@
 /* The agent's front: options, Node registration, the Lease, the pod loop, peer routes and
  * Service rules. drv_agent_start() is what `drover up` calls in-process. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
@@ -17,6 +18,7 @@
 #include "agent/dns.h"
 #include "agent/internal.h"
 #include "api/recorder.h"
+#include "api/validate.h"
 #include "agent/sandbox.h"
 #include "api/client_http.h"
 #include "api/object.h"
@@ -547,9 +549,52 @@ static drv_informer *informer(drv_agent *a, const drv_api_ref *ref, const char *
   return inf;
 }
 
+/* The node's name: --node-name else the host name, lower-cased as kubelet does. */
+static char *node_name_of(const drv_agent_opts *opts)
+{
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  char *name = drv_strdup(opts->node_name ? opts->node_name : host);
+  for (char *c = name; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  return name;
+}
+
+int drv_agent_opts_check(const drv_agent_opts *opts, drv_err *err)
+{
+  _cleanup_free_ char *name = node_name_of(opts);
+  const char *why = drv_api_check_dns1123_subdomain(name);
+  if (why) {
+    if (opts->node_name) return drv_error(err, EINVAL, "--node-name `%s`: %s", opts->node_name, why);
+    return drv_error(err, EINVAL, "the host name `%s` is no valid node name (%s); give --node-name", name, why);
+  }
+  if (opts->bridge) {
+    /* IFNAMSIZ - 1; the kernel's other rules for link names too (dev_valid_name) */
+    if (!*opts->bridge || strlen(opts->bridge) > 15)
+      return drv_error(err, EINVAL, "--bridge `%s`: a link name has 1 to 15 characters", opts->bridge);
+    if (!strcmp(opts->bridge, ".") || !strcmp(opts->bridge, "..") || strpbrk(opts->bridge, "/: \t\n\r\v\f"))
+      return drv_error(err, EINVAL, "--bridge `%s`: a link name may not be `.` or `..` nor hold `/`, `:` or spaces",
+                       opts->bridge);
+  }
+  if (opts->pod_cidr) {
+    struct in_addr net;
+    int prefix;
+    if (drv_net_parse_cidr(opts->pod_cidr, &net, &prefix, err) < 0) return -1;
+    if (prefix < 8 || prefix > 30)
+      return drv_error(err, EINVAL, "--pod-cidr `%s`: prefix must be between /8 and /30", opts->pod_cidr);
+  }
+  drv_ev_config ev;
+  if (drv_ev_parse(opts->eviction_hard, &ev, err) < 0) return -1;
+  struct sockaddr_in sa;
+  if (opts->listen && drv_agent_listen_parse(opts->listen, &sa, err) < 0) return -1;
+  return 0;
+}
+
 int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
 {
   if (!opts->data_dir) return drv_error(err, EINVAL, "agent: --data-dir is required");
+  /* Bad input fails at once, before anything is written or the wait for the server. */
+  if (drv_agent_opts_check(opts, err) < 0) return -1;
   drv_agent *a = drv_calloc(1, sizeof *a);
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);
@@ -563,26 +608,12 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
   }
   char *abs = realpath(opts->data_dir, NULL);
   a->data_dir = abs ? abs : drv_strdup(opts->data_dir);
-  char host[256] = "";
-  gethostname(host, sizeof host - 1);
-  a->node_name = drv_strdup(opts->node_name ? opts->node_name : host);
-  for (char *c = a->node_name; *c; c++)
-    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  a->node_name = node_name_of(opts);
   a->bridge = drv_strdup(opts->bridge ? opts->bridge : "drover0");
   a->rt_root = drv_asprintf("%s/agent/runtime", a->data_dir);
   a->pods_dir = drv_asprintf("%s/agent/pods", a->data_dir);
   a->o.pod_cidr = NULL;
-  if (opts->pod_cidr) {
-    /* Bad input fails at once, not after the wait for the server. */
-    struct in_addr net;
-    int prefix;
-    if (drv_net_parse_cidr(opts->pod_cidr, &net, &prefix, err) < 0) goto fail;
-    if (prefix < 8 || prefix > 30) {
-      drv_error(err, EINVAL, "--pod-cidr `%s`: prefix must be between /8 and /30", opts->pod_cidr);
-      goto fail;
-    }
-    a->pod_cidr = drv_strdup(opts->pod_cidr);
-  }
+  if (opts->pod_cidr) a->pod_cidr = drv_strdup(opts->pod_cidr);
   a->o.pod_cidr = a->pod_cidr;
   if (drv_ev_parse(opts->eviction_hard, &a->ev, err) < 0) goto fail;
   for (int s = 0; s < DRV_EV_NSIGNALS; s++) a->ev_enabled |= a->ev.t[s].set;

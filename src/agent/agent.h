@@ -42,6 +42,9 @@ typedef struct drv_agent_opts {
   long long eviction_transition_ms;
 } drv_agent_opts;
 
+/* Checks the options alone (names, CIDR, thresholds, addresses), touching nothing, so that a
+ * caller can refuse a command line before it starts or writes anything. */
+int drv_agent_opts_check(const drv_agent_opts *opts, drv_err *err);
 /* Starts the agent's threads and returns once the Node is registered. */
 int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err);
 /* Stops the agent's threads; containers keep running (as after a crash). */

@@ -296,21 +296,32 @@ static void handler(drv_hreq *c, void *cls)
   return reply_text(c, 404, "not found\n");
 }
 
-int drv_agent_httpd_start(drv_agent *a, drv_err *err)
+int drv_agent_listen_parse(const char *listen, struct sockaddr_in *sa, drv_err *err)
 {
   char host[64] = "";
-  int port = 10250;
-  if (a->o.listen) {
-    const char *colon = strrchr(a->o.listen, ':');
-    if (!colon || sscanf(colon + 1, "%d", &port) != 1 || port < 0 || port > 65535)
-      return drv_error(err, EINVAL, "agent --listen `%s`: expected ADDR:PORT", a->o.listen);
-    snprintf(host, sizeof host, "%.*s", (int)(colon - a->o.listen), a->o.listen);
-  } else {
-    snprintf(host, sizeof host, "%s", a->node_ip);
-  }
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  if (*host && inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+  int port = -1, n = 0;
+  const char *colon = strrchr(listen, ':');
+  if (!colon || sscanf(colon + 1, "%d%n", &port, &n) != 1 || colon[1 + n] || port < 0 || port > 65535 ||
+      (size_t)(colon - listen) >= sizeof host)
+    return drv_error(err, EINVAL, "agent --listen `%s`: expected ADDR:PORT", listen);
+  snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+  *sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (*host && inet_pton(AF_INET, host, &sa->sin_addr) != 1)
     return drv_error(err, EINVAL, "agent listen address `%s`: not an IPv4 address", host);
+  return 0;
+}
+
+int drv_agent_httpd_start(drv_agent *a, drv_err *err)
+{
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(10250)};
+  if (a->o.listen) {
+    if (drv_agent_listen_parse(a->o.listen, &sa, err) < 0) return -1;
+  } else if (inet_pton(AF_INET, a->node_ip, &sa.sin_addr) != 1) {
+    return drv_error(err, EINVAL, "agent listen address `%s`: not an IPv4 address", a->node_ip);
+  }
+  char host[INET_ADDRSTRLEN] = "";
+  inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
+  int port = ntohs(sa.sin_port);
   a->httpd = drv_hserv_start(&sa, handler, a, &a->port, err);
   if (!a->httpd) return drv_err_prefix(err, "agent: listen on %s:%d", host, port), -1;
   return 0;

@@ -199,6 +199,9 @@ int drv_volsrc_get(drv_volsrc *v, const char *ns, bool secret, const char *name,
 void drv_ctr_exec_env_cwd(struct drv_agent *a, const char *rt_id, bool tty, json_t *proc);
 
 /* httpd.c */
+struct sockaddr_in;
+/* "ADDR:PORT" (ADDR may be empty: all addresses) of --listen. */
+int drv_agent_listen_parse(const char *listen, struct sockaddr_in *sa, drv_err *err);
 int drv_agent_httpd_start(struct drv_agent *a, drv_err *err);
 void drv_agent_httpd_stop(struct drv_agent *a);
 char *drv_ctr_log_path(drv_pod *p, const char *ctr, int attempt);

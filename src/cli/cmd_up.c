@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "agent/agent.h"
 #include "server/auth.h"
+#include "controllers/cidrset.h"
 #include "controllers/controllers.h"
 #include "scheduler/scheduler.h"
 
@@ -99,7 +100,17 @@ int drv_cmd_up(int argc, char **argv)
   int rc = drv_cli_server_flags("up", argc, argv, &o, &flags);
   if (rc) return rc > 0 ? 0 : 2;
   drv_err err = {0};
-  if (drv_controllers_opts_check(&flags.ctl, &err) < 0) {
+  /* Every flag is checked before the server starts and writes the data dir. The controllers
+   * call the service range --service-cidr; here it is named as the user typed it. */
+  drv_controllers_opts ctl = flags.ctl;
+  ctl.service_cidr = NULL;
+  uint32_t base;
+  int prefix;
+  drv_agent_opts ao = {.node_name = flags.node_name, .bridge = flags.bridge,
+                       .eviction_hard = flags.eviction_hard, .listen = flags.agent_listen};
+  if ((flags.ctl.service_cidr && drv_cidr_parse(flags.ctl.service_cidr, 8, 30, &base, &prefix, &err) < 0 &&
+       drv_err_prefix(&err, "--service-cluster-ip-range") < 0) ||
+      drv_controllers_opts_check(&ctl, &err) < 0 || (!flags.no_agent && drv_agent_opts_check(&ao, &err) < 0)) {
     fprintf(stderr, "drover up: %s\n", err.msg);
     return 2;
   }
