@@ -456,6 +456,33 @@ static char *read_escaped(const char **pp, const char *stops)
   return drv_buf_steal(&b);
 }
 
+/* A value up to the next unescaped ',': as Kubernetes, only \\, \, and \= are escapes and an
+ * unescaped '=' is an error. */
+static char *read_value(const char **pp, drv_err *err)
+{
+  drv_buf b = DRV_BUF_INIT;
+  const char *p = *pp;
+  drv_buf_puts(&b, "");
+  for (; *p && *p != ','; p++) {
+    if (*p == '=') {
+      drv_buf_free(&b);
+      drv_error(err, 0, "invalid field selector: unescaped character in value: =");
+      return NULL;
+    }
+    if (*p == '\\') {
+      if (!p[1] || !strchr("\\,=", p[1])) {
+        drv_buf_free(&b);
+        drv_error(err, 0, "invalid field selector: invalid escape sequence: \\%.1s", p + 1);
+        return NULL;
+      }
+      p++;
+    }
+    drv_buf_putc(&b, *p);
+  }
+  *pp = p;
+  return drv_buf_steal(&b);
+}
+
 drv_field_selector *drv_field_selector_parse(const drv_api_resource *res, const char *s,
                                              drv_err *err)
 {
@@ -486,7 +513,8 @@ drv_field_selector *drv_field_selector_parse(const drv_api_resource *res, const 
     } else {
       p += (p[1] == '=') ? 2 : 1;
     }
-    char *value = read_escaped(&p, ",");
+    char *value = read_value(&p, err);
+    if (!value) goto fail;
     if (!*f) {
       free(value);
       drv_error(err, 0, "invalid selector: '%s'; empty field name", s);

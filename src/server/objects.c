@@ -1,5 +1,6 @@
 /* Handlers for object paths: get, list (selectors, pages, tables), create, update, patch, delete,
  * deletecollection, and the status/scale/binding/eviction subresources. */
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -310,7 +311,17 @@ static enum MHD_Result do_list(drv_req *r, drv_op *op)
   _cleanup_free_ char *prefix = drv_server_prefix(op->sres, op->ns);
   long limit = 0;
   const char *ls = drv_req_arg(r, "limit"), *cont = drv_req_arg(r, "continue");
-  if (ls) limit = strtol(ls, NULL, 10);
+  if (ls && *ls) {
+    /* Kubernetes refuses a limit that is no integer; one <= 0 means no limit */
+    char *end;
+    errno = 0;
+    limit = strtol(ls, &end, 10);
+    if (*end || errno) {
+      sel_free(&sc);
+      _cleanup_free_ char *m = drv_asprintf("invalid limit \"%s\": not an integer", ls);
+      return drv_respond_status(r, drv_status_bad_request(m));
+    }
+  }
   if (limit < 0) limit = 0;
   _cleanup_free_ char *after = NULL;
   uint64_t at = 0; /* the revision a continued or exact list shows */
@@ -319,6 +330,17 @@ static enum MHD_Result do_list(drv_req *r, drv_op *op)
     return drv_respond_status(r, drv_status_bad_request("continue key is not valid"));
   }
   const char *rvs = drv_req_arg(r, "resourceVersion"), *match = drv_req_arg(r, "resourceVersionMatch");
+  if (rvs && *rvs) {
+    /* any resourceVersion given is a revision number ("0" = any) */
+    char *end;
+    errno = 0;
+    (void)strtoull(rvs, &end, 10);
+    if (*end || !isdigit((unsigned char)*rvs) || errno) {
+      sel_free(&sc);
+      _cleanup_free_ char *m = drv_asprintf("invalid resource version \"%s\"", rvs);
+      return drv_respond_status(r, drv_status_bad_request(m));
+    }
+  }
   if (!after && match && !strcmp(match, "Exact") && rvs) {
     char *end;
     at = strtoull(rvs, &end, 10);

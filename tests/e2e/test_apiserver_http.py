@@ -311,3 +311,22 @@ def test_concurrent_clients_load(srv):
     assert all(c == 200 for c, _ in health)
     assert max(d for _, d in health) < 2.0
     srv.http("DELETE", "/api/v1/namespaces/default/configmaps")
+
+
+def test_bad_list_and_watch_parameters_are_bad_requests(srv):
+    # resourceVersion=abc, limit=abc and fieldSelector=status.phase=== were taken (as revision 0,
+    # no limit, phase "=") where Kubernetes answers 400 BadRequest
+    base = "/api/v1/namespaces/default/pods"
+    for q, msg in (("resourceVersion=abc", 'invalid resource version "abc"'),
+                   ("resourceVersion=-1", 'invalid resource version "-1"'),
+                   ("limit=abc", 'invalid limit "abc"'),
+                   ("fieldSelector=status.phase%3D%3D%3D", "unescaped character in value"),
+                   ("watch=1&resourceVersion=abc", 'invalid resource version "abc"'),
+                   ("watch=1&fieldSelector=status.phase%3D%3D%3D", "unescaped character in value")):
+        code, st = srv.http("GET", f"{base}?{q}", timeout=10)
+        assert code == 400 and st["reason"] == "BadRequest" and msg in st["message"], (q, st)
+    # what stays valid: a revision, "0", no limit when negative (as Kubernetes), escaped '='
+    for q in ("resourceVersion=0", "resourceVersion=1", "limit=-1", "limit=5",
+              "fieldSelector=metadata.name%3Da%5C%3Db"):
+        code, st = srv.http("GET", f"{base}?{q}", timeout=10)
+        assert code == 200 and st["kind"] == "PodList", (q, st)

@@ -204,6 +204,15 @@ static void field_selectors(void **state)
   drv_field_selector_free(s);
   assert_null(drv_field_selector_parse(pods, "spec.foo=x", &err));
   assert_string_equal(err.msg, "field label not supported: spec.foo");
+  /* as Kubernetes: an unescaped '=' in a value, or an unknown escape, is refused */
+  assert_null(drv_field_selector_parse(pods, "status.phase===", &err));
+  assert_string_equal(err.msg, "invalid field selector: unescaped character in value: =");
+  assert_null(drv_field_selector_parse(pods, "status.phase=a\\x", &err));
+  assert_string_equal(err.msg, "invalid field selector: invalid escape sequence: \\x");
+  s = drv_field_selector_parse(pods, "metadata.name=a\\=b\\,c", &err);
+  assert_non_null(s);
+  assert_string_equal(drv_field_selector_equals(s, "metadata.name"), "a=b,c");
+  drv_field_selector_free(s);
   const drv_api_resource *ev = drv_api_resource_find("", "v1", "events");
   json_t *e = J("{\"involvedObject\":{\"kind\":\"Pod\",\"name\":\"p\"},\"source\":{\"component\":\"sched\"}}");
   s = drv_field_selector_parse(ev, "involvedObject.kind=Pod,involvedObject.name=p,source=sched", &err);
