@@ -43,7 +43,7 @@ static void ports_in_use(drv_server *s, const json_t *svc, drv_range_alloc *used
   drv_store_list l;
   drv_store_list_prefix(s->store, prefix, NULL, 0, NULL, NULL, &l);
   for (size_t i = 0; i < l.n; i++) {
-    if (!strcmp(l.items[i]->key, self)) continue;
+    if (self && !strcmp(l.items[i]->key, self)) continue;
     json_t *o = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
     size_t j;
     json_t *p;
@@ -191,16 +191,18 @@ static const char *ip_text(uint32_t v, char *buf)
   return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-/* ClusterIPs of every other stored Service are in use. */
-static void ips_in_use(drv_server *s, const json_t *svc, drv_range_alloc *used)
+/* ClusterIPs of every stored Service are in use, but svc's own on an update (skip_self):
+ * on create a Service stored under the same name is another (a generated name that collided
+ * is written under a new one, with the address chosen here). */
+static void ips_in_use(drv_server *s, const json_t *svc, bool skip_self, drv_range_alloc *used)
 {
   const drv_api_resource *res = drv_api_resource_find("", "v1", "services");
   _cleanup_free_ char *prefix = drv_server_prefix(res, "");
-  _cleanup_free_ char *self = drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc));
+  _cleanup_free_ char *self = skip_self ? drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc)) : NULL;
   drv_store_list l;
   drv_store_list_prefix(s->store, prefix, NULL, 0, NULL, NULL, &l);
   for (size_t i = 0; i < l.n; i++) {
-    if (!strcmp(l.items[i]->key, self)) continue;
+    if (self && !strcmp(l.items[i]->key, self)) continue;
     json_t *o = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
     const char *ip = drv_json_get_str(o, "spec.clusterIP");
     struct in_addr a;
@@ -255,7 +257,7 @@ json_t *drv_server_cluster_ip(drv_server *s, const drv_api_resource *res, json_t
       }
       drv_range_alloc used;
       drv_range_alloc_init(&used, s->svc_base, s->svc_size);
-      ips_in_use(s, svc, &used);
+      ips_in_use(s, svc, old != NULL, &used);
       bool taken = drv_range_alloc_is_used(&used, v);
       drv_range_alloc_release(&used);
       if (taken) {
@@ -269,7 +271,7 @@ json_t *drv_server_cluster_ip(drv_server *s, const drv_api_resource *res, json_t
      * searched from a hash of the name so parallel servers rarely meet */
     drv_range_alloc used;
     drv_range_alloc_init(&used, s->svc_base, s->svc_size);
-    ips_in_use(s, svc, &used);
+    ips_in_use(s, svc, old != NULL, &used);
     drv_range_alloc_use(&used, s->svc_first_ip);
     uint32_t h = 2166136261u, v = 0;
     for (const char *c = drv_obj_name(svc) ?: ""; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
