@@ -34,12 +34,13 @@ static bool wants_node_ports(const json_t *svc, bool *allocate)
   return false;
 }
 
-/* Node ports of every other stored Service are in use. */
-static void ports_in_use(drv_server *s, const json_t *svc, drv_range_alloc *used)
+/* Node ports of every stored Service are in use, but svc's own on an update (skip_self; see
+ * ips_in_use). */
+static void ports_in_use(drv_server *s, const json_t *svc, bool skip_self, drv_range_alloc *used)
 {
   const drv_api_resource *res = drv_api_resource_find("", "v1", "services");
   _cleanup_free_ char *prefix = drv_server_prefix(res, "");
-  _cleanup_free_ char *self = drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc));
+  _cleanup_free_ char *self = skip_self ? drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc)) : NULL;
   drv_store_list l;
   drv_store_list_prefix(s->store, prefix, NULL, 0, NULL, NULL, &l);
   for (size_t i = 0; i < l.n; i++) {
@@ -110,7 +111,7 @@ json_t *drv_server_node_ports(drv_server *s, const drv_api_resource *res, json_t
   uint32_t first = s->np_first, size = s->np_size;
   drv_range_alloc used;
   drv_range_alloc_init(&used, first, size);
-  ports_in_use(s, svc, &used);
+  ports_in_use(s, svc, old != NULL, &used);
   json_t *oports = old ? drv_json_get((json_t *)old, "spec.ports") : NULL;
   json_t *causes = NULL;
   size_t i, j;
