@@ -33,6 +33,7 @@ struct drv_acceptor {
   bool started;
   pending *p;  /* slots; fd < 0 = free */
   size_t np;
+  unsigned handed; /* connections MHD_add_connection took, ever */
 };
 
 int drv_accept_listen(drv_server *s, const struct sockaddr *sa, socklen_t len, int *port,
@@ -101,9 +102,19 @@ static void on_first_bytes(drv_acceptor *a, size_t i)
     refuse_plain_http(fd);
     return;
   }
+  /* libmicrohttpd counts a connection once its thread runs: those handed over and not started
+   * yet count too */
+  int unstarted = (int)(a->handed - __atomic_load_n(&a->srv->conns_started, __ATOMIC_ACQUIRE));
+  int held = __atomic_load_n(&a->srv->conns, __ATOMIC_RELAXED) + (unstarted > 0 ? unstarted : 0);
+  if (held >= DRV_HTTP_MAX_CONNS) {
+    close(fd); /* full: stalled handshakes are closed after HTTP_FIRST_REQUEST_S (http.c) */
+    return;
+  }
   /* MHD owns (and closes) the socket from here, whatever it answers */
   if (MHD_add_connection(a->srv->mhd, fd, (struct sockaddr *)&p->addr, p->addrlen) != MHD_YES)
     drv_log_debug("http: connection not taken: %s", strerror(errno));
+  else
+    a->handed++;
 }
 
 static void accept_new(drv_acceptor *a)

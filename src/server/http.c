@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "api/fieldvalidation.h"
 #include "api/status.h"
@@ -16,6 +17,13 @@
 #include "common/parse_bool.h"
 #include "common/util.h"
 #include "server/internal.h"
+
+/* A connection has HTTP_FIRST_REQUEST_S to finish its TLS handshake and send its first
+ * request's headers (kube-apiserver's ReadHeaderTimeout is 32 s); after that the idle timeout
+ * is HTTP_IDLE_S. Stalled handshakes (no token needed to open one) would otherwise hold a slot
+ * and a thread for the full idle timeout. */
+#define HTTP_FIRST_REQUEST_S 10
+#define HTTP_IDLE_S 600
 
 /* ---- responses ---- */
 
@@ -237,6 +245,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   drv_server *s = cls;
   drv_req *r = *con_cls;
   if (!r) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+    if (ci && ci->connection_timeout != HTTP_IDLE_S)
+      MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HTTP_IDLE_S);
     r = drv_calloc(1, sizeof *r);
     r->srv = s;
     r->conn = conn;
@@ -282,6 +293,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   json_decref(r->warnings);
   free(r);
   *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+  (void)socket_context;
+  drv_server *s = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    __atomic_add_fetch(&s->conns, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->conns_started, 1, __ATOMIC_RELEASE);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HTTP_FIRST_REQUEST_S);
+  } else {
+    __atomic_sub_fetch(&s->conns, 1, __ATOMIC_RELAXED);
+  }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -339,8 +364,21 @@ int drv_http_check_listen(const char *listen, drv_err *err)
   return parse_listen(listen, &ss, &sl, host, sizeof host, &port, err);
 }
 
+/* One descriptor per connection: a soft limit of 1024 (a shell's default) would refuse clients
+ * long before DRV_HTTP_MAX_CONNS. The soft limit goes up to the hard one, as Go programs such
+ * as kube-apiserver do at start. */
+static void raise_fd_limit(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int drv_http_start(drv_server *s, drv_err *err)
 {
+  raise_fd_limit();
   struct sockaddr_storage ss;
   socklen_t sl;
   char host[128];
@@ -359,8 +397,9 @@ int drv_http_start(drv_server *s, drv_err *err)
   s->mhd = MHD_start_daemon(
       flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
       MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)DRV_HTTP_MHD_CONN_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
       MHD_OPTION_END);
   if (!s->mhd) return drv_error(err, EADDRINUSE, "listen on %s", s->opts.listen);

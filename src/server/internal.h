@@ -32,6 +32,8 @@ struct drv_server {
   char server_addr[200];     /* host:port clients reach us at */
   volatile bool stopping;
   int inflight;              /* atomic: requests being served (watches excluded) */
+  int conns;                 /* atomic: connections libmicrohttpd holds (accept.c caps it) */
+  unsigned conns_started;    /* atomic: connections libmicrohttpd has said it started, ever */
   pthread_mutex_t rate_mu;
   double tokens;             /* rate limiter bucket */
   long long rate_last_ns;
@@ -61,6 +63,12 @@ void drv_server_housekeeping_stop(drv_server *s);
 /* Deletes Events last seen more than ttl_s before now; returns how many. */
 size_t drv_server_expire_events(drv_server *s, time_t now, long ttl_s);
 void drv_http_stop(drv_server *s);
+/* libmicrohttpd's connection limit, and the cap accept.c keeps s->conns under: libmicrohttpd
+ * 0.9.75 deadlocks (every connection thread waits on a mutex nobody holds, for good) when a
+ * connection reaches it at its limit, and its own count lags behind closed connections. */
+#define DRV_HTTP_MHD_CONN_LIMIT 4000
+#define DRV_HTTP_MAX_CONNS 3800
+
 /* The HTTPS listening socket (accept.c): bound by drv_accept_listen (*port = the bound port),
  * connections handed to s->mhd once drv_accept_start runs; plain HTTP gets a 400. */
 typedef struct drv_acceptor drv_acceptor;

@@ -214,6 +214,48 @@ def test_idle_connections_do_not_lock_clients_out(server):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def test_stalled_tls_handshakes_do_not_wedge_the_server():
+    # 4,100 connections that start a TLS handshake and stall (no token needed) took
+    # libmicrohttpd to its 4,000-connection limit, where 0.9.75 deadlocks: every later client was
+    # reset for good, even after they closed. Now the server keeps under its own cap and gives
+    # a handshake 10 s; it serves again once they are cut, and the stalled ones are let go.
+    import resource
+    import socket
+    want = 4100 + 200
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < want:
+        pytest.skip(f"needs {want} open files, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else hard, hard))
+    s = Server()  # its own: this one is worn out on purpose
+    stalled = []
+    try:
+        for _ in range(4100):
+            c = socket.create_connection(("127.0.0.1", s.port))
+            c.send(bytes([0x16, 3, 1, 0, 0xff]))  # a handshake record header, then nothing
+            stalled.append(c)
+        def healthz():
+            try:
+                return s.http("GET", "/healthz", timeout=5)[0]
+            except Exception as e:  # reset or closed: the server is full
+                return repr(e)
+        # once they are all handed over the server is full: new clients are turned away ...
+        deadline = time.time() + 15
+        while time.time() < deadline and healthz() == 200:
+            time.sleep(0.1)
+        assert healthz() != 200, "4,100 stalled handshakes never filled the server"
+        # ... until the handshake time is up and the server lets them go; then it answers again
+        deadline = time.time() + 30
+        while time.time() < deadline and healthz() != 200:
+            time.sleep(0.5)
+        assert healthz() == 200, "the server never answered again"
+        assert s.kubectl("get", "ns", "-o", "name").stdout.count("namespace/") >= 4
+    finally:
+        for c in stalled:
+            c.close()
+        s.cleanup()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_misspelt_kind_gets_kubectls_usual_error(server):
     # kubectl validates against /openapi/v3 and asks /openapi/v2 for a kind v3 lacks: with no
     # v2 document a typo in `kind:` read "failed to download openapi ... turn validation off
