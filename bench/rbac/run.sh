@@ -13,21 +13,8 @@ DUR=${DURATION:-10}
 CONNS=${CONNS:-64}
 BINDINGS=${BINDINGS:-200}
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk (scripts/deps.sh)"; exit 1; }
-TMP=$(mktemp -d /tmp/drv-bench-rbac-XXXXXX)
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=https://127.0.0.1:$PORT
-"$DROVER" server --data-dir "$TMP/data" --listen 127.0.0.1:$PORT >>"$TMP/server.log" 2>&1 &
-SRV_PID=$!
-for _ in $(seq 1 600); do
-  [ -f "$TMP/data/kubeconfig" ] && curl -sf --cacert "$TMP/data/ca.crt" "$URL/healthz" >/dev/null 2>&1 && break
-  sleep 0.01
-done
+. "$PWD/bench/server_lib.sh"
+bench_server rbac
 export KUBECONFIG=$TMP/data/kubeconfig
 ADMIN=$(awk '/token:/{print $2}' "$KUBECONFIG")
 USER_TOK=$("$DROVER" token --data-dir "$TMP/data" create --user bench --group bench-group)
