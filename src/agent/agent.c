@@ -143,6 +143,45 @@ static void keep_transition_times(json_t *status, const json_t *node)
   }
 }
 
+/* kubelet's events on its Node: the reference names the node as its uid too (kubelet's
+ * nodeRef), and that is what `kubectl describe node` looks events up by. */
+static void node_event(drv_agent *a, const char *reason, const char *msg)
+{
+  json_t *ref = json_pack("{s:{s:s, s:s}}", "metadata", "name", a->node_name, "uid", a->node_name);
+  drv_recorder_event(a->rec, ref, "v1", "Node", "Normal", reason, "%s", msg);
+  json_decref(ref);
+}
+
+/* An event for each condition whose status differs from the one last evented, with kubelet's
+ * reasons ("Node N status is now: NodeHasSufficientMemory"); the pressures before Ready. */
+static void condition_events(drv_agent *a, const json_t *status)
+{
+  static const struct {
+    const char *type, *on_true, *on_false;
+  } k[4] = {
+      {"MemoryPressure", "NodeHasInsufficientMemory", "NodeHasSufficientMemory"},
+      {"DiskPressure", "NodeHasDiskPressure", "NodeHasNoDiskPressure"},
+      {"PIDPressure", "NodeHasInsufficientPID", "NodeHasSufficientPID"},
+      {"Ready", "NodeReady", "NodeNotReady"},
+  };
+  for (int i = 0; i < 4; i++) {
+    size_t j;
+    json_t *c;
+    json_array_foreach(json_object_get(status, "conditions"), j, c)
+    {
+      const char *t = drv_json_get_str(c, "type"), *st = drv_json_get_str(c, "status");
+      if (!t || !st || strcmp(t, k[i].type)) continue;
+      char now = !strcmp(st, "True") ? 'T' : !strcmp(st, "False") ? 'F' : 0;
+      if (now && now != a->cond_evented[i]) {
+        const char *reason = now == 'T' ? k[i].on_true : k[i].on_false;
+        _cleanup_free_ char *msg = drv_asprintf("Node %s status is now: %s", a->node_name, reason);
+        node_event(a, reason, msg);
+        a->cond_evented[i] = now;
+      }
+    }
+  }
+}
+
 static int register_node(drv_agent *a, drv_err *err)
 {
   json_t *node = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s, s:s}}, s:{}, s:o}",
@@ -169,6 +208,7 @@ static int register_node(drv_agent *a, drv_err *err)
       }
     }
   }
+  if (r == 0) condition_events(a, json_object_get(node, "status"));
   json_decref(node);
   if (r < 0) {
     json_decref(got);
@@ -295,6 +335,7 @@ static void *lease_thread(void *arg)
         next_status = drv_now_ms() + 1000; /* again soon: a changed condition must not wait 10 s */
       } else {
         next_status = drv_now_ms() + 10000;
+        condition_events(a, json_object_get(patch, "status"));
       }
       json_decref(patch);
     }
@@ -640,6 +681,7 @@ int drv_agent_start(const drv_agent_opts *opts, drv_agent **out, drv_err *err)
 
   /* The agent's HTTP port first: the Node advertises it. */
   if (drv_agent_httpd_start(a, err) < 0) goto fail;
+  node_event(a, "Starting", "Starting kubelet.");
   /* The server may come up after the agent (or be briefly away): keep trying while it does
    * not answer at all; an answer that refuses the Node is an error. */
   for (int tries = 0;; tries++) {

@@ -120,6 +120,7 @@ struct drv_agent {
   bool pressure[3];            /* Memory, Disk, PID pressure (atomic: read by the lease thread) */
   long long pressure_at[3];    /* monotonic ms the threshold was last crossed */
   bool node_status_dirty;      /* a condition changed: post the Node's status now (atomic) */
+  char cond_evented[4];        /* Ready, Memory/Disk/PIDPressure: status last evented ('T'/'F'), lease thread */
   long long start_ms;
   struct drv_volsrc *volsrc;   /* volsrc.c: the ConfigMaps/Secrets pods mount, watched */
 };

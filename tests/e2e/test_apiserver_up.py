@@ -66,6 +66,21 @@ def test_up_writes_kubeconfig_and_node_registers(up):
     wait_for(lambda: "Ready" in up.kubectl("get", "nodes").stdout, timeout=20, what="node Ready")
 
 
+def test_describe_node_shows_kubelets_node_events(up):
+    # kubectl looks a node's events up by involvedObject.uid = the node's name (kubelet's node
+    # reference): the agent's events carried none, so `kubectl describe node` showed no events
+    node = f"up-{os.getpid()}"
+    want = ("Starting kubelet.", f"Node {node} status is now: NodeHasSufficientMemory",
+            f"Node {node} status is now: NodeHasNoDiskPressure",
+            f"Node {node} status is now: NodeHasSufficientPID", f"Node {node} status is now: NodeReady")
+
+    def shown():
+        out = up.kubectl("describe", "node", node).stdout
+        return all(w in out for w in want) and out
+    out = wait_for(shown, timeout=20, what="node events in kubectl describe node")
+    assert "Starting" in out.split("Events:")[1]
+
+
 def test_deployment_runs_and_logs(up):
     up.kubectl("apply", "-f", "-", input=MANIFEST)
     up.kubectl("rollout", "status", "deployment/upweb", "--timeout=90s", timeout=120)

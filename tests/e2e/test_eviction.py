@@ -109,6 +109,13 @@ def test_pod_cgroups_and_memory_eviction_order(env):
     cond = wait_for(lambda: (condition(s, node, "MemoryPressure") or {}).get("status") == "True" and
                     condition(s, node, "MemoryPressure"), timeout=20, what="MemoryPressure")
     assert cond["reason"] == "KubeletHasInsufficientMemory", cond
+    # and kubelet's event on the node, by the node's name as uid as `kubectl describe node` asks
+
+    def pressure_event():
+        evs = s.http("GET", f"/api/v1/events?fieldSelector=involvedObject.kind%3DNode,involvedObject.uid%3D{node}")[1]
+        return [e for e in evs["items"] if e["reason"] == "NodeHasInsufficientMemory"]
+    ev = wait_for(pressure_event, timeout=10, what="NodeHasInsufficientMemory event")[0]
+    assert ev["message"] == f"Node {node} status is now: NodeHasInsufficientMemory", ev
     # the hard threshold is held back from allocatable (none was before: --eviction-hard "")
     n = s.http("GET", f"/api/v1/nodes/{node}")[1]["status"]
     assert n["allocatable"]["memory"] == "0Ki", n["allocatable"]
