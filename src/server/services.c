@@ -34,9 +34,11 @@ static bool wants_node_ports(const json_t *svc, bool *allocate)
   return false;
 }
 
-/* Node ports of every stored Service are in use, but svc's own on an update (skip_self; see
- * ips_in_use). */
-static void ports_in_use(drv_server *s, const json_t *svc, bool skip_self, drv_range_alloc *used)
+/* Calls mark(used, o) for every stored Service o but svc itself on an update (skip_self): on
+ * create a Service stored under the same name is another (a generated name that collided is
+ * written under a new one, with what was chosen here). */
+static void each_other_service(drv_server *s, const json_t *svc, bool skip_self, drv_range_alloc *used,
+                               void (*mark)(drv_range_alloc *used, const json_t *o))
 {
   const drv_api_resource *res = drv_api_resource_find("", "v1", "services");
   _cleanup_free_ char *prefix = drv_server_prefix(res, "");
@@ -46,18 +48,29 @@ static void ports_in_use(drv_server *s, const json_t *svc, bool skip_self, drv_r
   for (size_t i = 0; i < l.n; i++) {
     if (self && !strcmp(l.items[i]->key, self)) continue;
     json_t *o = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
-    size_t j;
-    json_t *p;
-    json_array_foreach(drv_json_get(o, "spec.ports"), j, p)
-    {
-      long long np = drv_json_get_int(p, "nodePort", 0);
-      if (np > 0) drv_range_alloc_use(used, (uint32_t)np);
-    }
-    long long hc = drv_json_get_int(o, "spec.healthCheckNodePort", 0);
-    if (hc > 0) drv_range_alloc_use(used, (uint32_t)hc);
+    if (o) mark(used, o);
     json_decref(o);
   }
   drv_store_list_free(&l);
+}
+
+static void mark_node_ports(drv_range_alloc *used, const json_t *o)
+{
+  size_t j;
+  json_t *p;
+  json_array_foreach(drv_json_get(o, "spec.ports"), j, p)
+  {
+    long long np = drv_json_get_int(p, "nodePort", 0);
+    if (np > 0) drv_range_alloc_use(used, (uint32_t)np);
+  }
+  long long hc = drv_json_get_int(o, "spec.healthCheckNodePort", 0);
+  if (hc > 0) drv_range_alloc_use(used, (uint32_t)hc);
+}
+
+/* Node ports of every stored Service are in use, but svc's own on an update. */
+static void ports_in_use(drv_server *s, const json_t *svc, bool skip_self, drv_range_alloc *used)
+{
+  each_other_service(s, svc, skip_self, used, mark_node_ports);
 }
 
 static void add_cause(json_t **causes, const char *reason, size_t i, const char *msg)
@@ -192,25 +205,17 @@ static const char *ip_text(uint32_t v, char *buf)
   return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-/* ClusterIPs of every stored Service are in use, but svc's own on an update (skip_self):
- * on create a Service stored under the same name is another (a generated name that collided
- * is written under a new one, with the address chosen here). */
+static void mark_cluster_ip(drv_range_alloc *used, const json_t *o)
+{
+  const char *ip = drv_json_get_str(o, "spec.clusterIP");
+  struct in_addr a;
+  if (ip && inet_pton(AF_INET, ip, &a) == 1) drv_range_alloc_use(used, ntohl(a.s_addr));
+}
+
+/* ClusterIPs of every stored Service are in use, but svc's own on an update. */
 static void ips_in_use(drv_server *s, const json_t *svc, bool skip_self, drv_range_alloc *used)
 {
-  const drv_api_resource *res = drv_api_resource_find("", "v1", "services");
-  _cleanup_free_ char *prefix = drv_server_prefix(res, "");
-  _cleanup_free_ char *self = skip_self ? drv_server_key(res, drv_obj_namespace(svc), drv_obj_name(svc)) : NULL;
-  drv_store_list l;
-  drv_store_list_prefix(s->store, prefix, NULL, 0, NULL, NULL, &l);
-  for (size_t i = 0; i < l.n; i++) {
-    if (self && !strcmp(l.items[i]->key, self)) continue;
-    json_t *o = json_loadb(l.items[i]->data, l.items[i]->len, 0, NULL);
-    const char *ip = drv_json_get_str(o, "spec.clusterIP");
-    struct in_addr a;
-    if (ip && inet_pton(AF_INET, ip, &a) == 1) drv_range_alloc_use(used, ntohl(a.s_addr));
-    json_decref(o);
-  }
-  drv_store_list_free(&l);
+  each_other_service(s, svc, skip_self, used, mark_cluster_ip);
 }
 
 static json_t *ip_invalid(const drv_api_resource *res, const json_t *svc, const char *field, const char *ip,
