@@ -98,6 +98,11 @@ void drv_api_watch_close(drv_api_watch *w)
   if (w) w->ops->watch_close(w);
 }
 
+void drv_api_watch_cancel(drv_api_watch *w)
+{
+  if (w && w->ops->watch_cancel) w->ops->watch_cancel(w);
+}
+
 void drv_api_client_free(drv_api_client *c)
 {
   if (c) c->ops->free(c);

@@ -118,6 +118,9 @@ typedef struct drv_api_client_ops {
   int (*watch_next)(drv_api_watch *w, int timeout_ms, drv_api_event *ev, drv_err *err);
   void (*watch_close)(drv_api_watch *w);
   void (*free)(drv_api_client *c);
+  /* Optional: wakes a watch_next waiting in another thread; it and later calls return at once
+   * (0 or an end), so a stopping caller need not sit out its timeout. */
+  void (*watch_cancel)(drv_api_watch *w);
 } drv_api_client_ops;
 
 struct drv_api_client {
@@ -157,6 +160,8 @@ int drv_api_watch_open(drv_api_client *c, const drv_api_ref *ref, const drv_api_
                        drv_api_watch **out, drv_err *err);
 int drv_api_watch_next(drv_api_watch *w, int timeout_ms, drv_api_event *ev, drv_err *err);
 void drv_api_watch_close(drv_api_watch *w);
+/* From another thread than the one in watch_next; a no-op for clients without the op. */
+void drv_api_watch_cancel(drv_api_watch *w);
 void drv_api_client_free(drv_api_client *c);
 
 /* The URL path of a ref ("/api/v1/namespaces/ns/pods/name/status"), for HTTP and for logs. */

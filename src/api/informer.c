@@ -32,6 +32,7 @@ struct drv_informer {
   char *last_rv;
   bool synced;
   volatile bool stop;
+  drv_api_watch *w; /* the open watch, under lock: drv_informer_free cancels it */
 };
 
 static char *dup0(const char *s)
@@ -279,6 +280,9 @@ static void *run(void *arg)
       }
       continue;
     }
+    pthread_mutex_lock(&inf->lock);
+    inf->w = w;
+    pthread_mutex_unlock(&inf->lock);
     while (!inf->stop) {
       drv_api_event ev;
       int r = drv_api_watch_next(w, 500, &ev, &err);
@@ -303,6 +307,9 @@ static void *run(void *arg)
         next_resync = drv_now_ms() + inf->resync_ms;
       }
     }
+    pthread_mutex_lock(&inf->lock);
+    inf->w = NULL;
+    pthread_mutex_unlock(&inf->lock);
     drv_api_watch_close(w);
   }
   return NULL;
@@ -337,7 +344,12 @@ bool drv_informer_wait_synced(drv_informer *inf, int timeout_ms)
 void drv_informer_free(drv_informer *inf)
 {
   if (!inf) return;
+  /* stop set under the lock the thread takes before waiting in the watch: either it sees
+   * stop, or its watch is here to be woken */
+  pthread_mutex_lock(&inf->lock);
   inf->stop = true;
+  drv_api_watch_cancel(inf->w);
+  pthread_mutex_unlock(&inf->lock);
   if (inf->started) pthread_join(inf->thread, NULL);
   json_decref(inf->cache);
   json_decref(inf->index);

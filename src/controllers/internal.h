@@ -38,6 +38,8 @@ struct drv_ctl {
   drv_informer *rootca_cm;   /* kube-root-ca.crt ConfigMaps (rootca.c; NULL without a CA) */
   char *root_ca;             /* --root-ca-file's PEM */
   pthread_t ticker;
+  pthread_mutex_t tick_lock; /* with tick_cond: stop wakes the ticker from its wait */
+  pthread_cond_t tick_cond;
   drv_leader *leader; /* only the leader's workers act */
   /* expectations: pods this process deleted, not yet seen gone (uid → ms) */
   pthread_mutex_t exp_lock;

@@ -2,6 +2,7 @@
  * controller, and a ticker for what time alone changes (node leases). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -15,10 +16,22 @@ struct drv_controllers {
 static void *ticker(void *arg)
 {
   drv_ctl *ctl = arg;
+  pthread_mutex_lock(&ctl->tick_lock);
   while (!ctl->stop) {
-    usleep(250 * 1000);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&ctl->tick_cond, &ctl->tick_lock, &ts);
+    if (ctl->stop) break;
+    pthread_mutex_unlock(&ctl->tick_lock);
     if (drv_leader_is_leader(ctl->leader)) drv_ctl_nodelife_tick(ctl);
+    pthread_mutex_lock(&ctl->tick_lock);
   }
+  pthread_mutex_unlock(&ctl->tick_lock);
   return NULL;
 }
 
@@ -35,6 +48,8 @@ int drv_controllers_start(drv_api_client *c, const drv_controllers_opts *opts,
   if (!ctl->o.service_cidr) ctl->o.service_cidr = "10.96.0.0/12";
   int workers = ctl->o.workers > 0 ? ctl->o.workers : 2;
   pthread_mutex_init(&ctl->exp_lock, NULL);
+  pthread_mutex_init(&ctl->tick_lock, NULL);
+  pthread_cond_init(&ctl->tick_cond, NULL);
   pthread_mutex_init(&ctl->node_lock, NULL);
   ctl->deleted_uids = json_object();
   ctl->node_state = json_object();
@@ -101,7 +116,10 @@ void drv_controllers_stop(drv_controllers *cs)
 {
   if (!cs) return;
   drv_ctl *ctl = &cs->ctl;
+  pthread_mutex_lock(&ctl->tick_lock);
   ctl->stop = true;
+  pthread_cond_broadcast(&ctl->tick_cond);
+  pthread_mutex_unlock(&ctl->tick_lock);
   if (ctl->ticker) pthread_join(ctl->ticker, NULL);
   ctl_loop *loops[] = {&ctl->deployment, &ctl->replicaset, &ctl->gc, &ctl->namespace,
                        &ctl->nodelife, &ctl->service, &ctl->endpoints, &ctl->nodeipam,
@@ -119,6 +137,8 @@ void drv_controllers_stop(drv_controllers *cs)
   json_decref(ctl->node_state);
   drv_ctl_nodeipam_free(ctl);
   pthread_mutex_destroy(&ctl->exp_lock);
+  pthread_mutex_destroy(&ctl->tick_lock);
+  pthread_cond_destroy(&ctl->tick_cond);
   pthread_mutex_destroy(&ctl->node_lock);
   free(cs);
 }

@@ -27,6 +27,7 @@ typedef struct local_watch {
   drv_store_event pending[64];
   int npending, ipending;
   bool ended;
+  bool cancelled; /* atomic: local_watch_cancel was called */
 } local_watch;
 
 static int fail(json_t *st, drv_err *err)
@@ -378,6 +379,7 @@ static int local_watch_next(drv_api_watch *w, int timeout_ms, drv_api_event *ev,
       return DRV_API_EGONE;
     }
     lw->npending = n > 0 ? n : 0;
+    if (n <= 0 && __atomic_load_n(&lw->cancelled, __ATOMIC_ACQUIRE)) return 0;
     if (n <= 0 && drv_now_ms() >= end) {
       if (lw->bookmarks) {
         char av[128], rv[32];
@@ -405,8 +407,15 @@ static void local_free(drv_api_client *c)
   free(c);
 }
 
+static void local_watch_cancel(drv_api_watch *w)
+{
+  local_watch *lw = w->impl;
+  __atomic_store_n(&lw->cancelled, true, __ATOMIC_RELEASE);
+  drv_store_watch_cancel(lw->w);
+}
+
 static const drv_api_client_ops local_ops = {local_call, local_watch_open, local_watch_next,
-                                             local_watch_close, local_free};
+                                             local_watch_close, local_free, local_watch_cancel};
 
 drv_api_client *drv_server_client(drv_server *s)
 {

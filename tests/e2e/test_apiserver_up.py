@@ -122,3 +122,33 @@ def test_second_up_on_same_dir_refused(up):
     p = subprocess.run([DROVER, "up", "--data-dir", up.dir, "--listen", f"127.0.0.1:{free_port()}"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0 and "in use" in p.stderr
+
+
+def test_ctrl_c_stops_up_promptly(tmp_path):
+    # each component sat out its poll timeouts on stop, one after another (every informer's
+    # 500 ms watch wait, the controllers' 250 ms ticker): Ctrl-C took 3-3.5 s to return
+    import signal
+    import time
+    data = str(tmp_path / "data")
+    node = f"stop-{os.getpid()}"
+    s = Server(verb="up", data_dir=data,
+               extra=["--agent-listen", f"127.0.0.1:{free_port()}", "--node-name", node,
+                      "--allocate-node-cidrs=false"])
+    try:
+        wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, timeout=20, what="node registered")
+        took = []
+        for _ in range(2):  # and a restart over the same dir: the store was closed cleanly
+            t0 = time.monotonic()
+            s.proc.send_signal(signal.SIGINT)
+            assert s.proc.wait(30) == 0, s.logtext()
+            took.append(time.monotonic() - t0)
+            if len(took) < 2:
+                s.start()
+                wait_for(lambda: s.http("GET", f"/api/v1/nodes/{node}")[0] == 200, timeout=20,
+                         what="node registered again")
+        assert min(took) < 1.5 and max(took) < 2, took
+    finally:
+        s.stop()
+        leftover = object.__new__(agentlib.Agent)
+        leftover.dir, leftover.netns, leftover.proc, leftover.log = data, None, None, None
+        leftover.cleanup()
