@@ -48,6 +48,8 @@ struct drv_server {
   unsigned char secret_key[32];
   uint32_t np_first, np_size;  /* --service-node-port-range */
   pthread_mutex_t np_mu;     /* Service writes that may allocate node ports (services.c) */
+  pthread_mutex_t watch_mu;  /* the open HTTP watches (watch.c), woken at stop */
+  struct watch_state *watches;
   uint32_t svc_first_ip;     /* the `kubernetes` Service's ClusterIP (host order) */
   uint32_t svc_base, svc_size; /* --service-cluster-ip-range (host order) */
   struct drv_acceptor *acceptor; /* the listening socket and its accept thread (accept.c) */
@@ -146,6 +148,9 @@ int drv_server_namespace_defaults_all(drv_server *s, drv_err *err);
 /* ---- watch (watch.c) ---- */
 enum MHD_Result drv_serve_watch(drv_req *r, const drv_api_resource *res,
                                 const drv_api_resource *sres);
+/* Wakes every open watch (after `stopping` is set) so that each ends now, not at its next
+ * one-second check. */
+void drv_watch_cancel_all(drv_server *s);
 
 /* ---- discovery, version, health, openapi (discovery.c) ---- */
 enum MHD_Result drv_serve_meta(drv_req *r);

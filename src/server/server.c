@@ -168,6 +168,7 @@ int drv_server_start(const drv_server_opts *opts, drv_server **out, drv_err *err
   _cleanup_free_ char *keypath = drv_asprintf("%s/secrets.key", opts->data_dir);
   _cleanup_free_ char *sakey = drv_asprintf("%s/sa.key", opts->data_dir); /* signs SA tokens */
   pthread_mutex_init(&s->np_mu, NULL);
+  pthread_mutex_init(&s->watch_mu, NULL);
   /* a bad address or range is refused before anything is written into the data dir */
   if (drv_http_check_listen(s->opts.listen, err) < 0) goto fail;
   if (drv_port_range_parse(opts->node_port_range ? opts->node_port_range : "30000-32767",
@@ -242,6 +243,7 @@ void drv_server_stop(drv_server *s)
   if (!s) return;
   drv_server_housekeeping_stop(s);
   s->stopping = true;
+  drv_watch_cancel_all(s);
   __atomic_store_n(&fork_close_fds[1], -1, __ATOMIC_RELEASE);
   /* exec/attach relays notice `stopping` within a second and let go of the server */
   for (int i = 0; i < 50 && __atomic_load_n(&s->relays, __ATOMIC_ACQUIRE) > 0; i++) usleep(100 * 1000);
@@ -263,5 +265,6 @@ void drv_server_stop(drv_server *s)
   free((char *)s->opts.listen);
   pthread_mutex_destroy(&s->rate_mu);
   pthread_mutex_destroy(&s->np_mu);
+  pthread_mutex_destroy(&s->watch_mu);
   free(s);
 }

@@ -22,6 +22,8 @@
 
 typedef struct watch_state {
   drv_server *srv;
+  struct watch_state *prev, *next; /* srv->watches, under srv->watch_mu */
+  bool listed;
   drv_store_watch *w;
   drv_op op;
   drv_label_selector *ls;
@@ -159,9 +161,23 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
   return (ssize_t)n;
 }
 
+void drv_watch_cancel_all(drv_server *s)
+{
+  pthread_mutex_lock(&s->watch_mu);
+  for (watch_state *ws = s->watches; ws; ws = ws->next) drv_store_watch_cancel(ws->w);
+  pthread_mutex_unlock(&s->watch_mu);
+}
+
 static void free_state(void *cls)
 {
   watch_state *ws = cls;
+  if (ws->listed) {
+    pthread_mutex_lock(&ws->srv->watch_mu);
+    if (ws->prev) ws->prev->next = ws->next;
+    else ws->srv->watches = ws->next;
+    if (ws->next) ws->next->prev = ws->prev;
+    pthread_mutex_unlock(&ws->srv->watch_mu);
+  }
   drv_store_watch_close(ws->w);
   drv_label_selector_free(ws->ls);
   drv_field_selector_free(ws->fs);
@@ -232,6 +248,13 @@ enum MHD_Result drv_serve_watch(drv_req *r, const drv_api_resource *res,
   } else if (rc < 0) {
     free_state(ws);
     return drv_respond_status(r, drv_status_internal(err.msg));
+  } else {
+    pthread_mutex_lock(&s->watch_mu);
+    ws->next = s->watches;
+    if (s->watches) s->watches->prev = ws;
+    s->watches = ws;
+    ws->listed = true;
+    pthread_mutex_unlock(&s->watch_mu);
   }
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
