@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 import agentlib
-from apiserver import Server
+from apiserver import Server, wait_for
 from conftest import DROVER, run, run_to_files
 from test_runtime import RUNTIME, make_rootfs
 
@@ -227,21 +227,27 @@ def test_stalled_tls_handshakes_do_not_wedge_the_server():
         pytest.skip(f"needs {want} open files, the hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else hard, hard))
     s = Server()  # its own: this one is worn out on purpose
+    base = len(os.listdir(f"/proc/{s.proc.pid}/task"))
+
+    def handed():  # a thread per connection libmicrohttpd holds
+        return len(os.listdir(f"/proc/{s.proc.pid}/task")) - base
+
+    def healthz():
+        try:
+            return s.http("GET", "/healthz", timeout=5)[0]
+        except Exception as e:  # reset or closed: the server is full
+            return repr(e)
     stalled = []
     try:
-        for _ in range(4100):
-            c = socket.create_connection(("127.0.0.1", s.port))
-            c.send(bytes([0x16, 3, 1, 0, 0xff]))  # a handshake record header, then nothing
-            stalled.append(c)
-        def healthz():
-            try:
-                return s.http("GET", "/healthz", timeout=5)[0]
-            except Exception as e:  # reset or closed: the server is full
-                return repr(e)
-        # once they are all handed over the server is full: new clients are turned away ...
-        deadline = time.time() + 15
-        while time.time() < deadline and healthz() == 200:
-            time.sleep(0.1)
+        # in batches, each handed over before the next: the accept queue (1,024 waiting for a
+        # first byte) must not drop them before the server has them
+        while len(stalled) < 4100:
+            for _ in range(200):
+                c = socket.create_connection(("127.0.0.1", s.port))
+                c.send(bytes([0x16, 3, 1, 0, 0xff]))  # a handshake record header, then nothing
+                stalled.append(c)
+            wait_for(lambda: handed() >= min(len(stalled), 3790), timeout=10, what="connections handed over")
+        # the server is full: new clients are turned away ...
         assert healthz() != 200, "4,100 stalled handshakes never filled the server"
         # ... until the handshake time is up and the server lets them go; then it answers again
         deadline = time.time() + 30
