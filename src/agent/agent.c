@@ -539,11 +539,7 @@ static void *worker_thread(void *arg)
       if (a->pods.v[k]->next_sync_ms < next) next = a->pods.v[k]->next_sync_ms;
     long long wait_ms = next - drv_now_ms();
     if (wait_ms < 5) wait_ms = 5;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += wait_ms / 1000;
-    ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    struct timespec ts = drv_deadline_ms(CLOCK_REALTIME, wait_ms);
     while (!a->stop && !a->wake && pthread_cond_timedwait(&a->cond, &a->lock, &ts) != ETIMEDOUT) {}
   }
   pthread_mutex_unlock(&a->lock);

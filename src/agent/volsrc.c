@@ -148,10 +148,7 @@ static void *run(void *arg)
       v->changed(v->ud);
       pthread_mutex_lock(&v->lock);
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += POLL_MS * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    struct timespec ts = drv_deadline_ms(CLOCK_REALTIME, POLL_MS);
     while (!v->stop && pthread_cond_timedwait(&v->cond, &v->lock, &ts) != ETIMEDOUT) {}
   }
   pthread_mutex_unlock(&v->lock);

@@ -108,6 +108,16 @@ static long long clock_ns(clockid_t id)
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+struct timespec drv_deadline_ms(clockid_t clock, long long ms)
+{
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  long long ns = ts.tv_nsec + (ms % 1000) * 1000000LL;
+  ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+  ts.tv_nsec = (long)(ns % 1000000000LL);
+  return ts;
+}
+
 long long drv_now_ns(void)
 {
   return clock_ns(CLOCK_MONOTONIC);

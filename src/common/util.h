@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 void drv_freep(void *p);
@@ -55,5 +56,8 @@ void drv_strv_free(char **v);
 long long drv_now_ms(void);
 long long drv_now_ns(void);
 long long drv_wall_ms(void);
+/* Now on clock plus ms, for pthread_cond_timedwait (CLOCK_REALTIME unless the condition
+ * variable was made for another clock). */
+struct timespec drv_deadline_ms(clockid_t clock, long long ms);
 
 #endif

@@ -18,13 +18,7 @@ static void *ticker(void *arg)
   drv_ctl *ctl = arg;
   pthread_mutex_lock(&ctl->tick_lock);
   while (!ctl->stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 250 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = drv_deadline_ms(CLOCK_REALTIME, 250);
     pthread_cond_timedwait(&ctl->tick_cond, &ctl->tick_lock, &ts);
     if (ctl->stop) break;
     pthread_mutex_unlock(&ctl->tick_lock);

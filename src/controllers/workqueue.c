@@ -157,14 +157,7 @@ char *drv_workqueue_get(drv_workqueue *q, int timeout_ms)
       return NULL;
     }
     long long wait = next >= 0 && next < left ? next : left;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += wait / 1000;
-    ts.tv_nsec += (wait % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = drv_deadline_ms(CLOCK_REALTIME, wait);
     pthread_cond_timedwait(&q->cond, &q->lock, &ts);
   }
   if (!q->n) {

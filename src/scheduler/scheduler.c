@@ -537,12 +537,7 @@ static void *run(void *arg)
   while (!s->stop) {
     pthread_mutex_lock(&s->lock);
     if (!s->ninbox && !s->nheap) {
-      long long wait = 1000;
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += (wait % 1000) * 1000000;
-      ts.tv_sec += wait / 1000 + ts.tv_nsec / 1000000000;
-      ts.tv_nsec %= 1000000000;
+      struct timespec ts = drv_deadline_ms(CLOCK_REALTIME, 1000);
       pthread_cond_timedwait(&s->cond, &s->lock, &ts);
     }
     inbox_ev *evs = s->inbox;

@@ -402,11 +402,7 @@ bool drv_authz_allowed(drv_authz *z, const drv_auth_user *u, const drv_authz_att
     pthread_mutex_unlock(&z->mu);
     return false;
   }
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_nsec += 3 * WATCH_TICK_MS * 1000000L;
-  dl.tv_sec += dl.tv_nsec / 1000000000L;
-  dl.tv_nsec %= 1000000000L;
+  struct timespec dl = drv_deadline_ms(CLOCK_REALTIME, 3 * WATCH_TICK_MS);
   while (z->progress < want && !z->stop)
     if (pthread_cond_timedwait(&z->cond, &z->mu, &dl) == ETIMEDOUT) break;
   pthread_mutex_unlock(&z->mu);

@@ -13,10 +13,12 @@
 
 #include "api/fieldvalidation.h"
 #include "api/status.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/parse_bool.h"
 #include "common/util.h"
 #include "server/internal.h"
+#include "server/protobuf.h"
 
 /* A connection has HTTP_FIRST_REQUEST_S to finish its TLS handshake and send its first
  * request's headers (kube-apiserver's ReadHeaderTimeout is 32 s); after that the idle timeout
@@ -156,6 +158,22 @@ bool drv_req_flag(drv_req *r, const char *name)
 {
   const char *v = drv_req_arg(r, name);
   return drv_parse_bool_true(v);
+}
+
+json_t *drv_req_body_object(drv_req *r, json_t **status)
+{
+  drv_err err = {0};
+  json_t *b = NULL;
+  if (drv_pb_is_protobuf(drv_req_header(r, "Content-Type")))
+    b = r->body.len ? drv_pb_decode(r->body.data, r->body.len, &err) : NULL;
+  else if (r->body.len)
+    b = drv_json_parse(r->body.data, r->body.len, &err);
+  if (!json_is_object(b)) {
+    json_decref(b);
+    *status = drv_status_bad_request(err.msg[0] ? err.msg : "the request body is not an object");
+    return NULL;
+  }
+  return b;
 }
 
 /* ---- limits ---- */

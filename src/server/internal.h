@@ -107,12 +107,16 @@ enum MHD_Result drv_respond_response(drv_req *r, int code, struct MHD_Response *
 const char *drv_req_arg(drv_req *r, const char *name);
 const char *drv_req_header(drv_req *r, const char *name);
 bool drv_req_flag(drv_req *r, const char *name); /* ?x=true|1 */
+/* The request body (JSON or protobuf) as an object, or NULL with *status: 400. */
+json_t *drv_req_body_object(drv_req *r, json_t **status);
 
 /* ---- objects (objects.c) ---- */
 enum MHD_Result drv_serve_objects(drv_req *r);
 /* Storage key and collection prefix for a stored resource. Caller frees. */
 char *drv_server_key(const drv_api_resource *sres, const char *ns, const char *name);
 char *drv_server_prefix(const drv_api_resource *sres, const char *ns);
+/* The stored core/v1 object plural ns/name, decoded (a new reference), or NULL. */
+json_t *drv_server_stored_core(drv_server *s, const char *plural, const char *ns, const char *name);
 
 /* ---- Services (services.c) ---- */
 /* Node ports for a NodePort/LoadBalancer Service being written (svc, changed in place; old: the

@@ -32,6 +32,17 @@ char *drv_server_prefix(const drv_api_resource *sres, const char *ns)
   return drv_asprintf("/%s/%s/", g, sres->plural);
 }
 
+json_t *drv_server_stored_core(drv_server *s, const char *plural, const char *ns, const char *name)
+{
+  const drv_api_resource *res = drv_api_resource_find("", "v1", plural);
+  _cleanup_free_ char *key = drv_server_key(res, ns, name);
+  drv_store_obj *o;
+  if (drv_store_get(s->store, key, &o) < 0) return NULL;
+  json_t *obj = json_loadb(o->data, o->len, 0, NULL);
+  drv_store_obj_unref(o);
+  return obj;
+}
+
 char *drv_server_key(const drv_api_resource *sres, const char *ns, const char *name)
 {
   const char *g = sres->group[0] ? sres->group : "core";

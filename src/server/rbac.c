@@ -411,22 +411,6 @@ json_t *drv_server_user_info(const drv_auth_user *u)
   return ui;
 }
 
-static json_t *read_body(drv_req *r, json_t **status)
-{
-  json_t *b = NULL;
-  drv_err err = {0};
-  if (drv_pb_is_protobuf(drv_req_header(r, "Content-Type")))
-    b = r->body.len ? drv_pb_decode(r->body.data, r->body.len, &err) : NULL;
-  else if (r->body.len)
-    b = drv_json_parse(r->body.data, r->body.len, &err);
-  if (!json_is_object(b)) {
-    json_decref(b);
-    *status = drv_status_bad_request(err.msg[0] ? err.msg : "the request body is not an object");
-    return NULL;
-  }
-  return b;
-}
-
 /* Attributes from spec.resourceAttributes or spec.nonResourceAttributes; false when neither. */
 static bool review_attrs(const json_t *spec, drv_authz_attrs *a)
 {
@@ -513,7 +497,7 @@ enum MHD_Result drv_serve_reviews(drv_req *r, bool *handled)
   drv_auth_user anon = {.name = "system:anonymous"};
   if (!me) me = &anon;
   json_t *st = NULL;
-  json_t *body = read_body(r, &st);
+  json_t *body = drv_req_body_object(r, &st);
   if (!body) return drv_respond_status(r, st);
   if (!strcmp(res->kind, "SelfSubjectReview")) {
     json_object_set_new(body, "status", json_pack("{s:o}", "userInfo", drv_server_user_info(me)));

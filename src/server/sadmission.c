@@ -28,17 +28,6 @@
 #define ROOT_CA_CONFIGMAP "kube-root-ca.crt"
 #define TOKEN_EXPIRATION_S 3607 /* kube's: an hour and 7 s, so such tokens are recognized */
 
-static json_t *stored(drv_server *s, const char *plural, const char *ns, const char *name)
-{
-  const drv_api_resource *res = drv_api_resource_find("", "v1", plural);
-  _cleanup_free_ char *key = drv_server_key(res, ns, name);
-  drv_store_obj *o;
-  if (drv_store_get(s->store, key, &o) < 0) return NULL;
-  json_t *obj = json_loadb(o->data, o->len, 0, NULL);
-  drv_store_obj_unref(o);
-  return obj;
-}
-
 /* kube's utilrand.String alphabet: no vowels, no look-alikes. */
 static void random_suffix(char out[6])
 {
@@ -124,12 +113,12 @@ json_t *drv_server_pod_sa_admit(drv_server *s, const drv_api_resource *res, cons
   }
   if (!json_is_string(json_object_get(spec, "serviceAccount")))
     json_object_set_new(spec, "serviceAccount", json_string(sa_name));
-  json_t *sa = stored(s, "serviceaccounts", ns, sa_name);
+  json_t *sa = drv_server_stored_core(s, "serviceaccounts", ns, sa_name);
   /* the serviceaccount controller makes `default` soon after its namespace: wait for it a
    * little, as kube's plugin does (10 tries) */
   for (int i = 0; !sa && !strcmp(sa_name, "default") && i < 10; i++) {
     usleep(100 * 1000);
-    sa = stored(s, "serviceaccounts", ns, sa_name);
+    sa = drv_server_stored_core(s, "serviceaccounts", ns, sa_name);
   }
   if (!sa) {
     _cleanup_free_ char *why = drv_asprintf("error looking up service account %s/%s: serviceaccount \"%s\" not found",
@@ -161,7 +150,7 @@ json_t *drv_server_pod_sa_admit(drv_server *s, const drv_api_resource *res, cons
 
 static int create_missing(drv_server *s, const char *plural, const char *ns, json_t *obj, drv_err *err)
 {
-  json_t *have = stored(s, plural, ns, drv_obj_name(obj));
+  json_t *have = drv_server_stored_core(s, plural, ns, drv_obj_name(obj));
   if (have) {
     json_decref(have);
     return 0;

@@ -26,18 +26,6 @@ static const drv_api_resource treq_res = {"authentication.k8s.io", "v1", "TokenR
                                           "token", "", NULL, NULL, true, DRV_VERB_CREATE, 0,
                                           "authentication.k8s.io", "v1", false};
 
-/* A stored object of kind in ns (a new reference), or NULL. */
-static json_t *stored(drv_server *s, const char *plural, const char *ns, const char *name)
-{
-  const drv_api_resource *res = drv_api_resource_find("", "v1", plural);
-  _cleanup_free_ char *key = drv_server_key(res, ns, name);
-  drv_store_obj *o;
-  if (drv_store_get(s->store, key, &o) < 0) return NULL;
-  json_t *obj = json_loadb(o->data, o->len, 0, NULL);
-  drv_store_obj_unref(o);
-  return obj;
-}
-
 /* ---- authentication ---- */
 
 /* Lookups of one authentication: the store revisions of the service account [0] and bound
@@ -156,22 +144,6 @@ bool drv_server_sa_authenticate(drv_server *s, const char *tok, drv_auth_user *u
   return false;
 }
 
-static json_t *parse_body(drv_req *r, json_t **status)
-{
-  drv_err err = {0};
-  json_t *b = NULL;
-  if (drv_pb_is_protobuf(drv_req_header(r, "Content-Type")))
-    b = r->body.len ? drv_pb_decode(r->body.data, r->body.len, &err) : NULL;
-  else if (r->body.len)
-    b = drv_json_parse(r->body.data, r->body.len, &err);
-  if (!json_is_object(b)) {
-    json_decref(b);
-    *status = drv_status_bad_request(err.msg[0] ? err.msg : "the request body is not an object");
-    return NULL;
-  }
-  return b;
-}
-
 static json_t *invalid(const char *name, const char *field, const char *reason, const char *msg)
 {
   json_t *causes = json_array();
@@ -202,7 +174,7 @@ static json_t *check_bound(drv_server *s, const char *ns, const char *sa, const 
   if (!n || !*n) return invalid(sa, "spec.boundObjectRef.name", "FieldValueRequired", "Required value");
   bool pod = !strcmp(k, "Pod"), node = !strcmp(k, "Node");
   const char *plural = pod ? "pods" : node ? "nodes" : "secrets";
-  json_t *o = stored(s, plural, node ? "" : ns, n);
+  json_t *o = drv_server_stored_core(s, plural, node ? "" : ns, n);
   if (!o) return drv_status_not_found(drv_api_resource_find("", "v1", plural), n);
   json_t *st = NULL;
   const char *have = drv_obj_uid(o) ?: "";
@@ -277,7 +249,7 @@ json_t *drv_server_token_request(drv_server *s, const char *ns, const char *sa, 
       goto out;
     }
   }
-  sao = stored(s, "serviceaccounts", ns, sa);
+  sao = drv_server_stored_core(s, "serviceaccounts", ns, sa);
   if (!sao || drv_obj_deletion_timestamp(sao)) {
     st = drv_status_not_found(drv_api_resource_find("", "v1", "serviceaccounts"), sa);
     goto out;
@@ -319,7 +291,7 @@ enum MHD_Result drv_serve_token_request(drv_req *r)
 {
   if (strcmp(r->method, "POST")) return drv_respond_status(r, drv_status_method_not_allowed(&treq_res, r->method));
   json_t *st = NULL;
-  json_t *body = parse_body(r, &st);
+  json_t *body = drv_req_body_object(r, &st);
   if (!body) return drv_respond_status(r, st);
   json_t *resp = drv_server_token_request(r->srv, r->route.ns, r->route.name, body, &st);
   json_decref(body);

@@ -905,13 +905,7 @@ static drv_store_obj *obj_with_rev(drv_store *s, const char *key, const char *da
 static void wait_durable_locked(drv_store *s, const drv_store_obj *cur)
 {
   while (cur && s->durable_rev < cur->mod_rev && !s->failed) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = drv_deadline_ms(CLOCK_MONOTONIC, 1);
     pthread_cond_timedwait(&s->done, &s->wmu, &ts);
   }
 }

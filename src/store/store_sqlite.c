@@ -233,13 +233,7 @@ static void *checkpointer(void *arg)
   sqlite_backend *b = arg;
   pthread_mutex_lock(&b->ckpt_mu);
   while (!b->ckpt_stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 250 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = drv_deadline_ms(CLOCK_REALTIME, 250);
     pthread_cond_timedwait(&b->ckpt_cond, &b->ckpt_mu, &ts);
     if (b->ckpt_stop) break;
     pthread_mutex_unlock(&b->ckpt_mu);
