@@ -262,6 +262,31 @@ void ctl_enqueue(ctl_loop *l, const json_t *obj)
   drv_workqueue_add(l->q, k);
 }
 
+bool ctl_namespace_active(drv_ctl *ctl, const char *ns)
+{
+  json_t *nsobj = drv_informer_get(ctl->ns, NULL, ns);
+  bool active = nsobj && !drv_obj_deletion_timestamp(nsobj);
+  json_decref(nsobj);
+  return active;
+}
+
+static void ns_seen(void *ud, json_t *o)
+{
+  ctl_loop *l = ud;
+  if (!drv_obj_deletion_timestamp(o)) drv_workqueue_add(l->q, drv_obj_name(o));
+}
+
+static void ns_changed(void *ud, json_t *old, json_t *o)
+{
+  (void)old;
+  ns_seen(ud, o);
+}
+
+void ctl_enqueue_active_namespaces(ctl_loop *l)
+{
+  drv_informer_add_handlers(l->ctl->ns, &(drv_informer_handlers){ns_seen, ns_changed, NULL, l});
+}
+
 void ctl_enqueue_selecting(ctl_loop *l, drv_informer *owners, const json_t *obj)
 {
   json_t *all = drv_informer_list(owners, drv_obj_namespace(obj), NULL, NULL);

@@ -91,6 +91,11 @@ void ctl_loop_stop(ctl_loop *l);
 /* After the informers are gone: frees the queue. */
 void ctl_loop_free(ctl_loop *l);
 void ctl_enqueue(ctl_loop *l, const json_t *obj);
+/* The namespace is known to the namespace informer and not terminating. */
+bool ctl_namespace_active(drv_ctl *ctl, const char *ns);
+/* Queues the name of every namespace that is added or changed while not terminating into l
+ * (loops keyed by namespace: default ServiceAccount, root CA ConfigMap). */
+void ctl_enqueue_active_namespaces(ctl_loop *l);
 /* Queues into l every object of owners (in obj's namespace) whose spec.selector selects obj:
  * the candidates that may adopt an orphan. */
 void ctl_enqueue_selecting(ctl_loop *l, drv_informer *owners, const json_t *obj);

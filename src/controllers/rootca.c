@@ -18,11 +18,7 @@ static const char description[] =
 
 int drv_ctl_rootca_sync(drv_ctl *ctl, const char *ns)
 {
-  json_t *nsobj = drv_informer_get(ctl->ns, NULL, ns);
-  if (!nsobj) return 0;
-  bool going = drv_obj_deletion_timestamp(nsobj) != NULL;
-  json_decref(nsobj);
-  if (going) return 0;
+  if (!ctl_namespace_active(ctl, ns)) return 0;
   json_t *cm = drv_informer_get(ctl->rootca_cm, ns, NAME);
   const char *have = drv_json_get_str(cm, "data.ca.crt");
   drv_api_ref r = {.version = "v1", .resource = "configmaps", .ns = ns};
@@ -52,18 +48,6 @@ int drv_ctl_rootca_sync(drv_ctl *ctl, const char *ns)
   return 0;
 }
 
-static void ns_add(void *ud, json_t *o)
-{
-  drv_ctl *ctl = ud;
-  if (!drv_obj_deletion_timestamp(o)) drv_workqueue_add(ctl->rootca.q, drv_obj_name(o));
-}
-
-static void ns_upd(void *ud, json_t *old, json_t *o)
-{
-  (void)old;
-  ns_add(ud, o);
-}
-
 static void cm_changed(void *ud, json_t *o)
 {
   drv_ctl *ctl = ud;
@@ -85,7 +69,7 @@ int drv_ctl_rootca_init(drv_ctl *ctl, drv_err *err)
     return drv_err_prefix(err, "--root-ca-file");
   ctl->rootca_cm = drv_informer_new(ctl->c, &(drv_api_ref){.version = "v1", .resource = "configmaps"}, NULL,
                                     "metadata.name=" NAME);
-  drv_informer_add_handlers(ctl->ns, &(drv_informer_handlers){ns_add, ns_upd, NULL, ctl});
+  ctl_enqueue_active_namespaces(&ctl->rootca);
   drv_informer_add_handlers(ctl->rootca_cm, &(drv_informer_handlers){NULL, cm_upd, cm_changed, ctl});
   return 0;
 }

@@ -11,11 +11,7 @@ static const drv_api_ref sa_ref = {.version = "v1", .resource = "serviceaccounts
 
 int drv_ctl_serviceaccount_sync(drv_ctl *ctl, const char *ns)
 {
-  json_t *nsobj = drv_informer_get(ctl->ns, NULL, ns);
-  if (!nsobj) return 0;
-  bool going = drv_obj_deletion_timestamp(nsobj) != NULL;
-  json_decref(nsobj);
-  if (going) return 0;
+  if (!ctl_namespace_active(ctl, ns)) return 0;
   drv_api_ref r = sa_ref;
   r.ns = ns;
   r.name = "default";
@@ -36,19 +32,7 @@ int drv_ctl_serviceaccount_sync(drv_ctl *ctl, const char *ns)
   return 0;
 }
 
-static void ns_add(void *ud, json_t *o)
-{
-  drv_ctl *ctl = ud;
-  if (!drv_obj_deletion_timestamp(o)) drv_workqueue_add(ctl->serviceaccount.q, drv_obj_name(o));
-}
-
-static void ns_upd(void *ud, json_t *old, json_t *o)
-{
-  (void)old;
-  ns_add(ud, o);
-}
-
 void drv_ctl_serviceaccount_register(drv_ctl *ctl)
 {
-  drv_informer_add_handlers(ctl->ns, &(drv_informer_handlers){ns_add, ns_upd, NULL, ctl});
+  ctl_enqueue_active_namespaces(&ctl->serviceaccount);
 }
