@@ -349,6 +349,15 @@ static void add_meta_schemas(json_t *schemas)
       "x-kubernetes-preserve-unknown-fields", 1));
 }
 
+/* The schema of a subresource's own kind (Scale, TokenRequest), with its group-version-kind. */
+static void add_subresource_type(json_t *schemas, const drv_api_resource *res)
+{
+  const drv_schema_type *t = drv_schema_for(res);
+  add_type(schemas, t);
+  json_object_set_new(json_object_get(schemas, t->name), "x-kubernetes-group-version-kind",
+                      json_pack("[o]", gvk(res->group, res->version, res->kind)));
+}
+
 static char *build_doc(const char *group, const char *version)
 {
   json_t *schemas = json_object();
@@ -375,18 +384,12 @@ static char *build_doc(const char *group, const char *version)
     if (r->subresources & DRV_SUB_SCALE) {
       static const drv_api_resource scale_res = {"autoscaling", "v1", "Scale", "ScaleList", "", "",
                                                  NULL, NULL, true, 0, 0, "", "", false};
-      const drv_schema_type *scale = drv_schema_for(&scale_res);
-      add_type(schemas, scale);
-      json_object_set_new(json_object_get(schemas, scale->name), "x-kubernetes-group-version-kind",
-                          json_pack("[o]", gvk("autoscaling", "v1", "Scale")));
+      add_subresource_type(schemas, &scale_res);
     }
     if (r->subresources & DRV_SUB_TOKEN) { /* serviceaccounts/token takes a TokenRequest */
       static const drv_api_resource treq_res = {"authentication.k8s.io", "v1", "TokenRequest", "", "", "",
                                                 NULL, NULL, true, 0, 0, "", "", false};
-      const drv_schema_type *treq = drv_schema_for(&treq_res);
-      add_type(schemas, treq);
-      json_object_set_new(json_object_get(schemas, treq->name), "x-kubernetes-group-version-kind",
-                          json_pack("[o]", gvk("authentication.k8s.io", "v1", "TokenRequest")));
+      add_subresource_type(schemas, &treq_res);
     }
     add_paths(paths, r, t->name, list_name);
     free(list_name);
